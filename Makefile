@@ -1,0 +1,142 @@
+# Non-recursive build of the load balancer: everything lands in $(O)/.
+#   make            build the datapath, lbd, lbctl, lb-backend and the tests
+#   make test       install missing packages, build, run every test
+#   make demo       the whole system in network namespaces
+#   make bench      benchmarks (bench-bpf, ...)
+#   make V=1        show full commands
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all test demo bench vmlinux format check-format install clean deps
+
+all:
+
+# ---------------------------------------------------------------- toolchain
+ifeq ($(filter clean format check-format deps,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v $(CLANG) 2>/dev/null),)
+$(error clang not found: run tools/deps.sh (as root) first)
+endif
+ifeq ($(shell command -v $(BPFTOOL) 2>/dev/null),)
+$(error bpftool not found: run tools/deps.sh (as root) first)
+endif
+endif
+
+PKGS := libbpf libxdp libmnl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	  -D_GNU_SOURCE -Ibpf -Iuser/common -I$(O) $(PKG_CFLAGS)
+DEPFLAGS = -MMD -MP
+LDLIBS += -lm
+
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	      -Wall -Werror -Ivmlinux -Ibpf
+
+DEPS :=
+
+# ---------------------------------------------------------------- BPF
+BPF_PROGS := lb decap
+BPF_OBJS := $(BPF_PROGS:%=$(O)/bpf/%.bpf.o)
+SKELS := $(BPF_PROGS:%=$(O)/%.skel.h)
+DEPS += $(BPF_OBJS:.o=.d)
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+# ---------------------------------------------------------------- user/common
+COMMON_SRCS := $(wildcard user/common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:user/common/%.c=$(O)/common/%.o)
+LIBCOMMON := $(O)/libcommon.a
+DEPS += $(COMMON_OBJS:.o=.d)
+
+$(O)/common/%.o: user/common/%.c | $(O)/common
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+# Objects that include a skeleton must wait for it.
+$(COMMON_OBJS): | $(SKELS)
+
+# ---------------------------------------------------------------- programs
+PROGS :=
+TEST_PROGS :=
+
+# each component describes its own objects; still one make process
+include user/lbd/lbd.mk
+include user/lbctl/lbctl.mk
+include user/backend/backend.mk
+include tests/tests.mk
+
+all: $(BPF_OBJS) $(SKELS) $(PROGS) $(TEST_PROGS)
+
+$(O) $(O)/bpf $(O)/common $(O)/tests:
+	$(Q)mkdir -p $@
+
+# ---------------------------------------------------------------- targets
+deps:
+	$(Q)tools/deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+test:
+	$(Q)tools/deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(O)
+
+demo:
+	$(Q)tools/deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh $(O)
+
+bench:
+	$(Q)tools/deps.sh --bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench/run.sh $(O) all
+
+bench-%:
+	$(Q)tools/deps.sh --bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench/run.sh $(O) $*
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+format:
+	clang-format -i $(FORMAT_SRCS)
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdp-lb
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdp-lb/
+
+clean:
+	rm -rf $(O)
+
+-include $(DEPS)

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * encap.bpf.h - rewriting a packet towards its backend: L2 direct server
+ * return (MAC rewrite only) and IPIP / IP6IP6 / IPv4-in-IPv6 encapsulation.
+ */
+#ifndef LB_ENCAP_BPF_H
+#define LB_ENCAP_BPF_H
+
+/* Outer header length for a backend of this family. */
+static __always_inline __u32 lb_encap_len(const struct lb_backend *be)
+{
+	return be->family == LB_FAMILY_V6 ? sizeof(struct ipv6hdr) :
+					    sizeof(struct iphdr);
+}
+
+static __always_inline int lb_fwd_l2(void *data, void *data_end,
+				     const struct lb_backend *be,
+				     const struct lb_config *cfg)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return LB_STAT_DROP_TRUNCATED;
+	__builtin_memcpy(eth->h_dest, be->mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, cfg->src_mac, ETH_ALEN);
+	return 0;
+}
+
+/*
+ * Prepend an outer IPv4 or IPv6 header between the L2 header (Ethernet and
+ * any VLAN tags, which are kept) and the packet's IP header.
+ */
+static __always_inline int lb_fwd_encap(struct xdp_md *ctx, struct lb_pkt *pkt,
+					const struct lb_backend *be,
+					const struct lb_config *cfg, __u32 hash)
+{
+	__u32 olen = lb_encap_len(be);
+	struct ethhdr *neth, *oeth;
+	void *data, *data_end;
+	__u8 nvlan = (pkt->l3_off - sizeof(struct ethhdr)) / 4;
+	__u8 inner = pkt->flow.family;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)olen))
+		return LB_STAT_DROP_ADJUST_FAILED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	/* The old L2 header now starts olen bytes in.  olen >= 20 > 14, so
+	 * source and destination of each copy below never overlap. */
+	neth = data;
+	oeth = data + olen;
+	if ((void *)(oeth + 1) > data_end)
+		return LB_STAT_DROP_TRUNCATED;
+	__builtin_memcpy(neth->h_dest, be->mac, ETH_ALEN);
+	__builtin_memcpy(neth->h_source, cfg->src_mac, ETH_ALEN);
+	neth->h_proto = oeth->h_proto;
+
+#pragma unroll
+	for (int i = 0; i < LB_MAX_VLAN_TAGS; i++) {
+		struct lb_vlan_hdr *nv = data + sizeof(*neth) + i * 4;
+		struct lb_vlan_hdr *ov = data + olen + sizeof(*neth) + i * 4;
+
+		if (i >= nvlan)
+			break;
+		if ((void *)(ov + 1) > data_end)
+			return LB_STAT_DROP_TRUNCATED;
+		*nv = *ov;
+	}
+
+	if (be->family == LB_FAMILY_V6) {
+		struct ipv6hdr *oip6 = LB_L3(data, pkt);
+		/* the innermost EtherType ends the L2 header; masked so the
+		 * verifier sees a non-negative, bounded offset */
+		__be16 *l3_proto = data + ((pkt->l3_off - 2) & 0x3f);
+
+		if ((void *)(oip6 + 1) > data_end ||
+		    (void *)(l3_proto + 1) > data_end)
+			return LB_STAT_DROP_TRUNCATED;
+		*l3_proto = bpf_htons(ETH_P_IPV6);
+		*(__be32 *)oip6 = bpf_htonl(6U << 28 | (__u32)pkt->tos << 20 |
+					    (hash & 0xfffff));
+		oip6->payload_len = bpf_htons(pkt->l3_len);
+		oip6->nexthdr = inner == LB_FAMILY_V4 ? IPPROTO_IPIP :
+							IPPROTO_IPV6;
+		oip6->hop_limit = LB_ENCAP_TTL;
+		__builtin_memcpy(&oip6->saddr, cfg->encap_src_v6, 16);
+		__builtin_memcpy(&oip6->daddr, be->addr.v6, 16);
+	} else {
+		struct iphdr *oip = LB_L3(data, pkt);
+
+		if ((void *)(oip + 1) > data_end)
+			return LB_STAT_DROP_TRUNCATED;
+		*(__u8 *)oip = 0x45; /* version 4, IHL 5 */
+		oip->tos = pkt->tos;
+		oip->tot_len = bpf_htons(pkt->l3_len + sizeof(*oip));
+		oip->id = 0;
+		oip->frag_off = bpf_htons(IP_DF);
+		oip->ttl = LB_ENCAP_TTL;
+		oip->protocol = IPPROTO_IPIP;
+		oip->check = 0;
+		oip->saddr = cfg->encap_src_v4;
+		oip->daddr = be->addr.v4;
+		oip->check = lb_ipv4_hdr_csum(oip);
+	}
+	return 0;
+}
+
+#endif /* LB_ENCAP_BPF_H */

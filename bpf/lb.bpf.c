@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * lb.bpf.c - the XDP entry point of the load balancer.
+ *
+ * Packet path: parse -> VIP lookup -> backend (connection table, else the
+ * VIP's Maglev table) -> rewrite (L2 DSR or encapsulation) -> XDP_TX.
+ * Anything not addressed to a VIP is passed up untouched.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define __BPF__ 1
+#include "lb_abi.h"
+#include "lb_hash.h"
+#include "maps.bpf.h"
+#include "csum.bpf.h"
+#include "parse.bpf.h"
+#include "encap.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ABI version of the maps this object was built for; lbd reads it from
+ * .rodata to decide whether pinned maps can be adopted. */
+const volatile __u32 lb_abi_version = LB_ABI_VERSION;
+
+static __always_inline int lb_is_vip_addr(const struct lb_flow *f)
+{
+	struct lb_addr_key k = {};
+
+	k.addr = f->dst;
+	k.family = f->family;
+	return bpf_map_lookup_elem(&lb_vip_addrs, &k) != NULL;
+}
+
+static __always_inline struct lb_vip *lb_find_vip(const struct lb_flow *f)
+{
+	struct lb_vip_key k = {};
+	struct lb_vip *vip;
+
+	k.addr = f->dst;
+	k.port = f->dport;
+	k.proto = f->proto;
+	k.family = f->family;
+	vip = bpf_map_lookup_elem(&lb_vips, &k);
+	if (vip)
+		return vip;
+	k.port = 0;
+	return bpf_map_lookup_elem(&lb_vips, &k);
+}
+
+static __always_inline int lb_backend_ok(const struct lb_backend *be,
+					 const struct lb_vip *vip)
+{
+	return (be->flags & LB_BE_F_USABLE) && be->vip_id == vip->vip_id;
+}
+
+/*
+ * Choose the backend of a flow.  The connection table comes first unless
+ * this is a TCP SYN (a new connection always follows the current table); a
+ * remembered backend that is gone, down or re-assigned is forgotten and the
+ * flow re-hashed.  learn = 0 looks up without remembering (ICMP errors).
+ */
+static __always_inline struct lb_backend *
+lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
+		const struct lb_config *cfg, __u32 *hash_out, __u32 *id_out,
+		int learn)
+{
+	struct lb_backend *be;
+	struct lb_conn *conn;
+	struct lb_conn nc;
+	void *table;
+	__u32 hash, slot, id;
+	__u32 *idp;
+
+	hash = lb_hash_flow(&pkt->flow, cfg->hash_seed,
+			    vip->flags & LB_VIP_F_HASH_SRC);
+	*hash_out = hash;
+
+	if (!(pkt->flow.proto == IPPROTO_TCP &&
+	      (pkt->tcp_flags & TCP_FLAG_SYN))) {
+		conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
+		if (conn) {
+			id = conn->backend_id;
+			be = bpf_map_lookup_elem(&lb_backends, &id);
+			if (be && lb_backend_ok(be, vip) &&
+			    be->gen == conn->backend_gen) {
+				lb_count(&lb_stats, LB_STAT_CT_HIT, 0);
+				*id_out = id;
+				return be;
+			}
+			lb_count(&lb_stats, LB_STAT_CT_STALE, 0);
+		}
+	}
+
+	table = bpf_map_lookup_elem(&lb_maglev, &vip->vip_id);
+	if (!table)
+		return NULL;
+	slot = lb_hash_slot(hash, vip->table_size);
+	idp = bpf_map_lookup_elem(table, &slot);
+	if (!idp || *idp == LB_BACKEND_NONE)
+		return NULL;
+	id = *idp;
+	be = bpf_map_lookup_elem(&lb_backends, &id);
+	if (!be || !lb_backend_ok(be, vip))
+		return NULL;
+
+	lb_count(&lb_stats, LB_STAT_CT_MISS, 0);
+	if (learn) {
+		nc.backend_id = id;
+		nc.backend_gen = be->gen;
+		nc.created_ns = bpf_ktime_get_ns();
+		bpf_map_update_elem(&lb_conntrack, &pkt->flow, &nc, BPF_ANY);
+	}
+	*id_out = id;
+	return be;
+}
+
+/* Send a packet of a VIP's flow to its backend; returns an XDP action. */
+static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *pkt,
+				      const struct lb_vip *vip,
+				      const struct lb_config *cfg, int learn)
+{
+	struct lb_backend *be;
+	__u32 hash = 0, id = 0, len = pkt->pkt_len;
+	int err;
+
+	be = lb_pick_backend(pkt, vip, cfg, &hash, &id, learn);
+	if (!be) {
+		lb_count(&lb_stats, LB_STAT_DROP_NO_BACKEND, len);
+		return XDP_DROP;
+	}
+
+	if (vip->flags & LB_VIP_F_ENCAP) {
+		__u32 olen = lb_encap_len(be);
+
+		if (cfg->max_pkt_size &&
+		    pkt->l3_len + olen > cfg->max_pkt_size) {
+			lb_count(&lb_stats, LB_STAT_DROP_TOO_BIG, len);
+			return XDP_DROP;
+		}
+		err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
+		if (!err)
+			lb_count(&lb_stats, LB_STAT_ENCAP, len + olen);
+	} else {
+		if (be->family != pkt->flow.family) {
+			lb_count(&lb_stats, LB_STAT_DROP_UNSUPPORTED, len);
+			return XDP_DROP;
+		}
+		err = lb_fwd_l2((void *)(long)ctx->data,
+				(void *)(long)ctx->data_end, be, cfg);
+	}
+	if (err) {
+		lb_count(&lb_stats, err, len);
+		return XDP_DROP;
+	}
+	lb_count(&lb_vip_stats, vip->vip_id, len);
+	lb_count(&lb_backend_stats, id, len);
+	lb_count(&lb_stats, LB_STAT_TX, len);
+	return XDP_TX;
+}
+
+static __always_inline void lb_swap_macs(struct ethhdr *eth)
+{
+	__u8 tmp[ETH_ALEN];
+
+	__builtin_memcpy(tmp, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
+}
+
+/* Answer an echo request to a VIP address in place. */
+static __always_inline int lb_icmp_echo(void *data, void *data_end,
+					struct lb_pkt *pkt)
+{
+	struct ethhdr *eth = data;
+	__u16 old, new;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+
+	/* Checksums are patched per RFC 1624 on host-order values of the
+	 * 16-bit words that change: (TTL, protocol) and (type, code). */
+	if (pkt->flow.family == LB_FAMILY_V4) {
+		struct iphdr *iph = LB_L3(data, pkt);
+		struct icmphdr *ic = LB_L4(data, pkt);
+
+		if ((void *)(iph + 1) > data_end || (void *)(ic + 1) > data_end)
+			return XDP_PASS;
+		old = (__u16)iph->ttl << 8 | iph->protocol;
+		new = (__u16)LB_ENCAP_TTL << 8 | iph->protocol;
+		iph->ttl = LB_ENCAP_TTL;
+		iph->check = bpf_htons(
+			lb_csum_replace16(bpf_ntohs(iph->check), old, new));
+		iph->daddr = iph->saddr;
+		iph->saddr = pkt->flow.dst.v4;
+		old = (__u16)ic->type << 8 | ic->code;
+		new = (__u16)ICMP_ECHOREPLY << 8 | ic->code;
+		ic->type = ICMP_ECHOREPLY;
+		ic->checksum = bpf_htons(
+			lb_csum_replace16(bpf_ntohs(ic->checksum), old, new));
+	} else {
+		struct ipv6hdr *ip6 = LB_L3(data, pkt);
+		struct icmp6hdr *ic6 = LB_L4(data, pkt);
+
+		if ((void *)(ip6 + 1) > data_end ||
+		    (void *)(ic6 + 1) > data_end)
+			return XDP_PASS;
+		/* swapping the addresses leaves the pseudo-header sum as is */
+		__builtin_memcpy(&ip6->daddr, &ip6->saddr, 16);
+		__builtin_memcpy(&ip6->saddr, &pkt->flow.dst, 16);
+		ip6->hop_limit = LB_ENCAP_TTL;
+		old = (__u16)ic6->icmp6_type << 8 | ic6->icmp6_code;
+		new = (__u16)ICMPV6_ECHO_REPLY << 8 | ic6->icmp6_code;
+		ic6->icmp6_type = ICMPV6_ECHO_REPLY;
+		ic6->icmp6_cksum = bpf_htons(lb_csum_replace16(
+			bpf_ntohs(ic6->icmp6_cksum), old, new));
+	}
+	lb_swap_macs(eth);
+	lb_count(&lb_stats, LB_STAT_ICMP_ECHO, pkt->pkt_len);
+	lb_count(&lb_stats, LB_STAT_TX, pkt->pkt_len);
+	return XDP_TX;
+}
+
+/*
+ * An ICMP "fragmentation needed" / "packet too big" addressed to a VIP
+ * quotes a packet the backend sent to the client (source = VIP).  Rebuild
+ * the client's flow from the quote, reversed, and send the ICMP message to
+ * the backend that owns that flow so path-MTU discovery works through us.
+ */
+static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
+					   struct lb_pkt *pkt,
+					   const struct lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *quote = LB_L4(data, pkt) + 8;
+	struct lb_l4_ports *ports;
+	struct lb_pkt inner = *pkt;
+	struct lb_vip *vip;
+
+	if (pkt->flow.family == LB_FAMILY_V4) {
+		struct iphdr *iph = quote;
+		__u32 hlen;
+
+		if ((void *)(iph + 1) > data_end)
+			return -LB_STAT_DROP_TRUNCATED;
+		hlen = (__u32)iph->ihl * 4;
+		if (hlen < sizeof(*iph))
+			return -LB_STAT_DROP_BAD_HEADER;
+		ports = quote + (hlen & 0x3c);
+		if ((void *)(ports + 1) > data_end)
+			return -LB_STAT_DROP_TRUNCATED;
+		inner.flow.src.v4 = iph->daddr;
+		inner.flow.dst.v4 = iph->saddr;
+		inner.flow.proto = iph->protocol;
+	} else {
+		struct ipv6hdr *ip6 = quote;
+
+		ports = (void *)(ip6 + 1);
+		if ((void *)(ports + 1) > data_end)
+			return -LB_STAT_DROP_TRUNCATED;
+		__builtin_memcpy(&inner.flow.src, &ip6->daddr, 16);
+		__builtin_memcpy(&inner.flow.dst, &ip6->saddr, 16);
+		inner.flow.proto = ip6->nexthdr;
+	}
+	inner.flow.sport = ports->dst;
+	inner.flow.dport = ports->src;
+	inner.tcp_flags = 0;
+
+	vip = lb_find_vip(&inner.flow);
+	if (!vip)
+		return -LB_STAT_DROP_NO_BACKEND;
+	lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
+	/* the pick uses the quoted flow; the rewrite acts on the outer packet */
+	inner.l3_len = pkt->l3_len;
+	inner.tos = pkt->tos;
+	inner.flow.family = pkt->flow.family;
+	{
+		struct lb_backend *be;
+		__u32 hash = 0, id = 0;
+		int err;
+
+		be = lb_pick_backend(&inner, vip, cfg, &hash, &id, 0);
+		if (!be)
+			return -LB_STAT_DROP_NO_BACKEND;
+		if (vip->flags & LB_VIP_F_ENCAP) {
+			err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
+		} else if (be->family != pkt->flow.family) {
+			err = LB_STAT_DROP_UNSUPPORTED;
+		} else {
+			err = lb_fwd_l2(data, data_end, be, cfg);
+		}
+		if (err)
+			return -err;
+		lb_count(&lb_backend_stats, id, pkt->pkt_len);
+	}
+	lb_count(&lb_stats, LB_STAT_TX, pkt->pkt_len);
+	return XDP_TX;
+}
+
+static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
+					  struct lb_pkt *pkt,
+					  const struct lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *ic = LB_L4(data, pkt);
+	int ret;
+
+	if ((void *)(ic + 2) > data_end)
+		return XDP_PASS;
+	if (pkt->flow.family == LB_FAMILY_V4) {
+		if (ic[0] == ICMP_ECHO && ic[1] == 0)
+			return lb_icmp_echo(data, data_end, pkt);
+		if (ic[0] != ICMP_DEST_UNREACH || ic[1] != ICMP_FRAG_NEEDED)
+			return XDP_PASS;
+	} else {
+		if (ic[0] == ICMPV6_ECHO_REQUEST && ic[1] == 0)
+			return lb_icmp_echo(data, data_end, pkt);
+		if (ic[0] != ICMPV6_PKT_TOOBIG)
+			return XDP_PASS;
+	}
+	ret = lb_icmp_too_big(ctx, pkt, cfg);
+	if (ret < 0) {
+		lb_count(&lb_stats, -ret, pkt->pkt_len);
+		return XDP_DROP;
+	}
+	return ret;
+}
+
+SEC("xdp")
+int lb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct lb_pkt pkt = {};
+	struct lb_config *cfg;
+	struct lb_vip *vip;
+	__u32 zero = 0;
+	int err;
+
+	pkt.pkt_len = data_end - data;
+	lb_count(&lb_stats, LB_STAT_RX, pkt.pkt_len);
+
+	err = lb_parse_eth(data, data_end, &pkt);
+	if (err)
+		goto pass;
+	if (pkt.l3_proto == bpf_htons(ETH_P_IP))
+		err = lb_parse_ipv4(data, data_end, &pkt);
+	else if (pkt.l3_proto == bpf_htons(ETH_P_IPV6))
+		err = lb_parse_ipv6(data, data_end, &pkt);
+	else
+		goto pass;
+
+	/* Malformed, fragmented or ICMP: only the address can tell a VIP. */
+	if (err || pkt.fragment || pkt.flow.proto == IPPROTO_ICMP ||
+	    pkt.flow.proto == LB_IPPROTO_ICMPV6) {
+		if (!pkt.dst_known || !lb_is_vip_addr(&pkt.flow))
+			goto pass;
+		if (err)
+			goto drop;
+		cfg = bpf_map_lookup_elem(&lb_config, &zero);
+		if (!cfg)
+			goto pass;
+		if (pkt.fragment) {
+			if (cfg->flags & LB_CFG_F_PASS_FRAGMENTS)
+				goto pass;
+			err = LB_STAT_DROP_FRAGMENT;
+			goto drop;
+		}
+		if ((pkt.flow.family == LB_FAMILY_V4 &&
+		     pkt.flow.proto == IPPROTO_ICMP) ||
+		    (pkt.flow.family == LB_FAMILY_V6 &&
+		     pkt.flow.proto == LB_IPPROTO_ICMPV6)) {
+			err = lb_handle_icmp(ctx, &pkt, cfg);
+			if (err == XDP_PASS)
+				goto pass;
+			return err;
+		}
+	}
+
+	if (pkt.flow.proto != IPPROTO_TCP && pkt.flow.proto != IPPROTO_UDP)
+		goto pass;
+	vip = lb_find_vip(&pkt.flow);
+	if (!vip)
+		goto pass;
+	cfg = bpf_map_lookup_elem(&lb_config, &zero);
+	if (!cfg)
+		goto pass;
+	return lb_forward(ctx, &pkt, vip, cfg, 1);
+
+drop:
+	lb_count(&lb_stats, err, pkt.pkt_len);
+	return XDP_DROP;
+pass:
+	lb_count(&lb_stats, LB_STAT_PASS, pkt.pkt_len);
+	return XDP_PASS;
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lb_abi.h - the one definition of everything the XDP datapath and user space
+ * both read: map keys and values, flags, statistics indices, limits.
+ *
+ * Rules: fixed-width types only, byte order in the type (__be*), explicit
+ * padding, a size assertion per struct.  Any change to a struct layout or to
+ * the meaning of a field bumps LB_ABI_VERSION, so that a restarted lbd can
+ * tell whether the pinned maps it finds are still readable by its program.
+ */
+#ifndef LB_ABI_H
+#define LB_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h is already included by the BPF side */
+#else
+#include <linux/types.h>
+#endif
+
+#define LB_ABI_VERSION 1
+
+/* Map sizes (the connection table size is a load-time setting). */
+#define LB_MAX_VIPS 1024
+#define LB_MAX_BACKENDS 16384 /* (VIP, backend) pairs, fleet-wide id space */
+#define LB_MAX_VIP_ADDRS 1024
+#define LB_MAX_DECAP_ADDRS 64
+#define LB_CT_DEFAULT_SIZE 1000000
+#define LB_MAGLEV_DEFAULT_SIZE 65537
+#define LB_MAGLEV_MAX_SIZE 655373
+
+/* Backend id 0 is never assigned, so that a zeroed slot is "no backend". */
+#define LB_BACKEND_NONE 0
+
+/* Address families as stored in keys (not AF_* so the BPF side needs none). */
+enum lb_family {
+	LB_FAMILY_NONE = 0,
+	LB_FAMILY_V4 = 4,
+	LB_FAMILY_V6 = 6,
+};
+
+/*
+ * An IPv4 or IPv6 address in network byte order.  IPv4 uses v4 (word 0)
+ * and leaves words 1..3 zero, so that keys hash and compare consistently.
+ */
+union lb_addr {
+	__be32 v4;
+	__be32 v6[4];
+	__u8 bytes[16];
+};
+
+/* lb_vips key: a virtual service.  port 0 = all ports of (addr, proto). */
+struct lb_vip_key {
+	union lb_addr addr;
+	__be16 port; /* network order; 0 matches any destination port */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* enum lb_family */
+};
+_Static_assert(sizeof(struct lb_vip_key) == 20, "lb_vip_key layout");
+
+/* Per-VIP flags (lb_vip.flags). */
+#define LB_VIP_F_ENCAP (1U << 0) /* IPIP/IP6IP6/4in6 instead of L2 DSR */
+#define LB_VIP_F_HASH_SRC (1U << 1) /* hash the source address only */
+
+/* lb_vips value. */
+struct lb_vip {
+	__u32 vip_id; /* index into lb_maglev and lb_vip_stats */
+	__u32 flags; /* LB_VIP_F_* */
+	__u32 table_size; /* entries of this VIP's Maglev table (prime) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lb_vip) == 16, "lb_vip layout");
+
+/* lb_vip_addrs and decap_addrs key: a bare address. */
+struct lb_addr_key {
+	union lb_addr addr;
+	__u8 family; /* enum lb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct lb_addr_key) == 20, "lb_addr_key layout");
+
+/* lb_vip_addrs value: an address that carries at least one VIP. */
+struct lb_vip_addr {
+	__u32 vip_count; /* number of VIPs on this address (0 never stored) */
+	__u32 flags; /* reserved, 0 */
+};
+_Static_assert(sizeof(struct lb_vip_addr) == 8, "lb_vip_addr layout");
+
+/* Backend flags (lb_backend.flags). */
+#define LB_BE_F_USABLE (1U << 0) /* may receive packets (up or draining) */
+
+/* lb_backends value, indexed by backend id. */
+struct lb_backend {
+	union lb_addr addr; /* the backend's address (encap destination) */
+	__u8 mac[6]; /* next-hop MAC: the backend's, or the gateway's */
+	__u8 family; /* enum lb_family of addr */
+	__u8 flags; /* LB_BE_F_* */
+	__u32 gen; /* bumped whenever the id is reassigned */
+	__u32 vip_id; /* the VIP this backend entry belongs to */
+};
+_Static_assert(sizeof(struct lb_backend) == 32, "lb_backend layout");
+
+/* lb_conntrack key: a flow as the client sent it. */
+struct lb_flow {
+	union lb_addr src;
+	union lb_addr dst;
+	__be16 sport; /* network order; 0 for protocols without ports */
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct lb_flow) == 40, "lb_flow layout");
+
+/* lb_conntrack value. */
+struct lb_conn {
+	__u32 backend_id;
+	__u32 backend_gen; /* lb_backend.gen when the entry was made */
+	__u64 created_ns; /* bpf_ktime_get_ns() at creation */
+};
+_Static_assert(sizeof(struct lb_conn) == 16, "lb_conn layout");
+
+/* lb_config value (a single entry, index 0), written by lbd. */
+struct lb_config {
+	__u64 hash_seed; /* the same on every LB of a fleet */
+	__u8 src_mac[6]; /* MAC of the interface the program runs on */
+	__u8 pad[2];
+	__be32 encap_src_v4; /* outer source of IPIP */
+	__be32 encap_src_v6[4]; /* outer source of IP6IP6 / 4in6 */
+	__u32 max_pkt_size; /* L3 MTU of the interface; 0 = do not check */
+	__u32 flags; /* LB_CFG_F_* */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct lb_config) == 48, "lb_config layout");
+
+#define LB_CFG_F_PASS_FRAGMENTS (1U << 0) /* pass VIP fragments up, not drop */
+
+/* A packets/bytes pair, the value of every statistics map. */
+struct lb_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct lb_counter) == 16, "lb_counter layout");
+
+/*
+ * Global statistics (lb_stats index).  Numbers are never reused: add new
+ * entries before LB_STAT_MAX and give them a name in lb_stat_names.
+ */
+enum lb_stat {
+	LB_STAT_RX = 0, /* every packet the program saw */
+	LB_STAT_PASS, /* passed up: not for a VIP */
+	LB_STAT_TX, /* forwarded to a backend */
+	LB_STAT_CT_HIT, /* connection table gave the backend */
+	LB_STAT_CT_MISS, /* backend chosen by the Maglev table */
+	LB_STAT_CT_STALE, /* remembered backend unusable: re-hashed */
+	LB_STAT_ICMP_ECHO, /* echo requests to a VIP answered */
+	LB_STAT_ICMP_PTB, /* ICMP too-big sent on to the flow's backend */
+	LB_STAT_ENCAP, /* forwarded with encapsulation */
+	LB_STAT_PTB_SENT, /* too big to encapsulate: told the client */
+	/* drops: one counter per reason */
+	LB_STAT_DROP_TRUNCATED,
+	LB_STAT_DROP_BAD_HEADER,
+	LB_STAT_DROP_FRAGMENT,
+	LB_STAT_DROP_NO_BACKEND,
+	LB_STAT_DROP_UNSUPPORTED,
+	LB_STAT_DROP_ADJUST_FAILED,
+	LB_STAT_DROP_TOO_BIG,
+	LB_STAT_DROP_EXTHDR_LIMIT,
+	LB_STAT_MAX,
+};
+#define LB_STAT_DROP_FIRST LB_STAT_DROP_TRUNCATED
+
+#define LB_STAT_NAMES                                                             \
+	[LB_STAT_RX] = "rx", [LB_STAT_PASS] = "pass", [LB_STAT_TX] = "tx",        \
+	[LB_STAT_CT_HIT] = "conntrack_hit", [LB_STAT_CT_MISS] = "conntrack_miss", \
+	[LB_STAT_CT_STALE] = "conntrack_stale",                                   \
+	[LB_STAT_ICMP_ECHO] = "icmp_echo_reply",                                  \
+	[LB_STAT_ICMP_PTB] = "icmp_too_big_forwarded",                            \
+	[LB_STAT_ENCAP] = "encap", [LB_STAT_PTB_SENT] = "too_big_sent",           \
+	[LB_STAT_DROP_TRUNCATED] = "drop_truncated",                              \
+	[LB_STAT_DROP_BAD_HEADER] = "drop_bad_header",                            \
+	[LB_STAT_DROP_FRAGMENT] = "drop_fragment",                                \
+	[LB_STAT_DROP_NO_BACKEND] = "drop_no_backend",                            \
+	[LB_STAT_DROP_UNSUPPORTED] = "drop_unsupported",                          \
+	[LB_STAT_DROP_ADJUST_FAILED] = "drop_adjust_failed",                      \
+	[LB_STAT_DROP_TOO_BIG] = "drop_too_big",                                  \
+	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit"
+
+/* Decap program statistics (decap_stats index). */
+enum lb_decap_stat {
+	LB_DECAP_RX = 0,
+	LB_DECAP_DONE, /* outer header removed, inner passed up */
+	LB_DECAP_PASS, /* not a tunnel packet for us: passed untouched */
+	LB_DECAP_DROP_TRUNCATED,
+	LB_DECAP_DROP_ADJUST_FAILED,
+	LB_DECAP_STAT_MAX,
+};
+
+/* Limits of the parser. */
+#define LB_MAX_VLAN_TAGS 2
+#define LB_MAX_EXT_HDRS 4
+
+/* Outer TTL / hop limit of encapsulated packets. */
+#define LB_ENCAP_TTL 64
+
+#endif /* LB_ABI_H */

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* maps.bpf.h - the datapath's maps.  Layouts live in lb_abi.h. */
+#ifndef LB_MAPS_BPF_H
+#define LB_MAPS_BPF_H
+
+/* VIPs: (address, port, proto) -> VIP id and flags.  NO_PREALLOC so that a
+ * replaced value is freed after an RCU grace period, never reused under a
+ * reader that still holds it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb_vip_key);
+	__type(value, struct lb_vip);
+} lb_vips SEC(".maps");
+
+/* Addresses that carry a VIP: decides drop-vs-pass for fragments, malformed
+ * packets and ICMP, which have no usable port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIP_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb_addr_key);
+	__type(value, struct lb_vip_addr);
+} lb_vip_addrs SEC(".maps");
+
+/* Backends by id: where to send a packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} lb_backends SEC(".maps");
+
+/* One Maglev lookup table per VIP: slot -> backend id.  Tables are built
+ * off to the side by lbd and swapped in with one update of the outer map,
+ * so a packet sees either the old table or the new one, never a mix.
+ * BPF_F_INNER_MAP lets each VIP have its own (prime) table size. */
+struct lb_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, LB_MAGLEV_DEFAULT_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__array(values, struct lb_maglev_table);
+} lb_maglev SEC(".maps");
+
+/* Connection table: flow -> backend.  One hash table shared by all CPUs,
+ * with per-CPU LRU lists (NO_COMMON_LRU) so eviction never bounces a lock
+ * between cores.  Size is set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_conn);
+} lb_conntrack SEC(".maps");
+
+/* Settings that lbd owns (seed, own MAC, encap sources): one entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+} lb_config SEC(".maps");
+
+/* Global counters, indexed by enum lb_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+} lb_stats SEC(".maps");
+
+/* Packets/bytes forwarded per VIP id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+} lb_vip_stats SEC(".maps");
+
+/* Packets/bytes forwarded per backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+} lb_backend_stats SEC(".maps");
+
+static __always_inline void lb_count(void *map, __u32 idx, __u64 bytes)
+{
+	struct lb_counter *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+#endif /* LB_MAPS_BPF_H */

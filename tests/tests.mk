@@ -1,0 +1,14 @@
+# Tests: tests/unit (pure user space), tests/bpf (packet fixtures through
+# BPF_PROG_TEST_RUN), tests/net (shell, network namespaces).
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS := $(O)/tests/test_datapath
+TEST_PROGS += $(UNIT_TESTS) $(BPF_TESTS)
+DEPS += $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d)
+
+$(O)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(DEPFLAGS) -MF $@.d $< $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
+
+$(O)/tests/test_datapath: tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) $(SKELS) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Itests/bpf $(DEPFLAGS) -MF $@.d tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)

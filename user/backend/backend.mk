@@ -1,0 +1,1 @@
+# lb-backend: the pre-forked HTTP server (user/backend).

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * dp.h - operations on the datapath's maps by file descriptor, shared by
+ * lbd, the tests and the benchmarks.  Map layouts are in bpf/lb_abi.h.
+ */
+#ifndef LB_DP_H
+#define LB_DP_H
+
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "lb_abi.h"
+
+/* The datapath's maps, by the names they have in bpf/maps.bpf.h. */
+struct lb_dp {
+	int vips;
+	int vip_addrs;
+	int backends;
+	int maglev;
+	int conntrack;
+	int config;
+	int stats;
+	int vip_stats;
+	int backend_stats;
+};
+
+#define LB_DP_MAPS(X)                                               \
+	X(vips, "lb_vips")                                          \
+	X(vip_addrs, "lb_vip_addrs") X(backends, "lb_backends")     \
+		X(maglev, "lb_maglev") X(conntrack, "lb_conntrack") \
+			X(config, "lb_config") X(stats, "lb_stats") \
+				X(vip_stats, "lb_vip_stats")        \
+					X(backend_stats, "lb_backend_stats")
+
+/*
+ * Build a Maglev table map of size entries filled from table[] and swap it
+ * in for vip_id with one update of the outer map: readers see the old table
+ * or the new one, never a mix.  Returns 0 or -errno.
+ */
+int lb_dp_install_table(const struct lb_dp *dp, uint32_t vip_id,
+			const uint32_t *table, uint32_t size);
+
+/* Remove a VIP's table (its packets then drop with "no backend"). */
+int lb_dp_remove_table(const struct lb_dp *dp, uint32_t vip_id);
+
+/* Read a table back (for explain and tests); returns 0 or -errno. */
+int lb_dp_table_lookup(const struct lb_dp *dp, uint32_t vip_id, uint32_t slot,
+		       uint32_t *backend_id);
+
+/* Sum a per-CPU lb_counter over all possible CPUs. */
+int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);
+
+/* Zero a per-CPU lb_counter on every CPU. */
+int lb_dp_counter_reset(int map_fd, uint32_t idx);
+
+#endif /* LB_DP_H */

@@ -1,0 +1,1 @@
+# lbctl: the command-line client (user/lbctl).

@@ -1,0 +1,1 @@
+# lbd: the daemon (user/lbd).
