@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * backend.h - what the master and the workers of lb-backend share: the
+ * configuration, and the layout of the shared memory block (per-worker
+ * counters, the draining flag, then the cache).
+ */
+#ifndef LB_BACKEND_H
+#define LB_BACKEND_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "http.h"
+#include "origin.h"
+
+struct config {
+	char listen[300]; /* ADDR:PORT */
+	unsigned int workers;
+	char origin_url[512];
+	char root[PATH_MAX]; /* realpath of --root */
+	uint64_t cache_size;
+	long ttl;
+	unsigned int read_timeout_ms; /* a request head must arrive within */
+	unsigned int idle_timeout_ms; /* keep-alive connection with nothing */
+	unsigned int connect_timeout_ms; /* origin connect */
+	unsigned int origin_timeout_ms; /* whole origin fetch */
+	unsigned int drain_delay_ms; /* SIGTERM: 503 on /healthz this long */
+	unsigned int grace_ms; /* SIGTERM: then in-flight requests get this */
+	unsigned int max_conns; /* per worker */
+	struct http_limits limits;
+	char config_file[PATH_MAX];
+	int verbose;
+	struct origin origin;
+};
+
+/* Parse argv (and --config FILE).  0, or -EINVAL after printing why. */
+int config_parse(int argc, char **argv, struct config *cfg);
+
+#define MAX_SLOTS 256 /* workers of all generations alive at once */
+
+/* One per worker, written only by that worker (nginx's model): a cache line
+ * of its own so that counting never bounces lines between cores. */
+struct worker_slot {
+	int32_t pid; /* 0: free; written by the master */
+	uint32_t generation;
+	uint32_t index; /* 0..workers-1 within its generation */
+	uint32_t ready; /* set by the worker once it accepts */
+	uint64_t started; /* CLOCK_REALTIME seconds */
+	uint64_t restarts; /* replacements of this slot after a death */
+	uint64_t requests;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t evictions;
+	uint64_t connections; /* open right now */
+} __attribute__((aligned(64)));
+
+#define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
+#define SHARED_VERSION 1
+
+struct shared {
+	uint32_t magic, version;
+	uint64_t size; /* of the whole block */
+	uint64_t cache_size; /* --cache-size it was built for */
+	uint32_t draining; /* /healthz answers 503 */
+	uint32_t generation; /* bumped at every reload */
+	struct worker_slot slots[MAX_SLOTS];
+	/* the cache follows, 64-byte aligned */
+	char cache[] __attribute__((aligned(64)));
+};
+
+static inline struct cache *shared_cache(struct shared *sh)
+{
+	return cache_attach(sh->cache, sh->size - sizeof(*sh));
+}
+
+#define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+#define STAT_SET(field, n) __atomic_store_n(&(field), (n), __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* Run a worker; never returns. */
+void worker_run(const struct config *cfg, int lfd, struct shared *sh,
+		int slot) __attribute__((noreturn));
+
+/* Run the master: fork workers and supervise them.  Returns the exit code. */
+int master_run(struct config *cfg, int argc, char **argv);
+
+#endif /* LB_BACKEND_H */

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * http.h - strict HTTP/1.1 message parsing for lb-backend: requests from
+ * clients, responses and chunked bodies from the origin, Cache-Control, and
+ * the mapping of a request target onto a safe relative path.
+ *
+ * Everything here is pure (no I/O, no allocation) so that it can be unit
+ * tested and fuzzed on its own.
+ */
+#ifndef LB_BACKEND_HTTP_H
+#define LB_BACKEND_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_limits {
+	size_t max_line; /* request line without CRLF: 414 beyond */
+	size_t max_header; /* request line + headers + final CRLF: 431 beyond */
+	unsigned int max_headers; /* header field count: 431 beyond */
+	uint64_t max_body; /* Content-Length: 413 beyond */
+};
+
+enum http_method {
+	HTTP_M_GET = 1,
+	HTTP_M_HEAD,
+	HTTP_M_OTHER, /* a syntactically valid method we do not serve: 405 */
+};
+
+struct http_request {
+	int method; /* enum http_method */
+	const char *target; /* points into the parsed buffer */
+	size_t target_len;
+	int minor; /* HTTP/1.<minor>, 0 or 1 */
+	int keep_alive; /* after the Connection header and version default */
+	int64_t content_length; /* -1 when absent */
+	unsigned int nheaders;
+	size_t header_len; /* bytes of request line and headers incl. CRLFCRLF */
+};
+
+/*
+ * Parse the request at the start of buf.  Returns the length of the request
+ * head (> 0) when it is complete and valid, 0 when more bytes are needed, or
+ * a negative HTTP status when the request must be refused (-400, -413, -414,
+ * -431, -501, -505).  The parser never reads beyond len.
+ */
+int http_parse_request(const char *buf, size_t len,
+		       const struct http_limits *lim, struct http_request *req);
+
+struct http_response {
+	int status;
+	int minor;
+	int chunked; /* Transfer-Encoding: chunked */
+	int64_t content_length; /* -1 when absent */
+	const char *cache_control; /* value, not terminated; NULL if absent */
+	size_t cache_control_len;
+	size_t header_len;
+	/* headers worth passing on to clients, "Name: value\r\n" each */
+	char keep[1024];
+	size_t keep_len;
+};
+
+/*
+ * Parse an origin response head.  Returns its length (> 0), 0 when more bytes
+ * are needed (and fewer than max have been seen), or -1 when the response is
+ * malformed or its head is longer than max.
+ */
+int http_parse_response(const char *buf, size_t len, size_t max,
+			struct http_response *resp);
+
+/* Incremental decoder of a chunked body (RFC 9112, section 7.1). */
+struct http_chunked {
+	int state;
+	uint64_t left; /* bytes left in the current chunk, or the size read */
+	unsigned int digits;
+};
+
+/*
+ * Feed len bytes of chunked encoding; the decoded data is appended at
+ * out[*outlen] (out may be in itself: the output never overtakes the input).
+ * *used is set to the bytes consumed.  Returns 1 when the last chunk and
+ * trailers have been read, 0 when more input is needed, -1 on bad encoding.
+ */
+int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
+		      char *out, size_t *outlen, size_t *used);
+
+/*
+ * Time to live from a Cache-Control value: s-maxage wins over max-age,
+ * def_ttl applies when neither is present.  Returns the TTL in seconds,
+ * or -1 when the response must not be shared (no-store, private, no-cache).
+ */
+long http_cache_ttl(const char *cc, size_t len, long def_ttl);
+
+/*
+ * Turn the path of a request target into a normalised relative path (no
+ * leading '/', no "." segments, no empty segments) in out.  The query is
+ * dropped, %XX escapes decoded.  Returns the length, or -400 for a bad
+ * escape, a NUL or backslash, or a ".." segment (no way out of the root),
+ * -414 when out is too small.
+ */
+int http_target_path(const char *target, size_t len, char *out, size_t size);
+
+/* Reason phrase of a status code ("OK", "Not Found", ...). */
+const char *http_reason(int status);
+
+#endif /* LB_BACKEND_HTTP_H */

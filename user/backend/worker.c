@@ -1,0 +1,853 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * worker.c - one lb-backend worker: a non-blocking epoll loop over many
+ * client connections, answering from the shared cache, the origin or the
+ * --root directory.
+ *
+ * Client I/O never blocks.  A cache miss does: the worker fetches from the
+ * origin (bounded by --origin-timeout) or waits for another worker's fetch
+ * of the same key, and its other connections wait meanwhile.  That keeps a
+ * worker a simple sequence of steps; the other workers keep accepting (the
+ * listening socket is shared, and a busy worker is not in epoll_wait, so the
+ * kernel wakes an idle one), and misses are rare by design.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "log.h"
+
+#define OUT_HIGH (1u << 20) /* stop reading a connection above this */
+#define LINGER_MS 1000 /* after our close: read and drop what comes */
+#define DRAIN_IDLE_MS 1000 /* draining: idle keep-alive gets this long */
+#define MAX_FILE (256u << 20)
+#define TEXT_PLAIN "Content-Type: text/plain\r\n"
+
+enum conn_state { C_READ, C_LINGER };
+
+struct conn {
+	int fd;
+	int state;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	uint64_t body_left; /* request body to read and drop */
+	long long req_start; /* head must be complete by req_start + timeout */
+	long long last_io;
+	long long last_write;
+	int close_after; /* close once out is flushed */
+	int eof; /* the client shut down its side */
+	uint32_t events; /* registered with epoll */
+	struct conn *prev, *next;
+};
+
+static const struct config *cfg;
+static struct shared *sh;
+static struct worker_slot *me;
+static struct cache *cache;
+static int epfd = -1, lfd = -1, rootfd = -1;
+static size_t in_cap;
+static struct conn *conns;
+static unsigned int nconns;
+static volatile sig_atomic_t stop_requested;
+static int draining;
+static long long drain_start, now;
+static char host[256] = "localhost";
+static char served_by[320];
+static struct cache_value val;
+static char *vbuf; /* a value being built */
+static size_t vbuf_cap;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+static void on_term(int sig)
+{
+	stop_requested = 1;
+}
+
+static int out_append(struct conn *c, const void *p, size_t n)
+{
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *nb;
+
+		while (cap < c->out_len + n)
+			cap *= 2;
+		nb = realloc(c->out, cap);
+		if (!nb)
+			return -ENOMEM;
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return 0;
+}
+
+static const char *http_date(void)
+{
+	static char buf[64];
+	static time_t last;
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = t;
+	}
+	return buf;
+}
+
+/* Queue a whole response.  hdrs are extra "Name: value\r\n" lines. */
+static void respond(struct conn *c, int status, const char *hdrs, size_t hlen,
+		    const char *body, size_t blen, const char *xcache, int head)
+{
+	char h[1024];
+	int n;
+
+	n = snprintf(h, sizeof(h),
+		     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n"
+		     "%s%s%sX-Served-By: %s\r\nConnection: %s\r\n",
+		     status, http_reason(status), http_date(), blen,
+		     xcache ? "X-Cache: " : "", xcache ? xcache : "",
+		     xcache ? "\r\n" : "", served_by,
+		     c->close_after ? "close" : "keep-alive");
+	if (out_append(c, h, n) || out_append(c, hdrs, hlen) ||
+	    out_append(c, "\r\n", 2) || (!head && out_append(c, body, blen)))
+		c->close_after = 1; /* out of memory: give up this client */
+}
+
+static void respond_text(struct conn *c, int status, const char *extra,
+			 const char *text, int head)
+{
+	char h[256];
+	int n;
+
+	n = snprintf(h, sizeof(h),
+		     "Content-Type: text/plain\r\nCache-Control: no-store\r\n%s",
+		     extra ? extra : "");
+	respond(c, status, h, n, text, strlen(text), NULL, head);
+}
+
+static void respond_error(struct conn *c, int status, int head)
+{
+	char body[128];
+
+	snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	respond_text(c, status, NULL, body, head);
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* A cached value: [u16 status][u16 reserved][u32 header bytes][headers][body] */
+#define VHDR 8
+
+static int value_build(int status, const char *hdrs, size_t hlen,
+		       const char *body, size_t blen, size_t *len)
+{
+	size_t n = VHDR + hlen + blen;
+
+	if (n > vbuf_cap) {
+		char *nb = realloc(vbuf, n);
+
+		if (!nb)
+			return -ENOMEM;
+		vbuf = nb;
+		vbuf_cap = n;
+	}
+	vbuf[0] = status & 0xff;
+	vbuf[1] = status >> 8;
+	vbuf[2] = vbuf[3] = 0;
+	memcpy(vbuf + 4, &(uint32_t){ hlen }, 4);
+	memcpy(vbuf + VHDR, hdrs, hlen);
+	memcpy(vbuf + VHDR + hlen, body, blen);
+	*len = n;
+	return 0;
+}
+
+static void respond_value(struct conn *c, const char *v, size_t len,
+			  const char *xcache, int head)
+{
+	uint32_t hlen;
+	int status;
+
+	if (len < VHDR)
+		goto bad;
+	status = (unsigned char)v[0] | (unsigned char)v[1] << 8;
+	memcpy(&hlen, v + 4, 4);
+	if (hlen > len - VHDR || status < 200 || status > 599)
+		goto bad;
+	respond(c, status, v + VHDR, hlen, v + VHDR + hlen,
+		len - VHDR - hlen, xcache, head);
+	return;
+bad:
+	respond_error(c, 500, head);
+}
+
+/* Look key up; on a miss call fetch() to make the value, store it with the
+ * ttl it gives, and answer from it. */
+typedef int (*fetch_fn)(const void *arg, size_t *len, long *ttl);
+
+static void serve_cached(struct conn *c, const char *key, size_t klen,
+			 fetch_fn fetch, const void *arg, int head)
+{
+	uint64_t fill_ns = (uint64_t)cfg->origin_timeout_ms * 1000000ull +
+			   1000000000ull;
+	struct cache_ticket t;
+	size_t len;
+	long ttl;
+	int r, ev;
+
+	r = cache_get(cache, key, klen, fill_ns, &val, &t);
+	if (r == CACHE_HIT) {
+		STAT_ADD(me->hits, 1);
+		respond_value(c, val.data, val.len, "HIT", head);
+		return;
+	}
+	if (r < 0) {
+		pr_warn("cache: %s", strerror(-r));
+		r = CACHE_PASS;
+	}
+	STAT_ADD(me->misses, 1);
+	if (fetch(arg, &len, &ttl)) {
+		if (r == CACHE_MISS)
+			cache_abort(cache, &t, key, klen);
+		respond_error(c, 500, head);
+		return;
+	}
+	if (r == CACHE_MISS) {
+		ev = cache_fill(cache, &t, key, klen, vbuf, len, ttl);
+		if (ev > 0)
+			STAT_ADD(me->evictions, ev);
+	}
+	respond_value(c, vbuf, len, "MISS", head);
+}
+
+/* ---------------------------------------------------------------- origin */
+
+struct origin_arg {
+	const char *target;
+	size_t len;
+};
+
+static int fetch_origin(const void *p, size_t *len, long *ttl)
+{
+	const struct origin_arg *a = p;
+	struct origin_limits lim = {
+		.connect_ms = cfg->connect_timeout_ms,
+		.timeout_ms = cfg->origin_timeout_ms,
+		.max_size = cfg->cache_size > (64u << 20) ? cfg->cache_size :
+							     (64u << 20),
+		.def_ttl = cfg->ttl,
+	};
+	struct origin_reply r;
+	char body[160];
+	int err;
+
+	origin_fetch(&cfg->origin, a->target, a->len, &lim, &r);
+	if (r.error) {
+		pr_warn("origin %s%.*s: %s", cfg->origin_url, (int)a->len,
+			a->target, r.error);
+		snprintf(body, sizeof(body), "%d %s: %s\n", r.status,
+			 http_reason(r.status), r.error);
+		err = value_build(r.status,
+				  TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1, body,
+				  strlen(body), len);
+	} else {
+		err = value_build(r.status, r.hdrs, r.hdrs_len, r.body,
+				  r.body_len, len);
+	}
+	*ttl = r.ttl;
+	free(r.buf);
+	return err;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static const char *content_type(const char *path)
+{
+	static const char *const types[][2] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".htm", "text/html; charset=utf-8" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".css", "text/css" },
+		{ ".js", "text/javascript" },
+		{ ".json", "application/json" },
+		{ ".png", "image/png" },
+		{ ".jpg", "image/jpeg" },
+		{ ".svg", "image/svg+xml" },
+	};
+	size_t n = strlen(path), i, k;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		k = strlen(types[i][0]);
+		if (n >= k && !strcasecmp(path + n - k, types[i][0]))
+			return types[i][1];
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * Open rel beneath the root.  openat2(RESOLVE_BENEATH) has the kernel refuse
+ * any ".." or symlink that would leave the root, so a link planted inside
+ * the tree cannot lead out of it either.
+ */
+static int open_beneath(const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+static int fetch_file(const void *p, size_t *len, long *ttl)
+{
+	const char *rel = p;
+	char path[PATH_MAX + 16], hdr[128], *body = NULL;
+	int fd, status = 200, err, n;
+	struct stat st;
+	size_t got = 0;
+	ssize_t k;
+
+	*ttl = cfg->ttl;
+	fd = open_beneath(rel);
+	if (fd >= 0 && !fstat(fd, &st) && S_ISDIR(st.st_mode)) {
+		close(fd);
+		snprintf(path, sizeof(path), "%s%sindex.html", rel,
+			 *rel ? "/" : "");
+		fd = open_beneath(path);
+		rel = path;
+	}
+	if (fd < 0) {
+		status = fd == -ENOENT || fd == -ENOTDIR ? 404 : 403;
+		goto error;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		status = 404;
+		goto error;
+	}
+	if ((uint64_t)st.st_size > MAX_FILE) {
+		status = 403;
+		goto error;
+	}
+	body = malloc(st.st_size ? st.st_size : 1);
+	if (!body) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		k = read(fd, body + got, st.st_size - got);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			break; /* the file shrank: serve what is there */
+		}
+		got += k;
+	}
+	close(fd);
+	n = snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\n", content_type(rel));
+	err = value_build(200, hdr, n, body, got, len);
+	free(body);
+	return err;
+error:
+	if (fd >= 0)
+		close(fd);
+	*ttl = 0;
+	snprintf(hdr, sizeof(hdr), "%d %s\n", status, http_reason(status));
+	return value_build(status, TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1, hdr,
+			   strlen(hdr), len);
+}
+
+/* ---------------------------------------------------------------- stats */
+
+static void serve_stats(struct conn *c, int head)
+{
+	struct cache_stats cs;
+	size_t cap = 4096 + MAX_SLOTS * 256, n;
+	char *j = malloc(cap);
+	int i, first = 1;
+
+	if (!j) {
+		respond_error(c, 500, head);
+		return;
+	}
+	cache_get_stats(cache, &cs);
+	n = snprintf(j, cap,
+		     "{\"host\":\"%s\",\"generation\":%u,\"draining\":%s,"
+		     "\"cache\":{\"capacity\":%llu,\"bytes\":%llu,"
+		     "\"entries\":%llu,\"hits\":%llu,\"misses\":%llu,"
+		     "\"coalesced\":%llu,\"evictions\":%llu,\"expired\":%llu,"
+		     "\"recoveries\":%llu},\"workers\":[",
+		     host, STAT_GET(sh->generation),
+		     STAT_GET(sh->draining) ? "true" : "false",
+		     (unsigned long long)cs.capacity,
+		     (unsigned long long)cs.bytes,
+		     (unsigned long long)cs.entries,
+		     (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+		     (unsigned long long)cs.coalesced,
+		     (unsigned long long)cs.evictions,
+		     (unsigned long long)cs.expired,
+		     (unsigned long long)cs.recoveries);
+	for (i = 0; i < MAX_SLOTS; i++) {
+		struct worker_slot *s = &sh->slots[i];
+		int pid = STAT_GET(s->pid);
+
+		if (!pid)
+			continue;
+		n += snprintf(j + n, cap - n,
+			      "%s{\"slot\":%d,\"pid\":%d,\"generation\":%u,"
+			      "\"index\":%u,\"ready\":%s,\"started\":%llu,"
+			      "\"restarts\":%llu,\"requests\":%llu,"
+			      "\"hits\":%llu,\"misses\":%llu,"
+			      "\"evictions\":%llu,\"connections\":%llu}",
+			      first ? "" : ",", i, pid,
+			      STAT_GET(s->generation), STAT_GET(s->index),
+			      STAT_GET(s->ready) ? "true" : "false",
+			      (unsigned long long)STAT_GET(s->started),
+			      (unsigned long long)STAT_GET(s->restarts),
+			      (unsigned long long)STAT_GET(s->requests),
+			      (unsigned long long)STAT_GET(s->hits),
+			      (unsigned long long)STAT_GET(s->misses),
+			      (unsigned long long)STAT_GET(s->evictions),
+			      (unsigned long long)STAT_GET(s->connections));
+		first = 0;
+		if (n > cap - 512)
+			break;
+	}
+	n += snprintf(j + n, cap - n, "]}\n");
+	static const char hdrs[] = "Content-Type: application/json\r\n"
+				   "Cache-Control: no-store\r\n";
+
+	respond(c, 200, hdrs, sizeof(hdrs) - 1, j, n, NULL, head);
+	free(j);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void handle(struct conn *c, const struct http_request *req)
+{
+	int head = req->method == HTTP_M_HEAD;
+	size_t plen = strcspn(req->target, "?# ");
+	char rel[PATH_MAX];
+	int n;
+
+	STAT_ADD(me->requests, 1);
+	if (plen > req->target_len)
+		plen = req->target_len;
+	if (req->method == HTTP_M_OTHER) {
+		respond_text(c, 405, "Allow: GET, HEAD\r\n",
+			     "405 Method Not Allowed\n", 0);
+		return;
+	}
+	if (plen == 8 && !memcmp(req->target, "/healthz", 8)) {
+		if (STAT_GET(sh->draining))
+			respond_text(c, 503, NULL, "draining\n", head);
+		else
+			respond_text(c, 200, NULL, "ok\n", head);
+		return;
+	}
+	if (plen == 6 && !memcmp(req->target, "/stats", 6)) {
+		serve_stats(c, head);
+		return;
+	}
+	if (cfg->root[0]) {
+		n = http_target_path(req->target, req->target_len, rel + 5,
+				     sizeof(rel) - 5);
+		if (n < 0) {
+			respond_error(c, -n, head);
+			return;
+		}
+		/* the key space of files is apart from that of URLs */
+		memcpy(rel, "file:", 5);
+		serve_cached(c, rel, n + 5, fetch_file, rel + 5, head);
+		return;
+	}
+	struct origin_arg a = { req->target, req->target_len };
+
+	serve_cached(c, req->target, req->target_len, fetch_origin, &a, head);
+}
+
+static void conn_close(struct conn *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c->in);
+	free(c->out);
+	free(c);
+	nconns--;
+	STAT_SET(me->connections, nconns);
+}
+
+/*
+ * Level-triggered interest that follows the connection: no EPOLLIN while its
+ * input buffer is full or an answer to a refused request is pending (else
+ * epoll would report the same readiness forever), EPOLLOUT only while
+ * output is queued.
+ */
+static void update_interest(struct conn *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+
+	if (c->state == C_LINGER ||
+	    (c->in_len < in_cap && !c->close_after && !c->eof))
+		ev.events |= EPOLLIN | EPOLLRDHUP;
+	if (c->out_off < c->out_len)
+		ev.events |= EPOLLOUT;
+	if (ev.events == c->events)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->events = ev.events;
+}
+
+static void process(struct conn *c);
+
+/* Write what is queued.  Returns -1 if the connection was closed. */
+static int flush(struct conn *c)
+{
+	ssize_t k;
+
+	while (c->out_off < c->out_len) {
+		k = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				update_interest(c);
+				return 0;
+			}
+			conn_close(c);
+			return -1;
+		}
+		c->out_off += k;
+		c->last_write = now;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->close_after || (c->eof && !c->in_len)) {
+		/* half-close, then drop what the client still sends, so that
+		 * our answer is not destroyed by a reset before it is read */
+		shutdown(c->fd, SHUT_WR);
+		c->state = C_LINGER;
+		c->req_start = now + LINGER_MS;
+		if (c->eof) {
+			conn_close(c);
+			return -1;
+		}
+	}
+	update_interest(c);
+	return 0;
+}
+
+static void process(struct conn *c)
+{
+	struct http_request req;
+	int r;
+
+	while (c->state == C_READ && !c->close_after &&
+	       c->out_len - c->out_off < OUT_HIGH) {
+		if (c->body_left) {
+			size_t n = c->in_len < c->body_left ? c->in_len :
+							      c->body_left;
+
+			memmove(c->in, c->in + n, c->in_len - n);
+			c->in_len -= n;
+			c->body_left -= n;
+			if (c->body_left)
+				break;
+			continue;
+		}
+		if (!c->in_len)
+			break;
+		if (!c->req_start)
+			c->req_start = now;
+		r = http_parse_request(c->in, c->in_len, &cfg->limits, &req);
+		if (r == 0)
+			break;
+		c->close_after = r < 0 || !req.keep_alive || draining;
+		if (r < 0) {
+			pr_debug("refused a request: %d", -r);
+			STAT_ADD(me->requests, 1);
+			respond_error(c, -r, 0);
+			break;
+		}
+		handle(c, &req);
+		now = mono_ms();
+		memmove(c->in, c->in + r, c->in_len - r);
+		c->in_len -= r;
+		if (req.content_length > 0)
+			c->body_left = req.content_length;
+		c->req_start = 0;
+		c->last_io = now;
+	}
+	flush(c);
+}
+
+static void on_readable(struct conn *c)
+{
+	char drop[4096];
+	ssize_t k;
+
+	if (c->state == C_LINGER) {
+		do
+			k = recv(c->fd, drop, sizeof(drop), 0);
+		while (k > 0);
+		if (k == 0 || errno != EAGAIN)
+			conn_close(c);
+		return;
+	}
+	while (!c->eof && c->in_len < in_cap) {
+		k = recv(c->fd, c->in + c->in_len, in_cap - c->in_len, 0);
+		if (k > 0) {
+			c->in_len += k;
+			c->last_io = now;
+			continue;
+		}
+		if (k == 0) {
+			c->eof = 1;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			break;
+		conn_close(c);
+		return;
+	}
+	if (c->eof && !c->in_len && c->out_off == c->out_len) {
+		conn_close(c);
+		return;
+	}
+	process(c);
+}
+
+static void on_accept(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct conn *c;
+	int fd;
+
+	/* One connection per wake-up: a worker that is busy stays out of
+	 * epoll_wait and the kernel hands the next one to an idle worker. */
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			pr_warn("accept: %s", strerror(errno));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->in = malloc(in_cap);
+	if (!c || !c->in || nconns >= cfg->max_conns) {
+		static const char busy[] =
+			"HTTP/1.1 503 Service Unavailable\r\n"
+			"Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+		if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+			pr_debug("send: %s", strerror(errno));
+		close(fd);
+		if (c)
+			free(c->in);
+		free(c);
+		return;
+	}
+	c->fd = fd;
+	c->events = ev.events;
+	c->req_start = c->last_io = c->last_write = now;
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		free(c->in);
+		free(c);
+		return;
+	}
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+	STAT_SET(me->connections, nconns);
+	/* a client usually sends at once: save the round through epoll */
+	on_readable(c);
+}
+
+static void expire(void)
+{
+	struct conn *c, *next;
+	long long idle_ms;
+
+	for (c = conns; c; c = next) {
+		next = c->next;
+		if (c->state == C_LINGER) {
+			if (now >= c->req_start)
+				conn_close(c);
+			continue;
+		}
+		if (c->out_off < c->out_len) {
+			/* a client that does not read is as bad as one that
+			 * does not write */
+			if (now - c->last_write > cfg->read_timeout_ms)
+				conn_close(c);
+			continue;
+		}
+		if (c->req_start || c->in_len || c->body_left) {
+			if (c->req_start &&
+			    now - c->req_start > cfg->read_timeout_ms) {
+				/* slow loris: the head did not come in time */
+				c->close_after = 1;
+				respond_error(c, 408, 0);
+				flush(c);
+			}
+			continue;
+		}
+		idle_ms = now - c->last_io;
+		if (draining) {
+			long long d = now - drain_start;
+
+			if (d < idle_ms)
+				idle_ms = d;
+			if (idle_ms > DRAIN_IDLE_MS)
+				conn_close(c);
+		} else if (idle_ms > cfg->idle_timeout_ms) {
+			conn_close(c);
+		}
+	}
+}
+
+static void start_drain(void)
+{
+	draining = 1;
+	drain_start = now;
+	/* Stop accepting: connections still in the shared queue are left to
+	 * the other workers (new ones on a reload). */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
+	close(lfd);
+	lfd = -1;
+	pr_info("draining %u connection(s)", nconns);
+}
+
+void worker_run(const struct config *config, int listen_fd,
+		struct shared *shared, int slot)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE },
+			   evs[64];
+	struct sigaction sa = { .sa_handler = on_term };
+	long long last_expire = 0;
+	sigset_t none;
+	int i, n;
+
+	cfg = config;
+	sh = shared;
+	me = &sh->slots[slot];
+	lfd = listen_fd;
+	blog_role = "worker";
+	in_cap = cfg->limits.max_header + 2;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* the master's business */
+	sigaction(SIGINT, &sa, NULL); /* ^C reaches the master, which drains */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* orphaned workers drain and leave rather than serve unsupervised */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		stop_requested = 1;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(served_by, sizeof(served_by), "%s/%d", host, (int)getpid());
+	cache = shared_cache(sh);
+	if (!cache) {
+		pr_err("shared cache is not valid");
+		_exit(1);
+	}
+	if (cfg->root[0]) {
+		rootfd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0) {
+			pr_err("--root %s: %s", cfg->root, strerror(errno));
+			_exit(1);
+		}
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0) {
+		pr_err("epoll_create1: %s", strerror(errno));
+		_exit(1);
+	}
+	/* EPOLLEXCLUSIVE: a new connection wakes one idle worker, not all */
+	ev.data.ptr = NULL;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev)) {
+		pr_err("epoll_ctl: %s", strerror(errno));
+		_exit(1);
+	}
+	STAT_SET(me->ready, 1);
+	pr_debug("worker %u of generation %u ready", me->index, me->generation);
+
+	for (;;) {
+		n = epoll_wait(epfd, evs, 64, 100);
+		now = mono_ms();
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				if (lfd >= 0)
+					on_accept();
+				continue;
+			}
+			if (evs[i].events & EPOLLOUT) {
+				if (flush(c) < 0)
+					continue;
+				if (c->state == C_READ &&
+				    c->out_off == c->out_len) {
+					process(c);
+					continue;
+				}
+			}
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+					     EPOLLERR))
+				on_readable(c);
+		}
+		if (stop_requested && !draining)
+			start_drain();
+		if (now - last_expire >= 100 || draining) {
+			expire();
+			last_expire = now;
+		}
+		if (draining && !conns) {
+			pr_debug("drained");
+			_exit(0);
+		}
+	}
+}
