@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The benchmarks: tools/bench/run.sh BUILD_DIR PART
+#   PART   bpf   in-kernel ns per packet per packet class (BPF_PROG_TEST_RUN)
+#          fwd   forwarding rate in network namespaces: balancer, XDP_TX
+#                floor and nftables DNAT, 1 to 1,000,000 flows
+#          all   every part above
+# Each part prints its table and writes bench/out/PART.md; bench/RESULTS.md
+# is then assembled from every part present, so that parts run at
+# different times keep their own figures and dates.
+set -euo pipefail
+
+PARTS=(bpf fwd) # in the order of bench/RESULTS.md
+
+usage() {
+	echo "usage: $0 BUILD_DIR {$(
+		IFS='|'
+		echo "${PARTS[*]}"
+	)|all}" >&2
+	exit 2
+}
+
+[ $# -eq 2 ] || usage
+O=$1
+part=$2
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+outdir=$top/bench/out
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: must run as root (BPF programs, network namespaces)" >&2
+	exit 1
+fi
+for p in "$O/bench/bench_bpf" "$O/bench/bench_fwd"; do
+	if [ ! -x "$p" ]; then
+		echo "bench: $p missing: build with tools/bench/bench.mk included" >&2
+		exit 1
+	fi
+done
+
+machine() {
+	local cpu
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+	printf 'Measured %s on %s CPUs (%s), kernel %s.\n' \
+		"$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
+		"${cpu:-unknown CPU}" "$(uname -r)"
+}
+
+# run_part NAME TITLE: the part's table on stdout and in bench/out/NAME.md,
+# replaced only when the part succeeded.
+run_part() {
+	local name=$1 title=$2 tmp
+	mkdir -p "$outdir"
+	tmp=$(mktemp "$outdir/.$name.XXXXXX")
+	{
+		printf '## %s\n\n' "$title"
+		machine
+		echo
+		"$here/$name.sh" "$O"
+	} >"$tmp" || {
+		rm -f "$tmp"
+		echo "bench: part $name failed" >&2
+		return 1
+	}
+	mv "$tmp" "$outdir/$name.md"
+	cat "$outdir/$name.md"
+}
+
+assemble() {
+	local f
+	{
+		echo "# Benchmark results"
+		echo
+		echo "Written by \`make bench\` / \`make bench-PART\`" \
+			"(tools/bench/run.sh); each section from its last run."
+		for p in "${PARTS[@]}"; do
+			f=$outdir/$p.md
+			[ -f "$f" ] || continue
+			echo
+			cat "$f"
+		done
+	} >"$top/bench/RESULTS.md"
+}
+
+title_of() {
+	case $1 in
+	bpf) echo "Datapath cost per packet (make bench-bpf)" ;;
+	fwd) echo "Forwarding rate in the lab (make bench-fwd)" ;;
+	esac
+}
+
+case $part in
+all) todo=("${PARTS[@]}") ;;
+*)
+	todo=()
+	for p in "${PARTS[@]}"; do
+		[ "$p" = "$part" ] && todo=("$p")
+	done
+	[ ${#todo[@]} -eq 1 ] || usage
+	;;
+esac
+
+rc=0
+for p in "${todo[@]}"; do
+	run_part "$p" "$(title_of "$p")" || rc=1
+	echo
+done
+assemble
+echo "bench: results in bench/RESULTS.md"
+exit $rc
