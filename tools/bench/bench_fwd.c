@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bench_fwd.c - forwarding rate of the balancer in the lab, next to the
+ * ceiling of the same path and to the kernel stack doing the same job.
+ *
+ * Topology (built by tools/bench/fwd.sh):
+ *
+ *   gen ns: gen veth  <---->  lb veth: lb ns
+ *
+ * bench_gen runs through BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES
+ * in the gen ns and sends UDP packets to the VIP out of the gen veth.  The
+ * device under test on the lb veth sends them back out of the same veth:
+ *   lb     the balancer (L2 DSR, XDP_TX), one VIP over the backends given;
+ *   floor  bench_floor, MAC swap and XDP_TX: the ceiling of this path;
+ *   nft    bench_pass (XDP_PASS) and the lb ns's kernel stack, which DNATs
+ *          the VIP to the same backends (nftables, set up by fwd.sh) and
+ *          routes them back out of the lb veth.
+ * bench_sink on the gen veth counts what comes back.  Rate = frames
+ * counted by the sink / time the generator ran.  Every part of the chain
+ * runs in one softirq chain on the generator's CPU.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+
+#include "bench_abi.h"
+#include "bench_util.h"
+#include "lb.skel.h"
+#include "bench_floor.skel.h"
+#include "bench_gen.skel.h"
+#include "bench_sink.skel.h"
+
+#define MAX_RUNS 32
+#define MAX_FLOWS_CFG 8
+#define CHUNK 65536 /* frames per test run call */
+#define WARMUP_MIN (4 * CHUNK)
+
+enum mode { MODE_LB, MODE_FLOOR, MODE_NFT, MODE_MAX };
+static const char *const mode_names[MODE_MAX] = { "lb", "floor", "nft" };
+
+/* One measurement. */
+struct sample {
+	double mpps; /* delivered to the sink */
+	double offered; /* sent by the generator, Mpps */
+	double ct_hit; /* lb only: share of conntrack hits */
+};
+
+struct opts {
+	const char *gen_ns, *lb_ns, *gen_if, *lb_if;
+	const char *vip, *src;
+	uint16_t port;
+	const char *backends[BENCH_MAX_BACKENDS];
+	int nbe;
+	uint32_t flows[MAX_FLOWS_CFG];
+	int nflows;
+	int runs;
+	double secs;
+	int cpu;
+	uint32_t ct_size;
+};
+
+static struct opts o = {
+	.port = 8080,
+	.runs = 5,
+	.secs = 1.0,
+	.cpu = -1,
+};
+
+static int gen_ns_fd = -1, lb_ns_fd = -1;
+static int gen_ifindex, lb_ifindex;
+static struct bench_lb lb;
+static struct bench_floor *floor_skel;
+static struct bench_sink *sink_skel;
+static struct bench_gen *gen_skel;
+static uint8_t frame[BENCH_GEN_FRAME_LEN];
+
+static int ns_open(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int ns_enter(int fd)
+{
+	return setns(fd, CLONE_NEWNET) ? -errno : 0;
+}
+
+/* ifindex and MAC of an interface of the current network namespace. */
+static int if_info(const char *name, int *ifindex, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	*ifindex = (int)if_nametoindex(name);
+	if (!*ifindex)
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+/* Attach prog_fd (native XDP) to the lb veth, replacing what is there. */
+static int lb_attach(int prog_fd)
+{
+	int err, err2;
+
+	err = ns_enter(lb_ns_fd);
+	if (err)
+		return err;
+	err = bpf_xdp_attach(lb_ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+	err2 = ns_enter(gen_ns_fd);
+	return err ? err : err2;
+}
+
+/* A sink counter summed over the CPUs. */
+static int sink_count(enum bench_sink_stat idx, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t key = idx;
+	uint64_t *v;
+
+	*sum = 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(sink_skel->maps.sink_count), &key,
+				v)) {
+		free(v);
+		return -errno;
+	}
+	for (int i = 0; i < ncpu; i++)
+		*sum += v[i];
+	free(v);
+	return 0;
+}
+
+/* Send n frames (a multiple of CHUNK), or for secs seconds if n == 0. */
+static int generate(uint64_t n, double secs, uint64_t *sent, double *elapsed)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame,
+		    .data_size_in = sizeof(frame), .repeat = CHUNK,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	uint64_t t0 = bench_now_ns(), now = t0;
+
+	*sent = 0;
+	while (n ? *sent < n : (double)(now - t0) < secs * 1e9) {
+		if (bpf_prog_test_run_opts(
+			    bpf_program__fd(gen_skel->progs.bench_gen), &t))
+			return -errno;
+		*sent += CHUNK;
+		now = bench_now_ns();
+	}
+	*elapsed = (double)(now - t0) / 1e9;
+	return 0;
+}
+
+/* Let the rings drain, so that the sink has seen everything. */
+static void settle(void)
+{
+	usleep(20000);
+}
+
+static int measure(enum mode m, struct sample *s)
+{
+	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
+	uint64_t rx0, rx1, sent;
+	double elapsed;
+	int err;
+
+	if (m == MODE_LB) {
+		err = bench_lb_stats(&lb, before);
+		if (err)
+			return err;
+	}
+	settle();
+	err = sink_count(BENCH_SINK_DROPPED, &rx0);
+	if (!err)
+		err = generate(0, o.secs, &sent, &elapsed);
+	if (err)
+		return err;
+	settle();
+	err = sink_count(BENCH_SINK_DROPPED, &rx1);
+	if (err)
+		return err;
+	s->mpps = (double)(rx1 - rx0) / elapsed / 1e6;
+	s->offered = (double)sent / elapsed / 1e6;
+	s->ct_hit = 0;
+	if (m == MODE_LB) {
+		uint64_t fwd, hit, drops = 0;
+
+		err = bench_lb_stats(&lb, after);
+		if (err)
+			return err;
+		/* anything else on the wire (none expected) is passed up */
+		fwd = after[LB_STAT_TX] - before[LB_STAT_TX];
+		hit = after[LB_STAT_CT_HIT] - before[LB_STAT_CT_HIT];
+		for (int i = LB_STAT_DROP_FIRST; i < LB_STAT_MAX; i++)
+			drops += after[i] - before[i];
+		if (!fwd || drops) {
+			bench_warn("lb: %llu packets forwarded, %llu dropped",
+				   (unsigned long long)fwd,
+				   (unsigned long long)drops);
+			return -EPROTO;
+		}
+		s->ct_hit = (double)hit / (double)fwd;
+	}
+	return 0;
+}
+
+static int mode_prog(enum mode m)
+{
+	switch (m) {
+	case MODE_LB:
+		return lb.prog_fd;
+	case MODE_FLOOR:
+		return bpf_program__fd(floor_skel->progs.bench_floor);
+	default:
+		return bpf_program__fd(sink_skel->progs.bench_pass);
+	}
+}
+
+/* Sums of the 16-bit words of the frame as the generator loads them. */
+static uint32_t sum16(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t sum = 0;
+	uint16_t w;
+
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		memcpy(&w, b + i, 2);
+		sum += w;
+	}
+	return sum;
+}
+
+/*
+ * The template frame and the generator's settings.  The checksum bases
+ * leave out the source address and port, which change per packet.
+ */
+static int gen_setup(const uint8_t gen_mac[6], const uint8_t lb_mac[6])
+{
+	struct bench_gen__rodata *ro;
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint16_t ulen = BENCH_GEN_FRAME_LEN - 14 - 20;
+	struct in_addr saddr, daddr;
+	uint8_t pseudo[12] = {};
+	uint32_t sum;
+	int err;
+
+	if (inet_pton(AF_INET, o.vip, &daddr) != 1 ||
+	    inet_pton(AF_INET, o.src, &saddr) != 1)
+		return -EINVAL;
+
+	memcpy(frame, lb_mac, 6);
+	memcpy(frame + 6, gen_mac, 6);
+	frame[12] = 0x08; /* ETH_P_IP */
+	ip[0] = 0x45;
+	ip[2] = (BENCH_GEN_FRAME_LEN - 14) >> 8;
+	ip[3] = (BENCH_GEN_FRAME_LEN - 14) & 0xff;
+	ip[8] = 64; /* TTL */
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 16, &daddr, 4);
+	udp[2] = o.port >> 8;
+	udp[3] = o.port & 0xff;
+	udp[4] = ulen >> 8;
+	udp[5] = ulen & 0xff;
+	for (int i = 0; i < BENCH_GEN_PAYLOAD; i++)
+		udp[8 + i] = (uint8_t)('a' + i);
+
+	gen_skel = bench_gen__open();
+	if (!gen_skel)
+		return -errno;
+	ro = gen_skel->rodata;
+	ro->gen_ifindex = (uint32_t)gen_ifindex;
+	memcpy((void *)ro->gen_dmac, lb_mac, 6);
+	memcpy((void *)ro->gen_smac, gen_mac, 6);
+	ro->gen_saddr_base = saddr.s_addr;
+	ro->gen_daddr = daddr.s_addr;
+	ro->gen_sport_base = 1024;
+	ro->gen_dport = htons(o.port);
+	/* frame's saddr, checksums and sport are still zero here */
+	ro->gen_ip_sum = sum16(ip, 20);
+	memcpy(pseudo + 4, &daddr, 4);
+	pseudo[9] = IPPROTO_UDP;
+	pseudo[10] = udp[4];
+	pseudo[11] = udp[5];
+	sum = sum16(pseudo, sizeof(pseudo)) + sum16(udp, ulen);
+	ro->gen_udp_sum = sum;
+	err = bench_gen__load(gen_skel);
+	return err;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * Run the generator once on a frame of zeros (no live frames): every
+ * header field must be written and both checksums must verify.
+ */
+static int gen_selftest(void)
+{
+	uint8_t in[BENCH_GEN_FRAME_LEN] = {}, out[BENCH_GEN_FRAME_LEN + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in,
+		    .data_size_in = sizeof(in), .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	uint8_t *ip = out + 14, *udp = ip + 20, pseudo[12] = {};
+	uint16_t ulen = BENCH_GEN_FRAME_LEN - 14 - 20;
+	uint32_t sum;
+
+	memcpy(in + 42, frame + 42, BENCH_GEN_PAYLOAD);
+	if (bpf_prog_test_run_opts(bpf_program__fd(gen_skel->progs.bench_gen),
+				   &t))
+		return -errno;
+	gen_skel->bss->gen_next = 0;
+	if (t.retval != XDP_REDIRECT || t.data_size_out != sizeof(in) ||
+	    memcmp(out, frame, 12) || out[12] != 0x08 || out[13] != 0)
+		return -EPROTO;
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[9] = IPPROTO_UDP;
+	memcpy(pseudo + 10, udp + 4, 2);
+	sum = sum16(pseudo, sizeof(pseudo)) + sum16(udp, ulen);
+	if (fold(sum16(ip, 20)) != 0xffff || fold(sum) != 0xffff)
+		return -EBADMSG;
+	return 0;
+}
+
+static void print_fig(const struct bench_fig *f, int prec)
+{
+	printf(" %.*f (%.*f-%.*f) |", prec, f->med, prec, f->min, prec, f->max);
+}
+
+static int run_flows(uint32_t nflows, struct bench_fig fig[MODE_MAX],
+		     struct bench_fig *offered, struct bench_fig *hit)
+{
+	double v[MODE_MAX][MAX_RUNS], off[MODE_MAX][MAX_RUNS], h[MAX_RUNS];
+	uint64_t sent, warm;
+	double elapsed;
+	struct sample s;
+	int err;
+
+	gen_skel->data->gen_nflows = nflows;
+	gen_skel->bss->gen_next = 0;
+	/* every flow seen at least once by every device before measuring */
+	warm = (nflows + CHUNK - 1) / CHUNK * CHUNK;
+	if (warm < WARMUP_MIN)
+		warm = WARMUP_MIN;
+	for (int m = 0; m < MODE_MAX; m++) {
+		err = lb_attach(mode_prog(m));
+		if (!err)
+			err = generate(warm, 0, &sent, &elapsed);
+		if (err)
+			return err;
+	}
+	/* modes interleaved, so that a drift of the machine hits all alike */
+	for (int r = 0; r < o.runs; r++) {
+		for (int m = 0; m < MODE_MAX; m++) {
+			err = lb_attach(mode_prog(m));
+			if (!err)
+				err = measure(m, &s);
+			if (err) {
+				bench_warn("%s, %u flows: %s", mode_names[m],
+					   nflows, strerror(-err));
+				return err;
+			}
+			v[m][r] = s.mpps;
+			off[m][r] = s.offered;
+			if (m == MODE_LB)
+				h[r] = s.ct_hit * 100;
+		}
+	}
+	for (int m = 0; m < MODE_MAX; m++) {
+		bench_summarize(v[m], o.runs, &fig[m]);
+		bench_summarize(off[m], o.runs, &offered[m]);
+	}
+	bench_summarize(h, o.runs, hit);
+	return 0;
+}
+
+static void report(struct bench_fig (*fig)[MODE_MAX],
+		   struct bench_fig (*offered)[MODE_MAX],
+		   const struct bench_fig *hit)
+{
+	printf("UDP, %d-byte frames, one VIP over %d backends; each figure "
+	       "the median of %d runs of %.1f s (min-max), Mpps counted by "
+	       "the sink.  (a) the balancer (L2 DSR, XDP_TX), (b) MAC swap "
+	       "and XDP_TX (the ceiling of this path), (c) nftables DNAT in "
+	       "the kernel stack.\n\n",
+	       BENCH_GEN_FRAME_LEN, o.nbe, o.runs, o.secs);
+	printf("| concurrent flows | (a) balancer Mpps | (b) floor Mpps | "
+	       "(c) nftables Mpps | (a)/(b) | (a)/(c) | balancer conntrack "
+	       "hits %% |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < o.nflows; i++) {
+		printf("| %u |", o.flows[i]);
+		for (int m = 0; m < MODE_MAX; m++)
+			print_fig(&fig[i][m], 2);
+		printf(" %.2f | %.2f |",
+		       fig[i][MODE_FLOOR].med > 0 ?
+			       fig[i][MODE_LB].med / fig[i][MODE_FLOOR].med :
+			       0,
+		       fig[i][MODE_NFT].med > 0 ?
+			       fig[i][MODE_LB].med / fig[i][MODE_NFT].med :
+			       0);
+		print_fig(&hit[i], 1);
+		printf("\n");
+	}
+	printf("\nOffered load (Mpps sent by the generator, median) and the "
+	       "share of it that reached the sink:\n\n");
+	printf("| concurrent flows | (a) offered | (a) delivered | "
+	       "(b) offered | (b) delivered | (c) offered | (c) delivered |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < o.nflows; i++) {
+		printf("| %u |", o.flows[i]);
+		for (int m = 0; m < MODE_MAX; m++)
+			printf(" %.2f | %.0f%% |", offered[i][m].med,
+			       offered[i][m].med > 0 ?
+				       100 * fig[i][m].med / offered[i][m].med :
+				       0);
+		printf("\n");
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench_fwd --gen-ns NS --lb-ns NS --gen-if IF --lb-if IF\n"
+		"                 --vip ADDR [--port N] --backend ADDR... "
+		"--src ADDR\n"
+		"                 [--flows N,N,...] [--runs N] [--secs S] "
+		"[--cpu N] [--ct-size N]\n");
+}
+
+static int parse_flows(char *arg)
+{
+	char *tok, *save = NULL;
+
+	o.nflows = 0;
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned long n = strtoul(tok, NULL, 0);
+
+		if (!n || n > BENCH_GEN_MAX_FLOWS || o.nflows == MAX_FLOWS_CFG)
+			return -EINVAL;
+		o.flows[o.nflows++] = (uint32_t)n;
+	}
+	return o.nflows ? 0 : -EINVAL;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "gen-ns", required_argument, NULL, 'g' },
+		{ "lb-ns", required_argument, NULL, 'l' },
+		{ "gen-if", required_argument, NULL, 'G' },
+		{ "lb-if", required_argument, NULL, 'L' },
+		{ "vip", required_argument, NULL, 'v' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "src", required_argument, NULL, 's' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "secs", required_argument, NULL, 't' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "ct-size", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int opt;
+
+	o.flows[0] = 1;
+	o.nflows = 1;
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'g':
+			o.gen_ns = optarg;
+			break;
+		case 'l':
+			o.lb_ns = optarg;
+			break;
+		case 'G':
+			o.gen_if = optarg;
+			break;
+		case 'L':
+			o.lb_if = optarg;
+			break;
+		case 'v':
+			o.vip = optarg;
+			break;
+		case 'p':
+			o.port = (uint16_t)atoi(optarg);
+			break;
+		case 'b':
+			if (o.nbe == BENCH_MAX_BACKENDS)
+				return -EINVAL;
+			o.backends[o.nbe++] = optarg;
+			break;
+		case 's':
+			o.src = optarg;
+			break;
+		case 'f':
+			if (parse_flows(optarg))
+				return -EINVAL;
+			break;
+		case 'r':
+			o.runs = atoi(optarg);
+			break;
+		case 't':
+			o.secs = atof(optarg);
+			break;
+		case 'c':
+			o.cpu = atoi(optarg);
+			break;
+		case 'C':
+			o.ct_size = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (!o.gen_ns || !o.lb_ns || !o.gen_if || !o.lb_if || !o.vip ||
+	    !o.src || !o.nbe || o.runs < 1 || o.runs > MAX_RUNS ||
+	    o.secs <= 0 || o.secs > 30)
+		return -EINVAL;
+	return 0;
+}
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_fig fig[MAX_FLOWS_CFG][MODE_MAX];
+	struct bench_fig offered[MAX_FLOWS_CFG][MODE_MAX];
+	struct bench_fig hit[MAX_FLOWS_CFG];
+	uint8_t gen_mac[6], lb_mac[6];
+	int sink_attached = 0, lb_attached = 0;
+	int err;
+
+	bench_name = "bench_fwd";
+	if (parse_args(argc, argv)) {
+		usage(stderr);
+		return EXIT_FAILURE;
+	}
+	err = pin_cpu(o.cpu);
+	if (err) {
+		bench_warn("cannot pin to CPU %d: %s", o.cpu, strerror(-err));
+		return EXIT_FAILURE;
+	}
+	gen_ns_fd = ns_open(o.gen_ns);
+	lb_ns_fd = ns_open(o.lb_ns);
+	if (gen_ns_fd < 0 || lb_ns_fd < 0) {
+		bench_warn("cannot open network namespaces %s, %s", o.gen_ns,
+			   o.lb_ns);
+		err = -ENOENT;
+		goto out;
+	}
+	err = ns_enter(lb_ns_fd);
+	if (!err)
+		err = if_info(o.lb_if, &lb_ifindex, lb_mac);
+	if (err) {
+		bench_warn("%s in %s: %s", o.lb_if, o.lb_ns, strerror(-err));
+		goto out;
+	}
+	err = ns_enter(gen_ns_fd);
+	if (!err)
+		err = if_info(o.gen_if, &gen_ifindex, gen_mac);
+	if (err) {
+		bench_warn("%s in %s: %s", o.gen_if, o.gen_ns, strerror(-err));
+		goto out;
+	}
+
+	err = bench_lb_open(&lb, o.ct_size, lb_mac, NULL, NULL);
+	if (!err)
+		err = bench_lb_add_vip(&lb, o.vip, o.port, IPPROTO_UDP, 0,
+				       o.backends, o.nbe);
+	if (err) {
+		bench_warn("cannot set up the balancer: %s", strerror(-err));
+		goto out;
+	}
+	floor_skel = bench_floor__open_and_load();
+	sink_skel = bench_sink__open_and_load();
+	if (!floor_skel || !sink_skel) {
+		err = -errno;
+		bench_warn("cannot load the floor and sink: %s",
+			   strerror(-err));
+		goto out;
+	}
+	err = gen_setup(gen_mac, lb_mac);
+	if (err) {
+		bench_warn("cannot load the generator: %s", strerror(-err));
+		goto out;
+	}
+
+	err = gen_selftest();
+	if (err) {
+		bench_warn("generator self-test failed: %s", strerror(-err));
+		goto out;
+	}
+
+	/* we are in the gen ns from here on, except inside lb_attach() */
+	err = bpf_xdp_attach(gen_ifindex,
+			     bpf_program__fd(sink_skel->progs.bench_sink),
+			     XDP_FLAGS_DRV_MODE, NULL);
+	if (err) {
+		bench_warn("cannot attach the sink to %s: %s", o.gen_if,
+			   strerror(-err));
+		goto out;
+	}
+	sink_attached = 1;
+	lb_attached = 1;
+
+	for (int i = 0; i < o.nflows; i++) {
+		err = run_flows(o.flows[i], fig[i], offered[i], &hit[i]);
+		if (err)
+			goto out;
+		fprintf(stderr, "bench_fwd: %u flows done\n", o.flows[i]);
+	}
+	if (gen_skel->bss->gen_short)
+		bench_warn("generator frames shorter than the template: %llu",
+			   (unsigned long long)gen_skel->bss->gen_short);
+	report(fig, offered, hit);
+out:
+	if (sink_attached && !ns_enter(gen_ns_fd))
+		bpf_xdp_detach(gen_ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (lb_attached && !ns_enter(lb_ns_fd))
+		bpf_xdp_detach(lb_ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	bench_gen__destroy(gen_skel);
+	bench_sink__destroy(sink_skel);
+	bench_floor__destroy(floor_skel);
+	if (lb.skel)
+		bench_lb_close(&lb);
+	if (gen_ns_fd >= 0)
+		close(gen_ns_fd);
+	if (lb_ns_fd >= 0)
+		close(lb_ns_fd);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+}
