@@ -40,4 +40,5 @@ $(O)/fuzz/fuzz_http: tools/fuzz/fuzz_http.c user/backend/http.c user/backend/htt
 fuzz: $(O)/fuzz/fuzz_http
 	$(Q)mkdir -p $(O)/fuzz/corpus
 	$(Q)$(O)/fuzz/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+		-artifact_prefix=$(O)/fuzz/ \
 		$(O)/fuzz/corpus tools/fuzz/corpus

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Helpers for the lb-backend integration tests (127.0.0.1 only).
+
+  helper.py freeport                  print a free TCP port
+  helper.py origin PORTFILE           fake origin; writes its port to PORTFILE
+  helper.py get URL [HEADER...]       one request: "status x-cache served-by body"
+  helper.py load URL SECONDS THREADS OUT  load until SECONDS or OUT/stop exists;
+                                      writes "ok N fail M pids P,..." to OUT
+  helper.py burst URL N               N concurrent requests (new connections)
+  ...
+
+The fake origin answers:
+  /count?p=PATH    how many times PATH was requested (plain number)
+  /slow/MS/...     after MS milliseconds, Cache-Control: max-age=60
+  /nostore/...     Cache-Control: no-store
+  /chunked/...     body in chunks, Cache-Control: max-age=60
+  /hang/...        never answers
+  anything else    "hello PATH", Cache-Control: max-age=60
+"""
+import http.client
+import json
+import os
+import select
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def freeport():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Origin(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    counts = {}
+    lock = threading.Lock()
+
+    def log_message(self, *a):
+        pass
+
+    def send_body(self, body, cc="max-age=60", chunked=False):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        if cc:
+            self.send_header("Cache-Control", cc)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 7):
+                part = body[i:i + 7]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        if u.path == "/count":
+            p = urllib.parse.parse_qs(u.query).get("p", [""])[0]
+            with Origin.lock:
+                n = Origin.counts.get(p, 0)
+            self.send_body(str(n).encode(), cc="no-store")
+            return
+        with Origin.lock:
+            Origin.counts[self.path] = Origin.counts.get(self.path, 0) + 1
+        parts = u.path.split("/")
+        body = ("hello %s\n" % self.path).encode()
+        if u.path.startswith("/slow/"):
+            time.sleep(int(parts[2]) / 1000.0)
+            self.send_body(body)
+        elif u.path.startswith("/nostore/"):
+            self.send_body(body, cc="no-store")
+        elif u.path.startswith("/chunked/"):
+            self.send_body(body * 3, chunked=True)
+        elif u.path.startswith("/hang/"):
+            time.sleep(30)
+        else:
+            self.send_body(body)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients killed mid-answer are part of the tests
+
+
+def origin(portfile):
+    srv = QuietServer(("127.0.0.1", 0), Origin)
+    srv.daemon_threads = True
+    tmp = portfile + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, portfile)
+    srv.serve_forever()
+
+
+def get(url, headers=(), method="GET", timeout=10):
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    h = {"Connection": "close"}
+    for x in headers:
+        k, v = x.split(":", 1)
+        h[k.strip()] = v.strip()
+    c.request(method, u.path + ("?" + u.query if u.query else ""), headers=h)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, r.getheader("X-Cache", "-"), r.getheader("X-Served-By", "-"), body
+
+
+def load(url, seconds, threads, out):
+    ok = [0]
+    fail = []
+    pids = set()
+    lock = threading.Lock()
+    end = time.time() + float(seconds)
+    stop = out + ".stop"
+
+    def run(i):
+        n = 0
+        while time.time() < end and not os.path.exists(stop):
+            n += 1
+            try:
+                # every request on a new connection: accept is exercised
+                st, xc, by, body = get(url.replace("{i}", str(n % 50)))
+                with lock:
+                    if st == 200:
+                        ok[0] += 1
+                        pids.add(by.split("/")[-1])
+                    else:
+                        fail.append("status %d" % st)
+            except Exception as e:
+                with lock:
+                    fail.append(repr(e))
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(int(threads))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    with open(out + ".tmp", "w") as f:
+        f.write("ok %d fail %d pids %s\n" % (ok[0], len(fail), ",".join(sorted(pids))))
+        for e in fail[:5]:
+            f.write("error %s\n" % e)
+    os.rename(out + ".tmp", out)
+
+
+def burst(url, n):
+    res = [None] * n
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        try:
+            res[i] = get(url, timeout=20)
+        except Exception as e:
+            res[i] = (0, "-", "-", repr(e).encode())
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return res
+
+
+def main():
+    cmd = sys.argv[1]
+    a = sys.argv[2:]
+    if cmd == "freeport":
+        print(freeport())
+    elif cmd == "origin":
+        origin(a[0])
+    elif cmd == "get":
+        st, xc, by, body = get(a[0], a[1:])
+        print(st, xc, by, body.decode(errors="replace").strip().replace("\n", "|"))
+    elif cmd == "head":
+        st, xc, by, body = get(a[0], method="HEAD")
+        print(st, xc, by, len(body))
+    elif cmd == "load":
+        load(a[0], a[1], a[2], a[3])
+    elif cmd == "burst":
+        res = burst(a[0], int(a[1]))
+        for st, xc, by, body in res:
+            print(st, xc, by, body.decode(errors="replace").strip())
+    elif cmd == "stats":
+        st, xc, by, body = get(a[0] + "/stats")
+        j = json.loads(body)
+        # "GEN PID..." of the ready workers of the newest generation
+        gen = j["generation"]
+        pids = [str(w["pid"]) for w in j["workers"] if w["generation"] == gen and w["ready"]]
+        allp = [str(w["pid"]) for w in j["workers"]]
+        print(gen, len(pids), ",".join(pids), ",".join(allp))
+    elif cmd == "raw":
+        # send a[1] (with \r\n escapes) in one write, print what comes back
+        s = socket.create_connection(("127.0.0.1", int(a[0])), timeout=5)
+        s.sendall(a[1].encode().decode("unicode_escape").encode("latin-1"))
+        data = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+        except socket.timeout:
+            pass
+        sys.stdout.write(data.decode("latin-1"))
+    elif cmd == "loris":
+        # one byte of a request head every INTERVAL s; print when and how
+        # the server ended it
+        port, interval = int(a[0]), float(a[1])
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
+        t0 = time.time()
+        how = "never"
+        for b in head:
+            try:
+                s.send(bytes([b]))
+            except OSError:
+                how = "reset"
+                break
+            r, _, _ = select.select([s], [], [], interval)
+            if r:
+                try:
+                    d = s.recv(4096)
+                except OSError:
+                    how = "reset"
+                    break
+                how = d.split(b"\r\n")[0].decode() if d else "closed"
+                break
+            if time.time() - t0 > 20:
+                break
+        print("%.2f %s" % (time.time() - t0, how.replace(" ", "_")))
+    elif cmd == "json":
+        st, xc, by, body = get(a[0])
+        j = json.loads(body)
+        for k in a[1].split("."):
+            j = j[int(k)] if isinstance(j, list) else j[k]
+        print(j)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# lb-backend as a cluster: N workers answer, they share one cache, a cold key
+# stampede reaches the origin once, a killed worker is replaced without
+# losing other requests, and connections queued in the kernel survive the
+# death of the only worker.
+source "$(dirname "$0")/lib.sh"
+need
+start_origin
+WORKERS=4 start_backend --workers 4 --origin "http://127.0.0.1:$OPORT"
+
+# --- N workers, distinct pids, all answering
+pids=$(worker_pids | sort -u | wc -l)
+check "cluster four distinct workers in /stats" $([ "$pids" -eq 4 ]; echo $?) "saw $pids"
+# slow distinct misses keep workers busy, so the kernel hands new
+# connections to the idle ones
+jobs=()
+for i in $(seq 16); do
+	$HELPER get "$URL/slow/300/d$i" >"$T/spread.$i" &
+	jobs+=($!)
+done
+wait "${jobs[@]}"
+answering=$(cat "$T"/spread.* | awk '$1 == 200 {print $3}' | sort -u | wc -l)
+check "cluster requests answered by several workers" \
+	$([ "$answering" -ge 2 ]; echo $?) "only $answering distinct worker(s)"
+
+# --- the cache is shared: a HIT from a worker other than the one that missed
+read -r st xc by _ < <($HELPER get "$URL/shared")
+first=${by##*/}
+found=""
+for i in $(seq 20); do
+	$HELPER get "$URL/slow/500/busy$i" >/dev/null &
+	bg=$!
+	sleep 0.1
+	read -r st2 xc2 by2 _ < <($HELPER get "$URL/shared")
+	wait "$bg"
+	if [ "${by2##*/}" != "$first" ]; then
+		found="$xc2"
+		break
+	fi
+done
+check "cluster first request is a MISS" $([ "$xc" = MISS ]; echo $?) "X-Cache $xc"
+check "cluster second request is a HIT from another worker" \
+	$([ "$found" = HIT ]; echo $?) "other worker answered '${found:-never}'"
+
+# --- 50 concurrent requests for a cold key: one origin request
+$HELPER burst "$URL/slow/400/cold" 50 >"$T/burst"
+ok=$(awk '$1 == 200 && /hello \/slow\/400\/cold/' "$T/burst" | wc -l)
+n=$(origin_count /slow/400/cold)
+check "cluster 50 concurrent cold requests all answered" $([ "$ok" -eq 50 ]; echo $?) \
+	"$ok of 50 ok: $(grep -v '^200' "$T/burst" | head -2)"
+check "cluster 50 concurrent cold requests make one origin request" \
+	$([ "$n" = 1 ]; echo $?) "origin saw $n requests"
+hits=$(awk '$2 == "HIT"' "$T/burst" | wc -l)
+check "cluster the other 49 are hits" $([ "$hits" -eq 49 ]; echo $?) "$hits hits"
+
+# --- kill -9 of a worker under load: replaced, no request elsewhere fails.
+# The victim is kept busy by a slow fetch (it is out of epoll_wait, so it
+# takes no new connection); the load runs on the others meanwhile.
+$HELPER get "$URL/slow/3000/victim" >"$T/victim" 2>&1 &
+vjob=$!
+victim=""
+for i in $(seq 50); do
+	victim=$(python3 -c '
+import json, sys, urllib.request
+r = urllib.request.urlopen(sys.argv[1] + "/stats")
+me = int(r.headers["X-Served-By"].split("/")[-1])
+j = json.load(r)
+busy = [w["pid"] for w in j["workers"] if w["connections"] > 0 and w["pid"] != me]
+print(busy[0] if len(busy) == 1 else "")' "$URL" 2>/dev/null)
+	[ -n "$victim" ] && break
+	sleep 0.05
+done
+if [ -z "$victim" ]; then
+	fail "cluster kill -9 under load" "could not find the busy worker"
+else
+	$HELPER load "$URL/hot{i}" 3 4 "$T/load" &
+	ljob=$!
+	sleep 1
+	kill -KILL "$victim"
+	wait "$ljob"
+	wait "$vjob"
+	read -r _ okn _ failn _ lp < "$T/load"
+	check "cluster kill -9: no failed request on other workers" \
+		$([ "$failn" -eq 0 ] && [ "$okn" -gt 0 ]; echo $?) \
+		"$(cat "$T/load")"
+	sleep 0.3
+	now=$(worker_pids)
+	replaced=$( (echo "$now" | grep -qx "$victim") || [ "$(echo "$now" | wc -l)" -ne 4 ]; echo $?)
+	check "cluster kill -9: worker replaced" $([ "$replaced" -ne 0 ]; echo $?) "workers: $(echo $now)"
+	grep -q "worker $victim (slot [0-9]*) killed by signal 9" "$T/backend.log"
+	check "cluster kill -9: reason logged" $? "no log line"
+	r=$(python3 -c '
+import json, sys, urllib.request
+j = json.load(urllib.request.urlopen(sys.argv[1] + "/stats"))
+print(sum(w["restarts"] for w in j["workers"]))' "$URL")
+	check "cluster kill -9: restart counted in /stats" $([ "$r" -eq 1 ]; echo $?) "restarts $r"
+fi
+
+# --- one worker, busy; connections wait in the queue; it dies; the
+# replacement answers them all
+stop_backend
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT"
+w=$(worker_pids)
+$HELPER get "$URL/slow/2000/blocker" >/dev/null 2>&1 &
+sleep 0.3
+for i in 1 2 3 4 5; do
+	$HELPER get "$URL/queued$i" >"$T/queued.$i" 2>&1 &
+done
+sleep 0.3
+kill -KILL "$w"
+for i in 1 2 3 4 5; do
+	for k in $(seq 100); do [ -s "$T/queued.$i" ] && break; sleep 0.05; done
+done
+okq=$(cat "$T"/queued.* | awk '$1 == 200' | wc -l)
+check "cluster queued connections survive the worker's death" \
+	$([ "$okq" -eq 5 ]; echo $?) "$okq of 5 answered: $(cat "$T"/queued.* | head -3)"
+finish
