@@ -12,6 +12,9 @@ DEPS += $(BENCH_BPF_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
 
 BENCH_CFLAGS := -Itools/bench -Itests/bpf -I$(O)/bench
 
+# made through pattern rules only: keep them, or every make rebuilds them
+.SECONDARY: $(BENCH_BPF_OBJS) $(BENCH_SKELS)
+
 $(O)/bench:
 	$(Q)mkdir -p $@
 

@@ -22,7 +22,12 @@ port=8080
 backends=(10.2.0.1 10.2.0.2 10.2.0.3)
 flows=${BENCH_FWD_FLOWS:-1,100,10000,1000000}
 
+child=
 cleanup() {
+	if [ -n "$child" ]; then
+		kill "$child" 2>/dev/null || true
+		wait "$child" 2>/dev/null || true
+	fi
 	ip netns del "$gen" 2>/dev/null || true
 	ip netns del "$lbn" 2>/dev/null || true
 }
@@ -79,7 +84,11 @@ args=(--gen-ns "$gen" --lb-ns "$lbn" --gen-if "$vg" --lb-if "$vl"
 for b in "${backends[@]}"; do
 	args+=(--backend "$b")
 done
-"$O/bench/bench_fwd" "${args[@]}"
+# in the background, so that a signal reaches the trap at once
+"$O/bench/bench_fwd" "${args[@]}" &
+child=$!
+wait "$child"
+child=
 
 ct_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo "?")
 echo

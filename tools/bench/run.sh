@@ -61,6 +61,7 @@ run_part() {
 		echo "bench: part $name failed" >&2
 		return 1
 	}
+	chmod 0644 "$tmp"
 	mv "$tmp" "$outdir/$name.md"
 	cat "$outdir/$name.md"
 }
