@@ -382,9 +382,13 @@ static int run_flows(uint32_t nflows, struct bench_fig fig[MODE_MAX],
 		if (err)
 			return err;
 	}
-	/* modes interleaved, so that a drift of the machine hits all alike */
+	/* modes interleaved, so that a drift of the machine hits all alike,
+	 * and the first of each round rotated, so that no mode always
+	 * follows the same one */
 	for (int r = 0; r < o.runs; r++) {
-		for (int m = 0; m < MODE_MAX; m++) {
+		for (int k = 0; k < MODE_MAX; k++) {
+			int m = (r + k) % MODE_MAX;
+
 			err = lb_attach(mode_prog(m));
 			if (!err)
 				err = measure(m, &s);

@@ -66,8 +66,20 @@ run_part() {
 	cat "$outdir/$name.md"
 }
 
+# section TITLE FILE: the "## TITLE" section of FILE, up to the next one.
+section() {
+	awk -v h="## $1" '
+		/^## / { on = ($0 == h) }
+		on { print }
+	' "$2" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+}
+
+# bench/out/ is not kept in git: a part that has not run here keeps the
+# section that bench/RESULTS.md already holds.
 assemble() {
-	local f
+	local f old new
+	old=$top/bench/RESULTS.md
+	new=$(mktemp "$outdir/.RESULTS.XXXXXX")
 	{
 		echo "# Benchmark results"
 		echo
@@ -75,11 +87,18 @@ assemble() {
 			"(tools/bench/run.sh); each section from its last run."
 		for p in "${PARTS[@]}"; do
 			f=$outdir/$p.md
-			[ -f "$f" ] || continue
-			echo
-			cat "$f"
+			if [ -f "$f" ]; then
+				echo
+				cat "$f"
+			elif [ -f "$old" ] &&
+				grep -qxF "## $(title_of "$p")" "$old"; then
+				echo
+				section "$(title_of "$p")" "$old"
+			fi
 		done
-	} >"$top/bench/RESULTS.md"
+	} >"$new"
+	chmod 0644 "$new"
+	mv "$new" "$old"
 }
 
 title_of() {
