@@ -53,7 +53,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 DEPS :=
 
 # ---------------------------------------------------------------- BPF
-BPF_PROGS := lb decap
+BPF_PROGS := lb decap pass
 BPF_OBJS := $(BPF_PROGS:%=$(O)/bpf/%.bpf.o)
 SKELS := $(BPF_PROGS:%=$(O)/%.skel.h)
 DEPS += $(BPF_OBJS:.o=.d)
@@ -90,10 +90,12 @@ TEST_PROGS :=
 # each component describes its own objects; still one make process
 include user/lbd/lbd.mk
 include user/lbctl/lbctl.mk
+include user/decap/decap.mk
 include user/backend/backend.mk
 include tests/tests.mk
+include tools/bench/bench.mk
 
-all: $(BPF_OBJS) $(SKELS) $(PROGS) $(TEST_PROGS)
+all: $(BPF_OBJS) $(SKELS) $(PROGS) $(TEST_PROGS) $(BENCH_PROGS)
 
 $(O) $(O)/bpf $(O)/common $(O)/tests:
 	$(Q)mkdir -p $@

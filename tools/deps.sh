@@ -9,7 +9,7 @@ pkgs=(
 	make gcc clang llvm pkg-config
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libmnl-dev
 	bpftool xdp-tools iproute2 ethtool iputils-ping
-	curl procps psmisc util-linux kmod
+	curl procps psmisc util-linux kmod python3 libclang-rt-14-dev
 )
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(wrk nginx-light haproxy gnuplot-nox nftables nodejs)

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* log.c - timestamped leveled logging. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+enum lb_log_level lb_log_level = LB_LOG_INFO;
+static bool use_syslog;
+
+void lb_log_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	use_syslog = true;
+}
+
+static void vlog(enum lb_log_level level, const char *fmt, va_list ap)
+{
+	static const char *tag[] = { "warn", "info", "debug" };
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	size_t n;
+
+	if (use_syslog) {
+		static const int prio[] = { LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+		vsyslog(prio[level], fmt, ap);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000,
+		tag[level]);
+	vfprintf(stderr, fmt, ap);
+	n = strlen(fmt);
+	if (!n || fmt[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+void lb_log(enum lb_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > lb_log_level)
+		return;
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* libbpf's warnings are our info, its info our debug */
+	enum lb_log_level l = level == LIBBPF_WARN ? LB_LOG_INFO : LB_LOG_DEBUG;
+
+	if (l > lb_log_level)
+		return 0;
+	vlog(l, fmt, ap);
+	return 0;
+}
+
+void lb_log_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* log.h - leveled logging with timestamps to stderr. */
+#ifndef LB_LOG_H
+#define LB_LOG_H
+
+enum lb_log_level {
+	LB_LOG_WARN = 0,
+	LB_LOG_INFO,
+	LB_LOG_DEBUG,
+};
+
+extern enum lb_log_level lb_log_level;
+
+__attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
+						  const char *fmt, ...);
+
+#define pr_warn(...) lb_log(LB_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)                                      \
+	do {                                              \
+		if (lb_log_level >= LB_LOG_INFO)          \
+			lb_log(LB_LOG_INFO, __VA_ARGS__); \
+	} while (0)
+#define pr_debug(...)                                      \
+	do {                                               \
+		if (lb_log_level >= LB_LOG_DEBUG)          \
+			lb_log(LB_LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+/* From now on log to syslog (a daemon without a log file). */
+void lb_log_syslog(const char *ident);
+
+/* Route libbpf's messages through lb_log, one level down. */
+void lb_log_libbpf(void);
+
+#endif /* LB_LOG_H */

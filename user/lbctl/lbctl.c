@@ -1,0 +1,877 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * lbctl - the command-line client of lbd.
+ *
+ *   lbctl [-j] [-s SOCKET] add-backend VIP BACKEND [--weight N]
+ *   lbctl [-j] [-s SOCKET] OBJECT COMMAND ARGS      (like ip and bpftool)
+ *
+ * Input is checked here first, so a typo is reported even when lbd is not
+ * running; lbd checks everything again and is the authority.  With -j every
+ * answer, errors included, is one JSON object on stdout.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "json.h"
+#include "lb_abi.h"
+
+#define LBCTL_DEFAULT_SOCKET "/run/xdp-lb/lbd.sock"
+#define LBCTL_TIMEOUT_S 10
+
+static bool json_out;
+static const char *sock_path = LBCTL_DEFAULT_SOCKET;
+
+/* ---------------------------------------------------------------- errors */
+
+static int fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print a one-line error (JSON with -j) and return the exit code. */
+static int fail(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_out) {
+		struct jw w;
+
+		jw_init(&w, false);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "error", msg);
+		jw_obj_end(&w);
+		printf("%s\n", w.buf ? w.buf : "{}");
+		jw_free(&w);
+	} else {
+		fprintf(stderr, "lbctl: %s\n", msg);
+	}
+	return code;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lbctl [-j] [-s SOCKET] COMMAND [ARGS]\n"
+		"\n"
+		"  add-backend VIP BACKEND [--weight N] [VIP OPTIONS]\n"
+		"                          add a backend, creating the VIP if needed\n"
+		"  del-backend VIP BACKEND\n"
+		"  vip add VIP [--mode dsr|ipip] [--hash 5tuple|src] [--table-size PRIME]\n"
+		"  vip del VIP\n"
+		"  vip list\n"
+		"  vip show VIP\n"
+		"  backend add VIP BACKEND [--weight N]\n"
+		"  backend del VIP BACKEND\n"
+		"  backend drain VIP BACKEND     keep its connections, send no new ones\n"
+		"  backend undrain VIP BACKEND\n"
+		"  backend weight VIP BACKEND N\n"
+		"  list                          every VIP and backend\n"
+		"  stats [--watch]               counters, drop reasons, rates\n"
+		"  status                        the daemon and the datapath\n"
+		"  explain SRC:PORT DST:PORT PROTO   where would this flow go?\n"
+		"\n"
+		"  VIP is ADDR:PORT/PROTO, [V6ADDR]:PORT/PROTO, or ADDR/PROTO for all\n"
+		"  ports; PROTO is tcp or udp.  BACKEND is an address.  Weights are\n"
+		"  0..10000.  -j prints JSON; -s names lbd's socket (default %s,\n"
+		"  or $LBCTL_SOCKET).\n",
+		LBCTL_DEFAULT_SOCKET);
+}
+
+/* ---------------------------------------------------------------- talking */
+
+/* Send one request, return the parsed answer or NULL after printing why. */
+static struct jv *call(struct jw *req, int *code)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *buf = NULL, perr[128];
+	size_t len = 0, cap = 0;
+	struct jv *ans;
+	int fd;
+
+	*code = 1;
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fail(1, "socket path too long: %s", sock_path);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail(1, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+
+		close(fd);
+		if (e == EACCES || e == EPERM)
+			fail(1,
+			     "permission denied on %s: lbctl must run as "
+			     "root",
+			     sock_path);
+		else if (e == ENOENT || e == ECONNREFUSED)
+			fail(1,
+			     "lbd is not running (no answer on %s); start it "
+			     "with: lbd --iface IFACE",
+			     sock_path);
+		else
+			fail(1, "cannot reach lbd on %s: %s", sock_path,
+			     strerror(e));
+		return NULL;
+	}
+	/* a wedged lbd must not wedge its operator */
+	struct timeval tv = { .tv_sec = LBCTL_TIMEOUT_S };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write(fd, req->buf, req->len) != (ssize_t)req->len ||
+	    write(fd, "\n", 1) != 1) {
+		close(fd);
+		fail(1, "cannot send to lbd: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (!nb) {
+				free(buf);
+				close(fd);
+				fail(1, "out of memory");
+				return NULL;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			free(buf);
+			close(fd);
+			fail(1, "lbd did not answer within %d s",
+			     LBCTL_TIMEOUT_S);
+			return NULL;
+		}
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (!len) {
+		free(buf);
+		fail(1, "lbd closed the connection without an answer");
+		return NULL;
+	}
+	ans = jv_parse(buf, len, perr, sizeof(perr));
+	if (!ans) {
+		free(buf);
+		fail(1, "malformed answer from lbd: %s", perr);
+		return NULL;
+	}
+	if (json_out) {
+		const struct jv *ok = jv_get(ans, "ok");
+
+		if (ok && ok->type == JV_BOOL && ok->b)
+			printf("%.*s\n", (int)len, buf);
+	}
+	free(buf);
+	{
+		const struct jv *ok = jv_get(ans, "ok");
+
+		if (!ok || ok->type != JV_BOOL || !ok->b) {
+			const char *e = jv_get_str(ans, "error");
+
+			fail(1, "%s", e ? e : "lbd refused the request");
+			jv_free(ans);
+			return NULL;
+		}
+	}
+	*code = 0;
+	return ans;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+#define MAX_COLS 12
+
+struct table {
+	int ncols;
+	size_t nrows;
+	char ***cells;
+	size_t width[MAX_COLS];
+};
+
+static void t_row(struct table *t, ...)
+{
+	va_list ap;
+	char **row = calloc(t->ncols, sizeof(char *));
+
+	t->cells = realloc(t->cells, (t->nrows + 1) * sizeof(*t->cells));
+	if (!row || !t->cells)
+		exit(1);
+	va_start(ap, t);
+	for (int i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		row[i] = strdup(s ? s : "");
+		if (strlen(row[i]) > t->width[i])
+			t->width[i] = strlen(row[i]);
+	}
+	va_end(ap);
+	t->cells[t->nrows++] = row;
+}
+
+static void t_print(struct table *t, const char *indent)
+{
+	for (size_t r = 0; r < t->nrows; r++) {
+		printf("%s", indent);
+		for (int c = 0; c < t->ncols; c++) {
+			if (c == t->ncols - 1)
+				printf("%s", t->cells[r][c]);
+			else
+				printf("%-*s  ", (int)t->width[c],
+				       t->cells[r][c]);
+			free(t->cells[r][c]);
+		}
+		printf("\n");
+		free(t->cells[r]);
+	}
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *num(const struct jv *o, const char *key, char *buf,
+		       size_t len)
+{
+	const struct jv *v = jv_get(o, key);
+
+	if (!v || v->type != JV_NUM)
+		snprintf(buf, len, "-");
+	else if (v->is_uint)
+		snprintf(buf, len, "%llu", (unsigned long long)v->u);
+	else
+		snprintf(buf, len, "%.1f", v->d);
+	return buf;
+}
+
+static const char *human_rate(double v, const char *unit, char *buf, size_t len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.2fG%s", v / 1e9, unit);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2fM%s", v / 1e6, unit);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.1fk%s", v / 1e3, unit);
+	else
+		snprintf(buf, len, "%.0f%s", v, unit);
+	return buf;
+}
+
+static double dnum(const struct jv *o, const char *key)
+{
+	const struct jv *v = jv_get(o, key);
+
+	return v && v->type == JV_NUM ? v->d : 0;
+}
+
+static void print_backends(const struct jv *vip, bool stats)
+{
+	const struct jv *bes = jv_get(vip, "backends");
+	struct table t = { .ncols = stats ? 7 : 5 };
+	char w[24], p[24], b[24], pr[24], br[24];
+
+	if (!bes || bes->type != JV_ARR || !bes->n) {
+		printf("    (no backends)\n");
+		return;
+	}
+	if (stats)
+		t_row(&t, "BACKEND", "WEIGHT", "STATE", "PACKETS", "BYTES",
+		      "RATE", "REASON");
+	else
+		t_row(&t, "BACKEND", "WEIGHT", "STATE", "MAC", "REASON");
+	for (size_t i = 0; i < bes->n; i++) {
+		const struct jv *be = &bes->items[i];
+		char rate[64];
+
+		if (stats) {
+			human_rate(dnum(be, "pps"), "pps", pr, sizeof(pr));
+			human_rate(dnum(be, "bps"), "bps", br, sizeof(br));
+			snprintf(rate, sizeof(rate), "%s %s", pr, br);
+			t_row(&t, jv_get_str(be, "backend"),
+			      num(be, "weight", w, sizeof(w)),
+			      jv_get_str(be, "state"),
+			      num(be, "packets", p, sizeof(p)),
+			      num(be, "bytes", b, sizeof(b)), rate,
+			      jv_get_str(be, "reason"));
+		} else {
+			const char *mac = jv_get_str(be, "mac");
+
+			t_row(&t, jv_get_str(be, "backend"),
+			      num(be, "weight", w, sizeof(w)),
+			      jv_get_str(be, "state"), mac ? mac : "-",
+			      jv_get_str(be, "reason"));
+		}
+	}
+	t_print(&t, "    ");
+}
+
+static void print_vip_line(const struct jv *v)
+{
+	char ts[24], n[24], up[24];
+
+	printf("%s  mode %s  hash %s  table %s  backends %s/%s in table\n",
+	       jv_get_str(v, "vip"), jv_get_str(v, "mode"),
+	       jv_get_str(v, "hash"), num(v, "table_size", ts, sizeof(ts)),
+	       num(v, "backends_in_table", up, sizeof(up)),
+	       num(v, "backends_total", n, sizeof(n)));
+}
+
+/* ---------------------------------------------------------------- commands */
+
+struct args {
+	int argc;
+	char **argv;
+};
+
+static int need(struct args *a, int n, const char *what)
+{
+	if (a->argc < n) {
+		fail(2, "missing %s", what);
+		fprintf(stderr, "Try 'lbctl help'.\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Check a VIP locally; prints the error. */
+static int check_vip(const char *s)
+{
+	struct lb_vip_spec v;
+	char err[LB_ERRLEN];
+
+	if (lb_parse_vip(s, &v, err, sizeof(err)))
+		return fail(1, "%s", err);
+	return 0;
+}
+
+static int check_backend(const char *vip, const char *s)
+{
+	struct lb_vip_spec v;
+	union lb_addr a;
+	uint8_t fam;
+	char err[LB_ERRLEN];
+
+	if (lb_parse_addr(s, &a, &fam, err, sizeof(err)))
+		return fail(1, "backend: %s", err);
+	if (!lb_parse_vip(vip, &v, NULL, 0) && v.family == LB_FAMILY_V4 &&
+	    fam == LB_FAMILY_V6)
+		return 0; /* allowed for ipip; lbd knows the VIP's mode */
+	if (!lb_parse_vip(vip, &v, NULL, 0) && v.family == LB_FAMILY_V6 &&
+	    fam == LB_FAMILY_V4)
+		return fail(1,
+			    "IPv4 backend %s behind IPv6 VIP %s is not "
+			    "supported (IPv6-in-IPv4 encapsulation is not "
+			    "implemented)",
+			    s, vip);
+	return 0;
+}
+
+/* Parse trailing --options of vip/backend commands into the request. */
+static int parse_opts(struct args *a, int from, struct jw *w, bool vip_opts,
+		      bool weight_opt)
+{
+	for (int i = from; i < a->argc; i++) {
+		const char *o = a->argv[i];
+		const char *val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
+		char err[LB_ERRLEN];
+		uint32_t n;
+
+		if (!strcmp(o, "--weight") && weight_opt) {
+			if (!val)
+				return fail(2, "missing value of --weight");
+			if (lb_parse_u32(val, "weight", 0, 10000, &n, err,
+					 sizeof(err)))
+				return fail(1, "%s", err);
+			jw_kuint(w, "weight", n);
+		} else if (!strcmp(o, "--mode") && vip_opts) {
+			if (!val)
+				return fail(2, "missing value of --mode");
+			if (strcmp(val, "dsr") && strcmp(val, "ipip"))
+				return fail(1,
+					    "unknown mode '%s' (dsr or ipip)",
+					    val);
+			jw_kstr(w, "mode", val);
+		} else if (!strcmp(o, "--hash") && vip_opts) {
+			if (!val)
+				return fail(2, "missing value of --hash");
+			if (strcmp(val, "5tuple") && strcmp(val, "src"))
+				return fail(1,
+					    "unknown hash '%s' (5tuple or src)",
+					    val);
+			jw_kstr(w, "hash", val);
+		} else if (!strcmp(o, "--table-size") && vip_opts) {
+			if (!val)
+				return fail(2, "missing value of --table-size");
+			if (lb_parse_u32(val, "table size", 3,
+					 LB_MAGLEV_MAX_SIZE, &n, err,
+					 sizeof(err)))
+				return fail(1, "%s", err);
+			jw_kuint(w, "table_size", n);
+		} else {
+			return fail(2, "unknown option or argument '%s'", o);
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int simple(struct jw *w)
+{
+	int code;
+	struct jv *ans = call(w, &code);
+
+	jv_free(ans);
+	return code;
+}
+
+static int cmd_add_backend(struct args *a, const char *cmd, bool create)
+{
+	struct jw w;
+	int rc;
+
+	if (need(a, 2, "VIP and BACKEND"))
+		return 2;
+	if ((rc = check_vip(a->argv[0])) ||
+	    (rc = check_backend(a->argv[0], a->argv[1])))
+		return rc;
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", cmd);
+	jw_kstr(&w, "vip", a->argv[0]);
+	jw_kstr(&w, "backend", a->argv[1]);
+	rc = parse_opts(a, 2, &w, create, true);
+	jw_obj_end(&w);
+	if (!rc)
+		rc = simple(&w);
+	jw_free(&w);
+	return rc;
+}
+
+static int cmd_vip_backend(struct args *a, const char *cmd, int extra)
+{
+	struct jw w;
+	uint32_t n;
+	char err[LB_ERRLEN];
+	int rc;
+
+	if (need(a, 2 + extra,
+		 extra ? "VIP, BACKEND and WEIGHT" : "VIP and BACKEND"))
+		return 2;
+	if (a->argc > 2 + extra)
+		return fail(2, "unexpected argument '%s'", a->argv[2 + extra]);
+	if ((rc = check_vip(a->argv[0])) ||
+	    (rc = check_backend(a->argv[0], a->argv[1])))
+		return rc;
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", cmd);
+	jw_kstr(&w, "vip", a->argv[0]);
+	jw_kstr(&w, "backend", a->argv[1]);
+	if (extra) {
+		if (lb_parse_u32(a->argv[2], "weight", 0, 10000, &n, err,
+				 sizeof(err))) {
+			jw_free(&w);
+			return fail(1, "%s", err);
+		}
+		jw_kuint(&w, "weight", n);
+	}
+	jw_obj_end(&w);
+	rc = simple(&w);
+	jw_free(&w);
+	return rc;
+}
+
+static int cmd_vip_add(struct args *a)
+{
+	struct jw w;
+	int rc;
+
+	if (need(a, 1, "VIP"))
+		return 2;
+	if ((rc = check_vip(a->argv[0])))
+		return rc;
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", "vip-add");
+	jw_kstr(&w, "vip", a->argv[0]);
+	rc = parse_opts(a, 1, &w, true, false);
+	jw_obj_end(&w);
+	if (!rc)
+		rc = simple(&w);
+	jw_free(&w);
+	return rc;
+}
+
+static int cmd_vip_one(struct args *a, const char *cmd)
+{
+	struct jw w;
+	struct jv *ans;
+	int rc;
+
+	if (need(a, 1, "VIP"))
+		return 2;
+	if (a->argc > 1)
+		return fail(2, "unexpected argument '%s'", a->argv[1]);
+	if ((rc = check_vip(a->argv[0])))
+		return rc;
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", cmd);
+	jw_kstr(&w, "vip", a->argv[0]);
+	jw_obj_end(&w);
+	ans = call(&w, &rc);
+	jw_free(&w);
+	if (ans && !json_out && !strcmp(cmd, "vip-show")) {
+		const struct jv *v = jv_get(ans, "vip");
+
+		print_vip_line(v);
+		print_backends(v, true);
+	}
+	jv_free(ans);
+	return rc;
+}
+
+static struct jv *plain_call(const char *cmd, int *rc)
+{
+	struct jw w;
+	struct jv *ans;
+
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", cmd);
+	jw_obj_end(&w);
+	ans = call(&w, rc);
+	jw_free(&w);
+	return ans;
+}
+
+static int cmd_list(struct args *a, bool backends)
+{
+	const struct jv *vips;
+	struct jv *ans;
+	int rc;
+
+	if (a->argc)
+		return fail(2, "unexpected argument '%s'", a->argv[0]);
+	ans = plain_call(backends ? "list" : "vip-list", &rc);
+	if (!ans || json_out) {
+		jv_free(ans);
+		return rc;
+	}
+	vips = jv_get(ans, "vips");
+	if (!vips || !vips->n)
+		printf("no VIPs (add one with: lbctl add-backend VIP BACKEND)\n");
+	for (size_t i = 0; vips && i < vips->n; i++) {
+		print_vip_line(&vips->items[i]);
+		if (backends)
+			print_backends(&vips->items[i], false);
+	}
+	jv_free(ans);
+	return 0;
+}
+
+static void print_stats(const struct jv *ans)
+{
+	const struct jv *g = jv_get(ans, "global");
+	const struct jv *vips = jv_get(ans, "vips");
+	struct table t = { .ncols = 3 };
+	char p[24], b[24];
+
+	printf("datapath counters\n");
+	t_row(&t, "COUNTER", "PACKETS", "BYTES");
+	for (size_t i = 0; g && i < g->n; i++)
+		t_row(&t, g->keys[i],
+		      num(&g->items[i], "packets", p, sizeof(p)),
+		      num(&g->items[i], "bytes", b, sizeof(b)));
+	t_print(&t, "  ");
+	for (size_t i = 0; vips && i < vips->n; i++) {
+		const struct jv *v = &vips->items[i];
+		char pr[24], br[24];
+
+		printf("\n%s  %s packets  %s bytes  %s  %s\n",
+		       jv_get_str(v, "vip"), num(v, "packets", p, sizeof(p)),
+		       num(v, "bytes", b, sizeof(b)),
+		       human_rate(dnum(v, "pps"), "pps", pr, sizeof(pr)),
+		       human_rate(dnum(v, "bps"), "bps", br, sizeof(br)));
+		print_backends(v, true);
+	}
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+static int cmd_stats(struct args *a)
+{
+	bool watch = a->argc == 1 && !strcmp(a->argv[0], "--watch");
+	struct jv *ans;
+	int rc;
+
+	if (a->argc && !watch)
+		return fail(2, "unexpected argument '%s'", a->argv[0]);
+	signal(SIGINT, on_sigint);
+	do {
+		ans = plain_call("stats", &rc);
+		if (!ans)
+			return rc;
+		if (!json_out) {
+			if (watch)
+				printf("\033[H\033[2J");
+			print_stats(ans);
+		}
+		jv_free(ans);
+		fflush(stdout);
+		if (watch)
+			sleep(1);
+	} while (watch && !stop_watch);
+	return 0;
+}
+
+static int cmd_status(struct args *a)
+{
+	struct jv *ans;
+	int rc;
+
+	if (a->argc)
+		return fail(2, "unexpected argument '%s'", a->argv[0]);
+	ans = plain_call("status", &rc);
+	if (ans && !json_out) {
+		struct table t = { .ncols = 2 };
+
+		for (size_t i = 0; i < ans->n; i++) {
+			const struct jv *v = &ans->items[i];
+			char buf[64];
+
+			if (!strcmp(ans->keys[i], "ok"))
+				continue;
+			if (v->type == JV_STR)
+				t_row(&t, ans->keys[i], v->s);
+			else
+				t_row(&t, ans->keys[i],
+				      num(ans, ans->keys[i], buf, sizeof(buf)));
+		}
+		t_print(&t, "");
+	}
+	jv_free(ans);
+	return rc;
+}
+
+static int cmd_explain(struct args *a)
+{
+	union lb_addr x;
+	uint8_t fam, proto;
+	uint16_t port;
+	char err[LB_ERRLEN];
+	struct jv *ans;
+	struct jw w;
+	int rc;
+
+	if (need(a, 3, "SRC:PORT DST:PORT PROTO"))
+		return 2;
+	if (a->argc > 3)
+		return fail(2, "unexpected argument '%s'", a->argv[3]);
+	if (lb_parse_endpoint(a->argv[0], &x, &fam, &port, err, sizeof(err)))
+		return fail(1, "source: %s", err);
+	if (lb_parse_endpoint(a->argv[1], &x, &fam, &port, err, sizeof(err)))
+		return fail(1, "destination: %s", err);
+	if (lb_parse_proto(a->argv[2], &proto, err, sizeof(err)))
+		return fail(1, "%s", err);
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", "explain");
+	jw_kstr(&w, "src", a->argv[0]);
+	jw_kstr(&w, "dst", a->argv[1]);
+	jw_kstr(&w, "proto", a->argv[2]);
+	jw_obj_end(&w);
+	ans = call(&w, &rc);
+	jw_free(&w);
+	if (ans && !json_out) {
+		const struct jv *m = jv_get(ans, "vip_match");
+		const struct jv *tb = jv_get(ans, "table_backend");
+		const struct jv *ct = jv_get(ans, "conntrack");
+		char n[24];
+
+		printf("flow      %s -> %s %s\n", jv_get_str(ans, "flow_src"),
+		       jv_get_str(ans, "flow_dst"), jv_get_str(ans, "proto"));
+		if (m && m->type == JV_BOOL && m->b) {
+			printf("vip       %s (%s match, mode %s, hash %s)\n",
+			       jv_get_str(ans, "vip"),
+			       jv_get_str(ans, "vip_match_kind"),
+			       jv_get_str(ans, "mode"),
+			       jv_get_str(ans, "hash_mode"));
+			printf("hash      %s\n", jv_get_str(ans, "flow_hash"));
+			printf("slot      %s of %s\n",
+			       num(ans, "slot", n, sizeof(n)),
+			       num(ans, "table_size", err, sizeof(err)));
+			if (tb && tb->type == JV_OBJ)
+				printf("table     %s (%s)\n",
+				       jv_get_str(tb, "backend"),
+				       jv_get_str(tb, "state"));
+			else
+				printf("table     no backend\n");
+			if (ct && ct->type == JV_OBJ) {
+				const struct jv *valid = jv_get(ct, "valid");
+				const char *be = jv_get_str(ct, "backend");
+
+				printf("conntrack %s, age %.1fs%s\n",
+				       be ? be : "(removed backend)",
+				       dnum(ct, "age_s"),
+				       valid && valid->b ? "" :
+							   " (stale: re-hashed "
+							   "on next packet)");
+			} else {
+				printf("conntrack none\n");
+			}
+		}
+		printf("verdict   %s\n", jv_get_str(ans, "verdict"));
+	}
+	jv_free(ans);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static bool is(const char *word, const char *cmd)
+{
+	/* prefix matching, as ip does: "ba" for backend, "st" ambiguous
+	 * words are resolved by table order */
+	size_t n = strlen(word);
+
+	return n && !strncmp(word, cmd, n);
+}
+
+static int do_vip(struct args *a)
+{
+	const char *c = a->argc ? a->argv[0] : "list";
+
+	if (a->argc) {
+		a->argc--;
+		a->argv++;
+	}
+	if (is(c, "add"))
+		return cmd_vip_add(a);
+	if (is(c, "del") || is(c, "delete"))
+		return cmd_vip_one(a, "vip-del");
+	if (is(c, "list"))
+		return cmd_list(a, false);
+	if (is(c, "show"))
+		return cmd_vip_one(a, "vip-show");
+	if (is(c, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	return fail(2, "unknown vip command '%s' (add, del, list, show)", c);
+}
+
+static int do_backend(struct args *a)
+{
+	const char *c;
+
+	if (need(a, 1, "backend command (add, del, drain, undrain, weight)"))
+		return 2;
+	c = a->argv[0];
+	a->argc--;
+	a->argv++;
+	if (is(c, "add"))
+		return cmd_add_backend(a, "backend-add", false);
+	if (is(c, "del") || is(c, "delete"))
+		return cmd_vip_backend(a, "backend-del", 0);
+	if (is(c, "drain"))
+		return cmd_vip_backend(a, "backend-drain", 0);
+	if (is(c, "undrain"))
+		return cmd_vip_backend(a, "backend-undrain", 0);
+	if (is(c, "weight"))
+		return cmd_vip_backend(a, "backend-weight", 1);
+	if (is(c, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	return fail(2,
+		    "unknown backend command '%s' (add, del, drain, "
+		    "undrain, weight)",
+		    c);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	const char *cmd;
+	int i = 1;
+
+	if (getenv("LBCTL_SOCKET"))
+		sock_path = getenv("LBCTL_SOCKET");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json_out = true;
+		} else if (!strcmp(argv[i], "-s") ||
+			   !strcmp(argv[i], "--socket")) {
+			if (++i >= argc)
+				return fail(2, "missing value of -s");
+			sock_path = argv[i];
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fail(2, "unknown option '%s'", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[i];
+	a.argc = argc - i - 1;
+	a.argv = argv + i + 1;
+
+	if (!strcmp(cmd, "add-backend"))
+		return cmd_add_backend(&a, "add-backend", true);
+	if (!strcmp(cmd, "del-backend"))
+		return cmd_vip_backend(&a, "backend-del", 0);
+	if (is(cmd, "vip"))
+		return do_vip(&a);
+	if (is(cmd, "backend"))
+		return do_backend(&a);
+	if (is(cmd, "list"))
+		return cmd_list(&a, true);
+	if (is(cmd, "stats"))
+		return cmd_stats(&a);
+	if (is(cmd, "status"))
+		return cmd_status(&a);
+	if (is(cmd, "explain"))
+		return cmd_explain(&a);
+	if (is(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	fail(2, "unknown command '%s'", cmd);
+	fprintf(stderr, "Try 'lbctl help'.\n");
+	return 2;
+}

@@ -1,0 +1,937 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ctl.c - lbd's control socket: a Unix stream socket (mode 0600, root
+ * only) speaking one JSON object per line each way; see user/lbd/PROTOCOL.md.
+ *
+ * Every change is validated completely first, then applied to the model,
+ * then persisted; if persisting fails the model change is undone and the
+ * client gets the error, so a refused request changes nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "lbd.h"
+#include "lb_hash.h"
+#include "log.h"
+#include "maglev.h"
+
+#define CTL_MAX_REQUEST (64 * 1024)
+
+static const char *stat_names[LB_STAT_MAX] = { LB_STAT_NAMES };
+
+int lbd_ctl_open(struct lbd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	mode_t old;
+	int fd;
+
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path)) {
+		pr_warn("socket path too long: %s", d->sock_path);
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%s", d->sock_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* a socket file left by a killed lbd: nobody answers on it */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		pr_warn("another lbd answers on %s", d->sock_path);
+		close(fd);
+		return -EADDRINUSE;
+	}
+	unlink(d->sock_path);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
+		int err = -errno;
+
+		umask(old);
+		pr_warn("cannot listen on %s: %s", d->sock_path,
+			strerror(errno));
+		close(fd);
+		return err;
+	}
+	umask(old);
+	chmod(d->sock_path, 0600);
+	d->ctl_fd = fd;
+	return 0;
+}
+
+void lbd_ctl_close(struct lbd *d)
+{
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->sock_path);
+	}
+	d->ctl_fd = -1;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static void err_reply(struct jw *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void err_reply(struct jw *w, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	jw_obj_begin(w);
+	jw_kbool(w, "ok", false);
+	jw_kstr(w, "error", msg);
+	jw_obj_end(w);
+}
+
+static void ok_begin(struct jw *w)
+{
+	jw_obj_begin(w);
+	jw_kbool(w, "ok", true);
+}
+
+static void json_mac(struct jw *w, const char *key, const uint8_t m[6])
+{
+	char buf[20];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+		 m[2], m[3], m[4], m[5]);
+	jw_kstr(w, key, buf);
+}
+
+static void json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
+			 bool with_stats)
+{
+	char buf[LB_ADDRSTRLEN], st[16];
+	uint64_t now = lbd_now_ms();
+
+	jw_obj_begin(w);
+	jw_kstr(w, "backend",
+		lb_format_addr(&b->addr, b->family, buf, sizeof(buf)));
+	jw_kuint(w, "weight", b->weight);
+	jw_kstr(w, "state", lbd_backend_state(b, st, sizeof(st)));
+	if (!b->mac_ok)
+		jw_kstr(w, "reason", b->neigh_err);
+	else if (!b->health_up)
+		jw_kstr(w, "reason", b->health_err);
+	else if (b->admin == LBD_ADMIN_DRAINING)
+		jw_kstr(w, "reason", "drained by operator");
+	else
+		jw_kstr(w, "reason", "");
+	jw_kuint(w, "table_weight", lbd_backend_table_weight(b));
+	if (b->mac_ok)
+		json_mac(w, "mac", b->mac);
+	jw_kuint(w, "id", b->id);
+	jw_kuint(w, "since_change_s",
+		 b->last_change_ms ? (now - b->last_change_ms) / 1000 : 0);
+	if (with_stats) {
+		struct lb_counter c;
+
+		lb_dp_counter(d->dp.backend_stats, b->id, &c);
+		jw_kuint(w, "packets", c.packets);
+		jw_kuint(w, "bytes", c.bytes);
+		jw_kdouble(w, "pps", b->rate_pps);
+		jw_kdouble(w, "bps", b->rate_bps);
+	}
+	jw_obj_end(w);
+}
+
+static void json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
+		     bool with_backends, bool with_stats)
+{
+	char buf[LB_VIPSTRLEN];
+	size_t up = 0;
+
+	for (size_t i = 0; i < v->nbe; i++)
+		up += lbd_backend_table_weight(&v->be[i]) > 0;
+	jw_obj_begin(w);
+	jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
+	jw_kstr(w, "mode", v->flags & LB_VIP_F_ENCAP ? "ipip" : "dsr");
+	jw_kstr(w, "hash", v->flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple");
+	jw_kuint(w, "table_size", v->table_size);
+	jw_kuint(w, "backends_total", v->nbe);
+	jw_kuint(w, "backends_in_table", up);
+	jw_kuint(w, "id", v->id);
+	if (with_stats) {
+		struct lb_counter c;
+
+		lb_dp_counter(d->dp.vip_stats, v->id, &c);
+		jw_kuint(w, "packets", c.packets);
+		jw_kuint(w, "bytes", c.bytes);
+		jw_kdouble(w, "pps", v->rate_pps);
+		jw_kdouble(w, "bps", v->rate_bps);
+	}
+	if (with_backends) {
+		jw_key(w, "backends");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < v->nbe; i++)
+			json_backend(d, w, &v->be[i], with_stats);
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int req_vip(const struct jv *req, struct lbd *d, struct jw *w,
+		   struct lb_vip_spec *spec, struct lbd_vip **v,
+		   bool must_exist)
+{
+	const char *s = jv_get_str(req, "vip");
+	char err[LB_ERRLEN];
+
+	if (lb_parse_vip(s, spec, err, sizeof(err))) {
+		err_reply(w, "%s", err);
+		return -EINVAL;
+	}
+	*v = lbd_find_vip(d, spec);
+	if (must_exist && !*v) {
+		err_reply(w, "unknown VIP %s", s);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int req_backend(const struct jv *req, struct jw *w, union lb_addr *a,
+		       uint8_t *family)
+{
+	const char *s = jv_get_str(req, "backend");
+	char err[LB_ERRLEN];
+
+	if (lb_parse_addr(s, a, family, err, sizeof(err))) {
+		err_reply(w, "backend: %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int req_weight(const struct jv *req, struct jw *w, uint32_t *weight,
+		      bool required)
+{
+	const struct jv *v = jv_get(req, "weight");
+
+	if (!v) {
+		if (required) {
+			err_reply(w, "missing weight");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (v->type != JV_NUM || !v->is_uint || v->u > LBD_MAX_WEIGHT) {
+		if (v->type == JV_NUM)
+			err_reply(w, "weight %.0f out of range 0..%u", v->d,
+				  LBD_MAX_WEIGHT);
+		else if (v->type == JV_STR)
+			err_reply(w, "weight '%s' out of range 0..%u", v->s,
+				  LBD_MAX_WEIGHT);
+		else
+			err_reply(w, "weight must be a number 0..%u",
+				  LBD_MAX_WEIGHT);
+		return -EINVAL;
+	}
+	*weight = (uint32_t)v->u;
+	return 0;
+}
+
+/* Family rules of the forwarding modes. */
+
+static int family_ok(struct jw *w, uint32_t flags, uint8_t vfam, uint8_t bfam,
+		     const char *vip, const char *be)
+{
+	if (vfam == bfam)
+		return 0;
+	if (!(flags & LB_VIP_F_ENCAP)) {
+		err_reply(w,
+			  "backend %s is IPv%d but VIP %s is IPv%d: direct "
+			  "server return cannot change the address family "
+			  "(use mode ipip)",
+			  be, bfam, vip, vfam);
+		return -EINVAL;
+	}
+	if (vfam == LB_FAMILY_V6) {
+		err_reply(w,
+			  "IPv4 backend %s behind IPv6 VIP %s is not supported "
+			  "(IPv6-in-IPv4 encapsulation is not implemented)",
+			  be, vip);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int save_or_fail(struct lbd *d, struct jw *w)
+{
+	char err[256];
+
+	if (lbd_state_save(d, err, sizeof(err))) {
+		pr_warn("%s", err);
+		err_reply(w, "change not made: %s", err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void apply(struct lbd *d, struct lbd_vip *v, struct jw *w)
+{
+	int err = lbd_dp_sync_vip(d, v, false);
+
+	if (!err)
+		err = lbd_dp_sync_vip_addrs(d);
+	v->dirty = err != 0;
+	if (err) {
+		err_reply(w,
+			  "saved, but the datapath update failed: %s "
+			  "(retried every second)",
+			  strerror(-err));
+		return;
+	}
+	ok_begin(w);
+	jw_key(w, "vip");
+	json_vip(d, w, v, true, false);
+	jw_obj_end(w);
+}
+
+/* ---------------------------------------------------------------- VIPs */
+
+static int vip_options(const struct jv *req, struct jw *w, uint32_t *flags,
+		       uint32_t *size)
+{
+	const char *mode = jv_get_str(req, "mode");
+	const char *hash = jv_get_str(req, "hash");
+	const struct jv *ts = jv_get(req, "table_size");
+
+	*flags = 0;
+	*size = LB_MAGLEV_DEFAULT_SIZE;
+	if (mode && !strcmp(mode, "ipip"))
+		*flags |= LB_VIP_F_ENCAP;
+	else if (mode && strcmp(mode, "dsr")) {
+		err_reply(w, "unknown mode '%s' (dsr or ipip)", mode);
+		return -EINVAL;
+	}
+	if (hash && !strcmp(hash, "src"))
+		*flags |= LB_VIP_F_HASH_SRC;
+	else if (hash && strcmp(hash, "5tuple")) {
+		err_reply(w, "unknown hash '%s' (5tuple or src)", hash);
+		return -EINVAL;
+	}
+	if (ts) {
+		if (ts->type != JV_NUM || !ts->is_uint || ts->u < 3 ||
+		    ts->u > LB_MAGLEV_MAX_SIZE) {
+			err_reply(w, "table size out of range 3..%u",
+				  LB_MAGLEV_MAX_SIZE);
+			return -EINVAL;
+		}
+		if (!maglev_is_prime((uint32_t)ts->u)) {
+			uint32_t p = (uint32_t)ts->u;
+
+			while (!maglev_is_prime(p))
+				p++;
+			err_reply(w, "table size %llu is not prime (try %u)",
+				  (unsigned long long)ts->u, p);
+			return -EINVAL;
+		}
+		*size = (uint32_t)ts->u;
+	}
+	return 0;
+}
+
+/* Add a VIP to the model (not saved).  Returns it or NULL with a reply. */
+static struct lbd_vip *vip_create(struct lbd *d, struct jw *w,
+				  const struct lb_vip_spec *spec,
+				  uint32_t flags, uint32_t size)
+{
+	struct lbd_vip *v;
+	uint32_t id;
+
+	if (lbd_alloc_vip_id(d, &id)) {
+		err_reply(w, "too many VIPs (limit %u)", LB_MAX_VIPS);
+		return NULL;
+	}
+	if (d->nvips == d->cap_vips) {
+		size_t cap = d->cap_vips ? d->cap_vips * 2 : 8;
+		struct lbd_vip *nv = realloc(d->vips, cap * sizeof(*nv));
+
+		if (!nv) {
+			err_reply(w, "out of memory");
+			return NULL;
+		}
+		d->vips = nv;
+		d->cap_vips = cap;
+	}
+	v = &d->vips[d->nvips++];
+	memset(v, 0, sizeof(*v));
+	v->spec = *spec;
+	v->id = id;
+	v->flags = flags;
+	v->table_size = size;
+	return v;
+}
+
+static void cmd_vip_add(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *v;
+	uint32_t flags, size;
+	char name[LB_VIPSTRLEN];
+
+	if (req_vip(req, d, w, &spec, &v, false))
+		return;
+	if (v) {
+		err_reply(w, "VIP %s already exists",
+			  lb_format_vip(&spec, name, sizeof(name)));
+		return;
+	}
+	if (vip_options(req, w, &flags, &size))
+		return;
+	v = vip_create(d, w, &spec, flags, size);
+	if (!v)
+		return;
+	if (save_or_fail(d, w)) {
+		d->nvips--;
+		return;
+	}
+	lb_format_vip(&spec, name, sizeof(name));
+	pr_info("VIP %s added (%s, hash %s, table %u)", name,
+		flags & LB_VIP_F_ENCAP ? "ipip" : "dsr",
+		flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple", size);
+	apply(d, v, w);
+}
+
+static void cmd_vip_del(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *v, saved;
+	size_t idx;
+	char name[LB_VIPSTRLEN];
+
+	if (req_vip(req, d, w, &spec, &v, true))
+		return;
+	idx = (size_t)(v - d->vips);
+	saved = *v;
+	memmove(v, v + 1, (d->nvips - idx - 1) * sizeof(*v));
+	d->nvips--;
+	if (save_or_fail(d, w)) {
+		memmove(&d->vips[idx + 1], &d->vips[idx],
+			(d->nvips - idx) * sizeof(*v));
+		d->vips[idx] = saved;
+		d->nvips++;
+		return;
+	}
+	lbd_dp_remove_vip(d, &saved);
+	lbd_dp_sync_vip_addrs(d);
+	free(saved.be);
+	pr_info("VIP %s deleted", lb_format_vip(&spec, name, sizeof(name)));
+	ok_begin(w);
+	jw_obj_end(w);
+}
+
+static void cmd_vip_list(struct lbd *d, struct jw *w, bool backends, bool stats)
+{
+	ok_begin(w);
+	jw_key(w, "vips");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < d->nvips; i++)
+		json_vip(d, w, &d->vips[i], backends, stats);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void cmd_vip_show(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *v;
+
+	if (req_vip(req, d, w, &spec, &v, true))
+		return;
+	ok_begin(w);
+	jw_key(w, "vip");
+	json_vip(d, w, v, true, true);
+	jw_obj_end(w);
+}
+
+/* ---------------------------------------------------------------- backends */
+
+static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
+			    bool create_vip)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *v;
+	struct lbd_backend *b;
+	union lb_addr a;
+	uint8_t fam;
+	uint32_t weight = 1, flags = 0, size = 0, id;
+	bool created = false;
+	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
+
+	if (req_vip(req, d, w, &spec, &v, !create_vip))
+		return;
+	if (req_backend(req, w, &a, &fam) || req_weight(req, w, &weight, false))
+		return;
+	lb_format_vip(&spec, vname, sizeof(vname));
+	lb_format_addr(&a, fam, bname, sizeof(bname));
+	if (!v && vip_options(req, w, &flags, &size))
+		return;
+	if (family_ok(w, v ? v->flags : flags, spec.family, fam, vname, bname))
+		return;
+	if (v && lbd_find_backend(v, &a, fam)) {
+		err_reply(w, "backend %s already in VIP %s", bname, vname);
+		return;
+	}
+	if (lbd_alloc_backend_id(d, &id)) {
+		err_reply(w, "too many backends (limit %u)",
+			  LB_MAX_BACKENDS - 1);
+		return;
+	}
+	if (!v) {
+		v = vip_create(d, w, &spec, flags, size);
+		if (!v)
+			return;
+		created = true;
+	}
+	if (v->nbe == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 4;
+		struct lbd_backend *nb = realloc(v->be, cap * sizeof(*nb));
+
+		if (!nb) {
+			if (created)
+				d->nvips--;
+			err_reply(w, "out of memory");
+			return;
+		}
+		v->be = nb;
+		v->cap = cap;
+	}
+	b = &v->be[v->nbe++];
+	memset(b, 0, sizeof(*b));
+	b->addr = a;
+	b->family = fam;
+	b->weight = weight;
+	b->id = id;
+	b->gen = ++d->next_gen;
+	b->health_up = true;
+	snprintf(b->neigh_err, sizeof(b->neigh_err), "not resolved yet");
+	if (save_or_fail(d, w)) {
+		v->nbe--;
+		d->next_gen--;
+		if (created) {
+			free(v->be);
+			d->nvips--;
+		}
+		return;
+	}
+	lb_dp_counter_reset(d->dp.backend_stats, id);
+	if (created)
+		pr_info("VIP %s added (dsr, hash 5tuple, table %u)", vname,
+			v->table_size);
+	lbd_neigh_resolve(d, b);
+	b->last_change_ms = lbd_now_ms();
+	b->was_usable = lbd_backend_usable(b);
+	pr_info("VIP %s: backend %s added (weight %u)%s%s", vname, bname,
+		weight, b->mac_ok ? "" : ": waiting for ",
+		b->mac_ok ? "" : b->neigh_err);
+	apply(d, v, w);
+}
+
+static struct lbd_backend *find_be_req(struct lbd *d, const struct jv *req,
+				       struct jw *w, struct lbd_vip **vp)
+{
+	struct lb_vip_spec spec;
+	struct lbd_backend *b;
+	union lb_addr a;
+	uint8_t fam;
+	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
+
+	if (req_vip(req, d, w, &spec, vp, true) ||
+	    req_backend(req, w, &a, &fam))
+		return NULL;
+	b = lbd_find_backend(*vp, &a, fam);
+	if (!b)
+		err_reply(w, "backend %s is not in VIP %s",
+			  lb_format_addr(&a, fam, bname, sizeof(bname)),
+			  lb_format_vip(&spec, vname, sizeof(vname)));
+	return b;
+}
+
+static void cmd_backend_del(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lbd_vip *v;
+	struct lbd_backend *b = find_be_req(d, req, w, &v), saved;
+	size_t idx;
+	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
+
+	if (!b)
+		return;
+	idx = (size_t)(b - v->be);
+	saved = *b;
+	memmove(b, b + 1, (v->nbe - idx - 1) * sizeof(*b));
+	v->nbe--;
+	if (save_or_fail(d, w)) {
+		memmove(&v->be[idx + 1], &v->be[idx],
+			(v->nbe - idx) * sizeof(*b));
+		v->be[idx] = saved;
+		v->nbe++;
+		return;
+	}
+	/* table first (without it), then the entry: its flows re-hash */
+	lbd_dp_sync_vip(d, v, false);
+	lbd_dp_remove_backend(d, &saved);
+	pr_info("VIP %s: backend %s removed",
+		lb_format_vip(&v->spec, vname, sizeof(vname)),
+		lb_format_addr(&saved.addr, saved.family, bname,
+			       sizeof(bname)));
+	apply(d, v, w);
+}
+
+static void cmd_backend_set(struct lbd *d, const struct jv *req, struct jw *w,
+			    const char *what)
+{
+	struct lbd_vip *v;
+	struct lbd_backend *b = find_be_req(d, req, w, &v);
+	enum lbd_admin old_admin;
+	uint32_t old_weight, weight = 0;
+	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
+
+	if (!b)
+		return;
+	if (!strcmp(what, "weight") && req_weight(req, w, &weight, true))
+		return;
+	old_admin = b->admin;
+	old_weight = b->weight;
+	if (!strcmp(what, "drain"))
+		b->admin = LBD_ADMIN_DRAINING;
+	else if (!strcmp(what, "undrain"))
+		b->admin = LBD_ADMIN_ACTIVE;
+	else
+		b->weight = weight;
+	if (save_or_fail(d, w)) {
+		b->admin = old_admin;
+		b->weight = old_weight;
+		return;
+	}
+	lb_format_vip(&v->spec, vname, sizeof(vname));
+	lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
+	if (!strcmp(what, "weight"))
+		pr_info("VIP %s: backend %s weight %u -> %u", vname, bname,
+			old_weight, weight);
+	else
+		pr_info("VIP %s: backend %s %s", vname, bname,
+			b->admin == LBD_ADMIN_DRAINING ?
+				"draining: keeps its connections, takes no "
+				"new ones" :
+				"active again");
+	apply(d, v, w);
+}
+
+/* ---------------------------------------------------------------- views */
+
+static void cmd_status(struct lbd *d, struct jw *w)
+{
+	char buf[LB_ADDRSTRLEN], seed[24];
+	size_t nbe = 0;
+
+	for (size_t i = 0; i < d->nvips; i++)
+		nbe += d->vips[i].nbe;
+	ok_begin(w);
+	jw_kstr(w, "iface", d->iface);
+	jw_kint(w, "ifindex", d->ifindex);
+	jw_kstr(w, "xdp_mode", d->attach_mode ? d->attach_mode : "none");
+	jw_kuint(w, "prog_id", d->prog_id);
+	jw_kint(w, "abi_version", LB_ABI_VERSION);
+	jw_kstr(w, "pin_dir", d->pin_dir);
+	jw_kstr(w, "state_file", d->state_path);
+	jw_kstr(w, "socket", d->sock_path);
+	snprintf(seed, sizeof(seed), "0x%016llx", (unsigned long long)d->seed);
+	jw_kstr(w, "hash_seed", seed);
+	jw_kstr(w, "encap_src4",
+		lb_format_addr(&d->encap_src4, LB_FAMILY_V4, buf, sizeof(buf)));
+	jw_kstr(w, "encap_src6",
+		lb_format_addr(&d->encap_src6, LB_FAMILY_V6, buf, sizeof(buf)));
+	json_mac(w, "mac", d->src_mac);
+	jw_kuint(w, "mtu", d->mtu);
+	jw_kuint(w, "conntrack_size", d->ct_size);
+	jw_kuint(w, "vips", d->nvips);
+	jw_kuint(w, "backends", nbe);
+	jw_kuint(w, "uptime_s", (lbd_now_ms() - d->started_ms) / 1000);
+	jw_kint(w, "pid", getpid());
+	jw_obj_end(w);
+}
+
+static void cmd_stats(struct lbd *d, struct jw *w)
+{
+	ok_begin(w);
+	jw_key(w, "global");
+	jw_obj_begin(w);
+	for (int i = 0; i < LB_STAT_MAX; i++) {
+		struct lb_counter c;
+
+		lb_dp_counter(d->dp.stats, (uint32_t)i, &c);
+		jw_key(w, stat_names[i]);
+		jw_obj_begin(w);
+		jw_kuint(w, "packets", c.packets);
+		jw_kuint(w, "bytes", c.bytes);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	jw_key(w, "vips");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < d->nvips; i++)
+		json_vip(d, w, &d->vips[i], true, true);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	const char *src = jv_get_str(req, "src"), *dst = jv_get_str(req, "dst");
+	const char *proto = jv_get_str(req, "proto");
+	struct lb_vip_spec spec = {};
+	struct lb_flow f = {};
+	struct lb_conn conn;
+	struct lbd_vip *v;
+	union lb_addr sa, da;
+	uint8_t sf, df, pr;
+	uint16_t sp, dp_;
+	uint32_t hash, slot, table_id = 0;
+	char err[LB_ERRLEN], buf[LB_VIPSTRLEN];
+	bool ct;
+
+	if (lb_parse_endpoint(src, &sa, &sf, &sp, err, sizeof(err))) {
+		err_reply(w, "source: %s", err);
+		return;
+	}
+	if (lb_parse_endpoint(dst, &da, &df, &dp_, err, sizeof(err))) {
+		err_reply(w, "destination: %s", err);
+		return;
+	}
+	if (lb_parse_proto(proto, &pr, err, sizeof(err))) {
+		err_reply(w, "%s", err);
+		return;
+	}
+	if (sf != df) {
+		err_reply(w, "source and destination are of different address "
+			     "families");
+		return;
+	}
+	spec.addr = da;
+	spec.family = df;
+	spec.proto = pr;
+	spec.port = dp_;
+	v = lbd_find_vip(d, &spec);
+	if (!v) {
+		spec.port = 0;
+		v = lbd_find_vip(d, &spec);
+	}
+	ok_begin(w);
+	jw_kstr(w, "flow_src", src);
+	jw_kstr(w, "flow_dst", dst);
+	jw_kstr(w, "proto", lb_proto_name(pr));
+	if (!v) {
+		jw_kbool(w, "vip_match", false);
+		jw_kstr(w, "verdict", "not a VIP: passed to the host's stack");
+		jw_obj_end(w);
+		return;
+	}
+	jw_kbool(w, "vip_match", true);
+	jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
+	jw_kstr(w, "vip_match_kind", v->spec.port ? "exact port" : "all ports");
+	jw_kstr(w, "mode", v->flags & LB_VIP_F_ENCAP ? "ipip" : "dsr");
+	jw_kstr(w, "hash_mode",
+		v->flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple");
+
+	f.src = sa;
+	f.dst = da;
+	f.sport = htons(sp);
+	f.dport = htons(dp_);
+	f.proto = pr;
+	f.family = df;
+	hash = lb_hash_flow(&f, d->seed, !!(v->flags & LB_VIP_F_HASH_SRC));
+	slot = lb_hash_slot(hash, v->table_size);
+	snprintf(buf, sizeof(buf), "0x%08x", hash);
+	jw_kstr(w, "flow_hash", buf);
+	jw_kuint(w, "table_size", v->table_size);
+	jw_kuint(w, "slot", slot);
+	if (lb_dp_table_lookup(&d->dp, v->id, slot, &table_id) ||
+	    table_id == LB_BACKEND_NONE) {
+		jw_key(w, "table_backend");
+		jw_null(w);
+	} else {
+		for (size_t i = 0; i < v->nbe; i++)
+			if (v->be[i].id == table_id) {
+				jw_key(w, "table_backend");
+				json_backend(d, w, &v->be[i], false);
+			}
+	}
+	ct = !bpf_map_lookup_elem(d->dp.conntrack, &f, &conn);
+	jw_key(w, "conntrack");
+	if (!ct) {
+		jw_null(w);
+	} else {
+		struct timespec ts;
+		uint64_t now;
+		bool found = false;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ULL +
+		      (uint64_t)ts.tv_nsec;
+		jw_obj_begin(w);
+		jw_kuint(w, "backend_id", conn.backend_id);
+		jw_kdouble(w, "age_s",
+			   now > conn.created_ns ?
+				   (double)(now - conn.created_ns) / 1e9 :
+				   0);
+		for (size_t i = 0; i < v->nbe; i++) {
+			struct lbd_backend *b = &v->be[i];
+
+			if (b->id != conn.backend_id)
+				continue;
+			found = b->gen == conn.backend_gen &&
+				lbd_backend_usable(b);
+			jw_kstr(w, "backend",
+				lb_format_addr(&b->addr, b->family, buf,
+					       sizeof(buf)));
+		}
+		jw_kbool(w, "valid", found);
+		jw_obj_end(w);
+		if (!found)
+			ct = false;
+	}
+	if (ct)
+		jw_kstr(w, "verdict",
+			pr == IPPROTO_TCP ?
+				"established packets follow the connection "
+				"table entry; a new SYN follows the table" :
+				"packets follow the connection table entry");
+	else if (table_id)
+		jw_kstr(w, "verdict", "new flow: the Maglev table decides");
+	else
+		jw_kstr(w, "verdict", "dropped: the VIP has no usable backend");
+	jw_obj_end(w);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
+{
+	char perr[128];
+	struct jv *req = jv_parse(line, len, perr, sizeof(perr));
+	const char *cmd;
+
+	if (!req) {
+		err_reply(w, "malformed request: %s", perr);
+		return;
+	}
+	cmd = jv_get_str(req, "cmd");
+	if (!cmd)
+		err_reply(w, "malformed request: missing \"cmd\"");
+	else if (!strcmp(cmd, "status"))
+		cmd_status(d, w);
+	else if (!strcmp(cmd, "vip-add"))
+		cmd_vip_add(d, req, w);
+	else if (!strcmp(cmd, "vip-del"))
+		cmd_vip_del(d, req, w);
+	else if (!strcmp(cmd, "vip-list"))
+		cmd_vip_list(d, w, false, false);
+	else if (!strcmp(cmd, "vip-show"))
+		cmd_vip_show(d, req, w);
+	else if (!strcmp(cmd, "list"))
+		cmd_vip_list(d, w, true, false);
+	else if (!strcmp(cmd, "add-backend"))
+		cmd_backend_add(d, req, w, true);
+	else if (!strcmp(cmd, "backend-add"))
+		cmd_backend_add(d, req, w, false);
+	else if (!strcmp(cmd, "backend-del"))
+		cmd_backend_del(d, req, w);
+	else if (!strcmp(cmd, "backend-drain"))
+		cmd_backend_set(d, req, w, "drain");
+	else if (!strcmp(cmd, "backend-undrain"))
+		cmd_backend_set(d, req, w, "undrain");
+	else if (!strcmp(cmd, "backend-weight"))
+		cmd_backend_set(d, req, w, "weight");
+	else if (!strcmp(cmd, "stats"))
+		cmd_stats(d, w);
+	else if (!strcmp(cmd, "explain"))
+		cmd_explain(d, req, w);
+	else
+		err_reply(w, "unknown command '%s'", cmd);
+	jv_free(req);
+}
+
+void lbd_ctl_accept(struct lbd *d)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	char *buf = NULL;
+	size_t len = 0;
+	struct jw w;
+	int fd;
+
+	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	jw_init(&w, false);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+	    cred.uid != 0) {
+		err_reply(&w, "permission denied: only root may control lbd");
+		goto reply;
+	}
+	buf = malloc(CTL_MAX_REQUEST + 1);
+	if (!buf)
+		goto out;
+	while (len < CTL_MAX_REQUEST) {
+		ssize_t n = read(fd, buf + len, CTL_MAX_REQUEST - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf + len - n, '\n', (size_t)n))
+			break;
+	}
+	if (!len || !memchr(buf, '\n', len)) {
+		err_reply(&w, len >= CTL_MAX_REQUEST ? "request too large" :
+						       "incomplete request");
+		goto reply;
+	}
+	len = (size_t)((char *)memchr(buf, '\n', len) - buf);
+	lbd_ctl_handle(d, buf, len, &w);
+reply:
+	if (!w.oom) {
+		size_t off = 0;
+
+		while (off < w.len) {
+			ssize_t n = write(fd, w.buf + off, w.len - off);
+
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		if (write(fd, "\n", 1) < 0)
+			pr_debug("control client went away");
+	}
+out:
+	free(buf);
+	jw_free(&w);
+	close(fd);
+}

@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * datapath.c - loading, pinning, adopting and attaching the XDP program,
+ * and writing lbd's model into its maps.
+ *
+ * Hitless restart: every map is pinned under PIN/abi-N.  A new lbd reuses
+ * the pinned maps (libbpf's pin-path reuse), so the program that is still
+ * attached and the new one share one connection table.  If the attached
+ * program is ours with the same code (same tag) it is kept as it is;
+ * otherwise the new one replaces it atomically (XDP_FLAGS_REPLACE, or the
+ * libxdp dispatcher's own swap), so no packet ever meets an empty hook.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "lbd.h"
+#include "lb.skel.h"
+#include "log.h"
+#include "maglev.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static int mkdirs(const char *path)
+{
+	char tmp[512];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Make sure pin_root lives on a bpffs, mounting one there if not. */
+static int ensure_bpffs(const char *root)
+{
+	struct statfs sfs;
+	int err;
+
+	err = mkdirs(root);
+	if (err) {
+		pr_warn("cannot create pin directory %s: %s", root,
+			strerror(-err));
+		return err;
+	}
+	if (statfs(root, &sfs)) {
+		err = -errno;
+		pr_warn("statfs %s: %s", root, strerror(errno));
+		return err;
+	}
+	if (sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		pr_warn("cannot mount bpffs on %s: %s", root, strerror(errno));
+		return err;
+	}
+	pr_info("mounted bpffs on %s", root);
+	return 0;
+}
+
+static bool map_is_pinned_kind(const struct bpf_map *map)
+{
+	/* .rodata/.bss belong to one program load, never shared */
+	return bpf_map__name(map)[0] != '.' && !strchr(bpf_map__name(map), '.');
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt,
+			va_list ap)
+{
+	char buf[512];
+
+	if (level == LIBXDP_DEBUG && lb_log_level < LB_LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = 0;
+	if (level == LIBXDP_WARN)
+		pr_info("%s", buf);
+	else
+		pr_debug("%s", buf);
+	return 0;
+}
+
+int lbd_dp_open(struct lbd *d)
+{
+	struct bpf_map *map;
+	char path[600];
+	int err, fd;
+
+	libxdp_set_print(libxdp_print);
+	err = ensure_bpffs(d->pin_root);
+	if (err)
+		return err;
+	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s/abi-%d", d->pin_root,
+		 LB_ABI_VERSION);
+	err = mkdirs(d->pin_dir);
+	if (err)
+		return err;
+
+	d->skel = lb__open();
+	if (!d->skel) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s", strerror(errno));
+		return err;
+	}
+
+	/* an adopted connection table keeps its size */
+	snprintf(path, sizeof(path), "%s/lb_conntrack", d->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			if (d->ct_size && d->ct_size != info.max_entries)
+				pr_warn("keeping the pinned connection table's "
+					"size %u, not %u (lbd --detach to "
+					"resize)",
+					info.max_entries, d->ct_size);
+			d->ct_size = info.max_entries;
+		}
+		close(fd);
+	}
+	if (d->ct_size)
+		bpf_map__set_max_entries(d->skel->maps.lb_conntrack,
+					 d->ct_size);
+
+	bpf_object__for_each_map(map, d->skel->obj)
+	{
+		if (!map_is_pinned_kind(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->pin_dir,
+			 bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pr_warn("pin path %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+
+	err = lb__load(d->skel);
+	if (err) {
+		pr_warn("cannot load the BPF program (or adopt the maps pinned "
+			"in %s): %s",
+			d->pin_dir, strerror(-err));
+		return err;
+	}
+	d->dp.vips = bpf_map__fd(d->skel->maps.lb_vips);
+	d->dp.vip_addrs = bpf_map__fd(d->skel->maps.lb_vip_addrs);
+	d->dp.backends = bpf_map__fd(d->skel->maps.lb_backends);
+	d->dp.maglev = bpf_map__fd(d->skel->maps.lb_maglev);
+	d->dp.conntrack = bpf_map__fd(d->skel->maps.lb_conntrack);
+	d->dp.config = bpf_map__fd(d->skel->maps.lb_config);
+	d->dp.stats = bpf_map__fd(d->skel->maps.lb_stats);
+	d->dp.vip_stats = bpf_map__fd(d->skel->maps.lb_vip_stats);
+	d->dp.backend_stats = bpf_map__fd(d->skel->maps.lb_backend_stats);
+	d->ct_size = bpf_map__max_entries(d->skel->maps.lb_conntrack);
+	pr_info("datapath loaded, maps pinned in %s", d->pin_dir);
+	return 0;
+}
+
+static int prog_tag(int fd, __u8 tag[BPF_TAG_SIZE], __u32 *id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	memcpy(tag, info.tag, BPF_TAG_SIZE);
+	if (id)
+		*id = info.id;
+	return 0;
+}
+
+static const char *mode_str(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "generic";
+	case XDP_MODE_HW:
+		return "offload";
+	default:
+		return "unknown";
+	}
+}
+
+/* Our program on the interface, if any (legacy or in a dispatcher). */
+static struct xdp_program *find_ours(struct xdp_multiprog *mp)
+{
+	struct xdp_program *p;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		return p && !strcmp(xdp_program__name(p), "lb_xdp") ? p : NULL;
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp))
+		if (!strcmp(xdp_program__name(p), "lb_xdp"))
+			return p;
+	return NULL;
+}
+
+static int attach_new(struct lbd *d, int prog_fd)
+{
+	enum xdp_attach_mode mode = d->xdp_auto ?
+					    XDP_MODE_NATIVE :
+					    (enum xdp_attach_mode)d->xdp_mode;
+	struct xdp_program *xp;
+	int fd = dup(prog_fd), err;
+
+	if (fd < 0)
+		return -errno;
+	xp = xdp_program__from_fd(fd);
+	err = libxdp_get_error(xp);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = xdp_program__attach(xp, d->ifindex, mode, 0);
+	if (err && d->xdp_auto) {
+		pr_warn("native XDP attach on %s failed (%s); falling back to "
+			"generic mode, which is much slower",
+			d->iface, strerror(-err));
+		mode = XDP_MODE_SKB;
+		err = xdp_program__attach(xp, d->ifindex, mode, 0);
+	}
+	xdp_program__close(xp);
+	if (err) {
+		pr_warn("cannot attach XDP program to %s in %s mode: %s",
+			d->iface, mode_str(mode), strerror(-err));
+		return err;
+	}
+	d->attach_mode = mode_str(mode);
+	pr_info("attached to %s in %s mode", d->iface, d->attach_mode);
+	return 0;
+}
+
+int lbd_dp_attach(struct lbd *d)
+{
+	int prog_fd = bpf_program__fd(d->skel->progs.lb_xdp);
+	struct xdp_multiprog *mp;
+	struct xdp_program *old;
+	__u8 tag[BPF_TAG_SIZE];
+	char path[600];
+	int err;
+
+	err = prog_tag(prog_fd, tag, &d->prog_id);
+	if (err)
+		return err;
+
+	mp = xdp_multiprog__get_from_ifindex(d->ifindex);
+	err = libxdp_get_error(mp);
+	if (err == -ENOENT || (!err && !mp)) {
+		err = attach_new(d, prog_fd);
+		goto pin;
+	}
+	if (err) {
+		pr_warn("cannot query XDP programs on %s: %s", d->iface,
+			strerror(-err));
+		return err;
+	}
+	old = find_ours(mp);
+	if (!old) {
+		struct xdp_program *main = xdp_multiprog__main_prog(mp);
+
+		if (xdp_multiprog__is_legacy(mp) && main) {
+			pr_warn("%s already has XDP program '%s' (id %u) "
+				"attached; not replacing a program that is not "
+				"ours",
+				d->iface, xdp_program__name(main),
+				xdp_program__id(main));
+			xdp_multiprog__close(mp);
+			return -EBUSY;
+		}
+		/* a libxdp dispatcher: add ourselves to it */
+		xdp_multiprog__close(mp);
+		err = attach_new(d, prog_fd);
+		goto pin;
+	}
+
+	d->attach_mode = mode_str(xdp_multiprog__attach_mode(mp));
+	if (!memcmp(xdp_program__tag(old), tag, BPF_TAG_SIZE)) {
+		/* the same code is running on the same maps: keep it */
+		d->prog_id = xdp_program__id(old);
+		pr_info("adopted XDP program id %u on %s (%s mode)", d->prog_id,
+			d->iface, d->attach_mode);
+		xdp_multiprog__close(mp);
+		goto pin_old;
+	}
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+			    .old_prog_fd = xdp_program__fd(old));
+		__u32 flags = XDP_FLAGS_REPLACE |
+			      (xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ?
+				       XDP_FLAGS_SKB_MODE :
+				       XDP_FLAGS_DRV_MODE);
+
+		err = bpf_xdp_attach(d->ifindex, prog_fd, flags, &opts);
+		if (err)
+			pr_warn("atomic replacement of XDP program id %u on %s "
+				"failed: %s",
+				xdp_program__id(old), d->iface, strerror(-err));
+		else
+			pr_info("replaced XDP program id %u with id %u on %s "
+				"atomically; connection table kept",
+				xdp_program__id(old), d->prog_id, d->iface);
+	} else {
+		/* dispatcher: add the new program, then drop the old one;
+		 * each step is an atomic dispatcher swap and both programs
+		 * share the same maps */
+		err = attach_new(d, prog_fd);
+		if (!err)
+			err = xdp_program__detach(
+				old, d->ifindex, xdp_multiprog__attach_mode(mp),
+				0);
+		if (!err)
+			pr_info("replaced XDP program in the dispatcher on %s",
+				d->iface);
+	}
+	xdp_multiprog__close(mp);
+pin:
+	if (err)
+		return err;
+pin_old:
+	snprintf(path, sizeof(path), "%s/lb_xdp", d->pin_dir);
+	unlink(path);
+	if (bpf_program__pin(d->skel->progs.lb_xdp, path))
+		pr_warn("cannot pin the program at %s", path);
+	return 0;
+}
+
+int lbd_dp_detach(struct lbd *d)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *ours;
+	char path[600];
+	int err = 0;
+
+	if (d->ifindex > 0) {
+		mp = xdp_multiprog__get_from_ifindex(d->ifindex);
+		if (!libxdp_get_error(mp) && mp) {
+			ours = find_ours(mp);
+			if (ours && xdp_multiprog__is_legacy(mp)) {
+				LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+					    .old_prog_fd =
+						    xdp_program__fd(ours));
+
+				err = bpf_xdp_detach(
+					d->ifindex,
+					XDP_FLAGS_REPLACE |
+						(xdp_multiprog__attach_mode(
+							 mp) == XDP_MODE_SKB ?
+							 XDP_FLAGS_SKB_MODE :
+							 XDP_FLAGS_DRV_MODE),
+					&opts);
+			} else if (ours) {
+				err = xdp_program__detach(
+					ours, d->ifindex,
+					xdp_multiprog__attach_mode(mp), 0);
+			}
+			if (ours && !err)
+				pr_info("detached from %s", d->iface);
+			else if (ours)
+				pr_warn("cannot detach from %s: %s", d->iface,
+					strerror(-err));
+			xdp_multiprog__close(mp);
+		}
+	}
+
+	/* unpin everything of every ABI version under the pin root */
+	snprintf(path, sizeof(path), "%s", d->pin_root);
+	{
+		char cmd_dir[512];
+		struct stat st;
+
+		for (int v = 1; v <= LB_ABI_VERSION; v++) {
+			static const char *names[] = {
+				"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
+				"lb_backends",	    "lb_maglev", "lb_conntrack",
+				"lb_config",	    "lb_stats",	 "lb_vip_stats",
+				"lb_backend_stats",
+			};
+
+			snprintf(cmd_dir, sizeof(cmd_dir), "%s/abi-%d",
+				 d->pin_root, v);
+			if (stat(cmd_dir, &st))
+				continue;
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]);
+			     i++) {
+				snprintf(path, sizeof(path), "%s/%s", cmd_dir,
+					 names[i]);
+				unlink(path);
+			}
+			if (rmdir(cmd_dir) && errno != ENOENT)
+				pr_warn("cannot remove %s: %s", cmd_dir,
+					strerror(errno));
+		}
+	}
+	pr_info("removed pinned objects under %s", d->pin_root);
+	return err;
+}
+
+void lbd_dp_close(struct lbd *d)
+{
+	lb__destroy(d->skel);
+	d->skel = NULL;
+}
+
+int lbd_dp_write_config(struct lbd *d)
+{
+	struct lb_config cfg = {};
+	__u32 zero = 0;
+
+	cfg.hash_seed = d->seed;
+	memcpy(cfg.src_mac, d->src_mac, 6);
+	cfg.encap_src_v4 = d->encap_src4.v4;
+	memcpy(cfg.encap_src_v6, d->encap_src6.v6, 16);
+	cfg.max_pkt_size = d->mtu;
+	if (bpf_map_update_elem(d->dp.config, &zero, &cfg, BPF_ANY)) {
+		pr_warn("cannot write the datapath configuration: %s",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int write_backend(struct lbd *d, const struct lbd_vip *v,
+			 const struct lbd_backend *b)
+{
+	struct lb_backend e = {};
+
+	e.addr = b->addr;
+	e.family = b->family;
+	memcpy(e.mac, b->mac, 6);
+	e.flags = lbd_backend_usable(b) ? LB_BE_F_USABLE : 0;
+	e.gen = b->gen;
+	e.vip_id = v->id;
+	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static uint64_t table_signature(const struct lbd_vip *v)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ v->table_size;
+
+	for (size_t i = 0; i < v->nbe; i++) {
+		uint64_t x = (uint64_t)v->be[i].id << 32 |
+			     lbd_backend_table_weight(&v->be[i]);
+
+		h = (h ^ x) * 0x100000001b3ULL;
+		h = (h ^ maglev_key(&v->be[i].addr, sizeof(v->be[i].addr))) *
+		    0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int install_table(struct lbd *d, struct lbd_vip *v)
+{
+	struct maglev_backend *mb = calloc(v->nbe ? v->nbe : 1, sizeof(*mb));
+	uint32_t *table = malloc((size_t)v->table_size * sizeof(uint32_t));
+	size_t live = 0;
+	char name[LB_VIPSTRLEN];
+	int err = -ENOMEM;
+
+	if (!mb || !table)
+		goto out;
+	for (size_t i = 0; i < v->nbe; i++) {
+		mb[i].id = v->be[i].id;
+		mb[i].weight = lbd_backend_table_weight(&v->be[i]);
+		mb[i].key = maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
+		live += mb[i].weight > 0;
+	}
+	err = maglev_build(mb, v->nbe, table, v->table_size);
+	if (!err)
+		err = lb_dp_install_table(&d->dp, v->id, table, v->table_size);
+	lb_format_vip(&v->spec, name, sizeof(name));
+	if (err)
+		pr_warn("VIP %s: cannot install its Maglev table: %s", name,
+			strerror(-err));
+	else
+		pr_info("VIP %s: Maglev table rebuilt (%zu of %zu backends "
+			"take new flows)",
+			name, live, v->nbe);
+out:
+	free(mb);
+	free(table);
+	return err;
+}
+
+int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table)
+{
+	struct lb_vip_key k;
+	struct lb_vip val = {};
+	uint64_t sig = table_signature(v);
+	int err;
+
+	/* usable backends first, so the new table never names a backend
+	 * the datapath would refuse; unusable ones after the table */
+	for (size_t i = 0; i < v->nbe; i++) {
+		if (!lbd_backend_usable(&v->be[i]))
+			continue;
+		err = write_backend(d, v, &v->be[i]);
+		if (err)
+			return err;
+	}
+	if (force_table || sig != v->table_sig) {
+		err = install_table(d, v);
+		if (err)
+			return err;
+		v->table_sig = sig;
+	}
+	for (size_t i = 0; i < v->nbe; i++) {
+		if (lbd_backend_usable(&v->be[i]))
+			continue;
+		err = write_backend(d, v, &v->be[i]);
+		if (err)
+			return err;
+	}
+	lb_vip_key_of(&v->spec, &k);
+	val.vip_id = v->id;
+	val.flags = v->flags;
+	val.table_size = v->table_size;
+	if (bpf_map_update_elem(d->dp.vips, &k, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
+{
+	struct lb_backend e = {};
+
+	/* flags 0: flows remembered on it are re-hashed on their next
+	 * packet; the id may be reused, with a new generation */
+	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v)
+{
+	struct lb_vip_key k;
+
+	lb_vip_key_of(&v->spec, &k);
+	if (bpf_map_delete_elem(d->dp.vips, &k) && errno != ENOENT)
+		return -errno;
+	lb_dp_remove_table(&d->dp, v->id);
+	for (size_t i = 0; i < v->nbe; i++)
+		lbd_dp_remove_backend(d, &v->be[i]);
+	return 0;
+}
+
+int lbd_dp_sync_vip_addrs(struct lbd *d)
+{
+	struct lb_addr_key k, next, *keys = NULL;
+	size_t nkeys = 0;
+	int err = 0;
+
+	/* collect existing keys first: deleting while iterating skips */
+	for (int r = bpf_map_get_next_key(d->dp.vip_addrs, NULL, &next); !r;
+	     r = bpf_map_get_next_key(d->dp.vip_addrs, &k, &next)) {
+		struct lb_addr_key *nk =
+			realloc(keys, (nkeys + 1) * sizeof(*keys));
+
+		if (!nk) {
+			free(keys);
+			return -ENOMEM;
+		}
+		keys = nk;
+		keys[nkeys++] = next;
+		k = next;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		bool used = false;
+
+		for (size_t j = 0; j < d->nvips && !used; j++)
+			used = d->vips[j].spec.family == keys[i].family &&
+			       !memcmp(&d->vips[j].spec.addr, &keys[i].addr,
+				       sizeof(keys[i].addr));
+		if (!used)
+			bpf_map_delete_elem(d->dp.vip_addrs, &keys[i]);
+	}
+	free(keys);
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lb_vip_addr val = {};
+
+		memset(&k, 0, sizeof(k));
+		k.addr = d->vips[i].spec.addr;
+		k.family = d->vips[i].spec.family;
+		for (size_t j = 0; j < d->nvips; j++)
+			val.vip_count += d->vips[j].spec.family == k.family &&
+					 !memcmp(&d->vips[j].spec.addr, &k.addr,
+						 sizeof(k.addr));
+		if (bpf_map_update_elem(d->dp.vip_addrs, &k, &val, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}
+
+int lbd_dp_sync_all(struct lbd *d)
+{
+	struct lb_vip_key k, next, *stale = NULL;
+	size_t nstale = 0;
+	uint8_t *used;
+	int err;
+
+	for (size_t i = 0; i < d->nvips; i++) {
+		err = lbd_dp_sync_vip(d, &d->vips[i], true);
+		if (err)
+			return err;
+	}
+	err = lbd_dp_sync_vip_addrs(d);
+	if (err)
+		return err;
+
+	/* drop what the pinned maps hold beyond the state */
+	for (int r = bpf_map_get_next_key(d->dp.vips, NULL, &next); !r;
+	     r = bpf_map_get_next_key(d->dp.vips, &k, &next)) {
+		struct lb_vip_spec s = {};
+		struct lb_vip_key *ns;
+
+		k = next;
+		s.addr = next.addr;
+		s.family = next.family;
+		s.proto = next.proto;
+		s.port = ntohs(next.port);
+		if (lbd_find_vip(d, &s))
+			continue;
+		ns = realloc(stale, (nstale + 1) * sizeof(*stale));
+		if (!ns)
+			break;
+		stale = ns;
+		stale[nstale++] = next;
+	}
+	for (size_t i = 0; i < nstale; i++)
+		bpf_map_delete_elem(d->dp.vips, &stale[i]);
+	free(stale);
+
+	used = calloc(LB_MAX_BACKENDS > LB_MAX_VIPS ? LB_MAX_BACKENDS :
+						      LB_MAX_VIPS,
+		      1);
+	if (!used)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nvips; i++)
+		used[d->vips[i].id] = 1;
+	for (uint32_t id = 0; id < LB_MAX_VIPS; id++)
+		if (!used[id])
+			lb_dp_remove_table(&d->dp, id);
+	memset(used, 0, LB_MAX_BACKENDS);
+	for (size_t i = 0; i < d->nvips; i++)
+		for (size_t j = 0; j < d->vips[i].nbe; j++)
+			used[d->vips[i].be[j].id] = 1;
+	for (uint32_t id = 1; id < LB_MAX_BACKENDS; id++) {
+		struct lb_backend e;
+
+		if (used[id] || bpf_map_lookup_elem(d->dp.backends, &id, &e) ||
+		    !e.gen)
+			continue;
+		memset(&e, 0, sizeof(e));
+		bpf_map_update_elem(d->dp.backends, &id, &e, BPF_ANY);
+	}
+	free(used);
+	return 0;
+}
+
+void lbd_dp_seed_macs(struct lbd *d)
+{
+	size_t seeded = 0;
+
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lbd_vip *v = &d->vips[i];
+
+		for (size_t j = 0; j < v->nbe; j++) {
+			struct lbd_backend *b = &v->be[j];
+			struct lb_backend e;
+
+			if (bpf_map_lookup_elem(d->dp.backends, &b->id, &e) ||
+			    e.gen != b->gen || e.vip_id != v->id ||
+			    !(e.flags & LB_BE_F_USABLE))
+				continue;
+			/* until the neighbour table says otherwise, keep
+			 * forwarding where the previous lbd did */
+			memcpy(b->mac, e.mac, 6);
+			b->mac_ok = true;
+			b->was_usable = true;
+			b->neigh_err[0] = 0;
+			seeded++;
+		}
+	}
+	if (seeded)
+		pr_info("adopted %zu backend next hops from the pinned maps",
+			seeded);
+}

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * lbd - the load balancer daemon.  Loads and attaches the XDP datapath to
+ * an interface, owns the configuration (VIPs, backends, weights), keeps
+ * the datapath's maps in line with it, resolves next-hop MACs, and answers
+ * lbctl on a Unix socket.  The datapath belongs to the kernel once
+ * attached: lbd may exit, crash or be upgraded without dropping a packet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libmnl/libmnl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "lbd.h"
+#include "lb.skel.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lbd --iface IFACE [options]\n"
+		"       lbd --iface IFACE --detach [--pin DIR]\n"
+		"\n"
+		"  -i, --iface IFACE        interface to attach the XDP program to\n"
+		"  -m, --xdp-mode MODE      native (default), generic or auto\n"
+		"  -s, --state FILE         state file (default %s)\n"
+		"  -S, --socket PATH        control socket (default %s)\n"
+		"  -p, --pin DIR            bpffs directory for pinned objects\n"
+		"                           (default %s)\n"
+		"  -f, --foreground         do not daemonize; log to stderr\n"
+		"  -l, --log FILE           log file of the daemon (default: syslog)\n"
+		"      --conntrack-size N   connection table entries (default %u)\n"
+		"      --hash-seed N        fleet-wide flow hash seed (same on every LB)\n"
+		"      --encap-src4 ADDR    outer source of IPIP packets\n"
+		"      --encap-src6 ADDR    outer source of IP6IP6/4in6 packets\n"
+		"      --detach             remove the program and pinned objects, exit\n"
+		"      --detach-on-exit     detach when lbd exits (default: keep forwarding)\n"
+		"  -v, --verbose            debug logging\n"
+		"  -h, --help\n",
+		LBD_DEFAULT_STATE, LBD_DEFAULT_SOCKET, LBD_DEFAULT_PIN,
+		LB_CT_DEFAULT_SIZE);
+}
+
+static void note_transitions(struct lbd *d, struct lbd_vip *v)
+{
+	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
+
+	for (size_t i = 0; i < v->nbe; i++) {
+		struct lbd_backend *b = &v->be[i];
+		bool now = lbd_backend_usable(b);
+
+		if (now == b->was_usable)
+			continue;
+		b->was_usable = now;
+		b->last_change_ms = lbd_now_ms();
+		lb_format_vip(&v->spec, vname, sizeof(vname));
+		lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
+		if (now)
+			pr_info("VIP %s: backend %s up", vname, bname);
+		else
+			pr_warn("VIP %s: backend %s down: %s", vname, bname,
+				!b->mac_ok ? b->neigh_err : b->health_err);
+	}
+}
+
+void lbd_refresh(struct lbd *d)
+{
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lbd_vip *v = &d->vips[i];
+		bool changed = false;
+
+		for (size_t j = 0; j < v->nbe; j++)
+			changed |= lbd_neigh_resolve(d, &v->be[j]);
+		note_transitions(d, v);
+		/* the table is only rebuilt when its input changed */
+		if (changed || v->dirty)
+			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
+	}
+}
+
+void lbd_sample_rates(struct lbd *d)
+{
+	static uint64_t last_ms;
+	uint64_t now = lbd_now_ms();
+	double dt = last_ms ? (double)(now - last_ms) / 1000.0 : 0;
+
+	last_ms = now;
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lbd_vip *v = &d->vips[i];
+		struct lb_counter c;
+
+		lb_dp_counter(d->dp.vip_stats, v->id, &c);
+		if (dt > 0 && c.packets >= v->last.packets) {
+			v->rate_pps =
+				(double)(c.packets - v->last.packets) / dt;
+			v->rate_bps =
+				(double)(c.bytes - v->last.bytes) * 8 / dt;
+		}
+		v->last = c;
+		for (size_t j = 0; j < v->nbe; j++) {
+			struct lbd_backend *b = &v->be[j];
+
+			lb_dp_counter(d->dp.backend_stats, b->id, &c);
+			if (dt > 0 && c.packets >= b->last.packets) {
+				b->rate_pps =
+					(double)(c.packets - b->last.packets) /
+					dt;
+				b->rate_bps =
+					(double)(c.bytes - b->last.bytes) * 8 /
+					dt;
+			}
+			b->last = c;
+		}
+	}
+}
+
+static int epoll_add(struct lbd *d, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup_loop(struct lbd *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 },
+				  .it_value = { 1, 0 } };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sig_fd < 0 || d->timer_fd < 0 || d->epfd < 0)
+		return -errno;
+	timerfd_settime(d->timer_fd, 0, &its, NULL);
+	if (epoll_add(d, d->sig_fd) || epoll_add(d, d->timer_fd) ||
+	    epoll_add(d, d->ctl_fd) ||
+	    epoll_add(d, mnl_socket_get_fd(d->nl_events)))
+		return -errno;
+	return 0;
+}
+
+static void run_loop(struct lbd *d)
+{
+	struct epoll_event ev[16];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, ev, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_warn("epoll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == d->sig_fd) {
+				struct signalfd_siginfo si;
+
+				while (read(d->sig_fd, &si, sizeof(si)) ==
+				       sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						pr_info("SIGHUP: re-resolving "
+							"all backends");
+						lbd_refresh(d);
+						continue;
+					}
+					pr_info("signal %u: exiting%s",
+						si.ssi_signo,
+						d->detach_on_exit ?
+							"" :
+							"; the datapath keeps "
+							"forwarding");
+					d->stop = true;
+				}
+			} else if (fd == d->timer_fd) {
+				uint64_t ticks;
+
+				if (read(d->timer_fd, &ticks, sizeof(ticks)) <
+				    0)
+					continue;
+				lbd_refresh(d);
+				lbd_sample_rates(d);
+			} else if (fd == d->ctl_fd) {
+				lbd_ctl_accept(d);
+			} else {
+				lbd_neigh_events(d);
+			}
+		}
+	}
+}
+
+/* Fork into the background once ready; the parent exits with the child's
+ * startup result so `lbd ... && lbctl ...` works. */
+static int daemon_begin(int *notify_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		exit(read(p[0], &c, 1) == 1 && c == 'R' ? EXIT_SUCCESS :
+							  EXIT_FAILURE);
+	}
+	close(p[0]);
+	setsid();
+	*notify_fd = p[1];
+	return 0;
+}
+
+static void daemon_ready(int notify_fd, const char *log_path)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int lfd = -1;
+
+	if (log_path)
+		lfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+			   0640);
+	if (log_path && lfd < 0)
+		pr_warn("cannot open log file %s: %s; logging to syslog",
+			log_path, strerror(errno));
+	if (lfd < 0)
+		lb_log_syslog("lbd");
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(lfd >= 0 ? lfd : fd, STDOUT_FILENO);
+		dup2(lfd >= 0 ? lfd : fd, STDERR_FILENO);
+		close(fd);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	if (write(notify_fd, "R", 1) != 1)
+		pr_warn("cannot notify the parent process");
+	close(notify_fd);
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_CT = 256,
+		OPT_SEED,
+		OPT_SRC4,
+		OPT_SRC6,
+		OPT_DETACH,
+		OPT_DETACH_EXIT
+	};
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "state", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "conntrack-size", required_argument, NULL, OPT_CT },
+		{ "hash-seed", required_argument, NULL, OPT_SEED },
+		{ "encap-src4", required_argument, NULL, OPT_SRC4 },
+		{ "encap-src6", required_argument, NULL, OPT_SRC6 },
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_EXIT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct lbd d = { .ctl_fd = -1,
+			 .sig_fd = -1,
+			 .timer_fd = -1,
+			 .epfd = -1,
+			 .xdp_mode = XDP_MODE_NATIVE };
+	const char *seed_opt = NULL, *src4 = NULL, *src6 = NULL;
+	bool detach = false;
+	char err[512];
+	int notify_fd = -1, c, rc;
+	uint8_t fam;
+
+	d.state_path = LBD_DEFAULT_STATE;
+	d.sock_path = LBD_DEFAULT_SOCKET;
+	d.pin_root = LBD_DEFAULT_PIN;
+	d.seed = LBD_DEFAULT_SEED;
+
+	while ((c = getopt_long(argc, argv, "i:m:s:S:p:fl:vh", opts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'i':
+			snprintf(d.iface, sizeof(d.iface), "%s", optarg);
+			break;
+		case 'm':
+			if (!strcmp(optarg, "native")) {
+				d.xdp_mode = XDP_MODE_NATIVE;
+			} else if (!strcmp(optarg, "generic")) {
+				d.xdp_mode = XDP_MODE_SKB;
+			} else if (!strcmp(optarg, "auto")) {
+				d.xdp_auto = true;
+			} else {
+				fprintf(stderr,
+					"lbd: unknown XDP mode '%s' "
+					"(native, generic or auto)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			d.state_path = optarg;
+			break;
+		case 'l':
+			d.log_path = optarg;
+			break;
+		case 'S':
+			d.sock_path = optarg;
+			break;
+		case 'p':
+			d.pin_root = optarg;
+			break;
+		case 'f':
+			d.foreground = true;
+			break;
+		case OPT_CT:
+			if (lb_parse_u32(optarg, "conntrack size", 1024,
+					 1U << 28, &d.ct_size, err,
+					 sizeof(err))) {
+				fprintf(stderr, "lbd: %s\n", err);
+				return 2;
+			}
+			break;
+		case OPT_SEED:
+			seed_opt = optarg;
+			break;
+		case OPT_SRC4:
+			src4 = optarg;
+			break;
+		case OPT_SRC6:
+			src6 = optarg;
+			break;
+		case OPT_DETACH:
+			detach = true;
+			break;
+		case OPT_DETACH_EXIT:
+			d.detach_on_exit = true;
+			break;
+		case 'v':
+			lb_log_level = LB_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lbd: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!d.iface[0]) {
+		fprintf(stderr, "lbd: missing --iface IFACE\n");
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "lbd: must run as root (it loads BPF programs "
+				"and attaches XDP)\n");
+		return 1;
+	}
+	lb_log_libbpf();
+	if (lbd_iface_info(&d))
+		return 1;
+
+	if (detach) {
+		rc = lbd_dp_detach(&d);
+		unlink(d.sock_path);
+		return rc ? 1 : 0;
+	}
+
+	rc = lbd_state_load(&d, err, sizeof(err));
+	if (rc < 0) {
+		pr_warn("%s", err);
+		return 1;
+	}
+	if (rc > 0)
+		pr_info("no state file at %s: starting empty", d.state_path);
+	if (seed_opt) {
+		char *end;
+
+		errno = 0;
+		d.seed = strtoull(seed_opt, &end, 0);
+		if (errno || *end) {
+			pr_warn("invalid --hash-seed '%s'", seed_opt);
+			return 2;
+		}
+	}
+	if (src4) {
+		if (lb_parse_addr(src4, &d.encap_src4, &fam, err,
+				  sizeof(err)) ||
+		    fam != LB_FAMILY_V4) {
+			pr_warn("invalid --encap-src4 '%s'", src4);
+			return 2;
+		}
+		d.encap_src4_set = true;
+	}
+	if (src6) {
+		if (lb_parse_addr(src6, &d.encap_src6, &fam, err,
+				  sizeof(err)) ||
+		    fam != LB_FAMILY_V6) {
+			pr_warn("invalid --encap-src6 '%s'", src6);
+			return 2;
+		}
+		d.encap_src6_set = true;
+	}
+	/* fill in defaults for what the state did not set */
+	lbd_iface_info(&d);
+
+	if (!d.foreground && daemon_begin(&notify_fd))
+		return 1;
+	d.started_ms = lbd_now_ms();
+
+	if (lbd_dp_open(&d))
+		goto fail;
+	lbd_dp_seed_macs(&d);
+	if (lbd_dp_write_config(&d) || lbd_dp_sync_all(&d)) {
+		pr_warn("cannot write the configuration into the datapath");
+		goto fail;
+	}
+	if (lbd_dp_attach(&d))
+		goto fail;
+	if (lbd_neigh_open(&d))
+		goto fail;
+	lbd_refresh(&d);
+	if (lbd_ctl_open(&d))
+		goto fail;
+	if (lbd_state_save(&d, err, sizeof(err))) {
+		pr_warn("%s", err);
+		goto fail;
+	}
+	if (setup_loop(&d))
+		goto fail;
+	pr_info("lbd ready on %s: %zu VIPs, control socket %s", d.iface,
+		d.nvips, d.sock_path);
+	if (notify_fd >= 0)
+		daemon_ready(notify_fd, d.log_path);
+
+	run_loop(&d);
+
+	lbd_ctl_close(&d);
+	if (d.detach_on_exit)
+		lbd_dp_detach(&d);
+	lbd_neigh_close(&d);
+	lbd_dp_close(&d);
+	lbd_state_free(&d);
+	return 0;
+fail:
+	lbd_ctl_close(&d);
+	lbd_neigh_close(&d);
+	if (d.skel)
+		lbd_dp_close(&d);
+	lbd_state_free(&d);
+	return 1;
+}

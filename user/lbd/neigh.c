@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * neigh.c - next-hop MAC resolution from the kernel's neighbour table over
+ * rtnetlink (libmnl).
+ *
+ * For a backend: ask the routing table how its address is reached (the
+ * backend itself when on-link, else the gateway) and through which
+ * interface; read the neighbour entry of that next hop; when there is none
+ * or it is incomplete, ask the kernel to resolve it (RTM_NEWNEIGH with
+ * NTF_USE, as if a packet wanted it) and look again later.  Neighbour
+ * events (RTNLGRP_NEIGH) refresh MACs when they change.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lbd.h"
+#include "log.h"
+
+static int af_of(uint8_t family)
+{
+	return family == LB_FAMILY_V4 ? AF_INET : AF_INET6;
+}
+
+static int alen_of(uint8_t family)
+{
+	return family == LB_FAMILY_V4 ? 4 : 16;
+}
+
+int lbd_neigh_open(struct lbd *d)
+{
+	d->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		pr_warn("rtnetlink: %s", strerror(errno));
+		return -errno;
+	}
+	/* never let a lost answer freeze the event loop */
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	d->nl_events =
+		mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!d->nl_events ||
+	    mnl_socket_bind(d->nl_events, 1U << (RTNLGRP_NEIGH - 1),
+			    MNL_SOCKET_AUTOPID) < 0) {
+		pr_warn("rtnetlink events: %s", strerror(errno));
+		return -errno;
+	}
+	d->nl_seq = (uint32_t)time(NULL);
+	return 0;
+}
+
+void lbd_neigh_close(struct lbd *d)
+{
+	if (d->nl)
+		mnl_socket_close(d->nl);
+	if (d->nl_events)
+		mnl_socket_close(d->nl_events);
+	d->nl = d->nl_events = NULL;
+}
+
+/* Send a request and run cb over the answers; returns 0 or -errno. */
+static int nl_talk(struct lbd *d, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t portid = mnl_socket_get_portid(d->nl);
+	int ret;
+
+	nlh->nlmsg_seq = ++d->nl_seq;
+	/* a plain request is answered by one message and no NLMSG_DONE:
+	 * ask for the ack that ends it */
+	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ret = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	return ret < 0 ? -errno : 0;
+}
+
+struct route_ans {
+	int oif;
+	union lb_addr gw;
+	bool has_gw;
+	uint8_t family;
+};
+
+static int route_attr(const struct nlattr *a, void *data)
+{
+	struct route_ans *r = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case RTA_OIF:
+		r->oif = (int)mnl_attr_get_u32(a);
+		break;
+	case RTA_GATEWAY:
+		if (mnl_attr_get_payload_len(a) ==
+		    (uint16_t)alen_of(r->family)) {
+			memcpy(&r->gw, mnl_attr_get_payload(a),
+			       alen_of(r->family));
+			r->has_gw = true;
+		}
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, data);
+	return MNL_CB_OK;
+}
+
+static int route_get(struct lbd *d, const union lb_addr *dst, uint8_t family,
+		     struct route_ans *r)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)af_of(family);
+	rtm->rtm_dst_len = (uint8_t)(alen_of(family) * 8);
+	mnl_attr_put(nlh, RTA_DST, alen_of(family), dst);
+	return nl_talk(d, nlh, route_cb, r);
+}
+
+struct neigh_ans {
+	uint16_t state;
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+static int neigh_attr(const struct nlattr *a, void *data)
+{
+	struct neigh_ans *n = data;
+
+	if (mnl_attr_get_type(a) == NDA_LLADDR &&
+	    mnl_attr_get_payload_len(a) == 6) {
+		memcpy(n->mac, mnl_attr_get_payload(a), 6);
+		n->has_mac = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct neigh_ans *n = data;
+	struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+	n->state = ndm->ndm_state;
+	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr, data);
+	return MNL_CB_OK;
+}
+
+static int neigh_get(struct lbd *d, const union lb_addr *a, uint8_t family,
+		     struct neigh_ans *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm;
+
+	memset(n, 0, sizeof(*n));
+	nlh->nlmsg_type = RTM_GETNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = (uint8_t)af_of(family);
+	ndm->ndm_ifindex = d->ifindex;
+	mnl_attr_put(nlh, NDA_DST, alen_of(family), a);
+	return nl_talk(d, nlh, neigh_cb, n);
+}
+
+/* Ask the kernel to resolve a neighbour as if a packet needed it. */
+static int neigh_kick(struct lbd *d, const union lb_addr *a, uint8_t family)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = (uint8_t)af_of(family);
+	ndm->ndm_ifindex = d->ifindex;
+	ndm->ndm_flags = NTF_USE;
+	ndm->ndm_state = NUD_NONE;
+	mnl_attr_put(nlh, NDA_DST, alen_of(family), a);
+	return nl_talk(d, nlh, NULL, NULL);
+}
+
+static bool set_down(struct lbd_backend *b, const char *why)
+{
+	bool changed = b->mac_ok || strcmp(b->neigh_err, why);
+
+	b->mac_ok = false;
+	snprintf(b->neigh_err, sizeof(b->neigh_err), "%s", why);
+	return changed;
+}
+
+bool lbd_neigh_resolve(struct lbd *d, struct lbd_backend *b)
+{
+	char addr[LB_ADDRSTRLEN], hop[LB_ADDRSTRLEN], why[96];
+	struct route_ans r;
+	struct neigh_ans n;
+	uint64_t now = lbd_now_ms();
+	int err;
+
+	lb_format_addr(&b->addr, b->family, addr, sizeof(addr));
+	err = route_get(d, &b->addr, b->family, &r);
+	if (err) {
+		snprintf(why, sizeof(why), "no route to %s", addr);
+		goto unresolved;
+	}
+	if (r.oif != d->ifindex) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned)r.oif, name);
+		snprintf(why, sizeof(why), "route to %s leaves via %s, not %s",
+			 addr, name, d->iface);
+		goto unresolved;
+	}
+	b->nexthop = r.has_gw ? r.gw : b->addr;
+	lb_format_addr(&b->nexthop, b->family, hop, sizeof(hop));
+	err = neigh_get(d, &b->nexthop, b->family, &n);
+	if (!err && n.has_mac &&
+	    (n.state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
+			NUD_PERMANENT | NUD_NOARP))) {
+		bool changed = !b->mac_ok || memcmp(b->mac, n.mac, 6);
+
+		if (changed && b->mac_ok)
+			pr_info("backend %s: next hop %s moved to "
+				"%02x:%02x:%02x:%02x:%02x:%02x",
+				addr, hop, n.mac[0], n.mac[1], n.mac[2],
+				n.mac[3], n.mac[4], n.mac[5]);
+		memcpy(b->mac, n.mac, 6);
+		b->mac_ok = true;
+		b->neigh_err[0] = 0;
+		b->unresolved_since_ms = 0;
+		return changed;
+	}
+	/* absent, incomplete or failed: ask for resolution */
+	neigh_kick(d, &b->nexthop, b->family);
+	snprintf(why, sizeof(why),
+		 "next hop %s does not resolve (no ARP/ND "
+		 "answer)",
+		 hop);
+unresolved:
+	if (!b->unresolved_since_ms)
+		b->unresolved_since_ms = now;
+	/* a MAC that was good stays in use for a grace period: a neighbour
+	 * entry being refreshed must not take a backend out */
+	if (b->mac_ok && now - b->unresolved_since_ms < LBD_NEIGH_GRACE_MS)
+		return false;
+	if (!b->mac_ok && b->neigh_err[0] && !strcmp(b->neigh_err, why))
+		return false;
+	if (b->mac_ok)
+		pr_warn("backend %s: down: %s", addr, why);
+	return set_down(b, why);
+}
+
+void lbd_neigh_events(struct lbd *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool any = false;
+
+	/* drain; the details are re-read by lbd_refresh */
+	while (mnl_socket_recvfrom(d->nl_events, buf, sizeof(buf)) > 0)
+		any = true;
+	if (any)
+		lbd_refresh(d);
+}
+
+int lbd_iface_info(struct lbd *d)
+{
+	struct ifaddrs *ifa, *i;
+	struct ifreq ifr = {};
+	int fd;
+
+	d->ifindex = (int)if_nametoindex(d->iface);
+	if (!d->ifindex) {
+		pr_warn("no interface named '%s'", d->iface);
+		return -ENODEV;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->iface);
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
+		memcpy(d->src_mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		d->mtu = (uint32_t)ifr.ifr_mtu;
+	close(fd);
+
+	/* default encapsulation sources: the interface's own addresses */
+	if (getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, d->iface))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && !d->encap_src4_set) {
+			d->encap_src4.v4 = ((struct sockaddr_in *)i->ifa_addr)
+						   ->sin_addr.s_addr;
+		} else if (i->ifa_addr->sa_family == AF_INET6 &&
+			   !d->encap_src6_set) {
+			struct in6_addr *a =
+				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a) && d->encap_src6.v6[0])
+				continue;
+			memcpy(d->encap_src6.v6, a, 16);
+		}
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
