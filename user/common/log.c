@@ -12,6 +12,27 @@
 
 enum lb_log_level lb_log_level = LB_LOG_INFO;
 static bool use_syslog;
+static FILE *log_file; /* NULL: stderr */
+static bool echo_warnings; /* warnings also to stderr */
+
+int lb_log_open(const char *path, bool echo_warn)
+{
+	FILE *f = fopen(path, "ae");
+
+	if (!f)
+		return -1;
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (log_file)
+		fclose(log_file);
+	log_file = f;
+	echo_warnings = echo_warn;
+	return fileno(f);
+}
+
+void lb_log_echo_warnings(bool on)
+{
+	echo_warnings = on;
+}
 
 void lb_log_syslog(const char *ident)
 {
@@ -36,12 +57,22 @@ static void vlog(enum lb_log_level level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000,
-		tag[level]);
-	vfprintf(stderr, fmt, ap);
 	n = strlen(fmt);
-	if (!n || fmt[n - 1] != '\n')
-		fputc('\n', stderr);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = i == 0 ? (log_file ? log_file : stderr) : stderr;
+		va_list aq;
+
+		if (i == 1 &&
+		    !(log_file && echo_warnings && level == LB_LOG_WARN))
+			break;
+		va_copy(aq, ap);
+		fprintf(f, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000,
+			tag[level]);
+		vfprintf(f, fmt, aq);
+		va_end(aq);
+		if (!n || fmt[n - 1] != '\n')
+			fputc('\n', f);
+	}
 }
 
 void lb_log(enum lb_log_level level, const char *fmt, ...)

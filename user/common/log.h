@@ -3,6 +3,8 @@
 #ifndef LB_LOG_H
 #define LB_LOG_H
 
+#include <stdbool.h>
+
 enum lb_log_level {
 	LB_LOG_WARN = 0,
 	LB_LOG_INFO,
@@ -25,6 +27,11 @@ __attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
 		if (lb_log_level >= LB_LOG_DEBUG)          \
 			lb_log(LB_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
+
+/* Log to the file at path (appending) instead of stderr; with echo_warn,
+ * warnings go to stderr as well.  Returns the file's descriptor or -1. */
+int lb_log_open(const char *path, bool echo_warn);
+void lb_log_echo_warnings(bool on);
 
 /* From now on log to syslog (a daemon without a log file). */
 void lb_log_syslog(const char *ident);

@@ -303,7 +303,8 @@ int lbd_dp_attach(struct lbd *d)
 	}
 
 	d->attach_mode = mode_str(xdp_multiprog__attach_mode(mp));
-	if (!memcmp(xdp_program__tag(old), tag, BPF_TAG_SIZE)) {
+	if (!d->reload_prog &&
+	    !memcmp(xdp_program__tag(old), tag, BPF_TAG_SIZE)) {
 		/* the same code is running on the same maps: keep it */
 		d->prog_id = xdp_program__id(old);
 		pr_info("adopted XDP program id %u on %s (%s mode)", d->prog_id,

@@ -76,6 +76,7 @@ struct lbd {
 	uint32_t ct_size;
 	bool foreground;
 	bool detach_on_exit;
+	bool reload_prog; /* replace the attached program even if identical */
 
 	/* persisted configuration */
 	uint64_t seed;

@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"      --encap-src6 ADDR    outer source of IP6IP6/4in6 packets\n"
 		"      --detach             remove the program and pinned objects, exit\n"
 		"      --detach-on-exit     detach when lbd exits (default: keep forwarding)\n"
+		"      --reload             swap in a freshly loaded program even when the\n"
+		"                           attached one is identical (maps are kept)\n"
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help\n",
 		LBD_DEFAULT_STATE, LBD_DEFAULT_SOCKET, LBD_DEFAULT_PIN,
@@ -233,27 +235,19 @@ static int daemon_begin(int *notify_fd)
 	return 0;
 }
 
-static void daemon_ready(int notify_fd, const char *log_path)
+static void daemon_ready(int notify_fd, int log_fd)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int lfd = -1;
 
-	if (log_path)
-		lfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			   0640);
-	if (log_path && lfd < 0)
-		pr_warn("cannot open log file %s: %s; logging to syslog",
-			log_path, strerror(errno));
-	if (lfd < 0)
+	if (log_fd < 0)
 		lb_log_syslog("lbd");
+	lb_log_echo_warnings(false);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
-		dup2(lfd >= 0 ? lfd : fd, STDOUT_FILENO);
-		dup2(lfd >= 0 ? lfd : fd, STDERR_FILENO);
+		dup2(log_fd >= 0 ? log_fd : fd, STDOUT_FILENO);
+		dup2(log_fd >= 0 ? log_fd : fd, STDERR_FILENO);
 		close(fd);
 	}
-	if (lfd >= 0)
-		close(lfd);
 	if (write(notify_fd, "R", 1) != 1)
 		pr_warn("cannot notify the parent process");
 	close(notify_fd);
@@ -267,7 +261,8 @@ int main(int argc, char **argv)
 		OPT_SRC4,
 		OPT_SRC6,
 		OPT_DETACH,
-		OPT_DETACH_EXIT
+		OPT_DETACH_EXIT,
+		OPT_RELOAD
 	};
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
@@ -283,6 +278,7 @@ int main(int argc, char **argv)
 		{ "encap-src6", required_argument, NULL, OPT_SRC6 },
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_EXIT },
+		{ "reload", no_argument, NULL, OPT_RELOAD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -295,7 +291,7 @@ int main(int argc, char **argv)
 	const char *seed_opt = NULL, *src4 = NULL, *src6 = NULL;
 	bool detach = false;
 	char err[512];
-	int notify_fd = -1, c, rc;
+	int notify_fd = -1, log_fd = -1, c, rc;
 	uint8_t fam;
 
 	d.state_path = LBD_DEFAULT_STATE;
@@ -362,6 +358,9 @@ int main(int argc, char **argv)
 		case OPT_DETACH_EXIT:
 			d.detach_on_exit = true;
 			break;
+		case OPT_RELOAD:
+			d.reload_prog = true;
+			break;
 		case 'v':
 			lb_log_level = LB_LOG_DEBUG;
 			break;
@@ -398,6 +397,16 @@ int main(int argc, char **argv)
 		return rc ? 1 : 0;
 	}
 
+	if (d.log_path) {
+		/* from here on the log file has the whole story; the terminal
+		 * still sees why a start fails */
+		log_fd = lb_log_open(d.log_path, true);
+		if (log_fd < 0) {
+			pr_warn("cannot open log file %s: %s", d.log_path,
+				strerror(errno));
+			return 1;
+		}
+	}
 	rc = lbd_state_load(&d, err, sizeof(err));
 	if (rc < 0) {
 		pr_warn("%s", err);
@@ -463,7 +472,7 @@ int main(int argc, char **argv)
 	pr_info("lbd ready on %s: %zu VIPs, control socket %s", d.iface,
 		d.nvips, d.sock_path);
 	if (notify_fd >= 0)
-		daemon_ready(notify_fd, d.log_path);
+		daemon_ready(notify_fd, log_fd);
 
 	run_loop(&d);
 

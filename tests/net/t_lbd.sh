@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# lbd in a lab: attach, lbctl changes visible in the BPF maps, state kept
+# across restarts, kill -9 while a flow streams (no packet lost, pinned
+# objects adopted), --reload swaps the program and keeps the connection
+# table, --detach removes everything.
+set -u
+O=${1:-build}
+case $O in /*) ;; *) O=$(pwd)/$O ;; esac
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../tools/lab.sh
+source "$HERE/../../tools/lab.sh"
+LAB_BUILD=$O
+
+for p in lbd lbctl bpf/pass.bpf.o; do
+	[ -e "$O/$p" ] || { echo "SKIP $O/$p not built"; exit 77; }
+done
+command -v python3 >/dev/null || { echo "SKIP python3 missing"; exit 77; }
+
+NAME=lbd$$
+R=$LAB_RUN/$NAME
+PIN=$R/bpf/lb
+FAILED=0
+VIP=10.200.100.1:9000/udp
+
+cleanup() {
+	lab_exec "$NAME" lb "$O/lbd" --iface eth0 --pin "$PIN" --detach \
+		>/dev/null 2>&1
+	lab_down "$NAME"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1: $2"
+	FAILED=1
+}
+lb() { lab_exec "$NAME" lb "$@"; }
+lbctl() { lb "$O/lbctl" -s "$R/lbd.sock" "$@"; }
+start_lbd() {
+	lb "$O/lbd" --iface eth0 --state "$R/state.json" \
+		--socket "$R/lbd.sock" --pin "$PIN" --log "$R/lbd.log" "$@"
+}
+lbd_pid() { lbctl -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; }
+prog_on_eth0() { # the id of the XDP program on the LB's eth0, empty if none
+	lb ip -j link show dev eth0 | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+print(l.get("xdp", {}).get("prog", {}).get("id", ""))'
+}
+# map_json MAP: bpftool's JSON dump of a pinned map
+map_json() { lb bpftool -j map dump pinned "$PIN/abi-1/$1"; }
+
+# maglev_shares VIP_ID: "backend_id:slots ..." of the VIP's installed table
+maglev_shares() {
+	local inner
+	inner=$(lb bpftool -j map lookup pinned "$PIN/abi-1/lb_maglev" \
+		key $(printf '%d 0 0 0' "$1") | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))')
+	lb bpftool -j map dump id "$inner" | python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for e in json.load(sys.stdin):
+    v = e["value"]
+    if isinstance(v, list):
+        v = int.from_bytes(bytes(int(x, 16) for x in v), "little")
+    c[v] += 1
+print(" ".join("%d:%d" % kv for kv in sorted(c.items())))'
+}
+
+lab_up "$NAME" --backends 3 >/dev/null || { fail lab "cannot build the lab"; exit 1; }
+
+# ---------------------------------------------------------------- attach
+if start_lbd; then
+	id=$(prog_on_eth0)
+	if [ -n "$id" ] && [ -e "$PIN/abi-1/lb_xdp" ] &&
+		[ -e "$PIN/abi-1/lb_conntrack" ] &&
+		lbctl status | grep -q 'xdp_mode *native'; then
+		pass lbd_attaches_native_and_pins
+	else
+		fail lbd_attaches_native_and_pins "prog '$id', pins: $(ls "$PIN/abi-1" 2>&1 | tr '\n' ' ')"
+	fi
+else
+	fail lbd_attaches_native_and_pins "lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
+	exit 1
+fi
+FIRST_PROG=$(prog_on_eth0)
+
+# ---------------------------------------------------------------- maps
+lbctl vip add "$VIP" --table-size 1021 >/dev/null &&
+	lbctl add-backend "$VIP" 10.200.0.11 >/dev/null &&
+	lbctl add-backend "$VIP" 10.200.0.12 --weight 2 >/dev/null &&
+	lbctl add-backend "$VIP" 10.200.0.13 >/dev/null ||
+	fail lbctl_add "lbctl add-backend failed"
+
+vip_json=$(map_json lb_vips)
+vip_id=$(echo "$vip_json" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+for e in m:
+    v = e.get("formatted", {}).get("value") or {}
+    if v.get("table_size") == 1021:
+        print(v["vip_id"])')
+if [ -n "$vip_id" ]; then
+	pass vip_in_map
+else
+	fail vip_in_map "no VIP with a 1021-slot table in lb_vips: $vip_json"
+fi
+
+# backend ids in the order added: weights 1, 2, 1
+ids=$(lbctl -j list | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    print(" ".join(str(b["id"]) for b in v["backends"]))')
+read -r id1 id2 id3 <<<"$ids"
+shares=$(maglev_shares "$vip_id")
+python3 - "$shares" "$id1" "$id2" "$id3" <<'EOF' && pass maglev_table_follows_weights || fail maglev_table_follows_weights "slots per backend id: $shares (ids $ids)"
+import sys
+s = dict(map(int, kv.split(":")) for kv in sys.argv[1].split())
+a, b, c = (s.get(int(x), 0) for x in sys.argv[2:5])
+assert a + b + c == 1021, s
+# weights 1:2:1 -> 25% / 50% / 25% of the slots, within 3 points
+for got, want in ((a, 0.25), (b, 0.5), (c, 0.25)):
+    assert abs(got / 1021 - want) < 0.03, (got, want)
+EOF
+
+lbctl backend drain "$VIP" 10.200.0.12 >/dev/null
+shares=$(maglev_shares "$vip_id")
+if ! echo " $shares" | grep -q " $id2:" &&
+	map_json lb_backends | python3 -c '
+import json, sys
+ids = [e["formatted"]["value"] for e in json.load(sys.stdin)
+       if e["formatted"]["key"] == int(sys.argv[1])]
+ok = ids and ids[0]["addr"]["bytes"][:4] == [10, 200, 0, 12]
+sys.exit(0 if ok else 1)' "$id2"; then
+	pass drain_leaves_table_keeps_backend
+else
+	fail drain_leaves_table_keeps_backend "slots $shares, drained id $id2"
+fi
+lbctl backend undrain "$VIP" 10.200.0.12 >/dev/null
+lbctl del-backend "$VIP" 10.200.0.13 >/dev/null
+shares=$(maglev_shares "$vip_id")
+if ! echo " $shares" | grep -q " $id3:" && echo " $shares" | grep -q " $id2:"; then
+	pass del_backend_leaves_table
+else
+	fail del_backend_leaves_table "slots $shares after removing id $id3"
+fi
+lbctl add-backend "$VIP" 10.200.0.13 >/dev/null
+
+# ---------------------------------------------------------------- restart
+# the list without what changes with time
+stable_list() {
+	lbctl -j list | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for v in d["vips"]:
+    for b in v["backends"]:
+        b.pop("since_change_s", None)
+print(json.dumps(d, sort_keys=True))'
+}
+before=$(stable_list)
+pid=$(lbd_pid)
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if [ "$(prog_on_eth0)" = "$FIRST_PROG" ]; then
+	pass sigterm_keeps_datapath
+else
+	fail sigterm_keeps_datapath "program on eth0 after SIGTERM: '$(prog_on_eth0)'"
+fi
+start_lbd
+after=$(stable_list)
+if [ "$before" = "$after" ] && [ "$(prog_on_eth0)" = "$FIRST_PROG" ] &&
+	grep -q "adopted XDP program id $FIRST_PROG" "$R/lbd.log"; then
+	pass restart_keeps_state_and_adopts
+else
+	fail restart_keeps_state_and_adopts "list before/after differ or not adopted"
+	diff <(echo "$before") <(echo "$after") | head -5
+fi
+
+# ---------------------------------------------------------------- kill -9 under traffic
+# one UDP flow, 3000 datagrams over 3 s; lbd is killed and restarted
+# in the middle; every datagram must arrive.
+for k in 1 2 3; do
+	rm -f "$R/rx$k" "$R/rx$k.ready"
+	lab_exec "$NAME" "b$k" python3 "$HERE/udpflow.py" recv 9000 "$R/rx$k" 2 &
+done
+for _ in $(seq 50); do
+	[ -e "$R/rx1.ready" ] && [ -e "$R/rx2.ready" ] && [ -e "$R/rx3.ready" ] && break
+	sleep 0.1
+done
+lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 3000 1 40001 &
+sender=$!
+sleep 1
+kill -KILL "$(lbd_pid)"
+start_lbd
+restarted=$?
+wait "$sender"
+wait
+total=0 holder=0
+for k in 1 2 3; do
+	read -r _ n _ d _ _ _ _ <"$R/rx$k" 2>/dev/null || n=0
+	[ "${n:-0}" -gt 0 ] && holder=$k
+	total=$((total + ${n:-0}))
+	[ "${d:-0}" -gt 0 ] && [ "$d" -ne "$n" ] && total=-1
+done
+if [ $restarted -eq 0 ] && [ "$total" -eq 3000 ]; then
+	pass kill9_under_traffic_loses_nothing
+else
+	fail kill9_under_traffic_loses_nothing "restart $restarted, received $total of 3000: $(cat "$R"/rx? 2>&1 | tr '\n' ' ')"
+fi
+if [ "$(prog_on_eth0)" = "$FIRST_PROG" ]; then
+	pass kill9_restart_adopts_program
+else
+	fail kill9_restart_adopts_program "program now '$(prog_on_eth0)', was $FIRST_PROG"
+fi
+
+# ---------------------------------------------------------------- --reload
+# The flow above sits in the connection table on backend $holder.  Swap in
+# a fresh program with --reload, drain that backend (the Maglev table no
+# longer has it), and send on the same flow: it must still reach it.
+ct_before=$(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+kill -TERM "$(lbd_pid)"
+sleep 0.5
+start_lbd --reload
+new_prog=$(prog_on_eth0)
+ct_after=$(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+if [ -n "$new_prog" ] && [ "$new_prog" != "$FIRST_PROG" ] &&
+	[ "$ct_after" -ge 1 ] && [ "$ct_after" -ge "$ct_before" ]; then
+	pass reload_replaces_program_keeps_conntrack
+else
+	fail reload_replaces_program_keeps_conntrack "prog $FIRST_PROG -> '$new_prog', conntrack $ct_before -> $ct_after"
+fi
+if [ "$holder" -gt 0 ]; then
+	lbctl backend drain "$VIP" "10.200.0.1$holder" >/dev/null
+	rm -f "$R/rx$holder" "$R/rx$holder.ready"
+	lab_exec "$NAME" "b$holder" python3 "$HERE/udpflow.py" recv 9000 "$R/rx$holder" 1 &
+	for _ in $(seq 50); do [ -e "$R/rx$holder.ready" ] && break; sleep 0.1; done
+	lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 50 2 40001
+	wait
+	read -r _ n _ _ <"$R/rx$holder" 2>/dev/null || n=0
+	if [ "${n:-0}" -eq 50 ]; then
+		pass flow_keeps_backend_across_reload_and_drain
+	else
+		fail flow_keeps_backend_across_reload_and_drain "backend $holder got ${n:-0} of 50"
+	fi
+else
+	fail flow_keeps_backend_across_reload_and_drain "no backend held the flow"
+fi
+
+# ---------------------------------------------------------------- detach
+kill -TERM "$(lbd_pid)"
+sleep 0.5
+if lb "$O/lbd" --iface eth0 --pin "$PIN" --detach >/dev/null 2>&1 &&
+	[ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-1" ]; then
+	pass detach_removes_program_and_pins
+else
+	fail detach_removes_program_and_pins "program '$(prog_on_eth0)', pins: $(ls "$PIN" 2>&1)"
+fi
+
+# a fresh start with no pinned objects rebuilds the datapath from the state
+start_lbd
+vips=$(map_json lb_vips | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+if [ -n "$(prog_on_eth0)" ] && [ "$vips" -eq 1 ] &&
+	[ "$(lbctl -j list | python3 -c 'import json,sys; print(sum(len(v["backends"]) for v in json.load(sys.stdin)["vips"]))')" -eq 3 ]; then
+	pass state_file_rebuilds_datapath
+else
+	fail state_file_rebuilds_datapath "program '$(prog_on_eth0)', $vips VIPs in the map"
+fi
+
+exit $FAILED
