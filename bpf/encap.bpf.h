@@ -27,6 +27,37 @@ static __always_inline int lb_fwd_l2(void *data, void *data_end,
 }
 
 /*
+ * After bpf_xdp_adjust_head(ctx, -shift) the old L2 header starts shift bytes
+ * into the packet: write a new one at the start with these MACs, the old
+ * EtherType and its nvlan VLAN tags.  shift >= 20 > ETH_HLEN, and the tags
+ * move by the same distance, so no copy overlaps its source.
+ */
+static __always_inline int lb_move_l2(void *data, void *data_end, __u32 shift,
+				      __u8 nvlan, const __u8 *dmac,
+				      const __u8 *smac)
+{
+	struct ethhdr *neth = data, *oeth = data + shift;
+
+	if ((void *)(neth + 1) > data_end || (void *)(oeth + 1) > data_end)
+		return LB_STAT_DROP_TRUNCATED;
+	__builtin_memcpy(neth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(neth->h_source, smac, ETH_ALEN);
+	neth->h_proto = oeth->h_proto;
+#pragma unroll
+	for (int i = 0; i < LB_MAX_VLAN_TAGS; i++) {
+		struct lb_vlan_hdr *nv = data + sizeof(*neth) + i * 4;
+		struct lb_vlan_hdr *ov = data + shift + sizeof(*neth) + i * 4;
+
+		if (i >= nvlan)
+			break;
+		if ((void *)(ov + 1) > data_end)
+			return LB_STAT_DROP_TRUNCATED;
+		*nv = *ov;
+	}
+	return 0;
+}
+
+/*
  * Prepend an outer IPv4 or IPv6 header between the L2 header (Ethernet and
  * any VLAN tags, which are kept) and the packet's IP header.
  */
@@ -35,37 +66,19 @@ static __always_inline int lb_fwd_encap(struct xdp_md *ctx, struct lb_pkt *pkt,
 					const struct lb_config *cfg, __u32 hash)
 {
 	__u32 olen = lb_encap_len(be);
-	struct ethhdr *neth, *oeth;
 	void *data, *data_end;
 	__u8 nvlan = (pkt->l3_off - sizeof(struct ethhdr)) / 4;
 	__u8 inner = pkt->flow.family;
+	int err;
 
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
 		return LB_STAT_DROP_ADJUST_FAILED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
-	/* The old L2 header now starts olen bytes in.  olen >= 20 > 14, so
-	 * source and destination of each copy below never overlap. */
-	neth = data;
-	oeth = data + olen;
-	if ((void *)(oeth + 1) > data_end)
-		return LB_STAT_DROP_TRUNCATED;
-	__builtin_memcpy(neth->h_dest, be->mac, ETH_ALEN);
-	__builtin_memcpy(neth->h_source, cfg->src_mac, ETH_ALEN);
-	neth->h_proto = oeth->h_proto;
-
-#pragma unroll
-	for (int i = 0; i < LB_MAX_VLAN_TAGS; i++) {
-		struct lb_vlan_hdr *nv = data + sizeof(*neth) + i * 4;
-		struct lb_vlan_hdr *ov = data + olen + sizeof(*neth) + i * 4;
-
-		if (i >= nvlan)
-			break;
-		if ((void *)(ov + 1) > data_end)
-			return LB_STAT_DROP_TRUNCATED;
-		*nv = *ov;
-	}
+	err = lb_move_l2(data, data_end, olen, nvlan, be->mac, cfg->src_mac);
+	if (err)
+		return err;
 
 	if (be->family == LB_FAMILY_V6) {
 		struct ipv6hdr *oip6 = LB_L3(data, pkt);

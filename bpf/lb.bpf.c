@@ -3,7 +3,8 @@
  * lb.bpf.c - the XDP entry point of the load balancer.
  *
  * Packet path: parse -> VIP lookup -> backend (connection table, else the
- * VIP's Maglev table) -> rewrite (L2 DSR or encapsulation) -> XDP_TX.
+ * VIP's Maglev table) -> rewrite (L2 DSR or encapsulation) -> XDP_TX.  A
+ * packet too big to encapsulate is answered with an ICMP error instead.
  * Anything not addressed to a VIP is passed up untouched.
  */
 #include "vmlinux.h"
@@ -17,6 +18,7 @@
 #include "csum.bpf.h"
 #include "parse.bpf.h"
 #include "encap.bpf.h"
+#include "icmp.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -134,11 +136,8 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *pkt,
 	if (vip->flags & LB_VIP_F_ENCAP) {
 		__u32 olen = lb_encap_len(be);
 
-		if (cfg->max_pkt_size &&
-		    pkt->l3_len + olen > cfg->max_pkt_size) {
-			lb_count(&lb_stats, LB_STAT_DROP_TOO_BIG, len);
-			return XDP_DROP;
-		}
+		if (cfg->max_pkt_size && pkt->l3_len + olen > cfg->max_pkt_size)
+			return lb_too_big(ctx, pkt, cfg->max_pkt_size, olen);
 		err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
 		if (!err)
 			lb_count(&lb_stats, LB_STAT_ENCAP, len + olen);

@@ -48,9 +48,8 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, v & 0xffff);
 }
 
-/* Pseudo-header sum for TCP/UDP/ICMPv6 checksums. */
-static uint32_t pseudo(int family, const uint8_t *src, const uint8_t *dst,
-		       uint8_t proto, size_t len)
+uint32_t pkt_pseudo(int family, const uint8_t *src, const uint8_t *dst,
+		    uint8_t proto, size_t len)
 {
 	uint32_t sum = 0;
 	int alen = family == 4 ? 4 : 16;
@@ -98,7 +97,7 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *b, const uint8_t *src,
 		put16(b + 14, 65535);
 		memcpy(b + 20, s->payload, s->payload_len);
 		len = 20 + s->payload_len;
-		ps = pseudo(s->family, src, dst, 6, len);
+		ps = pkt_pseudo(s->family, src, dst, 6, len);
 		put16(b + 16, pkt_csum(b, len, ps));
 		return len;
 	case 17:
@@ -108,7 +107,7 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *b, const uint8_t *src,
 		put16(b + 4, (uint16_t)len);
 		put16(b + 6, 0);
 		memcpy(b + 8, s->payload, s->payload_len);
-		ps = pseudo(s->family, src, dst, 17, len);
+		ps = pkt_pseudo(s->family, src, dst, 17, len);
 		put16(b + 6, pkt_csum(b, len, ps) ?: 0xffff);
 		return len;
 	case 1:
@@ -119,7 +118,7 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *b, const uint8_t *src,
 		put32(b + 4, s->icmp_rest);
 		memcpy(b + 8, s->payload, s->payload_len);
 		len = 8 + s->payload_len;
-		ps = s->proto == 58 ? pseudo(6, src, dst, 58, len) : 0;
+		ps = s->proto == 58 ? pkt_pseudo(6, src, dst, 58, len) : 0;
 		put16(b + 2, pkt_csum(b, len, ps));
 		return len;
 	default:
@@ -245,6 +244,47 @@ size_t pkt_encap(const struct pkt *in, int l3_off, int outer_family,
 	/* everything after the L2 header, trailing padding included */
 	memcpy(o + olen, iip, in->len - l3_off);
 	out->len = in->len + olen;
+	return out->len;
+}
+
+size_t pkt_too_big(const struct pkt *in, int l3_off, uint32_t mtu, size_t quote,
+		   struct pkt *out)
+{
+	const uint8_t *iip = in->b + l3_off;
+	int v4 = (iip[0] >> 4) == 4;
+	size_t iplen = v4 ? 20 : 40, len = 8 + quote;
+	uint8_t *o = out->b + l3_off, *ic = o + iplen;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->b, in->b, l3_off);
+	memcpy(out->b, in->b + 6, 6);
+	memcpy(out->b + 6, in->b, 6);
+	ic[0] = v4 ? 3 : 2;
+	ic[1] = v4 ? 4 : 0;
+	put32(ic + 4, mtu);
+	memcpy(ic + 8, iip, quote);
+	if (v4) {
+		o[0] = 0x45;
+		o[1] = 0xc0;
+		put16(o + 2, (uint16_t)(20 + len));
+		put16(o + 6, 0x4000);
+		o[8] = 64;
+		o[9] = 1;
+		memcpy(o + 12, iip + 16, 4);
+		memcpy(o + 16, iip + 12, 4);
+		put16(o + 10, pkt_csum(o, 20, 0));
+		put16(ic + 2, pkt_csum(ic, len, 0));
+	} else {
+		put32(o, 6U << 28);
+		put16(o + 4, (uint16_t)len);
+		o[6] = 58;
+		o[7] = 64;
+		memcpy(o + 8, iip + 24, 16);
+		memcpy(o + 24, iip + 8, 16);
+		put16(ic + 2,
+		      pkt_csum(ic, len, pkt_pseudo(6, o + 8, o + 24, 58, len)));
+	}
+	out->len = l3_off + iplen + len;
 	return out->len;
 }
 

@@ -56,8 +56,23 @@ size_t pkt_encap(const struct pkt *in, int l3_off, int outer_family,
 		 const uint8_t smac[6], uint8_t tos, uint32_t flow_label,
 		 struct pkt *out);
 
+/*
+ * Build the ICMP error that reports mtu to the sender of in (L2 header of
+ * l3_off bytes): "fragmentation needed" for IPv4, "packet too big" for
+ * IPv6.  The L2 header of in with the MACs swapped, an IP header from in's
+ * destination to its source (IPv4: TOS 0xc0, ID 0, DF, TTL 64; IPv6:
+ * class 0, flow label 0, hop limit 64), and the first quote bytes of in's
+ * IP packet.
+ */
+size_t pkt_too_big(const struct pkt *in, int l3_off, uint32_t mtu, size_t quote,
+		   struct pkt *out);
+
 /* Parse an address; returns the family (4 or 6) or 0. */
 int pkt_addr(const char *text, uint8_t out[16]);
+
+/* Pseudo-header sum (not complemented) for TCP/UDP/ICMPv6 checksums. */
+uint32_t pkt_pseudo(int family, const uint8_t *src, const uint8_t *dst,
+		    uint8_t proto, size_t len);
 
 /* Internet checksum over a buffer (complemented). */
 uint16_t pkt_csum(const void *data, size_t len, uint32_t seed);

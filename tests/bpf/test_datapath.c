@@ -619,26 +619,247 @@ static void test_encap(void)
 	pkt_build(&s, &in);
 	want_encap(&v6_encap, &s, &in, table_choice(&v6_encap, &s), &w);
 	expect("ip6ip6_v6_ext_header", &in, XDP_TX, &w);
+}
 
-	/* too big to encapsulate within the MTU: dropped, counted */
-	{
-		static char big[1480];
-		uint64_t before = stat(LB_STAT_DROP_TOO_BIG);
+/* ------------------------------------------------- too big to encapsulate */
 
-		spec_init(&s, 4, "192.0.2.14", "203.0.113.20", 17, 1, 2);
-		s.proto = 6;
-		s.payload = big;
-		s.payload_len = 1500 - 40;
-		pkt_build(&s, &in);
-		expect("ipip_v4_too_big_dropped", &in, XDP_DROP, NULL);
-		T_CHECK("ipip_v4_too_big_counted",
-			stat(LB_STAT_DROP_TOO_BIG) == before + 1,
-			"drop_too_big did not grow");
-		s.payload_len = 1500 - 40 - 20;
-		pkt_build(&s, &in);
-		want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
-		expect("ipip_v4_exactly_mtu", &in, XDP_TX, &w);
+static void set_max_pkt_size(uint32_t size)
+{
+	struct lb_config cfg;
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(dp.config, &zero, &cfg);
+	cfg.max_pkt_size = size;
+	bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY);
+}
+
+/* payload bytes that differ from their neighbours, so a quote is checkable */
+static uint8_t pattern[PKT_MAX];
+
+/* A TCP (ACK) or UDP packet whose IP datagram is l3_len bytes long, DF set
+ * for IPv4.  s keeps the spec for variations. */
+static void big_packet(struct pkt_spec *s, int family, const char *src,
+		       const char *dst, uint8_t proto, uint16_t dport,
+		       size_t l3_len, struct pkt *out)
+{
+	size_t hdrs = (family == 4 ? 20 : 40) + (proto == 6 ? 20 : 8);
+
+	spec_init(s, family, src, dst, proto, 41000, dport);
+	s->tcp_flags = proto == 6 ? 0x10 : 0;
+	s->frag = family == 4 ? 0x4000 : 0; /* DF */
+	s->payload = pattern;
+	s->payload_len = l3_len - hdrs;
+	pkt_build(s, out);
+}
+
+/*
+ * What the datapath sent, checked field by field against the packet that
+ * caused it (for a readable failure; the full byte compare follows).
+ * Returns NULL when right, else what is wrong.
+ */
+static const char *check_too_big(const struct pkt *out, const struct pkt *in,
+				 int l3_off, uint32_t mtu, size_t quote)
+{
+	const uint8_t *iip = in->b + l3_off, *o = out->b + l3_off;
+	int v4 = (iip[0] >> 4) == 4;
+	size_t iplen = v4 ? 20 : 40, len = 8 + quote;
+	const uint8_t *ic = o + iplen;
+	uint32_t ps;
+
+	if (out->len != (size_t)l3_off + iplen + len)
+		return "length";
+	if (memcmp(out->b, in->b + 6, 6) || memcmp(out->b + 6, in->b, 6))
+		return "MACs not swapped";
+	if (memcmp(out->b + 12, in->b + 12, l3_off - 12))
+		return "VLAN tags / EtherType changed";
+	if (v4) {
+		if (o[0] != 0x45 || o[9] != 1)
+			return "IPv4 version/IHL/protocol";
+		if ((size_t)(o[2] << 8 | o[3]) != 20 + len)
+			return "IPv4 total length";
+		if (pkt_csum(o, 20, 0))
+			return "IPv4 header checksum invalid";
+		if (memcmp(o + 12, iip + 16, 4) || memcmp(o + 16, iip + 12, 4))
+			return "IPv4 addresses: want VIP -> client";
+		if (ic[0] != 3 || ic[1] != 4)
+			return "ICMP type/code, want 3/4";
+		ps = 0;
+	} else {
+		if (o[0] >> 4 != 6 || o[6] != 58)
+			return "IPv6 version/next header";
+		if ((size_t)(o[4] << 8 | o[5]) != len)
+			return "IPv6 payload length";
+		if (memcmp(o + 8, iip + 24, 16) || memcmp(o + 24, iip + 8, 16))
+			return "IPv6 addresses: want VIP -> client";
+		if (ic[0] != 2 || ic[1] != 0)
+			return "ICMPv6 type/code, want 2/0";
+		ps = pkt_pseudo(6, o + 8, o + 24, 58, len);
 	}
+	if (((uint32_t)ic[4] << 24 | (uint32_t)ic[5] << 16 | ic[6] << 8 |
+	     ic[7]) != mtu)
+		return "MTU";
+	if (pkt_csum(ic, len, ps))
+		return "ICMP checksum invalid";
+	if (memcmp(ic + 8, iip, quote))
+		return "quote differs from the original packet";
+	return NULL;
+}
+
+static int expect_too_big(const char *name, const struct pkt *in, int l3_off,
+			  uint32_t mtu, size_t quote)
+{
+	struct pkt out, want;
+	char diff[160];
+	const char *why;
+	int got = run(prog_fd, in, &out);
+
+	if (got != XDP_TX) {
+		t_fail(name, "action %s, want TX", action_name(got));
+		return 0;
+	}
+	why = check_too_big(&out, in, l3_off, mtu, quote);
+	if (why) {
+		t_fail(name, "%s", why);
+		return 0;
+	}
+	pkt_too_big(in, l3_off, mtu, quote, &want);
+	if (*pkt_diff(&out, &want, diff, sizeof(diff))) {
+		t_fail(name, "output differs: %s", diff);
+		return 0;
+	}
+	t_pass(name);
+	return 1;
+}
+
+/*
+ * max_pkt_size 1500: IPIP adds 20 bytes, IP6IP6 and 4in6 40.  A client
+ * packet that does not fit is answered with the ICMP error (quote capped at
+ * 576 bytes of ICMPv4 / 1280 of ICMPv6 in all), or dropped when none may be
+ * sent; one that fits exactly is forwarded.
+ */
+static void test_too_big_encap(void)
+{
+	uint64_t sent = stat(LB_STAT_PTB_SENT);
+	uint64_t dropped = stat(LB_STAT_DROP_TOO_BIG);
+	uint64_t nsent = 0, ndropped = 0;
+	struct pkt_spec s;
+	struct pkt in, w;
+
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 3);
+
+	/* each family of encapsulation, one byte over */
+	big_packet(&s, 4, "192.0.2.20", "203.0.113.20", 6, 8080, 1481, &in);
+	nsent += expect_too_big("too_big_ipip_v4_tcp", &in, 14, 1480, 548);
+	big_packet(&s, 4, "192.0.2.21", "203.0.113.10", 17, 5000, 1500, &in);
+	nsent += expect_too_big("too_big_ipip_v4_udp", &in, 14, 1480, 548);
+	big_packet(&s, 4, "192.0.2.22", "203.0.113.30", 6, 80, 1461, &in);
+	nsent += expect_too_big("too_big_4in6_v4", &in, 14, 1460, 548);
+	big_packet(&s, 6, "2001:db8:c::22", "2001:db8:f::20", 6, 443, 1461,
+		   &in);
+	nsent += expect_too_big("too_big_ip6ip6", &in, 14, 1460, 1232);
+	big_packet(&s, 6, "2001:db8:c::23", "2001:db8:f::20", 6, 443, 1500,
+		   &in);
+	nsent += expect_too_big("too_big_ip6ip6_full_mtu", &in, 14, 1460, 1232);
+
+	/* exactly at the limit: forwarded, not answered */
+	big_packet(&s, 4, "192.0.2.20", "203.0.113.20", 6, 8080, 1480, &in);
+	want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
+	expect("ipip_v4_exactly_mtu", &in, XDP_TX, &w);
+	big_packet(&s, 4, "192.0.2.22", "203.0.113.30", 6, 80, 1460, &in);
+	want_encap(&v4_in_v6, &s, &in, table_choice(&v4_in_v6, &s), &w);
+	expect("4in6_v4_exactly_mtu", &in, XDP_TX, &w);
+	big_packet(&s, 6, "2001:db8:c::22", "2001:db8:f::20", 6, 443, 1460,
+		   &in);
+	want_encap(&v6_encap, &s, &in, table_choice(&v6_encap, &s), &w);
+	expect("ip6ip6_exactly_mtu", &in, XDP_TX, &w);
+
+	/* VLAN tags stay in front; IPv4 options are part of the quote */
+	big_packet(&s, 4, "192.0.2.24", "203.0.113.80", 6, 80, 1481, &in);
+	s.nvlan = 2;
+	s.vlan_tpid[0] = 0x88a8;
+	s.vlan_tci[0] = 21;
+	s.vlan_tci[1] = 22;
+	pkt_build(&s, &in);
+	nsent += expect_too_big("too_big_ipip_v4_qinq", &in, 22, 1480, 548);
+	big_packet(&s, 6, "2001:db8:c::24", "2001:db8:f::20", 6, 443, 1461,
+		   &in);
+	s.nvlan = 1;
+	s.vlan_tci[0] = 23;
+	pkt_build(&s, &in);
+	nsent += expect_too_big("too_big_ip6ip6_vlan1", &in, 18, 1460, 1232);
+	big_packet(&s, 4, "192.0.2.25", "203.0.113.20", 6, 80, 1481 - 12, &in);
+	s.ip_opt_len = 12;
+	pkt_build(&s, &in);
+	nsent += expect_too_big("too_big_ipip_v4_ip_options", &in, 14, 1480,
+				548);
+
+	/* no ICMP error possible: dropped and counted */
+	big_packet(&s, 4, "192.0.2.26", "203.0.113.20", 6, 8080, 1481, &in);
+	s.frag = 0; /* DF clear: fragmenting is allowed, but not done */
+	pkt_build(&s, &in);
+	ndropped +=
+		expect("too_big_ipip_v4_df_clear_dropped", &in, XDP_DROP, NULL);
+	big_packet(&s, 4, "224.0.0.9", "203.0.113.20", 6, 8080, 1481, &in);
+	ndropped += expect("too_big_v4_multicast_source_dropped", &in, XDP_DROP,
+			   NULL);
+	big_packet(&s, 4, "0.0.0.0", "203.0.113.20", 6, 8080, 1481, &in);
+	ndropped += expect("too_big_v4_unspecified_source_dropped", &in,
+			   XDP_DROP, NULL);
+	big_packet(&s, 6, "ff02::1", "2001:db8:f::20", 6, 443, 1461, &in);
+	ndropped += expect("too_big_v6_multicast_source_dropped", &in, XDP_DROP,
+			   NULL);
+	big_packet(&s, 6, "::1", "2001:db8:f::20", 6, 443, 1461, &in);
+	ndropped += expect("too_big_v6_loopback_source_dropped", &in, XDP_DROP,
+			   NULL);
+	big_packet(&s, 4, "192.0.2.27", "203.0.113.20", 6, 8080, 1481, &in);
+	memset(in.b, 0xff, 6); /* sent to the link-layer broadcast */
+	ndropped +=
+		expect("too_big_v4_l2_broadcast_dropped", &in, XDP_DROP, NULL);
+
+	/*
+	 * A small MTU: the whole packet fits in the quote, and every length
+	 * mod 4 exercises the checksum's tail.  IPv4 MTU 400 - 20 = 380.
+	 */
+	set_max_pkt_size(400);
+	for (size_t len = 449; len <= 452; len++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "too_big_ipip_v4_whole_quote_%zu",
+			 len);
+		big_packet(&s, 4, "192.0.2.28", "203.0.113.20", 6, 8080, len,
+			   &in);
+		nsent += expect_too_big(name, &in, 14, 380, len);
+	}
+	/* IPv6 never reports below 1280 ... */
+	big_packet(&s, 6, "2001:db8:c::28", "2001:db8:f::20", 6, 443, 1281,
+		   &in);
+	nsent += expect_too_big("too_big_ip6ip6_mtu_floor_1280", &in, 14, 1280,
+				1232);
+	/* ... so a packet that fits 1280 cannot be helped: dropped */
+	big_packet(&s, 6, "2001:db8:c::28", "2001:db8:f::20", 6, 443, 1280,
+		   &in);
+	ndropped += expect("too_big_ip6ip6_below_min_mtu_dropped", &in,
+			   XDP_DROP, NULL);
+	/* IPv4 never below 68 (RFC 791) */
+	set_max_pkt_size(80);
+	big_packet(&s, 4, "192.0.2.29", "203.0.113.20", 6, 8080, 101, &in);
+	nsent += expect_too_big("too_big_ipip_v4_mtu_floor_68", &in, 14, 68,
+				101);
+	big_packet(&s, 4, "192.0.2.29", "203.0.113.20", 6, 8080, 68, &in);
+	ndropped += expect("too_big_ipip_v4_below_min_mtu_dropped", &in,
+			   XDP_DROP, NULL);
+	set_max_pkt_size(1500);
+
+	T_CHECK("too_big_sent_counted", stat(LB_STAT_PTB_SENT) == sent + nsent,
+		"too_big_sent grew by %llu, want %llu",
+		(unsigned long long)(stat(LB_STAT_PTB_SENT) - sent),
+		(unsigned long long)nsent);
+	T_CHECK("drop_too_big_counted",
+		stat(LB_STAT_DROP_TOO_BIG) == dropped + ndropped,
+		"drop_too_big grew by %llu, want %llu",
+		(unsigned long long)(stat(LB_STAT_DROP_TOO_BIG) - dropped),
+		(unsigned long long)ndropped);
 }
 
 static void test_pass(void)
@@ -1311,6 +1532,7 @@ int main(void)
 	}
 	test_forwarding();
 	test_encap();
+	test_too_big_encap();
 	test_pass();
 	test_drop();
 	test_icmp();
