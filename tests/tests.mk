@@ -12,3 +12,10 @@ $(O)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON) | $(O)/tests
 $(O)/tests/test_datapath: tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) $(SKELS) | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -Itests/bpf $(DEPFLAGS) -MF $@.d tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
+
+# test_state exercises lbd's state file: it links lbd's state.o, which
+# needs nothing of lbd beyond libcommon.
+LBD_STATE_OBJ := $(O)/obj/lbd/state.o
+$(O)/tests/test_state: tests/unit/test_state.c $(LBD_STATE_OBJ) $(LIBCOMMON) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Iuser/lbd $(DEPFLAGS) -MF $@.d $< $(LBD_STATE_OBJ) $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
