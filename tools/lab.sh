@@ -4,8 +4,9 @@
 # tools/lab.sh - a load-balancing lab in network namespaces.
 #
 #   tools/lab.sh up NAME [--backends N] [--mode dsr|ipip] [--build DIR]
+#                        [--router MTU]
 #   tools/lab.sh down NAME
-#   tools/lab.sh exec NAME HOST CMD...     HOST: cl, lb, sw, b1..bN
+#   tools/lab.sh exec NAME HOST CMD...     HOST: cl, lb, sw, b1..bN, rt
 #   tools/lab.sh show NAME
 #
 # or, from a bash script:  source tools/lab.sh; lab_up NAME ...; lab_down NAME
@@ -25,6 +26,23 @@
 # balancer runs an XDP_PASS program (XDP_TX frames reach a veth peer only if
 # it runs XDP), and transmit checksum offload is off on every host.
 #
+# With --router MTU the client sits behind a router instead of on the
+# segment, as on a real path, where replies of the backends must cross hops
+# the balancer does not see:
+#
+#     NAME-cl  (client)    10.200.1.10   fd00:200:1::10 ── NAME-rt
+#     NAME-rt  (router)    10.200.1.1    fd00:200:1::1  (towards the client)
+#                          10.200.0.3    fd00:200::3    ─ br0 in NAME-sw
+#
+# The router's route to the client's network has the given MTU (a narrow
+# link further along the path), so a backend's full-size reply makes the
+# router send ICMP "fragmentation needed" / "packet too big" to the VIP, i.e.
+# to the balancer.  The client's own link keeps 1500 bytes: a narrow client
+# link would shrink the MSS the client announces and hide the problem.  The
+# client's default route is the router, which routes the VIP ranges via the
+# balancer; the balancer and the backends reach the client's network via
+# the router.
+#
 # /run/xdp-lb-lab/NAME holds a bpffs (bpf/) for pins that must outlive one
 # `ip netns exec`, and is the place for sockets, state and logs.
 
@@ -36,6 +54,12 @@ LAB_CL4=10.200.0.10
 LAB_CL6=fd00:200::10
 LAB_VIP4_NET=10.200.100.0/24
 LAB_VIP6_NET=fd00:200:100::/64
+LAB_RT4=10.200.0.3
+LAB_RT6=fd00:200::3
+LAB_RTCL4=10.200.1.10 # the client behind the router (--router)
+LAB_RTCL6=fd00:200:1::10
+LAB_RTNET4=10.200.1.0/24
+LAB_RTNET6=fd00:200:1::/64
 LAB_RUN=/run/xdp-lb-lab
 
 _lab_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,19 +102,60 @@ _lab_host() {
 	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null 2>&1
 }
 
-lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR]
-	local name=$1 nb=3 mode=dsr k
+# _lab_router NAME MTU: the router NAME-rt on the segment and the client
+# NAME-cl behind it (see the top of this file)
+_lab_router() {
+	local name=$1 mtu=$2 rt="$1-rt" cl="$1-cl"
+	_lab_host "$name" rt 3 || return 1
+	ip netns add "$cl" || return 1
+	ip -n "$cl" link set lo up
+	ip link add name "lab$$rc" netns "$cl" address 02:00:00:00:01:0a \
+		type veth peer name eth1 netns "$rt" address 02:00:00:00:01:01 ||
+		return 1
+	ip -n "$cl" link set "lab$$rc" name eth0 || return 1
+	ip netns exec "$cl" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.eth0.accept_dad=0 >/dev/null
+	ip netns exec "$rt" sysctl -qw net.ipv6.conf.eth1.accept_dad=0 \
+		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "$cl" addr add "$LAB_RTCL4/24" dev eth0
+	ip -n "$cl" addr add "$LAB_RTCL6/64" dev eth0 nodad
+	ip -n "$rt" addr add "${LAB_RTCL4%.*}.1/24" dev eth1
+	ip -n "$rt" addr add "${LAB_RTCL6%::*}::1/64" dev eth1 nodad
+	ip -n "$cl" link set eth0 up
+	ip -n "$rt" link set eth1 up
+	ip netns exec "$cl" ethtool -K eth0 tx off >/dev/null 2>&1
+	ip netns exec "$rt" ethtool -K eth1 tx off >/dev/null 2>&1
+	# replace the connected routes (IPv6 keys them by metric, too)
+	ip -n "$rt" route replace "$LAB_RTNET4" dev eth1 mtu "$mtu"
+	ip -n "$rt" -6 route replace "$LAB_RTNET6" dev eth1 metric 256 mtu "$mtu"
+	ip -n "$cl" route add default via "${LAB_RTCL4%.*}.1"
+	ip -n "$cl" -6 route add default via "${LAB_RTCL6%::*}::1"
+	ip -n "$rt" route add "$LAB_VIP4_NET" via "$LAB_LB4"
+	ip -n "$rt" -6 route add "$LAB_VIP6_NET" via "$LAB_LB6"
+	ip -n "$name-lb" route add "$LAB_RTNET4" via "$LAB_RT4"
+	ip -n "$name-lb" -6 route add "$LAB_RTNET6" via "$LAB_RT6"
+}
+
+lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR] [--router MTU]
+	local name=$1 nb=3 mode=dsr router='' k
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--backends) nb=$2; shift 2 ;;
 		--mode) mode=$2; shift 2 ;;
 		--build) LAB_BUILD=$2; shift 2 ;;
+		--router) router=${2:-none}; shift $(($# > 1 ? 2 : 1)) ;;
 		*) lab_err "unknown option '$1'"; return 2 ;;
 		esac
 	done
 	case $mode in dsr | ipip) ;; *) lab_err "mode must be dsr or ipip, not '$mode'"; return 2 ;; esac
 	case $nb in [1-9] | [1-8][0-9]) ;; *) lab_err "backends must be 1..89, not '$nb'"; return 2 ;; esac
+	if [ -n "$router" ] && { ! [[ $router =~ ^[0-9]{3,4}$ ]] ||
+		[ "$router" -lt 1280 ] || [ "$router" -gt 1500 ]; }; then
+		lab_err "router MTU must be 1280..1500, not '$router'"
+		return 2
+	fi
 	if [ ${#name} -gt 20 ] || ! [[ $name =~ ^[a-zA-Z0-9_-]+$ ]]; then
 		lab_err "name must be 1..20 characters of [a-zA-Z0-9_-]: '$name'"
 		return 2
@@ -117,7 +182,11 @@ lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR]
 			mcast_snooping 0
 		ip -n "$name-sw" link set br0 up
 		_lab_host "$name" lb 2
-		_lab_host "$name" cl 10
+		if [ -z "$router" ]; then
+			_lab_host "$name" cl 10
+		else
+			_lab_router "$name" "$router"
+		fi
 		for k in $(seq "$nb"); do
 			_lab_host "$name" "b$k" $((10 + k))
 		done
@@ -126,8 +195,10 @@ lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR]
 		ip netns exec "$name-sw" xdp-loader load -m native lb "$pass" \
 			>/dev/null 2>&1
 
-		ip -n "$name-cl" route add "$LAB_VIP4_NET" via "$LAB_LB4"
-		ip -n "$name-cl" -6 route add "$LAB_VIP6_NET" via "$LAB_LB6"
+		if [ -z "$router" ]; then
+			ip -n "$name-cl" route add "$LAB_VIP4_NET" via "$LAB_LB4"
+			ip -n "$name-cl" -6 route add "$LAB_VIP6_NET" via "$LAB_LB6"
+		fi
 
 		for k in $(seq "$nb"); do
 			local b="$name-b$k"
@@ -139,6 +210,10 @@ lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR]
 				net.ipv4.conf.eth0.rp_filter=0 >/dev/null
 			ip -n "$b" route add local "$LAB_VIP4_NET" dev lo
 			ip -n "$b" -6 route add local "$LAB_VIP6_NET" dev lo
+			if [ -n "$router" ]; then
+				ip -n "$b" route add "$LAB_RTNET4" via "$LAB_RT4"
+				ip -n "$b" -6 route add "$LAB_RTNET6" via "$LAB_RT6"
+			fi
 			if [ "$mode" = ipip ]; then
 				ip netns exec "$b" "$decap" --iface eth0 \
 					--addr "$(lab_backend_addr "$k" 4)" \
@@ -193,7 +268,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -u
 	cmd=${1:-}
 	[ $# -ge 2 ] || {
-		sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+		sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 		exit 2
 	}
 	shift
