@@ -522,6 +522,133 @@ static void test_u32(void)
 		"error '%s'", err);
 }
 
+/* ---------------------------------------------------------------- unicast */
+
+static void test_unicast(void)
+{
+	static const char *ok[] = {
+		"10.200.0.11",	    "1.0.0.1",	    "223.255.255.255",
+		"169.254.1.1",	    "fd00:200::11", "2001:db8::1",
+		"64:ff9b::a01:203", "fec0::1",	    "::1:0:0:1",
+		"::fffe:10.0.0.1",
+	};
+	static const struct bad bad[] = {
+		{ "0.0.0.0", "'0.0.0.0': unspecified" },
+		{ "0.1.2.3", "'0.1.2.3': unspecified" },
+		{ "127.0.0.1", "'127.0.0.1': loopback" },
+		{ "127.255.255.254", "loopback" },
+		{ "224.0.0.1", "'224.0.0.1': multicast" },
+		{ "239.255.255.255", "multicast" },
+		{ "255.255.255.255", "'255.255.255.255': the broadcast" },
+		{ "240.0.0.1", "'240.0.0.1': reserved" },
+		{ "::", "'::': unspecified" },
+		{ "::1", "'::1': loopback" },
+		{ "ff02::1", "'ff02::1': multicast" },
+		{ "ff05::1:3", "multicast" },
+		{ "fe80::1", "'fe80::1': link-local" },
+		{ "febf:ffff::1", "link-local" },
+		{ "::ffff:10.0.0.1", "write the IPv4 address 10.0.0.1" },
+		{ "::ffff:0.0.0.0", "IPv4-mapped" },
+		{ "::10.0.0.1", "IPv4-compatible" },
+		{ "::2", "write the IPv4 address 0.0.0.2" },
+	};
+	char err[LB_ERRLEN], name[96];
+	union lb_addr a;
+	uint8_t fam;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(name, sizeof(name), "unicast_ok %s", ok[i]);
+		snprintf(err, sizeof(err), ERR_UNSET);
+		addr_of(ok[i], &a, &fam);
+		rc = lb_addr_check_unicast(&a, fam, err, sizeof(err));
+		T_CHECK(name, rc == 0, "rc %d: %s", rc, err);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(name, sizeof(name), "unicast_bad %s", bad[i].in);
+		snprintf(err, sizeof(err), ERR_UNSET);
+		addr_of(bad[i].in, &a, &fam);
+		rc = lb_addr_check_unicast(&a, fam, err, sizeof(err));
+		T_CHECK(name,
+			rc == -EINVAL && strstr(err, bad[i].names) &&
+				!strchr(err, '\n'),
+			"rc %d, error '%s' should name '%s'", rc, err,
+			bad[i].names);
+	}
+	addr_of("10.0.0.1", &a, &fam);
+	rc = lb_addr_check_unicast(&a, LB_FAMILY_NONE, err, sizeof(err));
+	T_CHECK("unicast_bad unknown family",
+		rc == -EINVAL && strstr(err, "family"), "rc %d, error '%s'", rc,
+		err);
+	addr_of("127.0.0.1", &a, &fam);
+	T_CHECK("unicast_bad without error buffer",
+		lb_addr_check_unicast(&a, fam, NULL, 0) == -EINVAL,
+		"should be -EINVAL");
+}
+
+/* More VIP, endpoint and port forms: bracket misuse is explained, IPv4 in
+ * IPv6 forms point at the IPv4 address, long ports are read whole. */
+static void test_forms(void)
+{
+	char in[160], err[LB_ERRLEN] = ERR_UNSET;
+	struct lb_vip_spec v;
+	union lb_addr a;
+	uint8_t fam;
+	uint16_t port = 1;
+	int rc;
+
+	rc = lb_parse_vip("[10.200.100.1]:80/tcp", &v, err, sizeof(err));
+	T_CHECK("vip_bad bracketed IPv4 says why",
+		rc == -EINVAL && strstr(err, "IPv6 only"), "error '%s'", err);
+	rc = lb_parse_endpoint("[10.200.0.10]:80", &a, &fam, &port, err,
+			       sizeof(err));
+	T_CHECK("endpoint_bad bracketed IPv4 says why",
+		rc == -EINVAL && strstr(err, "IPv6 only"), "error '%s'", err);
+	rc = lb_parse_vip("[::ffff:10.200.100.1]:80/tcp", &v, err, sizeof(err));
+	T_CHECK("vip_bad IPv4-mapped says what to write",
+		rc == -EINVAL && strstr(err, "IPv4-mapped") &&
+			strstr(err, "write the IPv4 address 10.200.100.1"),
+		"error '%s'", err);
+	rc = lb_parse_vip("[::10.200.100.1]/udp", &v, err, sizeof(err));
+	T_CHECK("vip_bad IPv4-compatible says what to write",
+		rc == -EINVAL && strstr(err, "IPv4-compatible") &&
+			strstr(err, "write the IPv4 address 10.200.100.1"),
+		"error '%s'", err);
+	rc = lb_parse_vip("240.0.0.1:80/tcp", &v, err, sizeof(err));
+	T_CHECK("vip_bad reserved", rc == -EINVAL && strstr(err, "240.0.0.1"),
+		"error '%s'", err);
+
+	/* leading zeros are decimal, as in every number argument */
+	rc = lb_parse_vip("10.200.100.1:0080/tcp", &v, err, sizeof(err));
+	T_CHECK("vip port with leading zeros", !rc && v.port == 80,
+		"rc %d port %u error '%s'", rc, v.port, err);
+	snprintf(in, sizeof(in), "10.200.100.1:%0100d/udp", 443);
+	rc = lb_parse_vip(in, &v, err, sizeof(err));
+	T_CHECK("vip 100-digit port", !rc && v.port == 443,
+		"rc %d port %u error '%s'", rc, v.port, err);
+	snprintf(in, sizeof(in), "10.200.100.1:%0100d/udp", 65536);
+	rc = lb_parse_vip(in, &v, err, sizeof(err));
+	T_CHECK("vip 100-digit port out of range",
+		rc == -EINVAL && strstr(err, "65536") && strstr(err, "range"),
+		"error '%s'", err);
+	snprintf(in, sizeof(in), "10.200.100.1:%0100d/tcp", 0);
+	rc = lb_parse_vip(in, &v, err, sizeof(err));
+	T_CHECK("vip 100-digit port 0", rc == -EINVAL && strstr(err, "port 0"),
+		"error '%s'", err);
+	snprintf(in, sizeof(in), "[fd00:200:100::1]:%060d/tcp", 8080);
+	rc = lb_parse_vip(in, &v, err, sizeof(err));
+	T_CHECK("vip v6 60-digit port", !rc && v.port == 8080,
+		"rc %d port %u error '%s'", rc, v.port, err);
+	snprintf(in, sizeof(in), "[fd00:200::10]:%060d", 443);
+	rc = lb_parse_endpoint(in, &a, &fam, &port, err, sizeof(err));
+	T_CHECK("endpoint v6 60-digit port", !rc && port == 443,
+		"rc %d port %u error '%s'", rc, port, err);
+	snprintf(in, sizeof(in), "10.0.0.1:%060d", 70000);
+	rc = lb_parse_endpoint(in, &a, &fam, &port, err, sizeof(err));
+	T_CHECK("endpoint 60-digit port out of range",
+		rc == -EINVAL && strstr(err, "70000"), "error '%s'", err);
+}
+
 /* ---------------------------------------------------------------- keys */
 
 static void test_vip_key(void)
@@ -564,5 +691,7 @@ int main(void)
 	test_port_proto();
 	test_u32();
 	test_vip_key();
+	test_unicast();
+	test_forms();
 	return t_exit();
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,56 +77,136 @@ int lb_parse_proto(const char *s, uint8_t *proto, char *err, size_t errlen)
 	return 0;
 }
 
-/* Split "ADDR:PORT", "[V6]:PORT", "ADDR" or "[V6]" into parts.  have_port
- * tells whether a port was given.  Buffers are caller-sized. */
-static int split_hostport(const char *s, char *host, size_t hlen, char *port,
-			  size_t plen, int *have_port, char *err, size_t errlen)
+/* Split "ADDR:PORT", "[V6]:PORT", "ADDR" or "[V6]" into parts.  host is
+ * copied into a caller-sized buffer; *port points into s at the port text
+ * (all of it, however long, so that lb_parse_port sees what was written), or
+ * is NULL when no port was given.  *bracketed tells whether the address was
+ * in brackets, which only an IPv6 address may be. */
+static int split_hostport(const char *s, char *host, size_t hlen,
+			  const char **port, bool *bracketed, char *err,
+			  size_t errlen)
 {
 	const char *colon;
+	size_t n;
 
-	*have_port = 0;
-	port[0] = 0;
-	if (s[0] == '[') {
+	*port = NULL;
+	*bracketed = s[0] == '[';
+	if (*bracketed) {
 		const char *close = strchr(s, ']');
 
 		if (!close)
 			return fail("invalid address '%s': missing ']'", s);
-		if ((size_t)(close - s - 1) >= hlen)
-			return fail("invalid address '%s'", s);
-		memcpy(host, s + 1, close - s - 1);
-		host[close - s - 1] = 0;
-		if (close[1] == ':') {
-			*have_port = 1;
-			snprintf(port, plen, "%s", close + 2);
-		} else if (close[1]) {
+		n = close - s - 1;
+		if (close[1] == ':')
+			*port = close + 2;
+		else if (close[1])
 			return fail("invalid address '%s': junk after ']'", s);
+		s++;
+	} else {
+		colon = strchr(s, ':');
+		n = strlen(s);
+		/* two colons or more: a bare IPv6 address, no port possible */
+		if (colon && !strchr(colon + 1, ':')) {
+			n = colon - s;
+			*port = colon + 1;
 		}
-		return 0;
 	}
-	colon = strchr(s, ':');
-	if (colon && strchr(colon + 1, ':')) {
-		/* a bare IPv6 address: no port possible */
-		snprintf(host, hlen, "%s", s);
-		return 0;
-	}
-	if (colon) {
-		if ((size_t)(colon - s) >= hlen)
-			return fail("invalid address '%s'", s);
-		memcpy(host, s, colon - s);
-		host[colon - s] = 0;
-		*have_port = 1;
-		snprintf(port, plen, "%s", colon + 1);
-		return 0;
-	}
-	snprintf(host, hlen, "%s", s);
+	if (n >= hlen)
+		return fail("invalid address '%.*s': too long", (int)n, s);
+	memcpy(host, s, n);
+	host[n] = 0;
 	return 0;
+}
+
+/* After split_hostport: refuse "[10.0.0.1]", since brackets only serve to
+ * set an IPv6 address apart from its port. */
+static int check_brackets(const char *host, uint8_t family, bool bracketed,
+			  char *err, size_t errlen)
+{
+	if (bracketed && family != LB_FAMILY_V6)
+		return fail("invalid address '[%s]': brackets are for IPv6 "
+			    "only, write %s without them",
+			    host, host);
+	return 0;
+}
+
+#define NOT_UNICAST ", not a unicast destination"
+
+/*
+ * Why a could not be the destination of a load-balanced packet, or NULL.
+ * The reason is written to why (for the embedded IPv4 address of mapped and
+ * compatible forms).  IPv6 link-local is refused only when scope_needed: a
+ * VIP is matched on the balancer's own link, but a backend address is sent
+ * to, and fe80::/10 means nothing without an interface.
+ */
+static const char *not_unicast(const union lb_addr *a, uint8_t family,
+			       bool scope_needed, char *why, size_t whylen)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[16];
+	const uint8_t *b = a->bytes;
+	char v4[INET_ADDRSTRLEN];
+
+	if (family == LB_FAMILY_V4) {
+		if (b[0] == 0)
+			return "unspecified (0.0.0.0/8)" NOT_UNICAST;
+		if (b[0] == 127)
+			return "loopback (127.0.0.0/8)" NOT_UNICAST;
+		if (b[0] >= 224 && b[0] <= 239)
+			return "multicast (224.0.0.0/4)" NOT_UNICAST;
+		if (a->v4 == 0xffffffff)
+			return "the broadcast address" NOT_UNICAST;
+		if (b[0] >= 240)
+			return "reserved (240.0.0.0/4)" NOT_UNICAST;
+		return NULL;
+	}
+	if (family != LB_FAMILY_V6)
+		return "unknown address family";
+	if (!memcmp(b, zero, 16))
+		return "unspecified (::)" NOT_UNICAST;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return "loopback (::1)" NOT_UNICAST;
+	if (b[0] == 0xff)
+		return "multicast (ff00::/8)" NOT_UNICAST;
+	if (scope_needed && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "link-local (fe80::/10), unusable without an "
+		       "interface scope";
+	/* ::ffff:a.b.c.d only stands for an IPv4 peer inside a dual-stack
+	 * socket API; ::a.b.c.d is the deprecated IPv4-compatible form
+	 * (RFC 4291 2.5.5.1).  Neither is ever an IPv6 destination on the
+	 * wire. */
+	if (!memcmp(b, v4mapped, 12) || !memcmp(b, zero, 12)) {
+		inet_ntop(AF_INET, b + 12, v4, sizeof(v4));
+		snprintf(why, whylen,
+			 "an IPv4-%s IPv6 address, never an IPv6 "
+			 "destination: write the IPv4 address %s",
+			 b[10] ? "mapped" : "compatible", v4);
+		return why;
+	}
+	return NULL;
+}
+
+int lb_addr_check_unicast(const union lb_addr *a, uint8_t family, char *err,
+			  size_t errlen)
+{
+	char why[128], text[LB_ADDRSTRLEN];
+	const char *reason = not_unicast(a, family, true, why, sizeof(why));
+
+	if (!reason)
+		return 0;
+	if (family != LB_FAMILY_V4 && family != LB_FAMILY_V6)
+		return fail("invalid address: unknown address family %u",
+			    family);
+	return fail("invalid address '%s': %s",
+		    lb_format_addr(a, family, text, sizeof(text)), reason);
 }
 
 int lb_parse_vip(const char *s, struct lb_vip_spec *v, char *err, size_t errlen)
 {
-	char buf[128], host[64], port[16];
-	const char *slash;
-	int have_port, e;
+	char buf[128], host[64], why[128];
+	const char *slash, *port, *reason;
+	bool bracketed;
+	int e;
 
 	memset(v, 0, sizeof(*v));
 	if (!s || !*s)
@@ -140,14 +221,17 @@ int lb_parse_vip(const char *s, struct lb_vip_spec *v, char *err, size_t errlen)
 	e = lb_parse_proto(slash + 1, &v->proto, err, errlen);
 	if (e)
 		return e;
-	e = split_hostport(buf, host, sizeof(host), port, sizeof(port),
-			   &have_port, err, errlen);
+	e = split_hostport(buf, host, sizeof(host), &port, &bracketed, err,
+			   errlen);
 	if (e)
 		return e;
 	e = lb_parse_addr(host, &v->addr, &v->family, err, errlen);
 	if (e)
 		return e;
-	if (have_port) {
+	e = check_brackets(host, v->family, bracketed, err, errlen);
+	if (e)
+		return e;
+	if (port) {
 		e = lb_parse_port(port, &v->port, err, errlen);
 		if (e)
 			return e;
@@ -156,36 +240,33 @@ int lb_parse_vip(const char *s, struct lb_vip_spec *v, char *err, size_t errlen)
 				"port 0 in '%s': write ADDR/PROTO for all ports",
 				s);
 	}
-	if (v->family == LB_FAMILY_V4 &&
-	    (v->addr.bytes[0] == 0 || v->addr.bytes[0] >= 224 ||
-	     v->addr.bytes[0] == 127))
-		return fail("invalid VIP address '%s': not a unicast address",
-			    host);
-	if (v->family == LB_FAMILY_V6 &&
-	    (v->addr.bytes[0] == 0xff ||
-	     !memcmp(v->addr.bytes, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15)))
-		return fail("invalid VIP address '%s': not a unicast address",
-			    host);
+	reason = not_unicast(&v->addr, v->family, false, why, sizeof(why));
+	if (reason)
+		return fail("invalid VIP address '%s': %s", host, reason);
 	return 0;
 }
 
 int lb_parse_endpoint(const char *s, union lb_addr *a, uint8_t *family,
 		      uint16_t *port, char *err, size_t errlen)
 {
-	char host[64], p[16];
-	int have_port, e;
+	const char *p;
+	char host[64];
+	bool bracketed;
+	int e;
 
 	if (!s || !*s)
 		return fail("missing ADDR:PORT");
 	if (strlen(s) >= 80)
 		return fail("invalid endpoint: too long");
-	e = split_hostport(s, host, sizeof(host), p, sizeof(p), &have_port, err,
-			   errlen);
+	e = split_hostport(s, host, sizeof(host), &p, &bracketed, err, errlen);
 	if (e)
 		return e;
-	if (!have_port)
+	if (!p)
 		return fail("missing port in '%s' (ADDR:PORT or [V6]:PORT)", s);
 	e = lb_parse_addr(host, a, family, err, errlen);
+	if (e)
+		return e;
+	e = check_brackets(host, *family, bracketed, err, errlen);
 	if (e)
 		return e;
 	return lb_parse_port(p, port, err, errlen);

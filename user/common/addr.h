@@ -34,9 +34,18 @@ int lb_parse_vip(const char *s, struct lb_vip_spec *v, char *err,
 /* ADDR:PORT or [V6]:PORT (port required). */
 int lb_parse_endpoint(const char *s, union lb_addr *a, uint8_t *family,
 		      uint16_t *port, char *err, size_t errlen);
-/* A decimal number in [min, max]. */
+/* A decimal number in [min, max]; leading zeros are allowed (decimal, never
+ * octal).  Ports are read the same way. */
 int lb_parse_u32(const char *s, const char *what, uint32_t min, uint32_t max,
 		 uint32_t *out, char *err, size_t errlen);
+
+/* 0 if a can be a backend, the destination of forwarded packets: refuses
+ * unspecified, loopback, multicast, broadcast and reserved (240/4) IPv4
+ * addresses; ::, ::1, ff00::/8, link-local fe80::/10 (no interface scope
+ * to send it on), and the IPv4-mapped and IPv4-compatible forms (write the
+ * IPv4 address).  -EINVAL with a one-line message otherwise. */
+int lb_addr_check_unicast(const union lb_addr *a, uint8_t family, char *err,
+			  size_t errlen);
 
 const char *lb_format_addr(const union lb_addr *a, uint8_t family, char *buf,
 			   size_t len);
