@@ -166,6 +166,117 @@ static void test_writer_nesting(void)
 	jw_free(&w);
 }
 
+/* One container too deep: the writer fails (oom, too_deep) and writes
+ * nothing more, instead of output whose separators are wrong. */
+static void test_writer_too_deep(void)
+{
+	struct jw w;
+	size_t len;
+
+	jw_init(&w, false);
+	for (int i = 0; i < JW_MAX_DEPTH - 1; i++)
+		jw_arr_begin(&w);
+	T_CHECK("jw deepest allowed", !w.oom && !w.too_deep, "failed early");
+	len = w.len;
+	jw_obj_begin(&w);
+	jw_kint(&w, "a", 1);
+	jw_obj_end(&w);
+	jw_uint(&w, 2);
+	for (int i = 0; i < JW_MAX_DEPTH - 1; i++)
+		jw_arr_end(&w);
+	T_CHECK("jw too deep fails", w.oom && w.too_deep && w.len == len,
+		"oom %d too_deep %d, %zu bytes written after the failure",
+		w.oom, w.too_deep, w.len - len);
+	jw_free(&w);
+
+	/* a failed writer stays failed */
+	jw_init(&w, true);
+	for (int i = 0; i < JW_MAX_DEPTH + 5; i++)
+		jw_obj_begin(&w);
+	for (int i = 0; i < JW_MAX_DEPTH + 5; i++)
+		jw_obj_end(&w);
+	jw_str(&w, "x");
+	T_CHECK("jw too deep is sticky", w.oom && w.too_deep,
+		"failure cleared");
+	jw_free(&w);
+}
+
+/* Whatever bytes a string holds, the writer prints valid JSON that the
+ * strict parser reads; well-formed UTF-8 comes back unchanged. */
+static void test_writer_utf8(void)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+		{ "a\xff"
+		  "b",
+		  "\"a\xef\xbf\xbd"
+		  "b\"" },
+		{ "\x80", "\"\xef\xbf\xbd\"" },
+		{ "caf\xc3", "\"caf\xef\xbf\xbd\"" },
+		{ "\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"" },
+		{ "\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+		{ "\xf4\x90\x80\x80x",
+		  "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"" },
+		{ "\xe2\x82\xac\xe2\x82",
+		  "\"\xe2\x82\xac\xef\xbf\xbd\xef\xbf\xbd\"" },
+		{ "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"" },
+	};
+	unsigned char in[4];
+	char name[64];
+	int refused = 0, changed = 0, first_bad = -1;
+	struct jw w;
+	struct jv *v;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(name, sizeof(name), "jw invalid UTF-8 replaced #%zu",
+			 i);
+		str_out(name, c[i].in, c[i].want);
+	}
+
+	/* every string of two bytes (1..255 each) */
+	for (int a = 1; a < 256; a++) {
+		for (int b = 1; b < 256; b++) {
+			in[0] = (unsigned char)a;
+			in[1] = (unsigned char)b;
+			in[2] = 0;
+			jw_init(&w, false);
+			jw_str(&w, (const char *)in);
+			v = jv_parse(w.buf, w.len, NULL, 0);
+			if (!v || v->type != JV_STR) {
+				refused++;
+				if (first_bad < 0)
+					first_bad = a << 8 | b;
+			} else if ((a < 0x80 && b < 0x80) ||
+				   (a >= 0xc2 && a < 0xe0 && b >= 0x80 &&
+				    b < 0xc0)) {
+				/* well-formed: must come back as is */
+				changed += !!strcmp(v->s, (const char *)in);
+			}
+			jv_free(v);
+			jw_free(&w);
+		}
+	}
+	T_CHECK("jw any two bytes give valid JSON", !refused,
+		"%d strings refused, first %04x", refused, first_bad);
+	T_CHECK("jw valid two-byte strings kept", !changed,
+		"%d strings changed", changed);
+
+	/* an error answer quoting raw input, as lbd and lbctl write */
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "error", "invalid address '10.0.0.\xff\x01\x1b[31m\xc3'");
+	jw_key(&w, NULL);
+	jw_null(&w);
+	jw_obj_end(&w);
+	v = jv_parse(w.buf, w.len, NULL, 0);
+	T_CHECK("jw error quoting raw input is valid JSON",
+		v && jv_get_str(v, "error") && jv_get(v, ""), "output '%s'",
+		w.buf);
+	jv_free(v);
+	jw_free(&w);
+}
+
 /* A document built with the writer parses back to the same values. */
 static void test_writer_roundtrip(void)
 {
@@ -331,6 +442,24 @@ static void test_parse_numbers(void)
 	BAD("jv bad number inf", "Infinity", "");
 	BAD("jv bad number nan", "NaN", "");
 	BAD("jv number out of range", "1e400", "bad number");
+	BAD("jv bad number two dots", "1.5.3", "bad number");
+	BAD("jv bad number two exponents", "1e5e5", "bad number");
+	BAD("jv bad number minus dot", "-.5", "bad number");
+	BAD("jv bad number exponent dot", "1e5.5", "bad number");
+	BAD("jv bad number dot in array", "[1.]", "bad number");
+	BAD("jv bad number leading zero fraction", "00.5", "leading zero");
+	ok("jv number zero fraction", "0.0", JV_NUM);
+	ok("jv number full form", "-0.0e-0", JV_NUM);
+	ok("jv number in array", "[0,-1,2.5E+2]", JV_ARR);
+	{
+		char err[128] = "";
+		struct jv *v = parse("1e-400", err, sizeof(err));
+
+		T_CHECK("jv number underflow is 0",
+			v && v->d == 0 && !v->is_uint, "%s",
+			v ? "wrong value" : err);
+		jv_free(v);
+	}
 	BAD("jv number too long",
 	    "1111111111111111111111111111111111111111111111111111111111111111"
 	    "111111",
@@ -402,6 +531,85 @@ static void test_parse_invalid(void)
 		"not terminated");
 	/* no error buffer at all */
 	T_CHECK("jv no error buffer", !jv_parse("[", 1, NULL, 0), "accepted");
+}
+
+/* Strict UTF-8 (RFC 3629) in raw string bytes, and \u escapes with
+ * surrogate pairs. */
+struct named_text {
+	const char *name, *in;
+};
+
+/* A string document that decodes to want. */
+static void str_in(const char *name, const char *text, const char *want)
+{
+	char err[128] = "";
+	struct jv *v = parse(text, err, sizeof(err));
+
+	T_CHECK(name, v && v->type == JV_STR && !strcmp(v->s, want), "%s",
+		v ? "decoded wrongly" : err);
+	jv_free(v);
+}
+
+static void test_parse_utf8(void)
+{
+	static const struct named_text good[] = {
+		{ "U+007F", "\x7f" },
+		{ "U+0080", "\xc2\x80" },
+		{ "U+07FF", "\xdf\xbf" },
+		{ "U+0800", "\xe0\xa0\x80" },
+		{ "U+D7FF", "\xed\x9f\xbf" },
+		{ "U+E000", "\xee\x80\x80" },
+		{ "U+FFFF", "\xef\xbf\xbf" },
+		{ "U+10000", "\xf0\x90\x80\x80" },
+		{ "U+10FFFF", "\xf4\x8f\xbf\xbf" },
+	};
+	static const struct named_text badc[] = {
+		{ "overlong 2-byte c1", "\xc1\xbf" },
+		{ "overlong 3-byte", "\xe0\x80\xaf" },
+		{ "overlong 3-byte e0 9f", "\xe0\x9f\xbf" },
+		{ "overlong 4-byte", "\xf0\x80\x80\xaf" },
+		{ "overlong 4-byte f0 8f", "\xf0\x8f\xbf\xbf" },
+		{ "surrogate D800", "\xed\xa0\x80" },
+		{ "surrogate DFFF", "\xed\xbf\xbf" },
+		{ "surrogate pair", "\xed\xa0\xbd\xed\xb8\x80" },
+		{ "above U+10FFFF", "\xf4\x90\x80\x80" },
+		{ "lead f5", "\xf5\x80\x80\x80" },
+		{ "lead fe", "\xfe" },
+		{ "truncated 3-byte", "\xe2\x82" },
+		{ "truncated 4-byte", "\xf0\x9f\x98" },
+		{ "truncated then ASCII", "\xe2\x82x" },
+		{ "bad continuation", "\xe2\x28\xa1" },
+		{ "continuation run", "\x80\x80\x80" },
+	};
+	char name[96], text[32], err[128];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(name, sizeof(name), "jv UTF-8 %s", good[i].name);
+		snprintf(text, sizeof(text), "\"%s\"", good[i].in);
+		str_in(name, text, good[i].in);
+	}
+	for (size_t i = 0; i < sizeof(badc) / sizeof(badc[0]); i++) {
+		snprintf(name, sizeof(name), "jv invalid UTF-8 %s",
+			 badc[i].name);
+		snprintf(text, sizeof(text), "\"%s\"", badc[i].in);
+		BAD(name, text, "invalid UTF-8");
+	}
+	/* in a key too; a truncated sequence at the very end of the input */
+	BAD("jv invalid UTF-8 in key", "{\"k\xff\":1}", "invalid UTF-8");
+	bad("jv invalid UTF-8 at end of input", "\"\xe2\x82", 3,
+	    "unterminated string");
+	parse("[\"ab\xff\"]", err, sizeof(err));
+	T_CHECK("jv invalid UTF-8 offset", strstr(err, "offset 4"),
+		"error '%s'", err);
+
+	str_in("jv surrogate pair escapes", "\"\\ud83d\\ude00 \\uD834\\uDD1E\"",
+	       "\xf0\x9f\x98\x80 \xf0\x9d\x84\x9e");
+	str_in("jv surrogate pair U+10FFFF", "\"\\udbff\\udfff\"",
+	       "\xf4\x8f\xbf\xbf");
+	BAD("jv lone low surrogate", "\"\\ude00\"", "surrogate");
+	BAD("jv high surrogate then BMP", "\"\\ud83d\\u0041\"", "surrogate");
+	BAD("jv high surrogate then text", "\"\\ud83dx\"", "surrogate");
+	BAD("jv two high surrogates", "\"\\ud83d\\ud83d\"", "surrogate");
 }
 
 static void test_parse_depth(void)
@@ -520,10 +728,13 @@ int main(void)
 	test_writer_escapes();
 	test_writer_values();
 	test_writer_nesting();
+	test_writer_too_deep();
+	test_writer_utf8();
 	test_writer_roundtrip();
 	test_parse_valid();
 	test_parse_numbers();
 	test_parse_invalid();
+	test_parse_utf8();
 	test_parse_depth();
 	test_lookups();
 	return t_exit();

@@ -8,6 +8,46 @@
 
 #include "json.h"
 
+/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0
+ * if there is none: a stray continuation byte, a truncated sequence, an
+ * overlong form, a surrogate (U+D800..U+DFFF) or a code point above
+ * U+10FFFF (RFC 3629 section 4). */
+static size_t utf8_seq_len(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (!avail)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2) /* continuation, or overlong 2-byte lead */
+		return 0;
+	if (p[0] < 0xe0) {
+		n = 2;
+	} else if (p[0] < 0xf0) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] < 0xf5) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (avail < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /* ---------------------------------------------------------------- writer */
 
 void jw_init(struct jw *w, bool pretty)
@@ -77,10 +117,16 @@ static void sep(struct jw *w)
 
 static void open_(struct jw *w, const char *c)
 {
+	/* one level too many: fail as when out of memory, rather than write
+	 * separators by the state of another container */
+	if (w->depth + 1 >= JW_MAX_DEPTH) {
+		w->too_deep = true;
+		w->oom = true;
+		return;
+	}
 	sep(w);
 	puts_(w, c);
-	if (w->depth + 1 < JW_MAX_DEPTH)
-		w->depth++;
+	w->depth++;
 	w->first[w->depth] = true;
 }
 
@@ -115,11 +161,18 @@ void jw_arr_end(struct jw *w)
 	close_(w, "]");
 }
 
+/* Write s as a JSON string.  Control characters are escaped, and bytes
+ * that are not well-formed UTF-8 become U+FFFD, so that the output is valid
+ * JSON whatever s holds (an error message may quote raw user input). */
 static void quoted(struct jw *w, const char *s)
 {
+	size_t left = strlen(s);
+
 	put(w, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;
+	     p++, left--) {
 		char esc[8];
+		size_t n;
 
 		switch (*p) {
 		case '"':
@@ -141,8 +194,12 @@ static void quoted(struct jw *w, const char *s)
 			if (*p < 0x20) {
 				snprintf(esc, sizeof(esc), "\\u%04x", *p);
 				puts_(w, esc);
+			} else if ((n = utf8_seq_len(p, left))) {
+				put(w, (const char *)p, n);
+				p += n - 1;
+				left -= n - 1;
 			} else {
-				put(w, (const char *)p, 1);
+				puts_(w, "\xef\xbf\xbd"); /* U+FFFD */
 			}
 		}
 	}
@@ -152,7 +209,7 @@ static void quoted(struct jw *w, const char *s)
 void jw_key(struct jw *w, const char *key)
 {
 	sep(w);
-	quoted(w, key);
+	quoted(w, key ? key : "");
 	put(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
 	w->after_key = true;
 }
@@ -236,7 +293,8 @@ void jw_kbool(struct jw *w, const char *key, bool v)
 
 /* ---------------------------------------------------------------- parser */
 
-#define JP_MAX_DEPTH 64
+_Static_assert(JV_MAX_DEPTH >= JW_MAX_DEPTH,
+	       "jv_parse must read back what jw_* write");
 
 struct jp {
 	const char *p, *start, *end;
@@ -305,11 +363,36 @@ static void utf8(char *o, size_t *n, unsigned cp)
 	}
 }
 
+/* After "\u": one code point, a surrogate pair "\uD83D\uDE00" being one. */
+static int unicode_escape(struct jp *j, unsigned *cp)
+{
+	unsigned lo;
+
+	if (hex4(j, cp))
+		return -EINVAL;
+	if (*cp == 0)
+		return jp_fail(j, "NUL in string");
+	if (*cp >= 0xdc00 && *cp <= 0xdfff)
+		return jp_fail(j, "lone low surrogate escape");
+	if (*cp < 0xd800 || *cp > 0xdbff)
+		return 0;
+	if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
+		return jp_fail(j, "lone high surrogate escape");
+	j->p += 2;
+	if (hex4(j, &lo))
+		return -EINVAL;
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return jp_fail(j, "lone high surrogate escape");
+	*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+	return 0;
+}
+
 static int parse_string(struct jp *j, char **out)
 {
 	const char *q;
 	size_t n = 0;
 	char *o;
+	int e;
 
 	j->p++; /* opening quote */
 	/* the decoded string is never longer than the encoded one */
@@ -322,19 +405,30 @@ static int parse_string(struct jp *j, char **out)
 	if (!o)
 		return -ENOMEM;
 	while (j->p < j->end && *j->p != '"') {
-		unsigned char c = (unsigned char)*j->p++;
+		unsigned char c = (unsigned char)*j->p;
+		unsigned cp;
+		size_t len;
 
 		if (c < 0x20) {
-			free(o);
-			return jp_fail(j, "control character in string");
+			e = jp_fail(j, "control character in string");
+			goto out_free;
 		}
 		if (c != '\\') {
-			o[n++] = (char)c;
+			/* raw bytes must be well-formed UTF-8 (RFC 8259 8.1) */
+			len = utf8_seq_len((const unsigned char *)j->p,
+					   j->end - j->p);
+			if (!len) {
+				e = jp_fail(j, "invalid UTF-8 in string");
+				goto out_free;
+			}
+			memcpy(o + n, j->p, len);
+			n += len;
+			j->p += len;
 			continue;
 		}
-		if (j->p >= j->end) {
-			free(o);
-			return jp_fail(j, "unterminated string");
+		if (++j->p >= j->end) {
+			e = jp_fail(j, "unterminated string");
+			goto out_free;
 		}
 		c = (unsigned char)*j->p++;
 		switch (c) {
@@ -358,37 +452,38 @@ static int parse_string(struct jp *j, char **out)
 		case 't':
 			o[n++] = '\t';
 			break;
-		case 'u': {
-			unsigned cp;
-
-			if (hex4(j, &cp)) {
-				free(o);
-				return -EINVAL;
-			}
-			if (cp == 0) {
-				free(o);
-				return jp_fail(j, "NUL in string");
-			}
-			/* surrogates are not needed by this protocol: keep
-			 * them out rather than decode them wrongly */
-			if (cp >= 0xd800 && cp <= 0xdfff) {
-				free(o);
-				return jp_fail(j, "surrogate escape");
-			}
+		case 'u':
+			e = unicode_escape(j, &cp);
+			if (e)
+				goto out_free;
 			utf8(o, &n, cp);
 			break;
-		}
 		default:
-			free(o);
-			return jp_fail(j, "bad escape");
+			j->p--;
+			e = jp_fail(j, "bad escape");
+			goto out_free;
 		}
 	}
 	j->p++; /* closing quote */
 	o[n] = 0;
 	*out = o;
 	return 0;
+out_free:
+	free(o);
+	return e;
 }
 
+/* Skip one or more digits; false if there is none. */
+static bool digits(struct jp *j)
+{
+	const char *s = j->p;
+
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > s;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? exactly (RFC 8259 6). */
 static int parse_number(struct jp *j, struct jv *v)
 {
 	const char *s = j->p;
@@ -405,21 +500,36 @@ static int parse_number(struct jp *j, struct jv *v)
 	if (*j->p == '0' && j->p + 1 < j->end && j->p[1] >= '0' &&
 	    j->p[1] <= '9')
 		return jp_fail(j, "leading zero");
-	while (j->p < j->end &&
-	       ((*j->p >= '0' && *j->p <= '9') || *j->p == '.' ||
-		*j->p == 'e' || *j->p == 'E' || *j->p == '+' || *j->p == '-')) {
-		if (*j->p == '.' || *j->p == 'e' || *j->p == 'E')
-			frac = true;
+	digits(j);
+	if (j->p < j->end && *j->p == '.') {
+		frac = true;
 		j->p++;
+		if (!digits(j))
+			return jp_fail(j, "bad number: no digit after '.'");
 	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		frac = true;
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!digits(j))
+			return jp_fail(j, "bad number: no digit in exponent");
+	}
+	/* "1-2", "1.5.3", "1e5e5": one malformed number, not a number and
+	 * trailing data */
+	if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E' ||
+			      *j->p == '+' || *j->p == '-'))
+		return jp_fail(j, "bad number");
 	if ((size_t)(j->p - s) >= sizeof(buf))
 		return jp_fail(j, "number too long");
 	memcpy(buf, s, j->p - s);
 	buf[j->p - s] = 0;
 	errno = 0;
 	v->d = strtod(buf, &end);
-	if (*end || errno == ERANGE)
-		return jp_fail(j, "bad number");
+	/* refuse overflow to infinity; an underflow to 0 or a subnormal is
+	 * the nearest double, keep it */
+	if (*end || (errno == ERANGE && isinf(v->d)))
+		return jp_fail(j, "bad number: out of range");
 	v->type = JV_NUM;
 	if (!neg && !frac) {
 		errno = 0;
@@ -553,7 +663,7 @@ static int parse_value(struct jp *j, struct jv *v)
 	ws(j);
 	if (j->p >= j->end)
 		return jp_fail(j, "unexpected end of input");
-	if (++j->depth > JP_MAX_DEPTH)
+	if (++j->depth > JV_MAX_DEPTH)
 		return jp_fail(j, "nesting too deep");
 	switch (*j->p) {
 	case '{':

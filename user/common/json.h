@@ -10,8 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- writer: appends to a growing buffer; out-of-memory sticks in oom */
-#define JW_MAX_DEPTH 32
+/*
+ * ---- writer: appends to a growing buffer.  Failures stick in oom, after
+ * which nothing more is written and buf is not a complete document: out of
+ * memory, or containers nested deeper than JW_MAX_DEPTH - 1 (too_deep also
+ * set).  Strings are always written as valid UTF-8 with control characters
+ * escaped; ill-formed UTF-8 in the input becomes U+FFFD.
+ */
+#define JW_MAX_DEPTH 64
 
 struct jw {
 	char *buf;
@@ -20,7 +26,8 @@ struct jw {
 	bool first[JW_MAX_DEPTH];
 	bool after_key;
 	bool pretty;
-	bool oom;
+	bool oom; /* failed: out of memory, or too_deep */
+	bool too_deep; /* a container opened beyond JW_MAX_DEPTH - 1 levels */
 };
 
 void jw_init(struct jw *w, bool pretty);
@@ -44,6 +51,9 @@ void jw_kdouble(struct jw *w, const char *key, double v);
 void jw_kbool(struct jw *w, const char *key, bool v);
 
 /* ---- parser */
+/* Deepest nesting jv_parse takes, counting every value: what the writer
+ * writes at its deepest (JW_MAX_DEPTH - 1 containers and a scalar) fits. */
+#define JV_MAX_DEPTH 64
 enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
 
 struct jv {
@@ -58,7 +68,9 @@ struct jv {
 	char **keys; /* object keys */
 };
 
-/* Parse exactly one JSON value (surrounding whitespace allowed).  Returns
+/* Parse exactly one JSON value (RFC 8259, surrounding whitespace allowed).
+ * Strict: strings must be valid UTF-8 without NUL (\u0000), objects
+ * without duplicate keys, nesting at most JV_MAX_DEPTH values deep.  Returns
  * NULL with a message naming the offset in err on malformed input. */
 struct jv *jv_parse(const char *text, size_t len, char *err, size_t errlen);
 void jv_free(struct jv *v);
