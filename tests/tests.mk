@@ -13,9 +13,14 @@ $(O)/tests/test_datapath: tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -Itests/bpf $(DEPFLAGS) -MF $@.d tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
 
-# test_state exercises lbd's state file: it links lbd's state.o, which
-# needs nothing of lbd beyond libcommon.
-LBD_STATE_OBJ := $(O)/obj/lbd/state.o
+# test_state exercises lbd's state file: it links lbd's state.o and the
+# check configuration it embeds, which need nothing else of lbd.
+LBD_STATE_OBJ := $(O)/obj/lbd/state.o $(O)/obj/lbd/check.o
 $(O)/tests/test_state: tests/unit/test_state.c $(LBD_STATE_OBJ) $(LIBCOMMON) | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -Iuser/lbd $(DEPFLAGS) -MF $@.d $< $(LBD_STATE_OBJ) $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
+
+# test_check: the health check configuration, from lbd's check.o
+$(O)/tests/test_check: tests/unit/test_check.c $(O)/obj/lbd/check.o $(LIBCOMMON) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Iuser/lbd $(DEPFLAGS) -MF $@.d $< $(O)/obj/lbd/check.o $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)

@@ -834,10 +834,26 @@ static void test_model_helpers(void)
 			lbd_backend_table_weight(b) == 0,
 		"state %s", st);
 	b->mac_ok = true;
+	/* table weights are in hundredths of the configured weight */
 	T_CHECK("backend resolved is active",
 		!strcmp(lbd_backend_state(b, st, sizeof(st)), "active") &&
-			lbd_backend_table_weight(b) == 1,
-		"state %s", st);
+			lbd_backend_table_weight(b) == 100,
+		"state %s, table weight %u", st, lbd_backend_table_weight(b));
+	b->hc.ramp_start_ms = lbd_now_ms();
+	b->hc.ramp_ms = 10000;
+	T_CHECK("slow start begins at 5% of the weight",
+		lbd_backend_table_weight(b) == 5, "table weight %u",
+		lbd_backend_table_weight(b));
+	b->hc.ramp_start_ms = lbd_now_ms() - 5000;
+	T_CHECK("slow start half way is about half",
+		lbd_backend_table_weight(b) >= 52 &&
+			lbd_backend_table_weight(b) <= 53,
+		"table weight %u", lbd_backend_table_weight(b));
+	b->hc.ramp_start_ms = lbd_now_ms() - 10000;
+	T_CHECK("slow start ends at the full weight",
+		lbd_backend_table_weight(b) == 100, "table weight %u",
+		lbd_backend_table_weight(b));
+	b->hc.ramp_ms = 0;
 	b->admin = LBD_ADMIN_DRAINING;
 	T_CHECK("backend draining leaves the table",
 		!strcmp(lbd_backend_state(b, st, sizeof(st)), "draining") &&

@@ -65,14 +65,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lbctl [-j] [-s SOCKET] COMMAND [ARGS]\n"
 		"\n"
-		"  add-backend VIP BACKEND [--weight N] [VIP OPTIONS]\n"
+		"  add-backend VIP BACKEND [--weight N] [VIP OPTIONS] [CHECK OPTIONS]\n"
 		"                          add a backend, creating the VIP if needed\n"
 		"  del-backend VIP BACKEND\n"
 		"  vip add VIP [--mode dsr|ipip] [--hash 5tuple|src] [--table-size PRIME]\n"
+		"              [CHECK OPTIONS]\n"
+		"  vip set VIP CHECK OPTIONS     change the VIP's health check\n"
 		"  vip del VIP\n"
 		"  vip list\n"
 		"  vip show VIP\n"
-		"  backend add VIP BACKEND [--weight N]\n"
+		"  backend add VIP BACKEND [--weight N] [CHECK OPTIONS]\n"
+		"  backend check VIP BACKEND (CHECK OPTIONS | --inherit)\n"
 		"  backend del VIP BACKEND\n"
 		"  backend drain VIP BACKEND     keep its connections, send no new ones\n"
 		"  backend undrain VIP BACKEND\n"
@@ -81,6 +84,12 @@ static void usage(FILE *f)
 		"  stats [--watch]               counters, drop reasons, rates\n"
 		"  status                        the daemon and the datapath\n"
 		"  explain SRC:PORT DST:PORT PROTO   where would this flow go?\n"
+		"  health [VIP]                  health checks of every backend\n"
+		"\n"
+		"  CHECK OPTIONS: --check none|tcp[:PORT]|http[:PORT][/PATH]\n"
+		"      [--check-interval 1s] [--check-timeout 500ms] [--rise 2]\n"
+		"      [--fall 2] [--slowstart 0s] [--check-expect 2xx,3xx]\n"
+		"      [--check-host NAME]; the port defaults to the VIP's.\n"
 		"\n"
 		"  VIP is ADDR:PORT/PROTO, [V6ADDR]:PORT/PROTO, or ADDR/PROTO for all\n"
 		"  ports; PROTO is tcp or udp.  BACKEND is an address.  Weights are\n"
@@ -372,7 +381,8 @@ static int check_backend(const char *vip, const char *s)
 	uint8_t fam;
 	char err[LB_ERRLEN];
 
-	if (lb_parse_addr(s, &a, &fam, err, sizeof(err)))
+	if (lb_parse_addr(s, &a, &fam, err, sizeof(err)) ||
+	    lb_addr_check_unicast(&a, fam, err, sizeof(err)))
 		return fail(1, "backend: %s", err);
 	if (!lb_parse_vip(vip, &v, NULL, 0) && v.family == LB_FAMILY_V4 &&
 	    fam == LB_FAMILY_V6)
@@ -387,52 +397,206 @@ static int check_backend(const char *vip, const char *s)
 	return 0;
 }
 
-/* Parse trailing --options of vip/backend commands into the request. */
-static int parse_opts(struct args *a, int from, struct jw *w, bool vip_opts,
-		      bool weight_opt)
+/* A duration: "500ms", "2s", "1.5s", "1m"; a bare number is seconds. */
+static int parse_duration_ms(const char *s, const char *what, uint32_t *ms)
 {
+	char *end;
+	double v, mul = 1000;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return fail(1, "%s: '%s' is not a duration (e.g. 500ms, 2s)",
+			    what, s);
+	if (!strcmp(end, "ms"))
+		mul = 1;
+	else if (!strcmp(end, "m"))
+		mul = 60000;
+	else if (*end && strcmp(end, "s"))
+		return fail(1, "%s: unknown unit in '%s' (ms, s or m)", what,
+			    s);
+	if (v * mul > 3600000)
+		return fail(1, "%s: '%s' is longer than an hour", what, s);
+	*ms = (uint32_t)(v * mul + 0.5);
+	return 0;
+}
+
+/* The check options, gathered before they become one "check" object. */
+struct cli_check {
+	bool any, kind_set;
+	char kind[8];
+	char path[256];
+	const char *host, *expect;
+	uint32_t port;
+	uint32_t interval, timeout, rise, fall, slowstart;
+	bool has_interval, has_timeout, has_rise, has_fall, has_slowstart;
+};
+
+/* none | tcp[:PORT] | http[:PORT][/PATH] */
+static int parse_check_spec(const char *s, struct cli_check *c)
+{
+	const char *rest = strchr(s, ':');
+	size_t klen = rest ? (size_t)(rest - s) : strlen(s);
+	char err[LB_ERRLEN];
+
+	if (klen >= sizeof(c->kind) ||
+	    (strncmp(s, "none", klen) && strncmp(s, "tcp", klen) &&
+	     strncmp(s, "http", klen)) ||
+	    !klen)
+		return fail(1,
+			    "--check: unknown kind in '%s' (none, tcp[:PORT] "
+			    "or http[:PORT][/PATH])",
+			    s);
+	memcpy(c->kind, s, klen);
+	c->kind[klen] = 0;
+	c->kind_set = true;
+	if (!rest)
+		return 0;
+	rest++;
+	if (!strcmp(c->kind, "none"))
+		return fail(1, "--check none takes no port or path");
+	if (*rest && *rest != '/') {
+		char port[8];
+		size_t n = strcspn(rest, "/");
+
+		if (n >= sizeof(port))
+			return fail(1, "--check: bad port in '%s'", s);
+		memcpy(port, rest, n);
+		port[n] = 0;
+		if (lb_parse_u32(port, "check port", 1, 65535, &c->port, err,
+				 sizeof(err)))
+			return fail(1, "--check: %s", err);
+		rest += n;
+	}
+	if (*rest) {
+		if (strcmp(c->kind, "http"))
+			return fail(1, "--check: only http checks have a path");
+		if (strlen(rest) >= sizeof(c->path))
+			return fail(1, "--check: path too long");
+		snprintf(c->path, sizeof(c->path), "%s", rest);
+	}
+	return 0;
+}
+
+static void emit_check(struct jw *w, const struct cli_check *c)
+{
+	jw_key(w, "check");
+	jw_obj_begin(w);
+	jw_kstr(w, "kind", c->kind);
+	if (c->port)
+		jw_kuint(w, "port", c->port);
+	if (c->path[0])
+		jw_kstr(w, "path", c->path);
+	if (c->host)
+		jw_kstr(w, "host", c->host);
+	if (c->expect)
+		jw_kstr(w, "expect", c->expect);
+	if (c->has_interval)
+		jw_kuint(w, "interval_ms", c->interval);
+	if (c->has_timeout)
+		jw_kuint(w, "timeout_ms", c->timeout);
+	if (c->has_rise)
+		jw_kuint(w, "rise", c->rise);
+	if (c->has_fall)
+		jw_kuint(w, "fall", c->fall);
+	if (c->has_slowstart)
+		jw_kuint(w, "slowstart_ms", c->slowstart);
+	jw_obj_end(w);
+}
+
+enum {
+	OPTS_VIP = 1, /* --mode --hash --table-size */
+	OPTS_WEIGHT = 2, /* --weight */
+	OPTS_CHECK = 4, /* --check and its details */
+	OPTS_INHERIT = 8, /* --inherit */
+};
+
+/* Parse trailing --options of vip/backend commands into the request. */
+static int parse_opts(struct args *a, int from, struct jw *w, int allowed)
+{
+	struct cli_check chk = {};
+
 	for (int i = from; i < a->argc; i++) {
 		const char *o = a->argv[i];
 		const char *val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
+		bool is_check = allowed & OPTS_CHECK;
 		char err[LB_ERRLEN];
 		uint32_t n;
+		int rc;
 
-		if (!strcmp(o, "--weight") && weight_opt) {
-			if (!val)
-				return fail(2, "missing value of --weight");
+		if (!strcmp(o, "--inherit") && (allowed & OPTS_INHERIT)) {
+			jw_kbool(w, "inherit", true);
+			continue;
+		}
+		if (!strncmp(o, "--", 2) && !val)
+			return fail(2, "missing value of %s", o);
+		if (!strcmp(o, "--weight") && (allowed & OPTS_WEIGHT)) {
 			if (lb_parse_u32(val, "weight", 0, 10000, &n, err,
 					 sizeof(err)))
 				return fail(1, "%s", err);
 			jw_kuint(w, "weight", n);
-		} else if (!strcmp(o, "--mode") && vip_opts) {
-			if (!val)
-				return fail(2, "missing value of --mode");
+		} else if (!strcmp(o, "--mode") && (allowed & OPTS_VIP)) {
 			if (strcmp(val, "dsr") && strcmp(val, "ipip"))
 				return fail(1,
 					    "unknown mode '%s' (dsr or ipip)",
 					    val);
 			jw_kstr(w, "mode", val);
-		} else if (!strcmp(o, "--hash") && vip_opts) {
-			if (!val)
-				return fail(2, "missing value of --hash");
+		} else if (!strcmp(o, "--hash") && (allowed & OPTS_VIP)) {
 			if (strcmp(val, "5tuple") && strcmp(val, "src"))
 				return fail(1,
 					    "unknown hash '%s' (5tuple or src)",
 					    val);
 			jw_kstr(w, "hash", val);
-		} else if (!strcmp(o, "--table-size") && vip_opts) {
-			if (!val)
-				return fail(2, "missing value of --table-size");
+		} else if (!strcmp(o, "--table-size") && (allowed & OPTS_VIP)) {
 			if (lb_parse_u32(val, "table size", 3,
 					 LB_MAGLEV_MAX_SIZE, &n, err,
 					 sizeof(err)))
 				return fail(1, "%s", err);
 			jw_kuint(w, "table_size", n);
+		} else if (!strcmp(o, "--check") && is_check) {
+			if ((rc = parse_check_spec(val, &chk)))
+				return rc;
+		} else if (!strcmp(o, "--check-interval") && is_check) {
+			if ((rc = parse_duration_ms(val, o, &chk.interval)))
+				return rc;
+			chk.has_interval = chk.any = true;
+		} else if (!strcmp(o, "--check-timeout") && is_check) {
+			if ((rc = parse_duration_ms(val, o, &chk.timeout)))
+				return rc;
+			chk.has_timeout = chk.any = true;
+		} else if (!strcmp(o, "--slowstart") && is_check) {
+			if ((rc = parse_duration_ms(val, o, &chk.slowstart)))
+				return rc;
+			chk.has_slowstart = chk.any = true;
+		} else if ((!strcmp(o, "--rise") || !strcmp(o, "--fall")) &&
+			   is_check) {
+			if (lb_parse_u32(val, o + 2, 1, 100, &n, err,
+					 sizeof(err)))
+				return fail(1, "%s", err);
+			if (o[2] == 'r') {
+				chk.rise = n;
+				chk.has_rise = true;
+			} else {
+				chk.fall = n;
+				chk.has_fall = true;
+			}
+			chk.any = true;
+		} else if (!strcmp(o, "--check-host") && is_check) {
+			chk.host = val;
+			chk.any = true;
+		} else if (!strcmp(o, "--check-expect") && is_check) {
+			chk.expect = val;
+			chk.any = true;
 		} else {
 			return fail(2, "unknown option or argument '%s'", o);
 		}
 		i++;
 	}
+	if (chk.any && !chk.kind_set)
+		return fail(2, "check options need --check KIND "
+			       "(tcp[:PORT] or http[:PORT][/PATH])");
+	if (chk.kind_set)
+		emit_check(w, &chk);
 	return 0;
 }
 
@@ -445,7 +609,8 @@ static int simple(struct jw *w)
 	return code;
 }
 
-static int cmd_add_backend(struct args *a, const char *cmd, bool create)
+/* add-backend, backend add, backend check: a VIP, a backend, options */
+static int cmd_backend_opts(struct args *a, const char *cmd, int allowed)
 {
 	struct jw w;
 	int rc;
@@ -460,7 +625,7 @@ static int cmd_add_backend(struct args *a, const char *cmd, bool create)
 	jw_kstr(&w, "cmd", cmd);
 	jw_kstr(&w, "vip", a->argv[0]);
 	jw_kstr(&w, "backend", a->argv[1]);
-	rc = parse_opts(a, 2, &w, create, true);
+	rc = parse_opts(a, 2, &w, allowed);
 	jw_obj_end(&w);
 	if (!rc)
 		rc = simple(&w);
@@ -502,7 +667,8 @@ static int cmd_vip_backend(struct args *a, const char *cmd, int extra)
 	return rc;
 }
 
-static int cmd_vip_add(struct args *a)
+/* vip add / vip set: a VIP and options */
+static int cmd_vip_opts(struct args *a, const char *cmd, int allowed)
 {
 	struct jw w;
 	int rc;
@@ -513,9 +679,9 @@ static int cmd_vip_add(struct args *a)
 		return rc;
 	jw_init(&w, false);
 	jw_obj_begin(&w);
-	jw_kstr(&w, "cmd", "vip-add");
+	jw_kstr(&w, "cmd", cmd);
 	jw_kstr(&w, "vip", a->argv[0]);
-	rc = parse_opts(a, 1, &w, true, false);
+	rc = parse_opts(a, 1, &w, allowed);
 	jw_obj_end(&w);
 	if (!rc)
 		rc = simple(&w);
@@ -756,6 +922,100 @@ static int cmd_explain(struct args *a)
 
 /* ---------------------------------------------------------------- dispatch */
 
+static void check_summary(const struct jv *c, char *buf, size_t len)
+{
+	const char *kind = jv_get_str(c, "kind");
+	const char *path = jv_get_str(c, "path");
+	char port[16] = "", n1[24], n2[24], n3[24], n4[24];
+
+	if (!kind || !strcmp(kind, "none")) {
+		snprintf(buf, len, "no health check");
+		return;
+	}
+	if (jv_get(c, "port"))
+		snprintf(port, sizeof(port), ":%s",
+			 num(c, "port", n1, sizeof(n1)));
+	snprintf(buf, len,
+		 "check %s%s%s  every %sms  timeout %sms  rise %s  "
+		 "fall %s",
+		 kind, port, path ? path : "",
+		 num(c, "interval_ms", n1, sizeof(n1)),
+		 num(c, "timeout_ms", n2, sizeof(n2)),
+		 num(c, "rise", n3, sizeof(n3)),
+		 num(c, "fall", n4, sizeof(n4)));
+	if (dnum(c, "slowstart_ms") > 0) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, len - l, "  slowstart %sms",
+			 num(c, "slowstart_ms", n1, sizeof(n1)));
+	}
+}
+
+static int cmd_health(struct args *a)
+{
+	const struct jv *vips;
+	struct jv *ans;
+	struct jw w;
+	int rc;
+
+	if (a->argc > 1)
+		return fail(2, "unexpected argument '%s'", a->argv[1]);
+	if (a->argc && (rc = check_vip(a->argv[0])))
+		return rc;
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "cmd", "health");
+	if (a->argc)
+		jw_kstr(&w, "vip", a->argv[0]);
+	jw_obj_end(&w);
+	ans = call(&w, &rc);
+	jw_free(&w);
+	if (!ans || json_out) {
+		jv_free(ans);
+		return rc;
+	}
+	vips = jv_get(ans, "vips");
+	for (size_t i = 0; vips && i < vips->n; i++) {
+		const struct jv *v = &vips->items[i];
+		const struct jv *bes = jv_get(v, "backends");
+		struct table t = { .ncols = 8 };
+		char sum[256];
+
+		check_summary(jv_get(v, "check"), sum, sizeof(sum));
+		printf("%s  %s\n", jv_get_str(v, "vip"), sum);
+		if (!bes || !bes->n) {
+			printf("    (no backends)\n");
+			continue;
+		}
+		t_row(&t, "BACKEND", "STATE", "HEALTH", "LAST", "LATENCY",
+		      "OK/FAIL", "SINCE", "REASON");
+		for (size_t j = 0; j < bes->n; j++) {
+			const struct jv *b = &bes->items[j];
+			char lat[24] = "-", streak[32] = "-", since[24] = "-";
+			const char *last = jv_get_str(b, "last");
+			char n1[24], n2[24];
+
+			if (jv_get(b, "latency_ms"))
+				snprintf(lat, sizeof(lat), "%.1fms",
+					 dnum(b, "latency_ms"));
+			if (jv_get(b, "ok_streak"))
+				snprintf(streak, sizeof(streak), "%s/%s",
+					 num(b, "ok_streak", n1, sizeof(n1)),
+					 num(b, "fail_streak", n2, sizeof(n2)));
+			if (jv_get(b, "since_transition_s"))
+				snprintf(since, sizeof(since), "%.0fs",
+					 dnum(b, "since_transition_s"));
+			t_row(&t, jv_get_str(b, "backend"),
+			      jv_get_str(b, "state"), jv_get_str(b, "health"),
+			      last ? last : "-", lat, streak, since,
+			      jv_get_str(b, "reason"));
+		}
+		t_print(&t, "    ");
+	}
+	jv_free(ans);
+	return rc;
+}
+
 static bool is(const char *word, const char *cmd)
 {
 	/* prefix matching, as ip does: "ba" for backend, "st" ambiguous
@@ -774,7 +1034,9 @@ static int do_vip(struct args *a)
 		a->argv++;
 	}
 	if (is(c, "add"))
-		return cmd_vip_add(a);
+		return cmd_vip_opts(a, "vip-add", OPTS_VIP | OPTS_CHECK);
+	if (is(c, "set"))
+		return cmd_vip_opts(a, "vip-set", OPTS_CHECK);
 	if (is(c, "del") || is(c, "delete"))
 		return cmd_vip_one(a, "vip-del");
 	if (is(c, "list"))
@@ -785,20 +1047,26 @@ static int do_vip(struct args *a)
 		usage(stdout);
 		return 0;
 	}
-	return fail(2, "unknown vip command '%s' (add, del, list, show)", c);
+	return fail(2, "unknown vip command '%s' (add, set, del, list, show)",
+		    c);
 }
 
 static int do_backend(struct args *a)
 {
 	const char *c;
 
-	if (need(a, 1, "backend command (add, del, drain, undrain, weight)"))
+	if (need(a, 1,
+		 "backend command (add, del, drain, undrain, weight, check)"))
 		return 2;
 	c = a->argv[0];
 	a->argc--;
 	a->argv++;
 	if (is(c, "add"))
-		return cmd_add_backend(a, "backend-add", false);
+		return cmd_backend_opts(a, "backend-add",
+					OPTS_WEIGHT | OPTS_CHECK);
+	if (is(c, "check"))
+		return cmd_backend_opts(a, "backend-check",
+					OPTS_CHECK | OPTS_INHERIT);
 	if (is(c, "del") || is(c, "delete"))
 		return cmd_vip_backend(a, "backend-del", 0);
 	if (is(c, "drain"))
@@ -813,7 +1081,7 @@ static int do_backend(struct args *a)
 	}
 	return fail(2,
 		    "unknown backend command '%s' (add, del, drain, "
-		    "undrain, weight)",
+		    "undrain, weight, check)",
 		    c);
 }
 
@@ -852,7 +1120,8 @@ int main(int argc, char **argv)
 	a.argv = argv + i + 1;
 
 	if (!strcmp(cmd, "add-backend"))
-		return cmd_add_backend(&a, "add-backend", true);
+		return cmd_backend_opts(&a, "add-backend",
+					OPTS_VIP | OPTS_WEIGHT | OPTS_CHECK);
 	if (!strcmp(cmd, "del-backend"))
 		return cmd_vip_backend(&a, "backend-del", 0);
 	if (is(cmd, "vip"))
@@ -867,6 +1136,8 @@ int main(int argc, char **argv)
 		return cmd_status(&a);
 	if (is(cmd, "explain"))
 		return cmd_explain(&a);
+	if (is(cmd, "health"))
+		return cmd_health(&a);
 	if (is(cmd, "help")) {
 		usage(stdout);
 		return 0;

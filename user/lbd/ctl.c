@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -139,7 +140,7 @@ static void json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
 		jw_kstr(w, "reason", "drained by operator");
 	else
 		jw_kstr(w, "reason", "");
-	jw_kuint(w, "table_weight", lbd_backend_table_weight(b));
+	jw_kdouble(w, "table_weight", lbd_backend_table_weight(b) / 100.0);
 	if (b->mac_ok)
 		json_mac(w, "mac", b->mac);
 	jw_kuint(w, "id", b->id);
@@ -173,6 +174,10 @@ static void json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
 	jw_kuint(w, "backends_total", v->nbe);
 	jw_kuint(w, "backends_in_table", up);
 	jw_kuint(w, "id", v->id);
+	if (v->check.kind != LBD_CHECK_NONE) {
+		jw_key(w, "check");
+		lbd_check_to_json(&v->check, w);
+	}
 	if (with_stats) {
 		struct lb_counter c;
 
@@ -219,7 +224,8 @@ static int req_backend(const struct jv *req, struct jw *w, union lb_addr *a,
 	const char *s = jv_get_str(req, "backend");
 	char err[LB_ERRLEN];
 
-	if (lb_parse_addr(s, a, family, err, sizeof(err))) {
+	if (lb_parse_addr(s, a, family, err, sizeof(err)) ||
+	    lb_addr_check_unicast(a, *family, err, sizeof(err))) {
 		err_reply(w, "backend: %s", err);
 		return -EINVAL;
 	}
@@ -238,19 +244,37 @@ static int req_weight(const struct jv *req, struct jw *w, uint32_t *weight,
 		}
 		return 0;
 	}
-	if (v->type != JV_NUM || !v->is_uint || v->u > LBD_MAX_WEIGHT) {
-		if (v->type == JV_NUM)
-			err_reply(w, "weight %.0f out of range 0..%u", v->d,
-				  LBD_MAX_WEIGHT);
-		else if (v->type == JV_STR)
-			err_reply(w, "weight '%s' out of range 0..%u", v->s,
-				  LBD_MAX_WEIGHT);
-		else
-			err_reply(w, "weight must be a number 0..%u",
-				  LBD_MAX_WEIGHT);
+	if (v->type != JV_NUM) {
+		err_reply(w, "weight must be a number 0..%u", LBD_MAX_WEIGHT);
+		return -EINVAL;
+	}
+	if (!v->is_uint) {
+		err_reply(w, "weight %g is not a whole number 0..%u", v->d,
+			  LBD_MAX_WEIGHT);
+		return -EINVAL;
+	}
+	if (v->u > LBD_MAX_WEIGHT) {
+		err_reply(w, "weight %llu out of range 0..%u",
+			  (unsigned long long)v->u, LBD_MAX_WEIGHT);
 		return -EINVAL;
 	}
 	*weight = (uint32_t)v->u;
+	return 0;
+}
+
+/* The optional "check" object of a request into c; *has says if present. */
+static int req_check(const struct jv *req, const struct lb_vip_spec *spec,
+		     struct jw *w, struct lbd_check *c, bool *has)
+{
+	const struct jv *o = jv_get(req, "check");
+	char err[LB_ERRLEN];
+
+	*has = o != NULL;
+	lbd_check_defaults(c);
+	if (o && lbd_check_from_json(o, spec, c, err, sizeof(err))) {
+		err_reply(w, "%s", err);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -322,6 +346,10 @@ static int vip_options(const struct jv *req, struct jw *w, uint32_t *flags,
 
 	*flags = 0;
 	*size = LB_MAGLEV_DEFAULT_SIZE;
+	if ((jv_get(req, "mode") && !mode) || (jv_get(req, "hash") && !hash)) {
+		err_reply(w, "mode and hash must be strings");
+		return -EINVAL;
+	}
 	if (mode && !strcmp(mode, "ipip"))
 		*flags |= LB_VIP_F_ENCAP;
 	else if (mode && strcmp(mode, "dsr")) {
@@ -384,6 +412,7 @@ static struct lbd_vip *vip_create(struct lbd *d, struct jw *w,
 	v->id = id;
 	v->flags = flags;
 	v->table_size = size;
+	lbd_check_defaults(&v->check);
 	return v;
 }
 
@@ -401,11 +430,16 @@ static void cmd_vip_add(struct lbd *d, const struct jv *req, struct jw *w)
 			  lb_format_vip(&spec, name, sizeof(name)));
 		return;
 	}
-	if (vip_options(req, w, &flags, &size))
+	struct lbd_check chk;
+	bool has_check;
+
+	if (vip_options(req, w, &flags, &size) ||
+	    req_check(req, &spec, w, &chk, &has_check))
 		return;
 	v = vip_create(d, w, &spec, flags, size);
 	if (!v)
 		return;
+	v->check = chk;
 	if (save_or_fail(d, w)) {
 		d->nvips--;
 		return;
@@ -485,7 +519,12 @@ static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
 
 	if (req_vip(req, d, w, &spec, &v, !create_vip))
 		return;
-	if (req_backend(req, w, &a, &fam) || req_weight(req, w, &weight, false))
+	struct lbd_check chk;
+	bool has_check;
+
+	if (req_backend(req, w, &a, &fam) ||
+	    req_weight(req, w, &weight, false) ||
+	    req_check(req, &spec, w, &chk, &has_check))
 		return;
 	lb_format_vip(&spec, vname, sizeof(vname));
 	lb_format_addr(&a, fam, bname, sizeof(bname));
@@ -528,7 +567,10 @@ static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
 	b->weight = weight;
 	b->id = id;
 	b->gen = ++d->next_gen;
-	b->health_up = true;
+	b->check_set = has_check;
+	b->check = chk;
+	/* with a check it takes no flow before the first good one */
+	lbd_health_reset(d, v, b, false);
 	snprintf(b->neigh_err, sizeof(b->neigh_err), "not resolved yet");
 	if (save_or_fail(d, w)) {
 		v->nbe--;
@@ -640,6 +682,148 @@ static void cmd_backend_set(struct lbd *d, const struct jv *req, struct jw *w,
 				"new ones" :
 				"active again");
 	apply(d, v, w);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static void cmd_vip_set(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *v;
+	struct lbd_check chk, old;
+	bool has_check;
+	char name[LB_VIPSTRLEN];
+
+	if (req_vip(req, d, w, &spec, &v, true) ||
+	    req_check(req, &spec, w, &chk, &has_check))
+		return;
+	if (!has_check) {
+		err_reply(w, "nothing to set (check)");
+		return;
+	}
+	old = v->check;
+	v->check = chk;
+	if (save_or_fail(d, w)) {
+		v->check = old;
+		return;
+	}
+	/* backends keep their health: a new check can only take them out
+	 * after `fall` failures, it never drops them all at once */
+	for (size_t i = 0; i < v->nbe; i++)
+		if (!v->be[i].check_set)
+			lbd_health_reset(d, v, &v->be[i], true);
+	lb_format_vip(&spec, name, sizeof(name));
+	pr_info("VIP %s: health check %s", name,
+		chk.kind == LBD_CHECK_NONE ? "off" :
+		chk.kind == LBD_CHECK_TCP  ? "tcp" :
+					     "http");
+	apply(d, v, w);
+}
+
+static void cmd_backend_check(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lbd_vip *v;
+	struct lbd_backend *b = find_be_req(d, req, w, &v);
+	const struct jv *inherit = jv_get(req, "inherit");
+	struct lbd_check chk, old;
+	bool has_check, old_set;
+
+	if (!b || req_check(req, &v->spec, w, &chk, &has_check))
+		return;
+	if (has_check == (inherit && inherit->type == JV_BOOL && inherit->b)) {
+		err_reply(w, "give either a check or \"inherit\": true");
+		return;
+	}
+	old = b->check;
+	old_set = b->check_set;
+	b->check_set = has_check;
+	b->check = chk;
+	if (save_or_fail(d, w)) {
+		b->check = old;
+		b->check_set = old_set;
+		return;
+	}
+	lbd_health_reset(d, v, b, true);
+	apply(d, v, w);
+}
+
+static void json_health(struct jw *w, struct lbd_vip *v, struct lbd_backend *b)
+{
+	const struct lbd_check *c = lbd_check_of(v, b);
+	const struct lbd_health *h = &b->hc;
+	uint64_t now = lbd_now_ms();
+	char buf[LB_ADDRSTRLEN], st[16];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "backend",
+		lb_format_addr(&b->addr, b->family, buf, sizeof(buf)));
+	jw_kstr(w, "state", lbd_backend_state(b, st, sizeof(st)));
+	jw_kstr(w, "health",
+		c->kind == LBD_CHECK_NONE ? "unchecked" :
+		b->health_up		  ? "up" :
+					    "down");
+	jw_kstr(w, "reason",
+		!b->mac_ok		     ? b->neigh_err :
+		!b->health_up		     ? b->health_err :
+		b->admin != LBD_ADMIN_ACTIVE ? "drained by operator" :
+					       "");
+	jw_kbool(w, "own_check", b->check_set);
+	jw_key(w, "check");
+	lbd_check_to_json(c, w);
+	if (c->kind != LBD_CHECK_NONE) {
+		jw_kstr(w, "last", h->last);
+		jw_kbool(w, "last_ok", h->last_ok);
+		jw_kdouble(w, "latency_ms", h->latency_us / 1000.0);
+		jw_kuint(w, "ok_streak", h->ok_streak);
+		jw_kuint(w, "fail_streak", h->fail_streak);
+		jw_kuint(w, "checks", h->checks);
+		jw_kuint(w, "failures", h->failures);
+		jw_kuint(w, "transitions", h->transitions);
+		if (h->last_transition_ms)
+			jw_kdouble(w, "since_transition_s",
+				   (double)(now - h->last_transition_ms) /
+					   1000.0);
+		if (h->last_ms)
+			jw_kdouble(w, "since_last_check_s",
+				   (double)(now - h->last_ms) / 1000.0);
+	}
+	if (h->ramp_ms && lbd_backend_table_weight(b))
+		jw_kuint(w, "slowstart_pct",
+			 lbd_backend_table_weight(b) /
+				 (b->weight ? b->weight : 1));
+	jw_kdouble(w, "table_weight", lbd_backend_table_weight(b) / 100.0);
+	jw_obj_end(w);
+}
+
+static void cmd_health(struct lbd *d, const struct jv *req, struct jw *w)
+{
+	struct lb_vip_spec spec;
+	struct lbd_vip *only = NULL;
+	char buf[LB_VIPSTRLEN];
+
+	if (jv_get(req, "vip") && req_vip(req, d, w, &spec, &only, true))
+		return;
+	ok_begin(w);
+	jw_key(w, "vips");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lbd_vip *v = &d->vips[i];
+
+		if (only && only != v)
+			continue;
+		jw_obj_begin(w);
+		jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
+		jw_key(w, "check");
+		lbd_check_to_json(&v->check, w);
+		jw_key(w, "backends");
+		jw_arr_begin(w);
+		for (size_t j = 0; j < v->nbe; j++)
+			json_health(w, v, &v->be[j]);
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
 }
 
 /* ---------------------------------------------------------------- views */
@@ -867,6 +1051,12 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 		cmd_backend_set(d, req, w, "undrain");
 	else if (!strcmp(cmd, "backend-weight"))
 		cmd_backend_set(d, req, w, "weight");
+	else if (!strcmp(cmd, "vip-set"))
+		cmd_vip_set(d, req, w);
+	else if (!strcmp(cmd, "backend-check"))
+		cmd_backend_check(d, req, w);
+	else if (!strcmp(cmd, "health"))
+		cmd_health(d, req, w);
 	else if (!strcmp(cmd, "stats"))
 		cmd_stats(d, w);
 	else if (!strcmp(cmd, "explain"))
@@ -876,62 +1066,198 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 	jv_free(req);
 }
 
+/*
+ * Clients are served from the event loop: a client that connects and says
+ * nothing, or reads its answer slowly, holds only its own slot, never lbd.
+ */
+struct ctl_client {
+	bool used;
+	bool answering;
+	int fd;
+	uint64_t deadline_ms;
+	char *in;
+	size_t inlen;
+	char *out; /* the answer line */
+	size_t outlen, outoff;
+};
+
+static struct ctl_client clients[LBD_CTL_MAX_CLIENTS];
+
+static void client_close(struct lbd *d, struct ctl_client *c)
+{
+	if (!c->used)
+		return;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Write what the client can take now; close when all is sent. */
+static void client_flush(struct lbd *d, struct ctl_client *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff,
+				 c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			pr_debug("control client went away");
+			break;
+		}
+		c->outoff += (size_t)n;
+	}
+	client_close(d, c);
+}
+
+static void client_answer(struct lbd *d, struct ctl_client *c, const char *line,
+			  size_t len, const char *error)
+{
+	struct epoll_event ev = { .events = EPOLLOUT,
+				  .data.u64 = LBD_EV_CTL |
+					      (uint64_t)(c - clients) };
+	struct jw w;
+
+	jw_init(&w, false);
+	if (error)
+		err_reply(&w, "%s", error);
+	else
+		lbd_ctl_handle(d, line, len, &w);
+	/* any change may have moved backends: re-index the health checks */
+	lbd_health_sync(d);
+	c->out = w.oom ? NULL : malloc(w.len + 1);
+	if (!c->out) {
+		jw_free(&w);
+		client_close(d, c);
+		return;
+	}
+	memcpy(c->out, w.buf, w.len);
+	c->out[w.len] = '\n';
+	c->outlen = w.len + 1;
+	jw_free(&w);
+	c->answering = true;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	client_flush(d, c);
+}
+
 void lbd_ctl_accept(struct lbd *d)
 {
-	struct timeval tv = { .tv_sec = 2 };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	char *buf = NULL;
-	size_t len = 0;
-	struct jw w;
+	struct ctl_client *c = NULL;
 	int fd;
 
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	jw_init(&w, false);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
-	    cred.uid != 0) {
-		err_reply(&w, "permission denied: only root may control lbd");
-		goto reply;
-	}
-	buf = malloc(CTL_MAX_REQUEST + 1);
-	if (!buf)
-		goto out;
-	while (len < CTL_MAX_REQUEST) {
-		ssize_t n = read(fd, buf + len, CTL_MAX_REQUEST - len);
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLIN };
 
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf + len - n, '\n', (size_t)n))
-			break;
-	}
-	if (!len || !memchr(buf, '\n', len)) {
-		err_reply(&w, len >= CTL_MAX_REQUEST ? "request too large" :
-						       "incomplete request");
-		goto reply;
-	}
-	len = (size_t)((char *)memchr(buf, '\n', len) - buf);
-	lbd_ctl_handle(d, buf, len, &w);
-reply:
-	if (!w.oom) {
-		size_t off = 0;
+		fd = accept4(d->ctl_fd, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		for (size_t i = 0; i < LBD_CTL_MAX_CLIENTS && !c; i++)
+			if (!clients[i].used)
+				c = &clients[i];
+		if (!c) {
+			static const char busy[] =
+				"{\"ok\":false,\"error\":\"lbd is busy: too "
+				"many control connections\"}\n";
 
-		while (off < w.len) {
-			ssize_t n = write(fd, w.buf + off, w.len - off);
-
-			if (n <= 0)
-				break;
-			off += (size_t)n;
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+				pr_debug("control client went away");
+			close(fd);
+			continue;
 		}
-		if (write(fd, "\n", 1) < 0)
-			pr_debug("control client went away");
+		memset(c, 0, sizeof(*c));
+		c->used = true;
+		c->fd = fd;
+		c->deadline_ms = lbd_now_ms() + LBD_CTL_TIMEOUT_MS;
+		ev.data.u64 = LBD_EV_CTL | (uint64_t)(c - clients);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			client_close(d, c);
+			c = NULL;
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+		    cred.uid != 0) {
+			client_answer(d, c, NULL, 0,
+				      "permission denied: only root may "
+				      "control lbd");
+		}
+		c = NULL;
 	}
-out:
-	free(buf);
-	jw_free(&w);
-	close(fd);
+}
+
+void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events)
+{
+	struct ctl_client *c;
+	char *nl;
+
+	if (slot >= LBD_CTL_MAX_CLIENTS || !clients[slot].used)
+		return;
+	c = &clients[slot];
+	if (c->answering) {
+		client_flush(d, c);
+		return;
+	}
+	if (!c->in) {
+		c->in = malloc(CTL_MAX_REQUEST + 1);
+		if (!c->in) {
+			client_close(d, c);
+			return;
+		}
+	}
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->inlen,
+				 CTL_MAX_REQUEST - c->inlen, 0);
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* closed (or failed) before a whole line */
+			if (n == 0)
+				client_answer(d, c, NULL, 0,
+					      c->inlen ? "incomplete request" :
+							 "incomplete request: "
+							 "empty");
+			else
+				client_close(d, c);
+			return;
+		}
+		nl = memchr(c->in + c->inlen, '\n', (size_t)n);
+		c->inlen += (size_t)n;
+		if (nl) {
+			client_answer(d, c, c->in, (size_t)(nl - c->in), NULL);
+			return;
+		}
+		if (c->inlen >= CTL_MAX_REQUEST) {
+			client_answer(d, c, NULL, 0, "request too large");
+			return;
+		}
+	}
+}
+
+/* Called every tick: drop clients that stalled. */
+void lbd_ctl_expire(struct lbd *d)
+{
+	uint64_t now = lbd_now_ms();
+
+	for (size_t i = 0; i < LBD_CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &clients[i];
+
+		if (!c->used || now < c->deadline_ms)
+			continue;
+		if (c->answering || c->inlen)
+			client_close(d, c);
+		else
+			client_answer(d, c, NULL, 0,
+				      "no request within the timeout");
+	}
+}
+
+void lbd_ctl_close_clients(struct lbd *d)
+{
+	for (size_t i = 0; i < LBD_CTL_MAX_CLIENTS; i++)
+		client_close(d, &clients[i]);
 }

@@ -26,6 +26,39 @@ enum lbd_admin {
 	LBD_ADMIN_DRAINING,
 };
 
+/* Health check of a VIP's backends (or of one backend, overriding). */
+enum lbd_check_kind {
+	LBD_CHECK_NONE = 0,
+	LBD_CHECK_TCP, /* a TCP connection is accepted */
+	LBD_CHECK_HTTP, /* GET path answers with an expected status class */
+};
+
+#define LBD_CHECK_STRLEN 128
+
+struct lbd_check {
+	uint8_t kind;
+	uint8_t expect; /* HTTP status classes accepted: bit N = Nxx */
+	uint16_t port; /* 0: the VIP's port */
+	uint32_t interval_ms, timeout_ms, rise, fall, slowstart_ms;
+	char path[LBD_CHECK_STRLEN];
+	char host[LBD_CHECK_STRLEN];
+};
+
+/* Health of one backend, as the checks see it (runtime; up/down and the
+ * reason are also persisted). */
+struct lbd_health {
+	uint32_t ok_streak, fail_streak;
+	uint64_t checks, failures, transitions;
+	uint64_t next_ms; /* next check starts */
+	uint64_t last_ms; /* last result */
+	uint64_t last_transition_ms;
+	uint32_t latency_us; /* of the last result */
+	bool checked; /* a result since the check was (re)configured */
+	bool last_ok;
+	char last[96]; /* the last result in words */
+	uint64_t ramp_start_ms, ramp_ms; /* slow start in progress */
+};
+
 struct lbd_backend {
 	/* configuration (persisted) */
 	union lb_addr addr;
@@ -34,6 +67,8 @@ struct lbd_backend {
 	enum lbd_admin admin;
 	uint32_t id; /* datapath id */
 	uint32_t gen; /* generation of id */
+	bool check_set; /* check overrides the VIP's */
+	struct lbd_check check;
 
 	/* runtime */
 	uint8_t mac[6];
@@ -43,6 +78,7 @@ struct lbd_backend {
 	char neigh_err[96]; /* why the MAC is unknown */
 	bool health_up; /* health checks say up (true without checks) */
 	char health_err[96];
+	struct lbd_health hc;
 	uint64_t last_change_ms; /* last transition of usability */
 	bool was_usable;
 	double rate_pps, rate_bps; /* from the 1 s sampler */
@@ -56,6 +92,7 @@ struct lbd_vip {
 	uint32_t table_size;
 	struct lbd_backend *be;
 	size_t nbe, cap;
+	struct lbd_check check; /* for every backend without its own */
 	uint64_t table_sig; /* signature of the installed table's input */
 	bool dirty; /* the last datapath sync failed: retry */
 	double rate_pps, rate_bps;
@@ -93,7 +130,10 @@ struct lbd {
 	const char *attach_mode;
 	uint8_t src_mac[6];
 	uint32_t mtu;
-	int epfd, ctl_fd, sig_fd, timer_fd;
+	int epfd, ctl_fd, sig_fd, timer_fd, hc_timer_fd;
+	struct lbd_backend **by_id; /* backend id -> backend, or NULL */
+	struct lbd_vip **vip_of_id; /* backend id -> its VIP */
+	struct lbd_probe *probes; /* backend id -> check in flight */
 	struct mnl_socket *nl, *nl_events;
 	uint32_t nl_seq;
 	uint64_t started_ms;
@@ -117,6 +157,8 @@ int lbd_alloc_backend_id(struct lbd *d, uint32_t *id);
 const char *lbd_backend_state(const struct lbd_backend *b, char *buf,
 			      size_t len);
 bool lbd_backend_usable(const struct lbd_backend *b);
+/* Weight in the Maglev table, in hundredths of the configured weight
+ * (slow start ramps it); 0 if the backend takes no new flows. */
 uint32_t lbd_backend_table_weight(const struct lbd_backend *b);
 
 /* datapath.c: load, pin, adopt, attach, sync */
@@ -141,9 +183,37 @@ bool lbd_neigh_resolve(struct lbd *d, struct lbd_backend *b);
 void lbd_neigh_events(struct lbd *d);
 int lbd_iface_info(struct lbd *d);
 
+/* health.c: TCP and HTTP health checks in the event loop */
+#define LBD_EV_PROBE (1ULL << 32) /* epoll data: probe of backend id */
+int lbd_health_open(struct lbd *d);
+void lbd_health_close(struct lbd *d);
+/* After any change of VIPs or backends: re-index, stop stale probes. */
+void lbd_health_sync(struct lbd *d);
+void lbd_health_tick(struct lbd *d);
+void lbd_health_event(struct lbd *d, uint32_t id, uint32_t events);
+/* The check that applies to b (its own or its VIP's). */
+const struct lbd_check *lbd_check_of(const struct lbd_vip *v,
+				     const struct lbd_backend *b);
+void lbd_check_defaults(struct lbd_check *c);
+/* Parse and validate a "check" object; port 0 needs a VIP port. */
+int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
+			struct lbd_check *c, char *err, size_t errlen);
+void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
+/* Reset the health of b after its check changed (or it was added). */
+void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
+		      bool keep_state);
+/* Log and time-stamp usability transitions of v's backends. */
+void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
+
 /* ctl.c: the control socket */
 int lbd_ctl_open(struct lbd *d);
+#define LBD_EV_CTL (1ULL << 33) /* epoll data: control client slot */
+#define LBD_CTL_MAX_CLIENTS 64
+#define LBD_CTL_TIMEOUT_MS 5000
 void lbd_ctl_accept(struct lbd *d);
+void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events);
+void lbd_ctl_expire(struct lbd *d);
+void lbd_ctl_close_clients(struct lbd *d);
 void lbd_ctl_close(struct lbd *d);
 /* Handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 		LB_CT_DEFAULT_SIZE);
 }
 
-static void note_transitions(struct lbd *d, struct lbd_vip *v)
+void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 {
 	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
 
@@ -83,7 +83,17 @@ void lbd_refresh(struct lbd *d)
 
 		for (size_t j = 0; j < v->nbe; j++)
 			changed |= lbd_neigh_resolve(d, &v->be[j]);
-		note_transitions(d, v);
+		lbd_note_transitions(d, v);
+		/* slow start: the weights move every second until done */
+		for (size_t j = 0; j < v->nbe; j++) {
+			struct lbd_health *h = &v->be[j].hc;
+
+			if (!h->ramp_ms)
+				continue;
+			changed = true;
+			if (lbd_now_ms() >= h->ramp_start_ms + h->ramp_ms)
+				h->ramp_ms = 0;
+		}
 		/* the table is only rebuilt when its input changed */
 		if (changed || v->dirty)
 			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
@@ -128,7 +138,7 @@ void lbd_sample_rates(struct lbd *d)
 
 static int epoll_add(struct lbd *d, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
 
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -173,9 +183,18 @@ static void run_loop(struct lbd *d)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
+			uint64_t tag = ev[i].data.u64;
+			int fd = (int)tag;
 
-			if (fd == d->sig_fd) {
+			if (tag & LBD_EV_CTL) {
+				lbd_ctl_event(d, (uint32_t)tag, ev[i].events);
+			} else if (tag & LBD_EV_PROBE) {
+				lbd_health_event(d, (uint32_t)tag,
+						 ev[i].events);
+			} else if (fd == d->hc_timer_fd) {
+				lbd_health_tick(d);
+				lbd_ctl_expire(d);
+			} else if (fd == d->sig_fd) {
 				struct signalfd_siginfo si;
 
 				while (read(d->sig_fd, &si, sizeof(si)) ==
@@ -467,7 +486,7 @@ int main(int argc, char **argv)
 		pr_warn("%s", err);
 		goto fail;
 	}
-	if (setup_loop(&d))
+	if (setup_loop(&d) || lbd_health_open(&d))
 		goto fail;
 	pr_info("lbd ready on %s: %zu VIPs, control socket %s", d.iface,
 		d.nvips, d.sock_path);
@@ -476,6 +495,8 @@ int main(int argc, char **argv)
 
 	run_loop(&d);
 
+	lbd_health_close(&d);
+	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
 	if (d.detach_on_exit)
 		lbd_dp_detach(&d);
@@ -484,6 +505,8 @@ int main(int argc, char **argv)
 	lbd_state_free(&d);
 	return 0;
 fail:
+	lbd_health_close(&d);
+	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
 	lbd_neigh_close(&d);
 	if (d.skel)

@@ -94,9 +94,18 @@ bool lbd_backend_usable(const struct lbd_backend *b)
 
 uint32_t lbd_backend_table_weight(const struct lbd_backend *b)
 {
+	const struct lbd_health *h = &b->hc;
+	uint64_t now, pct = 100;
+
 	if (!lbd_backend_usable(b) || b->admin != LBD_ADMIN_ACTIVE)
 		return 0;
-	return b->weight;
+	if (h->ramp_ms) {
+		/* slow start: from 5% up to the full weight */
+		now = lbd_now_ms();
+		if (now < h->ramp_start_ms + h->ramp_ms)
+			pct = 5 + (now - h->ramp_start_ms) * 95 / h->ramp_ms;
+	}
+	return (uint32_t)(b->weight * pct);
 }
 
 const char *lbd_backend_state(const struct lbd_backend *b, char *buf,
@@ -151,6 +160,10 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 		jw_kstr(w, "mode", mode_name(v->flags));
 		jw_kstr(w, "hash", hash_name(v->flags));
 		jw_kuint(w, "table_size", v->table_size);
+		if (v->check.kind != LBD_CHECK_NONE) {
+			jw_key(w, "check");
+			lbd_check_to_json(&v->check, w);
+		}
 		jw_key(w, "backends");
 		jw_arr_begin(w);
 		for (size_t j = 0; j < v->nbe; j++) {
@@ -166,6 +179,17 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 			jw_kstr(w, "admin",
 				b->admin == LBD_ADMIN_DRAINING ? "draining" :
 								 "active");
+			if (b->check_set) {
+				jw_key(w, "check");
+				lbd_check_to_json(&b->check, w);
+			}
+			if (lbd_check_of(v, b)->kind != LBD_CHECK_NONE) {
+				jw_kstr(w, "health",
+					b->health_up ? "up" : "down");
+				if (!b->health_up)
+					jw_kstr(w, "health_reason",
+						b->health_err);
+			}
 			jw_obj_end(w);
 		}
 		jw_arr_end(w);
@@ -190,15 +214,19 @@ static void backend_init_runtime(struct lbd_backend *b)
 }
 
 static int parse_backend(const struct jv *o, struct lbd_backend *b,
-			 const char *vip, char *err, size_t errlen)
+			 const struct lbd_vip *v, const char *vip, char *err,
+			 size_t errlen)
 {
+	const char *health = jv_get_str(o, "health");
+	const char *reason = jv_get_str(o, "health_reason");
 	const char *addr = jv_get_str(o, "addr");
 	const char *admin = jv_get_str(o, "admin");
 	uint64_t id, gen, weight;
 	char e[LB_ERRLEN];
 
 	memset(b, 0, sizeof(*b));
-	if (!addr || lb_parse_addr(addr, &b->addr, &b->family, e, sizeof(e)))
+	if (!addr || lb_parse_addr(addr, &b->addr, &b->family, e, sizeof(e)) ||
+	    lb_addr_check_unicast(&b->addr, b->family, e, sizeof(e)))
 		return bad("VIP %s: backend with a missing or bad \"addr\"",
 			   vip);
 	if (jv_get_uint(o, "id", LB_MAX_BACKENDS - 1, &id) || id == 0)
@@ -214,7 +242,25 @@ static int parse_backend(const struct jv *o, struct lbd_backend *b,
 	b->weight = (uint32_t)weight;
 	b->admin = strcmp(admin, "draining") ? LBD_ADMIN_ACTIVE :
 					       LBD_ADMIN_DRAINING;
+	if (jv_get(o, "check")) {
+		if (lbd_check_from_json(jv_get(o, "check"), &v->spec, &b->check,
+					e, sizeof(e)))
+			return bad("VIP %s backend %s: %s", vip, addr, e);
+		b->check_set = true;
+	}
+	if (health && strcmp(health, "up") && strcmp(health, "down"))
+		return bad("VIP %s backend %s: bad \"health\"", vip, addr);
 	backend_init_runtime(b);
+	/* checks resume from the last known health */
+	if (lbd_check_of(v, b)->kind != LBD_CHECK_NONE) {
+		b->health_up = health && !strcmp(health, "up");
+		snprintf(b->health_err, sizeof(b->health_err), "%s",
+			 b->health_up ? "" :
+			 reason	      ? reason :
+					"health check pending");
+		b->hc.next_ms = lbd_now_ms() + (uint64_t)random() % 200;
+		snprintf(b->hc.last, sizeof(b->hc.last), "not checked yet");
+	}
 	return 0;
 }
 
@@ -235,7 +281,7 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	if (jv_get_uint(o, "id", LB_MAX_VIPS - 1, &id))
 		return bad("VIP %s: bad \"id\"", name);
 	if (jv_get_uint(o, "table_size", LB_MAGLEV_MAX_SIZE, &size) ||
-	    !maglev_is_prime((uint32_t)size))
+	    size < 3 || !maglev_is_prime((uint32_t)size))
 		return bad("VIP %s: bad \"table_size\"", name);
 	if (!mode || (strcmp(mode, "dsr") && strcmp(mode, "ipip")))
 		return bad("VIP %s: bad \"mode\"", name);
@@ -247,12 +293,17 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	v->table_size = (uint32_t)size;
 	v->flags = (!strcmp(mode, "ipip") ? LB_VIP_F_ENCAP : 0) |
 		   (!strcmp(hash, "src") ? LB_VIP_F_HASH_SRC : 0);
+	lbd_check_defaults(&v->check);
+	if (jv_get(o, "check") &&
+	    lbd_check_from_json(jv_get(o, "check"), &v->spec, &v->check, e,
+				sizeof(e)))
+		return bad("VIP %s: %s", name, e);
 	v->be = calloc(bes->n ? bes->n : 1, sizeof(*v->be));
 	if (!v->be)
 		return -ENOMEM;
 	v->cap = bes->n ? bes->n : 1;
 	for (size_t i = 0; i < bes->n; i++) {
-		rc = parse_backend(&bes->items[i], &v->be[i], name, err,
+		rc = parse_backend(&bes->items[i], &v->be[i], v, name, err,
 				   errlen);
 		if (rc)
 			return rc;
@@ -261,6 +312,7 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 			    !memcmp(&v->be[j].addr, &v->be[i].addr,
 				    sizeof(v->be[i].addr)))
 				return bad("VIP %s: duplicate backend", name);
+
 		v->nbe++;
 	}
 	return 0;
@@ -324,6 +376,20 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 				rc = bad("duplicate VIP or VIP id");
 				goto fail;
 			}
+		}
+	}
+	/* the family rules of the control socket hold here too */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < nv[i].nbe; j++) {
+			if (nv[i].be[j].family == nv[i].spec.family ||
+			    (nv[i].spec.family == LB_FAMILY_V4 &&
+			     (nv[i].flags & LB_VIP_F_ENCAP)))
+				continue;
+			rc = bad("VIP %s: backend of another address family "
+				 "(only an ipip IPv4 VIP may have IPv6 "
+				 "backends)",
+				 jv_get_str(&vips->items[i], "vip"));
+			goto fail;
 		}
 	}
 	/* backend ids are unique across VIPs */
@@ -415,6 +481,25 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* Write everything or fail with errno set (ENOSPC for a full disk). */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int lbd_state_save(struct lbd *d, char *err, size_t errlen)
 {
 	char tmp[512], dir[512], path[512];
@@ -437,8 +522,8 @@ int lbd_state_save(struct lbd *d, char *err, size_t errlen)
 		jw_free(&w);
 		return bad("cannot write %s: %s", tmp, strerror(errno));
 	}
-	if (write(fd, w.buf, w.len) != (ssize_t)w.len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd)) {
+	if (write_all(fd, w.buf, w.len) || write_all(fd, "\n", 1) ||
+	    fsync(fd)) {
 		rc = bad("cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
