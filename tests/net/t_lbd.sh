@@ -150,6 +150,24 @@ else
 fi
 lbctl add-backend "$VIP" 10.200.0.13 >/dev/null
 
+# a backend whose MAC cannot be resolved is down, with the reason
+lbctl add-backend 10.200.100.9:80/tcp 10.200.0.99 >/dev/null
+for _ in $(seq 80); do
+	st=$(lbctl -j list | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    for b in v["backends"]:
+        if b["backend"] == "10.200.0.99":
+            print(b["state"], b["reason"])')
+	case $st in down*resol*) break ;; esac
+	sleep 0.1
+done
+case $st in
+down*) pass "unresolvable_backend_down_with_reason ($st)" ;;
+*) fail unresolvable_backend_down_with_reason "state '$st'" ;;
+esac
+lbctl vip del 10.200.100.9:80/tcp >/dev/null
+
 # ---------------------------------------------------------------- restart
 # the list without what changes with time
 stable_list() {
@@ -261,13 +279,22 @@ else
 fi
 
 # a fresh start with no pinned objects rebuilds the datapath from the state
-start_lbd
+start_lbd --detach-on-exit
 vips=$(map_json lb_vips | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 if [ -n "$(prog_on_eth0)" ] && [ "$vips" -eq 1 ] &&
 	[ "$(lbctl -j list | python3 -c 'import json,sys; print(sum(len(v["backends"]) for v in json.load(sys.stdin)["vips"]))')" -eq 3 ]; then
 	pass state_file_rebuilds_datapath
 else
 	fail state_file_rebuilds_datapath "program '$(prog_on_eth0)', $vips VIPs in the map"
+fi
+
+pid=$(lbd_pid)
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if [ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-1" ]; then
+	pass detach_on_exit_removes_program
+else
+	fail detach_on_exit_removes_program "program '$(prog_on_eth0)' after SIGTERM"
 fi
 
 exit $FAILED
