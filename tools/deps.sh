@@ -12,7 +12,7 @@ pkgs=(
 	curl procps psmisc util-linux kmod python3 libclang-rt-14-dev
 )
 if [ "${1:-}" = "--bench" ]; then
-	pkgs+=(wrk nginx-light haproxy gnuplot-nox nftables nodejs)
+	pkgs+=(wrk nginx-light libnginx-mod-stream haproxy gnuplot-nox nftables nodejs)
 fi
 
 missing=()

@@ -3,13 +3,15 @@
 #   PART   bpf   in-kernel ns per packet per packet class (BPF_PROG_TEST_RUN)
 #          fwd   forwarding rate in network namespaces: balancer, XDP_TX
 #                floor and nftables DNAT, 1 to 1,000,000 flows
+#          http  end-to-end HTTP in the lab: lbd (XDP, DSR) against nginx
+#                and HAProxy as TCP proxies and one backend alone
 #          all   every part above
 # Each part prints its table and writes bench/out/PART.md; bench/RESULTS.md
 # is then assembled from every part present, so that parts run at
 # different times keep their own figures and dates.
 set -euo pipefail
 
-PARTS=(bpf fwd) # in the order of bench/RESULTS.md
+PARTS=(bpf fwd http) # in the order of bench/RESULTS.md
 
 usage() {
 	echo "usage: $0 BUILD_DIR {$(
@@ -105,6 +107,7 @@ title_of() {
 	case $1 in
 	bpf) echo "Datapath cost per packet (make bench-bpf)" ;;
 	fwd) echo "Forwarding rate in the lab (make bench-fwd)" ;;
+	http) echo "HTTP through the balancer in the lab (make bench-http)" ;;
 	esac
 }
 

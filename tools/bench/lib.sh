@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# tools/bench/lib.sh - what the shell parts of the benchmarks share.
+# Sourced by tools/bench/*.sh; defines functions only.
+
+bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/lab.sh
+source "$bench_here/../lab.sh"
+BENCH_WRK_THREADS=${BENCH_WRK_THREADS:-2}
+BENCH_WRK_CONNS=${BENCH_WRK_CONNS:-64}
+
+# bench_need CMD...: fail with a hint when a command is missing
+bench_need() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null || {
+			echo "bench: $c not found: run tools/deps.sh --bench" >&2
+			return 1
+		}
+	done
+}
+
+# bench_lab NAME BACKENDS BUILD TMPDIR: the lab of tools/lab.sh, L2 DSR,
+# with lbd running on its LB host (state, socket and pins in $LAB_RUN/NAME)
+bench_lab() {
+	local name=$1 r=$LAB_RUN/$1 o=$3
+	lab_up "$name" --backends "$2" --build "$o" >&2 || return 1
+	lab_exec "$name" lb "$o/lbd" --iface eth0 --state "$r/state.json" \
+		--socket "$r/lbd.sock" --pin "$r/bpf/lb" --log "$r/lbd.log" \
+		>"$4/lbd.out" 2>&1 || {
+		cat "$4/lbd.out" >&2
+		return 1
+	}
+}
+
+# bench_lab_down NAME: remove the lab; lab_down kills every process in its
+# namespaces, which is every process a part started there
+bench_lab_down() {
+	lab_down "$1"
+	wait 2>/dev/null # reap them here, without the shell's job notices
+}
+
+# bench_nginx_head TMPDIR PROCS: the start of an nginx configuration that
+# keeps every file of nginx in TMPDIR and stays in the foreground
+bench_nginx_head() {
+	cat <<EOF
+worker_processes $2;
+pid $1/nginx.pid;
+daemon off;
+error_log $1/nginx.err warn;
+events { worker_connections 4096; }
+EOF
+}
+
+# bench_load: a sentence on how busy the machine was when the part began
+bench_load() {
+	local l
+	read -r l _ </proc/loadavg
+	echo "Load average (1 min) when the part started: $l on $(nproc) CPUs;" \
+		"everything below (clients, servers, balancer) shares them."
+}
+
+# bench_wrk NS SECS URL [WRK ARGS...]: one wrk run inside namespace NS with
+# $BENCH_WRK_THREADS threads and $BENCH_WRK_CONNS connections (the same for
+# every setup of a comparison).  Prints "RPS P50_US P99_US REQUESTS ERRORS
+# NON2XX" (tools/bench/wrk.lua).
+bench_wrk() {
+	local ns=$1 secs=$2 url=$3 out res
+	shift 3
+	out=$(ip netns exec "$ns" wrk -t "$BENCH_WRK_THREADS" \
+		-c "$BENCH_WRK_CONNS" -d "${secs}s" --timeout 5s \
+		-s "$bench_here/wrk.lua" "$@" "$url" 2>&1) || {
+		echo "bench: wrk $url failed: $out" >&2
+		return 1
+	}
+	res=$(sed -n 's/^RESULT rps=\([^ ]*\) p50=\([^ ]*\) p99=\([^ ]*\) requests=\([^ ]*\) errors=\([^ ]*\) non2xx=\([^ ]*\)$/\1 \2 \3 \4 \5 \6/p' <<<"$out")
+	if [ -z "$res" ]; then
+		echo "bench: no result from wrk $url: $out" >&2
+		return 1
+	fi
+	echo "$res"
+}
+
+# bench_wait_http NS URL: wait (at most 5 s) until URL answers 200 in NS
+bench_wait_http() {
+	local _
+	for _ in $(seq 50); do
+		if ip netns exec "$1" curl -fso /dev/null --max-time 1 "$2"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bench: $2 does not answer in $1" >&2
+	return 1
+}
+
+# bench_median FILE COL [SCALE]: median of column COL of FILE, times SCALE
+bench_median() {
+	awk -v c="$2" -v s="${3:-1}" '{ print $c * s }' "$1" | sort -g |
+		awk '{ v[NR] = $1 }
+		END {
+			if (!NR) { print "nan"; exit }
+			print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+# bench_summary FILE COL FMT [SCALE]: "median (min-max)" of column COL of
+# FILE times SCALE, each number printed with the printf format FMT
+# ("median (min to max)" when min is negative)
+bench_summary() {
+	awk -v c="$2" -v s="${4:-1}" '{ print $c * s }' "$1" | sort -g |
+		awk -v f="$3" '{ v[NR] = $1 }
+		END {
+			if (!NR) { printf "-"; exit }
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf f " (" f (v[1] < 0 ? " to " : "-") f ")", m, v[1], v[NR]
+		}'
+}
+
+# bench_ratio A B [FMT]: A / B
+bench_ratio() {
+	awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" \
+		'BEGIN { if (b + 0 == 0) printf "-"; else printf f, a / b }'
+}
+
+# bench_sum FILE COL: the sum of column COL of FILE
+bench_sum() {
+	awk -v c="$2" '{ s += $c } END { printf "%d", s }' "$1"
+}
