@@ -5,7 +5,8 @@
 BENCH_BPF := bench_floor bench_sink bench_gen
 BENCH_BPF_OBJS := $(BENCH_BPF:%=$(O)/bench/%.bpf.o)
 BENCH_SKELS := $(BENCH_BPF:%=$(O)/bench/%.skel.h)
-BENCH_PROGS := $(O)/bench/bench_bpf $(O)/bench/bench_fwd
+BENCH_PROGS := $(O)/bench/bench_bpf $(O)/bench/bench_fwd \
+	       $(O)/bench/bench_cache
 BENCH_OBJS := $(O)/bench/bench_util.o $(O)/bench/pkt.o \
 	      $(BENCH_PROGS:=.o)
 DEPS += $(BENCH_BPF_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
@@ -46,3 +47,7 @@ $(O)/bench/bench_fwd: $(O)/bench/bench_fwd.o $(O)/bench/bench_util.o \
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 
+# the client of bench-backend's cache replay: libc only
+$(O)/bench/bench_cache: $(O)/bench/bench_cache.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Part "backend" of the benchmarks: lb-backend on its own, in a network
+# namespace of this run, every server on 127.0.0.1 and wrk beside them.
+#
+#  1. "hello" servers with the same number of worker processes: lb-backend
+#     (a 24-byte file, answered from its cache), the Node.js cluster module
+#     (bench/node-cluster.js, the body made in memory) and nginx (return 200
+#     with the body in its configuration).
+#  2. lb-backend's cache: a HIT (one URL, always in the cache) against a
+#     MISS (a new URL on every request, so each one is fetched from the
+#     origin, a local nginx answering 513 bytes), and the origin alone.
+#  3. One cache shared by all workers against one cache per worker: the hit
+#     rate after the same request stream (tools/bench/bench_cache.c).
+#     lb-backend has no per-worker-cache mode, so it is built from W
+#     lb-backend instances of one worker each, each with 1/W of the cache
+#     size, the client's connections spread over them round robin; the
+#     shared case is one lb-backend with W workers and the whole size.
+set -euo pipefail
+O=$1
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+source "$here/lib.sh"
+
+runs=${BENCH_RUNS:-5}
+secs=${BENCH_BACKEND_SECS:-3}
+W=${BENCH_BACKEND_WORKERS:-$(nproc)}
+hr_runs=$((runs < 3 ? runs : 3))
+hr_workers=${BENCH_CACHE_WORKERS:-"$W $((2 * W))"}
+hr_cache_kb=2048 # total cache of either layout
+hr_keys=20000
+hr_requests=60000
+hr_alpha=0.9
+ns=bbe$$
+tmp=
+
+cleanup() {
+	local p
+	for p in $(ip netns pids "$ns" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null # reap them here, without the shell's job notices
+	ip netns del "$ns" 2>/dev/null || true
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bench_need ip wrk nginx node curl
+[ -x "$O/lb-backend" ] || {
+	echo "backend: $O/lb-backend not built" >&2
+	exit 1
+}
+tmp=$(mktemp -d /tmp/bench-backend.XXXXXX)
+load=$(bench_load)
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+in_ns() { ip netns exec "$ns" "$@"; }
+
+# lb_backend PORT WORKERS ARGS...: start one in the background; $! is its
+# master (ip netns exec execs it; no subshell in between to catch signals)
+lb_backend() {
+	local port=$1 workers=$2
+	shift 2
+	ip netns exec "$ns" "$O/lb-backend" --listen "127.0.0.1:$port" --workers "$workers" \
+		"$@" >>"$tmp/lb-backend.log" 2>&1 &
+}
+
+# the servers of sections 1 and 2
+origin_body=$(head -c 512 /dev/zero | tr '\0' x)
+cat >"$tmp/nginx.conf" <<EOF
+$(bench_nginx_head "$tmp" "$W")
+http {
+	access_log off;
+	server {
+		listen 127.0.0.1:8092;
+		location / { default_type text/plain; return 200 "Hello from worker \$pid\n"; }
+	}
+	server {
+		listen 127.0.0.1:8093;
+		location / { default_type text/plain; return 200 "$origin_body\n"; }
+	}
+}
+EOF
+in_ns nginx -e "$tmp/nginx.err" -p "$tmp" -c "$tmp/nginx.conf" \
+	>"$tmp/nginx.log" 2>&1 &
+in_ns node "$top/bench/node-cluster.js" 8091 "$W" >"$tmp/node.log" 2>&1 &
+mkdir "$tmp/www"
+printf 'Hello from worker 00000\n' >"$tmp/www/index.html"
+lb_backend 8090 "$W" --root "$tmp/www"
+lb_backend 8094 "$W" --origin http://127.0.0.1:8093 --ttl 600
+for u in 8090/ 8091/ 8092/ 8093/ 8094/hit; do
+	bench_wait_http "$ns" "http://127.0.0.1:$u" || {
+		cat "$tmp"/*.log "$tmp/nginx.err" >&2 2>/dev/null || true
+		exit 1
+	}
+done
+
+# ---------------------------------------------------------------- 1
+servers=(lbb node nginx)
+declare -A url=(
+	[lbb]=http://127.0.0.1:8090/
+	[node]=http://127.0.0.1:8091/
+	[nginx]=http://127.0.0.1:8092/
+	[hit]=http://127.0.0.1:8094/hit
+	[miss]=http://127.0.0.1:8094/
+	[origin]=http://127.0.0.1:8093/hit
+)
+declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=fixed)
+declare -A title=(
+	[lbb]="lb-backend (file, from its cache)"
+	[node]="Node.js cluster (bench/node-cluster.js)"
+	[nginx]="nginx, return 200"
+	[hit]="lb-backend, cache HIT (one URL)"
+	[miss]="lb-backend, cache MISS (a new URL each request)"
+	[origin]="the origin alone (nginx, return 200)"
+)
+
+# stats_cache PORT: "HITS MISSES" of lb-backend's cache on PORT
+stats_cache() {
+	in_ns curl -fsS --max-time 2 "http://127.0.0.1:$1/stats" |
+		sed -n 's/.*"cache":{[^}]*"hits":\([0-9]*\),"misses":\([0-9]*\).*/\1 \2/p'
+}
+
+# measure SETUP RUN: one wrk run, appended to $tmp/SETUP.dat; for the
+# cache setups also the HIT and MISS answers it got (from /stats)
+measure() {
+	local s=$1 r=$2 before after
+	case $s in hit | miss) before=$(stats_cache 8094) ;; esac
+	BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=$r \
+		bench_wrk "$ns" "$secs" "${url[$s]}" >>"$tmp/$s.dat"
+	case $s in
+	hit | miss)
+		after=$(stats_cache 8094)
+		echo "$before $after" |
+			awk '{ print $3 - $1, $4 - $2 }' >>"$tmp/$s.cache"
+		;;
+	esac
+}
+
+# rounds SETUP...: a warm-up run of each, then $runs rounds, the order
+# rotating from round to round
+rounds() {
+	local n=$# r i s
+	local -a set=("$@")
+	for s in "${set[@]}"; do
+		BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=warm \
+			bench_wrk "$ns" 1 "${url[$s]}" >/dev/null
+	done
+	rm -f "$tmp/hit.cache" "$tmp/miss.cache"
+	for r in $(seq 0 $((runs - 1))); do
+		for i in $(seq 0 $((n - 1))); do
+			measure "${set[$(((r + i) % n))]}" "$r"
+		done
+	done
+}
+
+# table BASE SETUP...: one row per setup, ratios against BASE
+table() {
+	local base=$1 s f m
+	shift
+	m=$(bench_median "$tmp/$base.dat" 1)
+	for s in "$@"; do
+		f=$tmp/$s.dat
+		printf '| %s | %s | %s | %s | %s | %s |' "${title[$s]}" \
+			"$(bench_summary "$f" 1 %.0f)" \
+			"$(bench_summary "$f" 2 %.2f 0.001)" \
+			"$(bench_summary "$f" 3 %.2f 0.001)" \
+			"$(bench_ratio "$(bench_median "$f" 1)" "$m")" \
+			"$(($(bench_sum "$f" 5) + $(bench_sum "$f" 6)))"
+		if [ -f "$tmp/$s.cache" ]; then
+			awk '{ h += $1; m += $2 }
+				END { printf " %.1f%% |", h + m ? 100 * h / (h + m) : 0 }' \
+				"$tmp/$s.cache"
+		fi
+		echo
+	done
+}
+
+rounds "${servers[@]}"
+rounds hit miss origin
+
+# ---------------------------------------------------------------- 3
+port=8200
+# hit_rate WORKERS LAYOUT: one replay of the stream against fresh servers;
+# appends "HIT_RATE HIT_RATE_2ND DISTINCT IDEAL" to $tmp/hr-LAYOUT-WORKERS
+hit_rate() {
+	local w=$1 layout=$2 i a out hr hr2 ideal
+	local -a pids=() addrs=() args=()
+	if [ "$layout" = shared ]; then
+		lb_backend "$port" "$w" --origin http://127.0.0.1:8093 \
+			--ttl 600 --cache-size "${hr_cache_kb}k"
+		pids+=($!)
+		addrs+=("127.0.0.1:$port")
+		port=$((port + 1))
+	else
+		for i in $(seq "$w"); do
+			lb_backend "$port" 1 --origin http://127.0.0.1:8093 \
+				--ttl 600 --cache-size "$((hr_cache_kb / w))k"
+			pids+=($!)
+			addrs+=("127.0.0.1:$port")
+			port=$((port + 1))
+		done
+	fi
+	for a in "${addrs[@]}"; do
+		bench_wait_http "$ns" "http://$a/healthz"
+		args+=(--target "$a")
+	done
+	out=$(in_ns "$O/bench/bench_cache" "${args[@]}" --conns $((2 * w)) \
+		--keys "$hr_keys" --requests "$hr_requests" \
+		--alpha "$hr_alpha" --seed 1)
+	# SIGQUIT: immediate stop, the workers with their master
+	kill -QUIT "${pids[@]}"
+	wait "${pids[@]}" 2>/dev/null || true
+	read -r _ _ _ _ _ hr _ hr2 _ _ _ ideal <<<"$out"
+	echo "$hr $hr2 $ideal" >>"$tmp/hr-$layout-$w"
+}
+for r in $(seq "$hr_runs"); do
+	for w in $hr_workers; do
+		hit_rate "$w" shared
+		hit_rate "$w" per-worker
+	done
+done
+
+# ---------------------------------------------------------------- output
+echo "$load"
+echo
+echo "wrk -t$BENCH_WRK_THREADS -c$BENCH_WRK_CONNS on 127.0.0.1 in a" \
+	"namespace of its own, HTTP/1.1 keep-alive; each figure the median of" \
+	"$runs runs of ${secs} s (min-max).  Every server has $W worker" \
+	"processes (plus its master or primary)."
+echo
+echo "\"Hello\" servers (bodies of 24-25 bytes; each server sends its own" \
+	"few headers):"
+echo
+echo "| server | req/s | p50 ms | p99 ms | req/s / lb-backend | errors |"
+echo "|---|---:|---:|---:|---:|---:|"
+table lbb "${servers[@]}"
+echo
+echo "lb-backend's cache, origin a local nginx answering 513 bytes (wrk" \
+	"builds every request in Lua for both HIT and MISS, so the client" \
+	"costs the same; \"from cache\" is the share of answers lb-backend" \
+	"counted as hits in /stats during the runs):"
+echo
+echo "| path | req/s | p50 ms | p99 ms | req/s / HIT | errors | from cache |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+table hit hit miss
+table hit origin | sed 's/ |$/ | - |/'
+echo
+echo "A MISS costs lb-backend a new TCP connection to the origin" \
+	"(Connection: close) and the worker waits for it.  A missed key is" \
+	"stored all the same (ttl 600 s); the next run asks for new URLs."
+echo
+echo "Shared cache against one cache per worker: the same stream of" \
+	"$hr_requests requests over $hr_keys keys (Zipf, exponent $hr_alpha," \
+	"seed 1), 513-byte objects from the origin, $((hr_cache_kb / 1024)) MiB" \
+	"of cache in total.  Shared: one lb-backend with W workers and" \
+	"$((hr_cache_kb / 1024)) MiB.  Per worker: lb-backend has no such mode," \
+	"so W single-worker lb-backend instances with 1/W of the size each" \
+	"stand in for W workers with private caches; the client's 2W" \
+	"connections go round robin over them (connection j to instance" \
+	"j mod W, request k on connection k mod 2W), as a kernel spreading" \
+	"connections over workers would.  The shared instance gets the same" \
+	"2W connections.  Fresh servers for every run; median of $hr_runs" \
+	"runs (min-max).  The 2nd-half column counts only the second half of" \
+	"the stream, when the caches are warm; \"unbounded\" is the hit rate" \
+	"of a cache that never evicts, 1 - distinct keys / requests."
+echo
+echo "| W | shared hit % | per-worker hit % | shared 2nd half % | per-worker 2nd half % | per-worker / shared misses | unbounded % |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+for w in $hr_workers; do
+	s=$tmp/hr-shared-$w
+	p=$tmp/hr-per-worker-$w
+	printf '| %s | %s | %s | %s | %s | %s | %.1f |\n' "$w" \
+		"$(bench_summary "$s" 1 %.1f 100)" \
+		"$(bench_summary "$p" 1 %.1f 100)" \
+		"$(bench_summary "$s" 2 %.1f 100)" \
+		"$(bench_summary "$p" 2 %.1f 100)" \
+		"$(awk -v p="$(bench_median "$p" 1)" -v s="$(bench_median "$s" 1)" \
+			'BEGIN { printf "%.2f", (1 - p) / (1 - s) }')" \
+		"$(bench_median "$s" 3 100)"
+done
