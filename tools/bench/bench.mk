@@ -6,6 +6,7 @@ BENCH_BPF := bench_floor bench_sink bench_gen
 BENCH_BPF_OBJS := $(BENCH_BPF:%=$(O)/bench/%.bpf.o)
 BENCH_SKELS := $(BENCH_BPF:%=$(O)/bench/%.skel.h)
 BENCH_PROGS := $(O)/bench/bench_bpf $(O)/bench/bench_fwd \
+	       $(O)/bench/bench_maglev $(O)/bench/bench_ctl \
 	       $(O)/bench/bench_cache
 BENCH_OBJS := $(O)/bench/bench_util.o $(O)/bench/pkt.o \
 	      $(BENCH_PROGS:=.o)
@@ -47,7 +48,12 @@ $(O)/bench/bench_fwd: $(O)/bench/bench_fwd.o $(O)/bench/bench_util.o \
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 
-# the client of bench-backend's cache replay: libc only
-$(O)/bench/bench_cache: $(O)/bench/bench_cache.o
+$(O)/bench/bench_maglev: $(O)/bench/bench_maglev.o $(O)/bench/bench_util.o \
+			 $(LIBCOMMON)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+
+# the lab-side tools of bench-control and bench-backend: libc only
+$(O)/bench/bench_ctl $(O)/bench/bench_cache: $(O)/bench/%: $(O)/bench/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -7,13 +7,15 @@
 #                and HAProxy as TCP proxies and one backend alone
 #          backend  lb-backend against Node.js cluster and nginx; cache
 #                hit against miss; shared cache against one per worker
+#          control  Maglev table build times; from `lbctl add-backend`
+#                returning to the first packet at the new backend
 #          all   every part above
 # Each part prints its table and writes bench/out/PART.md; bench/RESULTS.md
 # is then assembled from every part present, so that parts run at
 # different times keep their own figures and dates.
 set -euo pipefail
 
-PARTS=(bpf fwd http backend) # in the order of bench/RESULTS.md
+PARTS=(bpf fwd http backend control) # in the order of bench/RESULTS.md
 
 usage() {
 	echo "usage: $0 BUILD_DIR {$(
@@ -34,7 +36,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: must run as root (BPF programs, network namespaces)" >&2
 	exit 1
 fi
-for p in bench_bpf bench_fwd bench_cache; do
+for p in bench_bpf bench_fwd bench_maglev bench_ctl bench_cache; do
 	p=$O/bench/$p
 	if [ ! -x "$p" ]; then
 		echo "bench: $p missing: build with tools/bench/bench.mk included" >&2
@@ -112,6 +114,7 @@ title_of() {
 	fwd) echo "Forwarding rate in the lab (make bench-fwd)" ;;
 	http) echo "HTTP through the balancer in the lab (make bench-http)" ;;
 	backend) echo "The backend server and its cache (make bench-backend)" ;;
+	control) echo "Control plane (make bench-control)" ;;
 	esac
 }
 
