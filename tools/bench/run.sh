@@ -12,7 +12,8 @@
 #          all   every part above
 # Each part prints its table and writes bench/out/PART.md; bench/RESULTS.md
 # is then assembled from every part present, so that parts run at
-# different times keep their own figures and dates.
+# different times keep their own figures and dates, and bench/results.svg
+# is drawn from it (tools/bench/chart.sh).
 set -euo pipefail
 
 PARTS=(bpf fwd http backend control) # in the order of bench/RESULTS.md
@@ -91,7 +92,14 @@ assemble() {
 		echo "# Benchmark results"
 		echo
 		echo "Written by \`make bench\` / \`make bench-PART\`" \
-			"(tools/bench/run.sh); each section from its last run."
+			"(tools/bench/run.sh); each section from its last run." \
+			"Chart: bench/results.svg."
+		echo
+		echo "The machine that ran these is shared with other work, so" \
+			"the figures are noisy: every section states the load" \
+			"average when it started and gives each figure as the" \
+			"median of several runs with their min-max range." \
+			"Differences within those ranges are noise, not results."
 		for p in "${PARTS[@]}"; do
 			f=$outdir/$p.md
 			if [ -f "$f" ]; then
@@ -135,5 +143,6 @@ for p in "${todo[@]}"; do
 	echo
 done
 assemble
-echo "bench: results in bench/RESULTS.md"
+"$here/chart.sh" "$top/bench/RESULTS.md" "$top/bench/results.svg" || rc=1
+echo "bench: results in bench/RESULTS.md, chart in bench/results.svg"
 exit $rc
