@@ -139,7 +139,7 @@ check "HTTP 500 marks a backend down" \
 wait_health 2 down 5
 reason=$(health_of 2 reason)
 check "a backend that accepts but never answers is caught by the timeout" \
-	"$(echo "$reason" | grep -q 'timeout'; echo $?)" "health $(health_of 2 health), reason '$reason'"
+	"$(echo "$reason" | grep -q 'timeout waiting for the answer'; echo $?)" "health $(health_of 2 health), reason '$reason'"
 lbctl_q backend check "$VIP" 10.200.0.13 --inherit
 lbctl_q backend check "$VIP" 10.200.0.12 --inherit
 wait_health 3 up 5 && wait_health 2 up 5

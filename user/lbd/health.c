@@ -358,10 +358,11 @@ void lbd_health_tick(struct lbd *d)
 				continue;
 			if (p->fd >= 0 && now >= p->deadline_ms) {
 				uint64_t lat = now_us() - p->start_us;
+				bool connecting = p->phase == PROBE_CONNECTING;
 
 				probe_close(d, p);
 				result(d, v, b, false,
-				       p->phase == PROBE_CONNECTING ?
+				       connecting ?
 					       "connect timeout" :
 					       "timeout waiting for the answer",
 				       lat);
