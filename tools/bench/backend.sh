@@ -39,7 +39,7 @@ cleanup() {
 	for p in $(ip netns pids "$ns" 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	wait 2>/dev/null # reap them here, without the shell's job notices
+	bench_reap
 	ip netns del "$ns" 2>/dev/null || true
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
@@ -52,7 +52,6 @@ bench_need ip wrk nginx node curl
 	exit 1
 }
 tmp=$(mktemp -d /tmp/bench-backend.XXXXXX)
-load=$(bench_load)
 
 ip netns add "$ns"
 ip -n "$ns" link set lo up
@@ -210,9 +209,7 @@ hit_rate() {
 	out=$(in_ns "$O/bench/bench_cache" "${args[@]}" --conns $((2 * w)) \
 		--keys "$hr_keys" --requests "$hr_requests" \
 		--alpha "$hr_alpha" --seed 1)
-	# SIGQUIT: immediate stop, the workers with their master
-	kill -QUIT "${pids[@]}"
-	wait "${pids[@]}" 2>/dev/null || true
+	bench_stop "${pids[@]}"
 	read -r _ _ _ _ _ hr _ hr2 _ _ _ ideal <<<"$out"
 	echo "$hr $hr2 $ideal" >>"$tmp/hr-$layout-$w"
 }
@@ -224,8 +221,6 @@ for r in $(seq "$hr_runs"); do
 done
 
 # ---------------------------------------------------------------- output
-echo "$load"
-echo
 echo "wrk -t$BENCH_WRK_THREADS -c$BENCH_WRK_CONNS on 127.0.0.1 in a" \
 	"namespace of its own, HTTP/1.1 keep-alive; each figure the median of" \
 	"$runs runs of ${secs} s (min-max).  Every server has $W worker" \

@@ -44,7 +44,6 @@ for p in "$O/lbd" "$O/lbctl" "$O/bench/bench_ctl" "$O/bench/bench_maglev"; do
 	}
 done
 tmp=$(mktemp -d /tmp/bench-control.XXXXXX)
-load=$(bench_load)
 
 # ---------------------------------------------------------------- 1
 maglev=$("$O/bench/bench_maglev" -r "$runs")
@@ -123,8 +122,6 @@ sent=$(sed -n 's/^sent //p' "$tmp/sender.out")
 before=$(awk '$2 < 0' "$tmp/add.dat" | wc -l)
 
 # ---------------------------------------------------------------- output
-echo "$load"
-echo
 echo "Maglev table build, user/common/maglev.c (tools/bench/bench_maglev):"
 echo
 echo "$maglev"

@@ -54,7 +54,6 @@ if [ ! -f "$stream_mod" ]; then
 	exit 1
 fi
 tmp=$(mktemp -d /tmp/bench-http.XXXXXX)
-load=$(bench_load)
 
 bench_lab "$name" 3 "$O" "$tmp"
 backends=()
@@ -148,8 +147,6 @@ declare -A title=(
 	[direct]="(d) one backend, no balancer"
 )
 lbd_med=$(bench_median "$tmp/lbd.dat" 1)
-echo "$load"
-echo
 echo "wrk -t$BENCH_WRK_THREADS -c$BENCH_WRK_CONNS from the client namespace," \
 	"HTTP/1.1 keep-alive, GET of a 24-byte file; each figure the median of" \
 	"$runs runs of ${secs} s (min-max).  Backends: lb-backend, one worker" \

@@ -1,11 +1,15 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # tools/bench/lib.sh - what the shell parts of the benchmarks share.
-# Sourced by tools/bench/*.sh; defines functions only.
+# Sourced by tools/bench/*.sh (which run under set -euo pipefail).
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tools/lab.sh
 source "$bench_here/../lab.sh"
+# a part that stops on a failed command says which, and where
+set -o errtrace
+trap 'echo "bench: ${BASH_SOURCE[0]##*/}:$LINENO: exit status $?" >&2' ERR
+
 BENCH_WRK_THREADS=${BENCH_WRK_THREADS:-2}
 BENCH_WRK_CONNS=${BENCH_WRK_CONNS:-64}
 
@@ -33,11 +37,40 @@ bench_lab() {
 	}
 }
 
+# bench_stop PID...: stop lb-backend masters that are children of this
+# shell (SIGQUIT: at once, workers included); SIGKILL after 5 s
+bench_stop() {
+	local p st left _
+	kill -QUIT "$@" 2>/dev/null || true
+	for _ in $(seq 50); do
+		left=0
+		for p; do
+			# an exited child stays a zombie (Z) until wait reaps it
+			st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || st=
+			[ -z "$st" ] || [ "$st" = Z ] || left=1
+		done
+		[ "$left" = 1 ] || break
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null || true
+	wait "$@" 2>/dev/null || true
+}
+
 # bench_lab_down NAME: remove the lab; lab_down kills every process in its
 # namespaces, which is every process a part started there
 bench_lab_down() {
-	lab_down "$1"
-	wait 2>/dev/null # reap them here, without the shell's job notices
+	# lab.sh is written for shells without errexit: "|| true" turns it
+	# off inside, so that one failed kill cannot cut the teardown short
+	lab_down "$1" || true
+	bench_reap
+}
+
+# bench_reap: wait for the killed children of this shell; from here on
+# stderr is closed, or the shell would print a "Killed" notice for each
+# (only for teardown at exit)
+bench_reap() {
+	exec 2>/dev/null
+	wait
 }
 
 # bench_nginx_head TMPDIR PROCS: the start of an nginx configuration that
@@ -50,14 +83,6 @@ daemon off;
 error_log $1/nginx.err warn;
 events { worker_connections 4096; }
 EOF
-}
-
-# bench_load: a sentence on how busy the machine was when the part began
-bench_load() {
-	local l
-	read -r l _ </proc/loadavg
-	echo "Load average (1 min) when the part started: $l on $(nproc) CPUs;" \
-		"everything below (clients, servers, balancer) shares them."
 }
 
 # bench_wrk NS SECS URL [WRK ARGS...]: one wrk run inside namespace NS with

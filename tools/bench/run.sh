@@ -51,6 +51,8 @@ machine() {
 	printf 'Measured %s on %s CPUs (%s), kernel %s.\n' \
 		"$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
 		"${cpu:-unknown CPU}" "$(uname -r)"
+	printf 'Load average (1 min) when the part started: %s.\n' \
+		"$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 # run_part NAME TITLE: the part's table on stdout and in bench/out/NAME.md,
