@@ -218,8 +218,9 @@ void lbd_ctl_close(struct lbd *d);
 /* Handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
 
-/* Re-evaluate every backend (neighbours), sync changed VIPs. */
-void lbd_refresh(struct lbd *d);
+/* Re-evaluate backends' next hops (all of them, or those due), sync the
+ * VIPs that changed. */
+void lbd_refresh(struct lbd *d, bool all);
 void lbd_sample_rates(struct lbd *d);
 
 #endif /* LBD_H */

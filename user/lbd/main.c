@@ -75,14 +75,29 @@ void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 	}
 }
 
-void lbd_refresh(struct lbd *d)
+void lbd_refresh(struct lbd *d, bool all)
 {
+	static unsigned int tick;
+	uint64_t now = lbd_now_ms();
+
+	tick++;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 		bool changed = false;
 
-		for (size_t j = 0; j < v->nbe; j++)
-			changed |= lbd_neigh_resolve(d, &v->be[j]);
+		for (size_t j = 0; j < v->nbe; j++) {
+			struct lbd_backend *b = &v->be[j];
+			/* neighbour events report MAC changes as they happen;
+			 * the poll catches route changes, each backend every
+			 * 5 s, every second while it is in trouble */
+			bool trouble = b->unresolved_since_ms &&
+				       (b->mac_ok ||
+					now - b->unresolved_since_ms < 10000);
+
+			if (all || trouble || !b->last_change_ms ||
+			    (b->id + tick) % 5 == 0)
+				changed |= lbd_neigh_resolve(d, b);
+		}
 		lbd_note_transitions(d, v);
 		/* slow start: the weights move every second until done */
 		for (size_t j = 0; j < v->nbe; j++) {
@@ -202,7 +217,7 @@ static void run_loop(struct lbd *d)
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: re-resolving "
 							"all backends");
-						lbd_refresh(d);
+						lbd_refresh(d, true);
 						continue;
 					}
 					pr_info("signal %u: exiting%s",
@@ -219,7 +234,7 @@ static void run_loop(struct lbd *d)
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) <
 				    0)
 					continue;
-				lbd_refresh(d);
+				lbd_refresh(d, false);
 				lbd_sample_rates(d);
 			} else if (fd == d->ctl_fd) {
 				lbd_ctl_accept(d);
@@ -479,7 +494,7 @@ int main(int argc, char **argv)
 		goto fail;
 	if (lbd_neigh_open(&d))
 		goto fail;
-	lbd_refresh(&d);
+	lbd_refresh(&d, true);
 	if (lbd_ctl_open(&d))
 		goto fail;
 	if (lbd_state_save(&d, err, sizeof(err))) {

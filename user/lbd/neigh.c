@@ -287,7 +287,7 @@ void lbd_neigh_events(struct lbd *d)
 	while (mnl_socket_recvfrom(d->nl_events, buf, sizeof(buf)) > 0)
 		any = true;
 	if (any)
-		lbd_refresh(d);
+		lbd_refresh(d, true);
 }
 
 int lbd_iface_info(struct lbd *d)
