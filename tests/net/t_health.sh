@@ -58,6 +58,13 @@ backend_run() { # K [lb-backend options]: lb-backend on port 80 again
 	shift
 	on_bg "b$k" "$O/lb-backend" --listen "[::]:80" --root "$T/root/b$k-80" \
 		--workers 1 "$@" >>"$T/backend-b$k.log" 2>&1
+	# serving (and its signal handlers in place) before anything else
+	for _ in $(seq 100); do
+		on "b$k" curl -s -o /dev/null --max-time 1 \
+			http://127.0.0.1/healthz && return 0
+		sleep 0.05
+	done
+	fail "lb-backend on b$k" "does not answer: $(tail -2 "$T/backend-b$k.log")"
 }
 # share K N: of N new connections, how many backend K answered (all must
 # be answered); sets SHARE
@@ -155,13 +162,18 @@ backend_run 3 --drain-delay 3
 wait_health 3 up 10 || fail "b3 back for the drain test" "$(health_of 3 health)"
 on_bg cl python3 "$HELPER" flows 10.200.100.1 80 /who 400 >"$T/drain-flows" 2>&1
 sleep 0.3
-pid3=$(ip netns pids "$NAME-b3" | head -1)
-# the master is the oldest lb-backend process in the namespace
-master=$(ps -o pid=,comm= --sort=start_time -p "$(ip netns pids "$NAME-b3" | paste -sd,)" |
-	awk '$2 == "lb-backend" { print $1; exit }')
-kill -TERM "${master:-$pid3}"
+# the master: the lb-backend whose parent is not an lb-backend
+master=
+for p in $(ip netns pids "$NAME-b3"); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = lb-backend ] || continue
+	pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
+	[ "$(cat "/proc/$pp/comm" 2>/dev/null)" = lb-backend ] && continue
+	master=$p
+done
+[ -n "$master" ] || fail "draining lb-backend" "no lb-backend master found"
+kill -TERM "$master"
 if wait_health 3 down 5; then
-	alive=$(kill -0 "${master:-$pid3}" 2>/dev/null && echo yes || echo no)
+	alive=$(kill -0 "$master" 2>/dev/null && echo yes || echo no)
 	reason=$(health_of 3 reason)
 	check "draining lb-backend taken out while it still accepts" \
 		"$([ "$alive" = yes ] && echo "$reason" | grep -q 'HTTP 503'; echo $?)" \
