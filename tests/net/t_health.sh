@@ -115,6 +115,24 @@ fi
 grep -q "backend 10.200.0.1$victim health up after 2 good checks" "$R/lbd.log"
 check "transitions are logged" $? "no 'health up after 2 good checks' in lbd.log"
 
+# a restarted lbd resumes from the saved health: a backend known down
+# still needs rise good checks to come back
+backend_stop "$victim"
+wait_health "$victim" down 10
+sleep 1.2 # the health transition is saved by the next 1 s tick
+before=$(grep -c "backend 10.200.0.1$victim health up after 2 good checks" "$R/lbd.log")
+pid=$(lbd_pid)
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+lbd_start || fail "lbd restart" "$(tail -3 "$R/lbd.log")"
+restarted=$(health_of "$victim" health)
+backend_run "$victim"
+wait_health "$victim" up 10
+after=$(grep -c "backend 10.200.0.1$victim health up after 2 good checks" "$R/lbd.log")
+check "after an lbd restart a backend known down is down, and needs rise checks" \
+	"$([ "$restarted" = down ] && [ "$after" -eq $((before + 1)) ]; echo $?)" \
+	"health right after the restart '$restarted'; 'up after 2 good checks' lines $before -> $after"
+
 # ---------------------------------------------------------------- HTTP 500
 on_bg b3 python3 -c '
 import http.server

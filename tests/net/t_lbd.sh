@@ -288,6 +288,21 @@ else
 	fail state_file_rebuilds_datapath "program '$(prog_on_eth0)', $vips VIPs in the map"
 fi
 
+# a new VIP that gets a deleted VIP's id starts from zero
+lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 20 1
+old_packets=$(lbctl -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["packets"])')
+lbctl vip del "$VIP" >/dev/null
+lbctl vip add 10.200.100.7:53/udp >/dev/null
+new=$(lbctl -j stats | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["vips"][0]
+print(v["vip"], v["packets"])')
+if [ "$old_packets" -gt 0 ] && [ "$new" = "10.200.100.7:53/udp 0" ]; then
+	pass new_vip_counters_start_at_zero
+else
+	fail new_vip_counters_start_at_zero "old VIP had $old_packets packets; new: $new"
+fi
+
 pid=$(lbd_pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

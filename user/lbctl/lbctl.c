@@ -10,6 +10,7 @@
  * answer, errors included, is one JSON object on stdout.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -405,7 +406,7 @@ static int parse_duration_ms(const char *s, const char *what, uint32_t *ms)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno || v < 0)
+	if (end == s || errno || !isfinite(v) || v < 0)
 		return fail(1, "%s: '%s' is not a duration (e.g. 500ms, 2s)",
 			    what, s);
 	if (!strcmp(end, "ms"))
@@ -435,14 +436,13 @@ struct cli_check {
 /* none | tcp[:PORT] | http[:PORT][/PATH] */
 static int parse_check_spec(const char *s, struct cli_check *c)
 {
-	const char *rest = strchr(s, ':');
-	size_t klen = rest ? (size_t)(rest - s) : strlen(s);
+	size_t klen = strcspn(s, ":/");
+	const char *rest = s[klen] ? s + klen : NULL;
 	char err[LB_ERRLEN];
 
-	if (klen >= sizeof(c->kind) ||
-	    (strncmp(s, "none", klen) && strncmp(s, "tcp", klen) &&
-	     strncmp(s, "http", klen)) ||
-	    !klen)
+	if (klen >= sizeof(c->kind) || ((klen != 4 || strncmp(s, "none", 4)) &&
+					(klen != 3 || strncmp(s, "tcp", 3)) &&
+					(klen != 4 || strncmp(s, "http", 4))))
 		return fail(1,
 			    "--check: unknown kind in '%s' (none, tcp[:PORT] "
 			    "or http[:PORT][/PATH])",
@@ -452,7 +452,8 @@ static int parse_check_spec(const char *s, struct cli_check *c)
 	c->kind_set = true;
 	if (!rest)
 		return 0;
-	rest++;
+	if (*rest == ':')
+		rest++;
 	if (!strcmp(c->kind, "none"))
 		return fail(1, "--check none takes no port or path");
 	if (*rest && *rest != '/') {
@@ -1018,17 +1019,57 @@ static int cmd_health(struct args *a)
 
 static bool is(const char *word, const char *cmd)
 {
-	/* prefix matching, as ip does: "ba" for backend, "st" ambiguous
-	 * words are resolved by table order */
-	size_t n = strlen(word);
+	return !strcmp(word, cmd);
+}
 
-	return n && !strncmp(word, cmd, n);
+/*
+ * The command that word abbreviates, as ip does ("ba" for backend): an
+ * exact match, or the only command it begins.  NULL, with an error, when
+ * it begins none or several: "d" must not pick delete over drain.
+ */
+static const char *pick(const char *word, const char *const *cmds,
+			const char *what)
+{
+	const char *found = NULL, *other = NULL;
+	size_t n = strlen(word);
+	char list[256] = "";
+
+	for (size_t i = 0; cmds[i]; i++)
+		if (!strcmp(word, cmds[i]))
+			return cmds[i];
+	if (!strcmp(word, "delete"))
+		return "del";
+	for (size_t i = 0; cmds[i]; i++) {
+		size_t l = strlen(list);
+
+		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "",
+			 cmds[i]);
+		if (!n || strncmp(word, cmds[i], n))
+			continue;
+		if (found)
+			other = cmds[i];
+		else
+			found = cmds[i];
+	}
+	if (other) {
+		fail(2, "ambiguous %s '%s' (%s or %s?)", what, word, found,
+		     other);
+		return NULL;
+	}
+	if (!found)
+		fail(2, "unknown %s '%s' (%s)", what, word, list);
+	return found;
 }
 
 static int do_vip(struct args *a)
 {
-	const char *c = a->argc ? a->argv[0] : "list";
+	static const char *const cmds[] = { "add",  "set",  "del", "list",
+					    "show", "help", NULL };
+	const char *c =
+		pick(a->argc ? a->argv[0] : "list", cmds, "vip command");
 
+	if (!c)
+		return 2;
 	if (a->argc) {
 		a->argc--;
 		a->argv++;
@@ -1037,7 +1078,7 @@ static int do_vip(struct args *a)
 		return cmd_vip_opts(a, "vip-add", OPTS_VIP | OPTS_CHECK);
 	if (is(c, "set"))
 		return cmd_vip_opts(a, "vip-set", OPTS_CHECK);
-	if (is(c, "del") || is(c, "delete"))
+	if (is(c, "del"))
 		return cmd_vip_one(a, "vip-del");
 	if (is(c, "list"))
 		return cmd_list(a, false);
@@ -1047,18 +1088,22 @@ static int do_vip(struct args *a)
 		usage(stdout);
 		return 0;
 	}
-	return fail(2, "unknown vip command '%s' (add, set, del, list, show)",
-		    c);
+	return 2;
 }
 
 static int do_backend(struct args *a)
 {
+	static const char *const cmds[] = { "add",     "del",	 "drain",
+					    "undrain", "weight", "check",
+					    "help",    NULL };
 	const char *c;
 
 	if (need(a, 1,
 		 "backend command (add, del, drain, undrain, weight, check)"))
 		return 2;
-	c = a->argv[0];
+	c = pick(a->argv[0], cmds, "backend command");
+	if (!c)
+		return 2;
 	a->argc--;
 	a->argv++;
 	if (is(c, "add"))
@@ -1067,7 +1112,7 @@ static int do_backend(struct args *a)
 	if (is(c, "check"))
 		return cmd_backend_opts(a, "backend-check",
 					OPTS_CHECK | OPTS_INHERIT);
-	if (is(c, "del") || is(c, "delete"))
+	if (is(c, "del"))
 		return cmd_vip_backend(a, "backend-del", 0);
 	if (is(c, "drain"))
 		return cmd_vip_backend(a, "backend-drain", 0);
@@ -1079,14 +1124,16 @@ static int do_backend(struct args *a)
 		usage(stdout);
 		return 0;
 	}
-	return fail(2,
-		    "unknown backend command '%s' (add, del, drain, "
-		    "undrain, weight, check)",
-		    c);
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const top[] = {
+		"add-backend", "del-backend", "vip",	"backend",
+		"list",	       "stats",	      "status", "explain",
+		"health",      "help",	      NULL,
+	};
 	struct args a;
 	const char *cmd;
 	int i = 1;
@@ -1115,7 +1162,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[i];
+	cmd = pick(argv[i], top, "command");
+	if (!cmd) {
+		fprintf(stderr, "Try 'lbctl help'.\n");
+		return 2;
+	}
 	a.argc = argc - i - 1;
 	a.argv = argv + i + 1;
 
@@ -1138,11 +1189,6 @@ int main(int argc, char **argv)
 		return cmd_explain(&a);
 	if (is(cmd, "health"))
 		return cmd_health(&a);
-	if (is(cmd, "help")) {
-		usage(stdout);
-		return 0;
-	}
-	fail(2, "unknown command '%s'", cmd);
-	fprintf(stderr, "Try 'lbctl help'.\n");
-	return 2;
+	usage(stdout); /* help */
+	return 0;
 }

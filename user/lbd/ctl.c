@@ -413,6 +413,8 @@ static struct lbd_vip *vip_create(struct lbd *d, struct jw *w,
 	v->flags = flags;
 	v->table_size = size;
 	lbd_check_defaults(&v->check);
+	/* the id may have been a deleted VIP's: start from zero */
+	lb_dp_counter_reset(d->dp.vip_stats, id);
 	return v;
 }
 

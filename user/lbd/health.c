@@ -42,6 +42,7 @@ enum probe_phase {
 struct lbd_probe {
 	int fd;
 	uint32_t gen; /* of the backend the probe belongs to */
+	uint16_t seq; /* of the probe, in its epoll data */
 	uint8_t phase;
 	uint64_t start_us;
 	uint64_t deadline_ms;
@@ -82,11 +83,21 @@ void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state)
 {
 	const struct lbd_check *c = lbd_check_of(v, b);
+	struct lbd_health old = b->hc;
 	uint64_t now = lbd_now_ms();
 
 	if (d->probes && b->id < LB_MAX_BACKENDS)
 		probe_close(d, &d->probes[b->id]);
 	memset(&b->hc, 0, sizeof(b->hc));
+	if (keep_state) {
+		/* a known health: the next result is not a first sighting,
+		 * and a slow start in progress goes on */
+		b->hc.checked = old.checked || !b->health_up;
+		b->hc.ramp_start_ms = old.ramp_start_ms;
+		b->hc.ramp_ms = old.ramp_ms;
+		b->hc.transitions = old.transitions;
+		b->hc.last_transition_ms = old.last_transition_ms;
+	}
 	if (c->kind == LBD_CHECK_NONE) {
 		b->health_up = true;
 		b->health_err[0] = 0;
@@ -158,13 +169,10 @@ static void result(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		h->ramp_ms && b->health_up ? ", slow start" : "");
 	lbd_note_transitions(d, v);
 	v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
-	/* health is part of the state: a restarted lbd resumes from it */
-	{
-		char err[256];
-
-		if (lbd_state_save(d, err, sizeof(err)))
-			pr_warn("%s", err);
-	}
+	/* health is part of the state, so that a restarted lbd resumes from
+	 * it; saved by the next 1 s tick, not here, so that many transitions
+	 * at once cost one write */
+	d->save_pending = true;
 }
 
 static void probe_start(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b)
@@ -174,10 +182,11 @@ static void probe_start(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b)
 	struct sockaddr_storage ss = {};
 	socklen_t sl;
 	uint16_t port = c->port ? c->port : v->spec.port;
-	struct epoll_event ev = { .events = EPOLLOUT,
-				  .data.u64 = LBD_EV_PROBE | b->id };
+	struct epoll_event ev = { .events = EPOLLOUT };
 	int fd;
 
+	p->seq++;
+	ev.data.u64 = LBD_EV_PROBE | (uint64_t)p->seq << 16 | b->id;
 	b->hc.next_ms = lbd_now_ms() + jittered(c);
 	if (b->family == LB_FAMILY_V4) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -234,8 +243,10 @@ static void on_connected(struct lbd *d, struct lbd_vip *v,
 			 struct lbd_backend *b, struct lbd_probe *p)
 {
 	const struct lbd_check *c = lbd_check_of(v, b);
-	struct epoll_event ev = { .events = EPOLLIN,
-				  .data.u64 = LBD_EV_PROBE | b->id };
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = LBD_EV_PROBE | (uint64_t)p->seq << 16 | b->id,
+	};
 	char req[512], host[LBD_CHECK_STRLEN + 2];
 	int soerr = 0, n;
 	socklen_t len = sizeof(soerr);
@@ -318,15 +329,21 @@ static void on_readable(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 	result(d, v, b, false, why, now_us() - p->start_us);
 }
 
-void lbd_health_event(struct lbd *d, uint32_t id, uint32_t events)
+void lbd_health_event(struct lbd *d, uint32_t data, uint32_t events)
 {
+	uint32_t id = data & 0xffff;
 	struct lbd_backend *b;
 	struct lbd_vip *v;
 	struct lbd_probe *p;
 
+	_Static_assert(LB_MAX_BACKENDS <= 0x10000, "ids must fit 16 bits");
 	if (id >= LB_MAX_BACKENDS || !d->probes)
 		return;
 	p = &d->probes[id];
+	/* an event of an earlier probe, queued in the same epoll batch as
+	 * the timeout that closed it: not this probe's business */
+	if (p->seq != (uint16_t)(data >> 16))
+		return;
 	b = d->by_id[id];
 	v = d->vip_of_id[id];
 	if (!b || !v || p->fd < 0 || p->gen != b->gen) {

@@ -53,6 +53,7 @@ struct lbd_health {
 	uint64_t last_ms; /* last result */
 	uint64_t last_transition_ms;
 	uint32_t latency_us; /* of the last result */
+	uint16_t probe_seq; /* tells this probe's epoll events from older ones */
 	bool checked; /* a result since the check was (re)configured */
 	bool last_ok;
 	char last[96]; /* the last result in words */
@@ -75,7 +76,7 @@ struct lbd_backend {
 	bool mac_ok; /* mac holds a resolved next-hop address */
 	union lb_addr nexthop; /* where the MAC comes from */
 	uint64_t unresolved_since_ms; /* 0 = resolved or never tried */
-	char neigh_err[96]; /* why the MAC is unknown */
+	char neigh_err[160]; /* why the MAC is unknown */
 	bool health_up; /* health checks say up (true without checks) */
 	char health_err[96];
 	struct lbd_health hc;
@@ -138,6 +139,7 @@ struct lbd {
 	uint32_t nl_seq;
 	uint64_t started_ms;
 	bool stop;
+	bool save_pending; /* runtime state (health) changed, not saved yet */
 };
 
 uint64_t lbd_now_ms(void);
@@ -184,13 +186,15 @@ void lbd_neigh_events(struct lbd *d);
 int lbd_iface_info(struct lbd *d);
 
 /* health.c: TCP and HTTP health checks in the event loop */
-#define LBD_EV_PROBE (1ULL << 32) /* epoll data: probe of backend id */
+/* epoll data of a probe: the tag, its sequence (bits 16..31) and the
+ * backend id (bits 0..15) */
+#define LBD_EV_PROBE (1ULL << 32)
 int lbd_health_open(struct lbd *d);
 void lbd_health_close(struct lbd *d);
 /* After any change of VIPs or backends: re-index, stop stale probes. */
 void lbd_health_sync(struct lbd *d);
 void lbd_health_tick(struct lbd *d);
-void lbd_health_event(struct lbd *d, uint32_t id, uint32_t events);
+void lbd_health_event(struct lbd *d, uint32_t data, uint32_t events);
 /* The check that applies to b (its own or its VIP's). */
 const struct lbd_check *lbd_check_of(const struct lbd_vip *v,
 				     const struct lbd_backend *b);

@@ -79,6 +79,7 @@ void lbd_refresh(struct lbd *d, bool all)
 {
 	static unsigned int tick;
 	uint64_t now = lbd_now_ms();
+	bool retry_addrs = false;
 
 	tick++;
 	for (size_t i = 0; i < d->nvips; i++) {
@@ -110,8 +111,21 @@ void lbd_refresh(struct lbd *d, bool all)
 				h->ramp_ms = 0;
 		}
 		/* the table is only rebuilt when its input changed */
+		retry_addrs |= v->dirty;
 		if (changed || v->dirty)
 			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
+	}
+	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
+		pr_warn("VIP addresses: datapath update failed; retrying");
+	/* health transitions are saved here, at most once a second */
+	if (d->save_pending) {
+		char err[256];
+
+		d->save_pending = false;
+		if (lbd_state_save(d, err, sizeof(err))) {
+			pr_warn("%s", err);
+			d->save_pending = true;
+		}
 	}
 }
 
@@ -320,6 +334,7 @@ int main(int argc, char **argv)
 	struct lbd d = { .ctl_fd = -1,
 			 .sig_fd = -1,
 			 .timer_fd = -1,
+			 .hc_timer_fd = -1,
 			 .epfd = -1,
 			 .xdp_mode = XDP_MODE_NATIVE };
 	const char *seed_opt = NULL, *src4 = NULL, *src6 = NULL;

@@ -219,7 +219,7 @@ static bool set_down(struct lbd_backend *b, const char *why)
 
 bool lbd_neigh_resolve(struct lbd *d, struct lbd_backend *b)
 {
-	char addr[LB_ADDRSTRLEN], hop[LB_ADDRSTRLEN], why[96];
+	char addr[LB_ADDRSTRLEN], hop[LB_ADDRSTRLEN], why[160];
 	struct route_ans r;
 	struct neigh_ans n;
 	uint64_t now = lbd_now_ms();

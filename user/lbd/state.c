@@ -260,6 +260,8 @@ static int parse_backend(const struct jv *o, struct lbd_backend *b,
 					"health check pending");
 		b->hc.next_ms = lbd_now_ms() + (uint64_t)random() % 200;
 		snprintf(b->hc.last, sizeof(b->hc.last), "not checked yet");
+		/* a backend known down needs rise good checks, as before */
+		b->hc.checked = health != NULL;
 	}
 	return 0;
 }
