@@ -56,7 +56,9 @@ int lbd_ctl_open(struct lbd *d)
 	if (fd < 0)
 		return -errno;
 	/* a socket file left by a killed lbd: nobody answers on it */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	/* EAGAIN: a live lbd whose backlog is full */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+	    errno == EAGAIN) {
 		pr_warn("another lbd answers on %s", d->sock_path);
 		close(fd);
 		return -EADDRINUSE;
