@@ -540,7 +540,13 @@ static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
 		err_reply(w, "backend %s already in VIP %s", bname, vname);
 		return;
 	}
-	if (lbd_alloc_backend_id(d, &id)) {
+	int aerr = lbd_alloc_backend_id(d, &id);
+
+	if (aerr == -ENOMEM) {
+		err_reply(w, "out of memory");
+		return;
+	}
+	if (aerr) {
 		err_reply(w, "too many backends (limit %u)",
 			  LB_MAX_BACKENDS - 1);
 		return;

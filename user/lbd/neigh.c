@@ -88,6 +88,9 @@ static int nl_talk(struct lbd *d, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		if (ret < 0)
 			return -errno;
 		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
+		/* the late answer of an earlier request that timed out */
+		if (ret < 0 && errno == EPROTO)
+			continue;
 		if (ret <= MNL_CB_STOP)
 			break;
 	}

@@ -301,8 +301,10 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 				sizeof(e)))
 		return bad("VIP %s: %s", name, e);
 	v->be = calloc(bes->n ? bes->n : 1, sizeof(*v->be));
-	if (!v->be)
+	if (!v->be) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	v->cap = bes->n ? bes->n : 1;
 	for (size_t i = 0; i < bes->n; i++) {
 		rc = parse_backend(&bes->items[i], &v->be[i], v, name, err,
@@ -361,8 +363,10 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	if (!vips || vips->type != JV_ARR)
 		return bad("missing \"vips\"");
 	nv = calloc(vips->n ? vips->n : 1, sizeof(*nv));
-	if (!nv)
+	if (!nv) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < vips->n; i++) {
 		rc = parse_vip(&vips->items[i], &nv[i], err, errlen);
 		n = i + 1;
