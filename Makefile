@@ -134,9 +134,14 @@ check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdp-lb
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdp-lb \
+		$(DESTDIR)/etc/systemd/system $(DESTDIR)$(PREFIX)/share/doc/xdp-lb
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdp-lb/
+	sed 's|/usr/local|$(PREFIX)|g' user/lbd/lbd@.service > \
+		$(DESTDIR)/etc/systemd/system/lbd@.service
+	install -m 0644 README.md user/lbd/PROTOCOL.md \
+		$(DESTDIR)$(PREFIX)/share/doc/xdp-lb/
 
 clean:
 	rm -rf $(O)
