@@ -168,6 +168,35 @@ down*) pass "unresolvable_backend_down_with_reason ($st)" ;;
 esac
 lbctl vip del 10.200.100.9:80/tcp >/dev/null
 
+# a next hop that moves to another MAC: the neighbour event updates the
+# backend (list and datapath) at once, not at the next 5 s poll
+mac_of_12() {
+	lbctl -j list | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    for b in v["backends"]:
+        if b["backend"] == "10.200.0.12":
+            print(b.get("mac", ""))'
+}
+dp_mac_of() { # backend id: its MAC in the datapath's lb_backends
+	map_json lb_backends | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["formatted"]["key"] == int(sys.argv[1]):
+        print(":".join("%02x" % x for x in e["formatted"]["value"]["mac"]))' "$1"
+}
+lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:01:0c dev eth0 nud reachable
+for i in $(seq 10); do
+	[ "$(mac_of_12)" = 02:00:00:00:01:0c ] && break
+	sleep 0.05
+done
+if [ "$(mac_of_12)" = 02:00:00:00:01:0c ] && [ "$(dp_mac_of "$id2")" = 02:00:00:00:01:0c ]; then
+	pass "neighbour_change_updates_backend_mac (within $((i * 50)) ms)"
+else
+	fail neighbour_change_updates_backend_mac "lbd has '$(mac_of_12)', datapath '$(dp_mac_of "$id2")' after 0.5 s"
+fi
+lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:00:0c dev eth0 nud reachable
+
 # ---------------------------------------------------------------- restart
 # the list without what changes with time
 stable_list() {

@@ -74,6 +74,7 @@ struct lbd_backend {
 	/* runtime */
 	uint8_t mac[6];
 	bool mac_ok; /* mac holds a resolved next-hop address */
+	bool neigh_due; /* a neighbour event concerns its next hop */
 	union lb_addr nexthop; /* where the MAC comes from */
 	uint64_t unresolved_since_ms; /* 0 = resolved or never tried */
 	char neigh_err[160]; /* why the MAC is unknown */
@@ -222,9 +223,14 @@ void lbd_ctl_close(struct lbd *d);
 /* Handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
 
-/* Re-evaluate backends' next hops (all of them, or those due), sync the
- * VIPs that changed. */
-void lbd_refresh(struct lbd *d, bool all);
+/* Re-evaluate backends' next hops, sync the VIPs that changed: all of
+ * them, those due on the 1 s tick, or those a neighbour event named. */
+enum lbd_refresh_mode {
+	LBD_REFRESH_ALL,
+	LBD_REFRESH_TICK,
+	LBD_REFRESH_EVENTS,
+};
+void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
 void lbd_sample_rates(struct lbd *d);
 
 #endif /* LBD_H */

@@ -75,13 +75,14 @@ void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 	}
 }
 
-void lbd_refresh(struct lbd *d, bool all)
+void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 {
 	static unsigned int tick;
 	uint64_t now = lbd_now_ms();
 	bool retry_addrs = false;
 
-	tick++;
+	if (mode == LBD_REFRESH_TICK)
+		tick++;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 		bool changed = false;
@@ -95,9 +96,14 @@ void lbd_refresh(struct lbd *d, bool all)
 				       (b->mac_ok ||
 					now - b->unresolved_since_ms < 10000);
 
-			if (all || trouble || !b->last_change_ms ||
-			    (b->id + tick) % 5 == 0)
+			bool due = mode == LBD_REFRESH_ALL || b->neigh_due ||
+				   (mode == LBD_REFRESH_TICK &&
+				    (trouble || !b->last_change_ms ||
+				     (b->id + tick) % 5 == 0));
+
+			if (due)
 				changed |= lbd_neigh_resolve(d, b);
+			b->neigh_due = false;
 		}
 		lbd_note_transitions(d, v);
 		/* slow start: the weights move every second until done */
@@ -231,7 +237,7 @@ static void run_loop(struct lbd *d)
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: re-resolving "
 							"all backends");
-						lbd_refresh(d, true);
+						lbd_refresh(d, LBD_REFRESH_ALL);
 						continue;
 					}
 					pr_info("signal %u: exiting%s",
@@ -248,7 +254,7 @@ static void run_loop(struct lbd *d)
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) <
 				    0)
 					continue;
-				lbd_refresh(d, false);
+				lbd_refresh(d, LBD_REFRESH_TICK);
 				lbd_sample_rates(d);
 			} else if (fd == d->ctl_fd) {
 				lbd_ctl_accept(d);
@@ -509,7 +515,7 @@ int main(int argc, char **argv)
 		goto fail;
 	if (lbd_neigh_open(&d))
 		goto fail;
-	lbd_refresh(&d, true);
+	lbd_refresh(&d, LBD_REFRESH_ALL);
 	if (lbd_ctl_open(&d))
 		goto fail;
 	if (lbd_state_save(&d, err, sizeof(err))) {

@@ -281,16 +281,79 @@ unresolved:
 	return set_down(b, why);
 }
 
+struct neigh_event {
+	struct lbd *d;
+	bool any;
+	union lb_addr dst;
+	bool has_dst;
+};
+
+static int event_attr(const struct nlattr *a, void *data)
+{
+	struct neigh_event *e = data;
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	if (mnl_attr_get_type(a) == NDA_DST && (len == 4 || len == 16)) {
+		memset(&e->dst, 0, sizeof(e->dst));
+		memcpy(&e->dst, mnl_attr_get_payload(a), len);
+		e->has_dst = true;
+	}
+	return MNL_CB_OK;
+}
+
+/* One neighbour change: the backends whose next hop it is are due. */
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct neigh_event *e = data;
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct lbd *d = e->d;
+	uint8_t fam;
+
+	if ((nlh->nlmsg_type != RTM_NEWNEIGH &&
+	     nlh->nlmsg_type != RTM_DELNEIGH) ||
+	    ndm->ndm_ifindex != d->ifindex)
+		return MNL_CB_OK;
+	fam = ndm->ndm_family == AF_INET6 ? LB_FAMILY_V6 : LB_FAMILY_V4;
+	e->has_dst = false;
+	mnl_attr_parse(nlh, sizeof(*ndm), event_attr, e);
+	if (!e->has_dst)
+		return MNL_CB_OK;
+	for (size_t i = 0; i < d->nvips; i++) {
+		for (size_t j = 0; j < d->vips[i].nbe; j++) {
+			struct lbd_backend *b = &d->vips[i].be[j];
+
+			if (b->family == fam &&
+			    (!memcmp(&b->nexthop, &e->dst, sizeof(e->dst)) ||
+			     !memcmp(&b->addr, &e->dst, sizeof(e->dst)))) {
+				b->neigh_due = true;
+				e->any = true;
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
 void lbd_neigh_events(struct lbd *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	bool any = false;
+	struct neigh_event e = { .d = d };
+	bool lost = false;
+	int n;
 
-	/* drain; the details are re-read by lbd_refresh */
-	while (mnl_socket_recvfrom(d->nl_events, buf, sizeof(buf)) > 0)
-		any = true;
-	if (any)
-		lbd_refresh(d, true);
+	while ((n = (int)mnl_socket_recvfrom(d->nl_events, buf, sizeof(buf))) !=
+	       0) {
+		if (n < 0) {
+			/* ENOBUFS: events were lost, so look at everything */
+			lost = errno == ENOBUFS;
+			if (errno == EAGAIN || errno == EWOULDBLOCK || !lost)
+				break;
+			continue;
+		}
+		mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &e);
+	}
+	/* only the backends whose next hop changed are re-read */
+	if (lost || e.any)
+		lbd_refresh(d, lost ? LBD_REFRESH_ALL : LBD_REFRESH_EVENTS);
 }
 
 int lbd_iface_info(struct lbd *d)
