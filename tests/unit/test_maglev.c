@@ -162,6 +162,57 @@ static void test_edges(void)
 	T_CHECK("single_backend_owns_all", zeros, "slots not all backend 1");
 }
 
+/*
+ * The two ways of filling the table give the same table, whatever the
+ * weights: a fleet whose balancers build tables either way, or an lbd that
+ * switches way when weights change, must agree slot for slot.  Weights
+ * far apart (1 and 10000) also get their shares.
+ */
+static void test_fill_ways_agree(void)
+{
+	static const uint32_t sizes[] = { 251, 65537 };
+	struct maglev_backend b[64];
+	uint32_t *t1 = malloc(65537 * 4), *t2 = malloc(65537 * 4), c[65];
+	int same = 1, runs = 0;
+
+	srand(7);
+	for (int r = 0; r < 40; r++) {
+		int n = 1 + rand() % 64;
+		uint32_t m = sizes[r % 2];
+
+		make_backends(b, n, 1);
+		for (int i = 0; i < n; i++)
+			b[i].weight =
+				r % 3 == 0 ? (uint32_t)(rand() % 4) :
+				r % 3 == 1 ? 1 + (uint32_t)(rand() % 10000) :
+					     (i == 0 ? 10000 : 1);
+		if (maglev_build_ex(b, n, t1, m, MAGLEV_FILL_ROUNDS) ||
+		    maglev_build_ex(b, n, t2, m, MAGLEV_FILL_TURNS)) {
+			same = 0;
+			break;
+		}
+		runs++;
+		if (memcmp(t1, t2, m * 4)) {
+			same = 0;
+			break;
+		}
+	}
+	T_CHECK("fill_rounds_and_turns_give_the_same_table", same,
+		"tables differ in run %d", runs);
+
+	make_backends(b, 11, 1);
+	b[0].weight = 10000;
+	maglev_build(b, 11, t1, 65537);
+	count(t1, 65537, c, 11);
+	/* 10000 / 10010 of the slots, and 1 / 10010 (6.5) for each other */
+	T_CHECK("skewed_weights_keep_their_shares",
+		c[1] > 65400 && c[2] >= 5 && c[2] <= 8 && c[11] >= 5 &&
+			c[11] <= 8,
+		"heavy %u, light %u .. %u", c[1], c[2], c[11]);
+	free(t1);
+	free(t2);
+}
+
 int main(void)
 {
 	test_equal_shares(65537, 3);
@@ -174,6 +225,7 @@ int main(void)
 	test_disruption(655373, 1000, 0.02);
 	test_weights();
 	test_order_independent();
+	test_fill_ways_agree();
 	test_edges();
 	return t_exit();
 }

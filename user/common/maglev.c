@@ -64,13 +64,119 @@ static int walker_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int maglev_build(const struct maglev_backend *backends, size_t n,
-		 uint32_t *table, uint32_t size)
+/* Claim the next free slot of w's permutation. */
+static void claim(struct walker *w, uint8_t *taken, uint32_t *table,
+		  uint32_t size)
+{
+	while (taken[w->pos]) {
+		w->pos += w->skip;
+		if (w->pos >= size)
+			w->pos -= size;
+	}
+	taken[w->pos] = 1;
+	table[w->pos] = w->id;
+}
+
+/*
+ * Round by round: each backend earns its weight in credits, and claims a
+ * slot when it holds max_weight of them (at most once a round, as no
+ * weight exceeds max_weight).  Cheap when weights are alike: every
+ * backend claims in almost every round.
+ */
+static void fill_rounds(struct walker *w, size_t live, uint8_t *taken,
+			uint32_t *table, uint32_t size, uint32_t max_weight)
+{
+	uint32_t filled = 0;
+
+	while (filled < size) {
+		for (size_t i = 0; i < live && filled < size; i++) {
+			w[i].credit += w[i].weight;
+			if (w[i].credit >= max_weight) {
+				w[i].credit -= max_weight;
+				claim(&w[i], taken, table, size);
+				filled++;
+			}
+		}
+	}
+}
+
+/* heap of (round of the next claim, backend index), smallest first */
+struct turn {
+	uint64_t round;
+	uint32_t idx;
+};
+
+static int turn_before(const struct turn *a, const struct turn *b)
+{
+	return a->round != b->round ? a->round < b->round : a->idx < b->idx;
+}
+
+static void heap_down(struct turn *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		struct turn t;
+
+		if (l < n && turn_before(&h[l], &h[m]))
+			m = l;
+		if (l + 1 < n && turn_before(&h[l + 1], &h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * The same claims in the same order as fill_rounds(), without visiting
+ * the backends that do not claim in a round: a backend that has made c
+ * claims makes its next one in round ceil((c + 1) * max / weight) - 1.
+ * With weights far apart (1 and 10000) the rounds mostly hold one claim,
+ * and visiting every backend in each of them costs size x backends.
+ */
+static int fill_turns(struct walker *w, size_t live, uint8_t *taken,
+		      uint32_t *table, uint32_t size, uint32_t max_weight)
+{
+	struct turn *h = calloc(live, sizeof(*h));
+	uint64_t *claims = calloc(live, sizeof(*claims));
+
+	if (!h || !claims) {
+		free(h);
+		free(claims);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < live; i++) {
+		h[i].round = (max_weight + w[i].weight - 1) / w[i].weight - 1;
+		h[i].idx = (uint32_t)i;
+	}
+	for (size_t i = live / 2; i-- > 0;)
+		heap_down(h, live, i);
+	for (uint32_t filled = 0; filled < size; filled++) {
+		uint32_t i = h[0].idx;
+		uint64_t c = ++claims[i];
+
+		claim(&w[i], taken, table, size);
+		h[0].round =
+			((c + 1) * max_weight + w[i].weight - 1) / w[i].weight -
+			1;
+		heap_down(h, live, 0);
+	}
+	free(h);
+	free(claims);
+	return 0;
+}
+
+int maglev_build_ex(const struct maglev_backend *backends, size_t n,
+		    uint32_t *table, uint32_t size, int how)
 {
 	struct walker *w;
 	uint8_t *taken;
-	uint32_t filled = 0, max_weight = 0;
+	uint32_t max_weight = 0, min_weight = UINT32_MAX;
 	size_t live = 0;
+	int err = 0;
 
 	if (!table || !maglev_is_prime(size) || (n && !backends))
 		return -EINVAL;
@@ -78,6 +184,8 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (backends[i].weight > max_weight)
 			max_weight = backends[i].weight;
+		if (backends[i].weight && backends[i].weight < min_weight)
+			min_weight = backends[i].weight;
 		if (backends[i].weight)
 			live++;
 	}
@@ -110,25 +218,20 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 	/* a fixed order makes the table independent of the input order */
 	qsort(w, live, sizeof(*w), walker_cmp);
 
-	while (filled < size) {
-		for (size_t i = 0; i < live && filled < size; i++) {
-			struct walker *b = &w[i];
-
-			b->credit += b->weight;
-			while (b->credit >= max_weight && filled < size) {
-				b->credit -= max_weight;
-				while (taken[b->pos]) {
-					b->pos += b->skip;
-					if (b->pos >= size)
-						b->pos -= size;
-				}
-				taken[b->pos] = 1;
-				table[b->pos] = b->id;
-				filled++;
-			}
-		}
-	}
+	if (how == MAGLEV_FILL_AUTO)
+		how = max_weight / min_weight >= 4 ? MAGLEV_FILL_TURNS :
+						     MAGLEV_FILL_ROUNDS;
+	if (how == MAGLEV_FILL_TURNS)
+		err = fill_turns(w, live, taken, table, size, max_weight);
+	else
+		fill_rounds(w, live, taken, table, size, max_weight);
 	free(w);
 	free(taken);
-	return 0;
+	return err;
+}
+
+int maglev_build(const struct maglev_backend *backends, size_t n,
+		 uint32_t *table, uint32_t size)
+{
+	return maglev_build_ex(backends, n, table, size, MAGLEV_FILL_AUTO);
 }

@@ -30,4 +30,17 @@ int maglev_is_prime(uint32_t n);
 int maglev_build(const struct maglev_backend *backends, size_t n,
 		 uint32_t *table, uint32_t size);
 
+/*
+ * maglev_build() with the filling strategy chosen: both give the same
+ * table; ROUNDS is fast when weights are alike, TURNS when they are far
+ * apart, AUTO picks.  For tests and benchmarks.
+ */
+enum {
+	MAGLEV_FILL_AUTO = 0,
+	MAGLEV_FILL_ROUNDS,
+	MAGLEV_FILL_TURNS,
+};
+int maglev_build_ex(const struct maglev_backend *backends, size_t n,
+		    uint32_t *table, uint32_t size, int how);
+
 #endif /* LB_MAGLEV_H */
