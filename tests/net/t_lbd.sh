@@ -264,6 +264,27 @@ else
 	fail kill9_restart_adopts_program "program now '$(prog_on_eth0)', was $FIRST_PROG"
 fi
 
+# explain shows the flow's connection table entry and its backend
+if [ "$holder" -gt 0 ]; then
+	ex=$(lbctl -j explain 10.200.0.10:40001 10.200.100.1:9000 udp | python3 -c '
+import json, sys
+e = json.load(sys.stdin)
+c = e.get("conntrack") or {}
+print(c.get("backend"), c.get("valid"), e.get("verdict"))')
+	case $ex in
+	"10.200.0.1$holder True packets follow the connection table entry") pass explain_shows_conntrack_entry ;;
+	*) fail explain_shows_conntrack_entry "want backend 10.200.0.1$holder, valid: $ex" ;;
+	esac
+fi
+
+# stats --watch redraws every second until interrupted
+n=$(timeout -s INT 2.6 "$O/lbctl" -s "$R/lbd.sock" stats --watch 2>&1 | grep -c 'datapath counters')
+if [ "$n" -ge 2 ]; then
+	pass "stats_watch_redraws ($n screens in 2.6 s)"
+else
+	fail stats_watch_redraws "$n screens in 2.6 s"
+fi
+
 # ---------------------------------------------------------------- --reload
 # The flow above sits in the connection table on backend $holder.  Swap in
 # a fresh program with --reload, drain that backend (the Maglev table no
