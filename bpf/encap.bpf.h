@@ -71,6 +71,10 @@ static __always_inline int lb_fwd_encap(struct xdp_md *ctx, struct lb_pkt *pkt,
 	__u8 inner = pkt->flow.family;
 	int err;
 
+	/* IPv6 in IPv4 is not implemented (lbd refuses to configure it):
+	 * never send an IPv6 packet behind an outer header that says IPIP */
+	if (inner == LB_FAMILY_V6 && be->family == LB_FAMILY_V4)
+		return LB_STAT_DROP_UNSUPPORTED;
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
 		return LB_STAT_DROP_ADJUST_FAILED;
 	data = (void *)(long)ctx->data;

@@ -428,10 +428,21 @@ static struct tvip v4_vlan_encap = {
 	.be = { { "198.51.100.30", 1 } },
 };
 
+static struct tvip v6_in_v4 = {
+	/* not configurable through lbd: the datapath must refuse it too */
+	.addr = "2001:db8:f::30",
+	.port = 80,
+	.proto = 6,
+	.size = 251,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 1,
+	.be = { { "198.51.100.31", 1 } },
+};
+
 static struct tvip *all_vips[] = {
 	&v4_tcp, &v4_udp,      &v4_udp_all,    &v4_all,	  &v4_in_v6,
 	&v4_src, &v4_empty,    &v6_tcp,	       &v6_encap, &v6_udp,
-	&v4_ten, &v4_weighted, &v4_vlan_encap,
+	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4,
 };
 
 static int setup(void)
@@ -607,6 +618,21 @@ static void test_encap(void)
 	pkt_build(&s, &in);
 	want_encap(&v4_in_v6, &s, &in, table_choice(&v4_in_v6, &s), &w);
 	expect("4in6_v4_vlan1", &in, XDP_TX, &w);
+
+	/* IPv6 in IPv4 does not exist: dropped, and counted as such */
+	{
+		uint64_t before = stat(LB_STAT_DROP_UNSUPPORTED);
+
+		spec_init(&s, 6, "2001:db8:c::13", "2001:db8:f::30", 6, 40003,
+			  80);
+		pkt_build(&s, &in);
+		expect("6in4_refused", &in, XDP_DROP, NULL);
+		T_CHECK("6in4_counted_unsupported",
+			stat(LB_STAT_DROP_UNSUPPORTED) == before + 1,
+			"drop_unsupported %llu -> %llu",
+			(unsigned long long)before,
+			(unsigned long long)stat(LB_STAT_DROP_UNSUPPORTED));
+	}
 
 	/* IP6IP6 with a traffic class and extension headers */
 	spec_init(&s, 6, "2001:db8:c::10", "2001:db8:f::20", 6, 40000, 443);
