@@ -24,12 +24,13 @@ struct lb_dp {
 	int backend_stats;
 };
 
-#define LB_DP_MAPS(X)                                                     \
-	X(vips, "lb_vips")                                                \
-	X(vip_addrs, "lb_vip_addrs")                                      \
-	X(backends, "lb_backends") X(maglev, "lb_maglev")                 \
-		X(conntrack, "lb_conntrack") X(config, "lb_config")       \
-			X(stats, "lb_stats") X(vip_stats, "lb_vip_stats") \
+#define LB_DP_MAPS(X)                                       \
+	X(vips, "lb_vips")                                  \
+	X(vip_addrs, "lb_vip_addrs")                        \
+	X(backends, "lb_backends")                          \
+	X(maglev, "lb_maglev") X(conntrack, "lb_conntrack") \
+		X(config, "lb_config") X(stats, "lb_stats") \
+			X(vip_stats, "lb_vip_stats")        \
 				X(backend_stats, "lb_backend_stats")
 
 /*
