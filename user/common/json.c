@@ -539,6 +539,25 @@ static int parse_number(struct jp *j, struct jv *v)
 	return 0;
 }
 
+/* After a member: 1 if a ',' announces another, 0 at the closing
+ * bracket, or the error. */
+static int after_member(struct jp *j, char close)
+{
+	char msg[32];
+
+	ws(j);
+	if (j->p < j->end && *j->p == ',') {
+		j->p++;
+		return 1;
+	}
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "expected ',' or '%c'", close);
+	return jp_fail(j, msg);
+}
+
 static int parse_array(struct jp *j, struct jv *v)
 {
 	size_t cap = 0;
@@ -567,16 +586,9 @@ static int parse_array(struct jp *j, struct jv *v)
 		e = parse_value(j, &v->items[v->n - 1]);
 		if (e)
 			return e;
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == ']') {
-			j->p++;
-			return 0;
-		}
-		return jp_fail(j, "expected ',' or ']'");
+		e = after_member(j, ']');
+		if (e <= 0)
+			return e;
 	}
 }
 
@@ -633,16 +645,9 @@ static int parse_object(struct jp *j, struct jv *v)
 		e = parse_value(j, &v->items[v->n - 1]);
 		if (e)
 			return e;
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == '}') {
-			j->p++;
-			return 0;
-		}
-		return jp_fail(j, "expected ',' or '}'");
+		e = after_member(j, '}');
+		if (e <= 0)
+			return e;
 	}
 }
 

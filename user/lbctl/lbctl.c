@@ -610,22 +610,33 @@ static int simple(struct jw *w)
 	return code;
 }
 
+/* Check VIP and BACKEND (argv[0], argv[1]) and begin their request. */
+static int vip_backend_begin(struct args *a, const char *cmd, int nargs,
+			     const char *what, struct jw *w)
+{
+	int rc;
+
+	if (need(a, nargs, what))
+		return 2;
+	if ((rc = check_vip(a->argv[0])) ||
+	    (rc = check_backend(a->argv[0], a->argv[1])))
+		return rc;
+	jw_init(w, false);
+	jw_obj_begin(w);
+	jw_kstr(w, "cmd", cmd);
+	jw_kstr(w, "vip", a->argv[0]);
+	jw_kstr(w, "backend", a->argv[1]);
+	return 0;
+}
+
 /* add-backend, backend add, backend check: a VIP, a backend, options */
 static int cmd_backend_opts(struct args *a, const char *cmd, int allowed)
 {
 	struct jw w;
 	int rc;
 
-	if (need(a, 2, "VIP and BACKEND"))
-		return 2;
-	if ((rc = check_vip(a->argv[0])) ||
-	    (rc = check_backend(a->argv[0], a->argv[1])))
+	if ((rc = vip_backend_begin(a, cmd, 2, "VIP and BACKEND", &w)))
 		return rc;
-	jw_init(&w, false);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "cmd", cmd);
-	jw_kstr(&w, "vip", a->argv[0]);
-	jw_kstr(&w, "backend", a->argv[1]);
 	rc = parse_opts(a, 2, &w, allowed);
 	jw_obj_end(&w);
 	if (!rc)
@@ -641,19 +652,13 @@ static int cmd_vip_backend(struct args *a, const char *cmd, int extra)
 	char err[LB_ERRLEN];
 	int rc;
 
-	if (need(a, 2 + extra,
-		 extra ? "VIP, BACKEND and WEIGHT" : "VIP and BACKEND"))
-		return 2;
 	if (a->argc > 2 + extra)
 		return fail(2, "unexpected argument '%s'", a->argv[2 + extra]);
-	if ((rc = check_vip(a->argv[0])) ||
-	    (rc = check_backend(a->argv[0], a->argv[1])))
+	if ((rc = vip_backend_begin(a, cmd, 2 + extra,
+				    extra ? "VIP, BACKEND and WEIGHT" :
+					    "VIP and BACKEND",
+				    &w)))
 		return rc;
-	jw_init(&w, false);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "cmd", cmd);
-	jw_kstr(&w, "vip", a->argv[0]);
-	jw_kstr(&w, "backend", a->argv[1]);
 	if (extra) {
 		if (lb_parse_u32(a->argv[2], "weight", 0, 10000, &n, err,
 				 sizeof(err))) {
