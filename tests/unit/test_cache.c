@@ -87,17 +87,21 @@ static void test_basic(void)
 	T_CHECK("basic first lookup misses", r == CACHE_MISS, "got %d", r);
 	put(c, &t, "/a", 100, 60);
 	r = get(c, "/a", &v, &t);
-	T_CHECK("basic second lookup hits", r == CACHE_HIT && value_ok("/a", &v, 100),
-		"got %d len %zu", r, v.len);
+	T_CHECK("basic second lookup hits",
+		r == CACHE_HIT && value_ok("/a", &v, 100), "got %d len %zu", r,
+		v.len);
 	r = get(c, "/a?", &v, &t);
 	T_CHECK("basic other key misses", r == CACHE_MISS, "got %d", r);
 	cache_abort(c, &t, "/a?", 3);
 	r = get(c, "/a?", &v, &t);
-	T_CHECK("basic aborted fill can be retried", r == CACHE_MISS, "got %d", r);
+	T_CHECK("basic aborted fill can be retried", r == CACHE_MISS, "got %d",
+		r);
 	put(c, &t, "/a?", 10, 60);
 	cache_get_stats(c, &st);
-	T_CHECK("basic stats", st.hits == 1 && st.misses == 3 && st.entries == 2 &&
-		st.bytes == 2 + 100 + 3 + 10, "hits %llu misses %llu entries %llu bytes %llu",
+	T_CHECK("basic stats",
+		st.hits == 1 && st.misses == 3 && st.entries == 2 &&
+			st.bytes == 2 + 100 + 3 + 10,
+		"hits %llu misses %llu entries %llu bytes %llu",
 		(unsigned long long)st.hits, (unsigned long long)st.misses,
 		(unsigned long long)st.entries, (unsigned long long)st.bytes);
 	free(v.data);
@@ -162,12 +166,13 @@ static void test_eviction(void)
 	T_CHECK("eviction happened", st.evictions >= 300 - cap / 1000,
 		"evictions %llu", (unsigned long long)st.evictions);
 	r = get(c, "/k299", &v, &t);
-	T_CHECK("eviction newest kept", r == CACHE_HIT && value_ok("/k299", &v, 1000),
-		"got %d", r);
+	T_CHECK("eviction newest kept",
+		r == CACHE_HIT && value_ok("/k299", &v, 1000), "got %d", r);
 	r = get(c, "/k0", &v, &t);
 	T_CHECK("eviction recently used kept", r == CACHE_HIT, "got %d", r);
 	r = get(c, "/k1", &v, &t);
-	T_CHECK("eviction least recently used gone", r == CACHE_MISS, "got %d", r);
+	T_CHECK("eviction least recently used gone", r == CACHE_MISS, "got %d",
+		r);
 	cache_abort(c, &t, "/k1", 3);
 
 	/* an object larger than half the cache is passed through, not kept */
@@ -176,7 +181,8 @@ static void test_eviction(void)
 	r = get(c, "/big", &v, &t);
 	cache_fill(c, &t, "/big", 4, big, sizeof(big), 60);
 	r = get(c, "/big", &v, &t);
-	T_CHECK("eviction oversized object passes", r == CACHE_PASS, "got %d", r);
+	T_CHECK("eviction oversized object passes", r == CACHE_PASS, "got %d",
+		r);
 	free(v.data);
 }
 
@@ -204,7 +210,8 @@ static void test_processes(void)
 				r = get(c, key, &v, &t);
 				if (r == CACHE_MISS)
 					put(c, &t, key, len, 60);
-				else if (r == CACHE_HIT && !value_ok(key, &v, len))
+				else if (r == CACHE_HIT &&
+					 !value_ok(key, &v, len))
 					errors++;
 				else if (r < 0)
 					errors++;
@@ -240,7 +247,9 @@ static void test_single_flight(void)
 
 			/* must have waited for the fill, then got its value */
 			_exit(r2 == CACHE_HIT && value_ok("/sf", &v, 50) &&
-			      now_s() - t0 > 0.15 ? 0 : 1);
+					      now_s() - t0 > 0.15 ?
+				      0 :
+				      1);
 		}
 	}
 	usleep(300 * 1000);
@@ -251,9 +260,11 @@ static void test_single_flight(void)
 	}
 	cache_get_stats(c, &st);
 	T_CHECK("single-flight waiters share one fetch",
-		r == CACHE_MISS && bad == 0 && st.misses == 1 && st.coalesced == 3,
+		r == CACHE_MISS && bad == 0 && st.misses == 1 &&
+			st.coalesced == 3,
 		"bad %d misses %llu coalesced %llu", bad,
-		(unsigned long long)st.misses, (unsigned long long)st.coalesced);
+		(unsigned long long)st.misses,
+		(unsigned long long)st.coalesced);
 
 	/* the fetching process dies: a waiter takes over at once */
 	pid_t p = fork();
@@ -269,7 +280,8 @@ static void test_single_flight(void)
 	r = get(c, "/orphan", &v, &t);
 	T_CHECK("single-flight dead owner taken over",
 		WIFEXITED(status) && !WEXITSTATUS(status) && r == CACHE_MISS &&
-		now_s() - t0 < 1.0, "got %d after %.2fs", r, now_s() - t0);
+			now_s() - t0 < 1.0,
+		"got %d after %.2fs", r, now_s() - t0);
 	free(v.data);
 }
 
@@ -297,14 +309,14 @@ static void test_dead_lock_holder(void)
 	alarm(10); /* a hang fails the test instead of blocking the run */
 	r = get(c, "/x", &v, &t);
 	cache_get_stats(c, &st);
-	T_CHECK("dead holder: lock recovered", (r == CACHE_MISS || r == CACHE_HIT) &&
-		st.recoveries == 1, "got %d recoveries %llu", r,
-		(unsigned long long)st.recoveries);
+	T_CHECK("dead holder: lock recovered",
+		(r == CACHE_MISS || r == CACHE_HIT) && st.recoveries == 1,
+		"got %d recoveries %llu", r, (unsigned long long)st.recoveries);
 	if (r == CACHE_MISS)
 		put(c, &t, "/x", 10, 60);
 	r = get(c, "/x", &v, &t);
-	T_CHECK("dead holder: cache usable after", r == CACHE_HIT &&
-		value_ok("/x", &v, 10), "got %d", r);
+	T_CHECK("dead holder: cache usable after",
+		r == CACHE_HIT && value_ok("/x", &v, 10), "got %d", r);
 	alarm(0);
 
 	/* processes killed at random points, over and over: whatever the
@@ -321,7 +333,8 @@ static void test_dead_lock_holder(void)
 			for (int n = 0;; n++) {
 				snprintf(key, sizeof(key), "/r%d", n % 40);
 				if (get(c, key, &v, &t2) == CACHE_MISS)
-					put(c, &t2, key, 300 + (n % 40) * 100, 60);
+					put(c, &t2, key, 300 + (n % 40) * 100,
+					    60);
 			}
 		}
 		usleep(2000 + rand() % 5000);

@@ -31,7 +31,8 @@ static const struct rcase rcases[] = {
 	{ "http10 no host", "GET / HTTP/1.0\r\n\r\n", 1 },
 	{ "header ows", "GET / HTTP/1.1\r\nHost:\t a \t\r\nX-A:\r\n\r\n", 1 },
 	{ "same content-length twice",
-	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 1 },
+	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+	  1 },
 	{ "body at the limit",
 	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n", 1 },
 	{ "headers at the count limit",
@@ -72,19 +73,27 @@ static const struct rcase rcases[] = {
 	{ "empty host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", -400 },
 	{ "two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", -400 },
 	{ "conflicting content-length",
-	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", -400 },
-	{ "content-length sign", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", -400 },
-	{ "content-length list", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1,1\r\n\r\n", -400 },
+	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	  -400 },
+	{ "content-length sign",
+	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", -400 },
+	{ "content-length list",
+	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1,1\r\n\r\n", -400 },
 	{ "content-length huge",
-	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", -400 },
+	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+	  -400 },
 	{ "te and cl",
-	  "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", -400 },
-	{ "te", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", -501 },
+	  "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+	  -400 },
+	{ "te",
+	  "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  -501 },
 	/* limits */
 	{ "body over the limit",
 	  "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", -413 },
 	{ "too many headers",
-	  "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", -431 },
+	  "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+	  -431 },
 };
 
 static void test_requests(void)
@@ -99,7 +108,8 @@ static void test_requests(void)
 
 		/* the NUL case carries its NUL inside: measure to the end */
 		if (strstr(c->name, "nul in value")) {
-			len = sizeof("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n") - 1;
+			len = sizeof("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n") -
+			      1;
 			want = -400;
 		} else {
 			want = c->want > 0 ? (int)len : c->want;
@@ -115,10 +125,13 @@ static void test_fields(void)
 	struct http_request r;
 	int n;
 
-	n = parse("HEAD /a/b?c HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n", &r);
-	T_CHECK("fields head", n > 0 && r.method == HTTP_M_HEAD &&
-		r.target_len == 6 && !memcmp(r.target, "/a/b?c", 6) &&
-		r.minor == 1 && !r.keep_alive && r.content_length == -1,
+	n = parse(
+		"HEAD /a/b?c HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n",
+		&r);
+	T_CHECK("fields head",
+		n > 0 && r.method == HTTP_M_HEAD && r.target_len == 6 &&
+			!memcmp(r.target, "/a/b?c", 6) && r.minor == 1 &&
+			!r.keep_alive && r.content_length == -1,
 		"n %d method %d keep %d", n, r.method, r.keep_alive);
 	n = parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	T_CHECK("fields keep-alive by default in 1.1", n > 0 && r.keep_alive,
@@ -129,7 +142,8 @@ static void test_fields(void)
 	n = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r);
 	T_CHECK("fields 1.0 keep-alive", n > 0 && r.keep_alive, "keep %d",
 		r.keep_alive);
-	n = parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n", &r);
+	n = parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n",
+		  &r);
 	T_CHECK("fields post is another method",
 		n > 0 && r.method == HTTP_M_OTHER && r.content_length == 3,
 		"n %d method %d", n, r.method);
@@ -153,14 +167,16 @@ static void test_pipelined(void)
 		off += n;
 	}
 	T_CHECK("pipelined two complete, one partial",
-		n == 0 && seen == 2 && ok && off == len - strlen("GET /3 HTTP/1.1\r\nHo"),
+		n == 0 && seen == 2 && ok &&
+			off == len - strlen("GET /3 HTTP/1.1\r\nHo"),
 		"n %d seen %d", n, seen);
 
 	/* one byte at a time: never complete early, never an error */
 	const char *one = "GET /x HTTP/1.1\r\nHost: a\r\nA: b\r\n\r\n";
 	for (size_t i = 1; i <= strlen(one); i++) {
 		n = http_parse_request(one, i, &lim, &r);
-		if ((i < strlen(one) && n != 0) || (i == strlen(one) && n != (int)i)) {
+		if ((i < strlen(one) && n != 0) ||
+		    (i == strlen(one) && n != (int)i)) {
 			t_fail("pipelined byte by byte", "at %zu got %d", i, n);
 			return;
 		}
@@ -193,12 +209,13 @@ static void test_limits(void)
 		http_parse_request(buf, 60, &lim, &r) == 0, "got %d",
 		http_parse_request(buf, 60, &lim, &r));
 	/* head of exactly max_header bytes, then one more */
-	n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %0*d\r\n\r\n",
-		     256 - 32, 0);
+	n = snprintf(buf, sizeof(buf),
+		     "GET / HTTP/1.1\r\nHost: a\r\nX: %0*d\r\n\r\n", 256 - 32,
+		     0);
 	T_CHECK("limit header block at max", n == 256 && parse(buf, &r) == n,
 		"n %d got %d", n, parse(buf, &r));
-	snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %0*d\r\n\r\n",
-		 256 - 31, 0);
+	snprintf(buf, sizeof(buf),
+		 "GET / HTTP/1.1\r\nHost: a\r\nX: %0*d\r\n\r\n", 256 - 31, 0);
 	T_CHECK("limit header block over max 431", parse(buf, &r) == -431,
 		"got %d", parse(buf, &r));
 	n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %0*d",
@@ -232,23 +249,28 @@ static int dechunk(const char *in, size_t step, char *out, size_t *outlen)
 
 static void test_chunked(void)
 {
-	const char *good = "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
+	const char *good =
+		"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
 	char out[512];
 	size_t n;
 	int r;
 
 	r = dechunk(good, 1000, out, &n);
-	T_CHECK("chunked whole", r == 1 && n == 12 && !memcmp(out, "hello, world", 12),
+	T_CHECK("chunked whole",
+		r == 1 && n == 12 && !memcmp(out, "hello, world", 12),
 		"r %d n %zu", r, n);
 	r = dechunk(good, 1, out, &n);
-	T_CHECK("chunked byte by byte", r == 1 && n == 12 && !memcmp(out, "hello, world", 12),
+	T_CHECK("chunked byte by byte",
+		r == 1 && n == 12 && !memcmp(out, "hello, world", 12),
 		"r %d n %zu", r, n);
 	r = dechunk("A\r\n0123456789\r\n0\r\n\r\n", 3, out, &n);
 	T_CHECK("chunked hex size", r == 1 && n == 10, "r %d n %zu", r, n);
 	r = dechunk("5\r\nhel", 100, out, &n);
 	T_CHECK("chunked incomplete", r == 0 && n == 3, "r %d n %zu", r, n);
-	T_CHECK("chunked bad hex", dechunk("g\r\n", 100, out, &n) < 0, "accepted");
-	T_CHECK("chunked no size", dechunk("\r\n", 100, out, &n) < 0, "accepted");
+	T_CHECK("chunked bad hex", dechunk("g\r\n", 100, out, &n) < 0,
+		"accepted");
+	T_CHECK("chunked no size", dechunk("\r\n", 100, out, &n) < 0,
+		"accepted");
 	T_CHECK("chunked missing crlf after data",
 		dechunk("1\r\nab\r\n", 100, out, &n) < 0, "accepted");
 	T_CHECK("chunked bare lf", dechunk("1\nab\r\n", 100, out, &n) < 0,
@@ -263,45 +285,49 @@ static void test_chunked(void)
 
 	n = 0;
 	r = http_chunked_feed(&c, inplace, strlen(inplace), inplace, &n, &used);
-	T_CHECK("chunked in place", r == 1 && n == 5 && !memcmp(inplace, "abcde", 5),
-		"r %d n %zu", r, n);
+	T_CHECK("chunked in place",
+		r == 1 && n == 5 && !memcmp(inplace, "abcde", 5), "r %d n %zu",
+		r, n);
 }
 
 static void test_response(void)
 {
 	struct http_response r;
-	const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCache-Control: max-age=7\r\n"
-			"Content-Type: text/x\r\nSet-Cookie: s=1\r\n\r\nhello";
+	const char *a =
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCache-Control: max-age=7\r\n"
+		"Content-Type: text/x\r\nSet-Cookie: s=1\r\n\r\nhello";
 	int n;
 
 	n = http_parse_response(a, strlen(a), 4096, &r);
-	T_CHECK("response content-length", n == (int)strlen(a) - 5 &&
-		r.status == 200 && r.content_length == 5 && !r.chunked &&
-		r.cache_control_len == 9 &&
-		strstr(r.keep, "Content-Type: text/x\r\n") &&
-		!strstr(r.keep, "Set-Cookie"),
+	T_CHECK("response content-length",
+		n == (int)strlen(a) - 5 && r.status == 200 &&
+			r.content_length == 5 && !r.chunked &&
+			r.cache_control_len == 9 &&
+			strstr(r.keep, "Content-Type: text/x\r\n") &&
+			!strstr(r.keep, "Set-Cookie"),
 		"n %d status %d", n, r.status);
 	a = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n";
 	n = http_parse_response(a, strlen(a), 4096, &r);
-	T_CHECK("response chunked", n > 0 && r.status == 404 && r.chunked &&
-		r.content_length == -1, "n %d", n);
+	T_CHECK("response chunked",
+		n > 0 && r.status == 404 && r.chunked && r.content_length == -1,
+		"n %d", n);
 	a = "HTTP/1.1 200 OK\r\nContent-Len";
-	T_CHECK("response partial", http_parse_response(a, strlen(a), 4096, &r) == 0,
-		"not 0");
+	T_CHECK("response partial",
+		http_parse_response(a, strlen(a), 4096, &r) == 0, "not 0");
 	T_CHECK("response head too long",
 		http_parse_response(a, strlen(a), 10, &r) == -1, "not -1");
 	a = "HTTP/1.1 2000 OK\r\n\r\n";
-	T_CHECK("response bad status", http_parse_response(a, strlen(a), 4096, &r) == -1,
-		"accepted");
+	T_CHECK("response bad status",
+		http_parse_response(a, strlen(a), 4096, &r) == -1, "accepted");
 	a = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
-	T_CHECK("response unknown coding", http_parse_response(a, strlen(a), 4096, &r) == -1,
-		"accepted");
+	T_CHECK("response unknown coding",
+		http_parse_response(a, strlen(a), 4096, &r) == -1, "accepted");
 	a = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
 	T_CHECK("response conflicting length",
 		http_parse_response(a, strlen(a), 4096, &r) == -1, "accepted");
 	a = "SSH-2.0-OpenSSH\r\n\r\n";
-	T_CHECK("response not http", http_parse_response(a, strlen(a), 4096, &r) == -1,
-		"accepted");
+	T_CHECK("response not http",
+		http_parse_response(a, strlen(a), 4096, &r) == -1, "accepted");
 }
 
 static void test_ttl(void)
@@ -355,11 +381,13 @@ static void test_paths(void)
 					 sizeof(out));
 
 		snprintf(name, sizeof(name), "path %s", cases[i].in);
-		T_CHECK(name, r == cases[i].ret &&
-			(r < 0 || !strcmp(out, cases[i].out)),
+		T_CHECK(name,
+			r == cases[i].ret &&
+				(r < 0 || !strcmp(out, cases[i].out)),
 			"got %d '%s'", r, r >= 0 ? out : "");
 	}
-	T_CHECK("path too long", http_target_path("/aaaaaaaaaa", 11, out, 5) == -414,
+	T_CHECK("path too long",
+		http_target_path("/aaaaaaaaaa", 11, out, 5) == -414,
 		"accepted");
 }
 

@@ -40,14 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n <= 0)
 			break;
 		if ((size_t)n > size - off || (size_t)n > lim.max_header ||
-		    req.target < buf + off || req.target + req.target_len > buf + off + n ||
+		    req.target < buf + off ||
+		    req.target + req.target_len > buf + off + n ||
 		    (req.method != HTTP_M_GET && req.method != HTTP_M_HEAD &&
 		     req.method != HTTP_M_OTHER))
 			abort();
-		n = http_target_path(req.target, req.target_len, path, sizeof(path));
-		if (n >= 0 && (!strcmp(path, "..") || !strncmp(path, "../", 3) ||
-			       strstr(path, "/../") || path[0] == '/' ||
-			       (n >= 3 && !strcmp(path + n - 3, "/.."))))
+		n = http_target_path(req.target, req.target_len, path,
+				     sizeof(path));
+		if (n >= 0 &&
+		    (!strcmp(path, "..") || !strncmp(path, "../", 3) ||
+		     strstr(path, "/../") || path[0] == '/' ||
+		     (n >= 3 && !strcmp(path + n - 3, "/.."))))
 			abort(); /* a ".." segment would leave the root */
 		off += req.header_len;
 	}

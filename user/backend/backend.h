@@ -79,8 +79,8 @@ static inline struct cache *shared_cache(struct shared *sh)
 #define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Run a worker; never returns. */
-void worker_run(const struct config *cfg, int lfd, struct shared *sh,
-		int slot) __attribute__((noreturn));
+void worker_run(const struct config *cfg, int lfd, struct shared *sh, int slot)
+	__attribute__((noreturn));
 
 /* Run the master: fork workers and supervise them.  Returns the exit code. */
 int master_run(struct config *cfg, int argc, char **argv);

@@ -386,7 +386,8 @@ static uint32_t lookup(struct cache *c, uint64_t h, const void *key, size_t n)
 	while (i != NIL) {
 		struct cache_entry *e = ent(c, i);
 
-		if (e->hash == h && e->klen == n && chain_equal(c, e->chunk, key, n))
+		if (e->hash == h && e->klen == n &&
+		    chain_equal(c, e->chunk, key, n))
 			return i;
 		i = e->hnext;
 	}
@@ -458,8 +459,8 @@ static int pid_alive(pid_t pid)
 }
 
 /* Make entry i a fill owned by the caller. */
-static void own_fill(struct cache *c, uint32_t i, uint64_t now, uint64_t fill_ns,
-		     struct cache_ticket *t)
+static void own_fill(struct cache *c, uint32_t i, uint64_t now,
+		     uint64_t fill_ns, struct cache_ticket *t)
 {
 	struct cache_entry *e = ent(c, i);
 
@@ -518,7 +519,8 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 		if (e->state == E_READY) {
 			/* a waiter takes the result it waited for even if it
 			 * may not be kept for later requests (ttl 0) */
-			if (now < e->expires || (waited && e->fill_id == waited)) {
+			if (now < e->expires ||
+			    (waited && e->fill_id == waited)) {
 				err = copy_value(c, e, v);
 				if (err) {
 					cache_unlock(c);
@@ -552,8 +554,8 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 				cache_unlock(c);
 				ts.tv_sec = 0;
 				ts.tv_nsec = WAIT_SLICE_NS;
-				syscall(SYS_futex, &c->fill_seq, FUTEX_WAIT, seq,
-					&ts, NULL, 0);
+				syscall(SYS_futex, &c->fill_seq, FUTEX_WAIT,
+					seq, &ts, NULL, 0);
 				err = cache_lock(c);
 				if (err)
 					return err;
@@ -611,7 +613,8 @@ int cache_fill(struct cache *c, const struct cache_ticket *t, const void *key,
 	e->state = E_FILLING; /* chunks_free accounting: key only from here */
 	e->fill_id = id;
 	e->owner = 0;
-	if (ttl >= 0 && entry_store(c, i, key, klen, val, vlen, &evicted) == 0) {
+	if (ttl >= 0 &&
+	    entry_store(c, i, key, klen, val, vlen, &evicted) == 0) {
 		e->state = E_READY;
 		e->expires = now + (uint64_t)ttl * 1000000000ull;
 		c->st.bytes += vlen;

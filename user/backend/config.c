@@ -42,7 +42,8 @@ static int parse_u64(const char *v, uint64_t *out, int suffixes)
 	if (suffixes && *end) {
 		int sh = *end == 'k' || *end == 'K' ? 10 :
 			 *end == 'm' || *end == 'M' ? 20 :
-			 *end == 'g' || *end == 'G' ? 30 : -1;
+			 *end == 'g' || *end == 'G' ? 30 :
+						      -1;
 
 		if (sh < 0 || end[1] || x > (~0ull >> sh))
 			return -EINVAL;
@@ -84,19 +85,19 @@ static int set_option(struct config *c, const char *name, const char *v)
 	uint64_t x;
 	unsigned int ms;
 
-#define NEED_U64(sfx, lo, hi)                                  \
-	do {                                                   \
-		if (need_u64(name, v, sfx, lo, hi, &x))        \
-			return -EINVAL;                        \
+#define NEED_U64(sfx, lo, hi)                           \
+	do {                                            \
+		if (need_u64(name, v, sfx, lo, hi, &x)) \
+			return -EINVAL;                 \
 	} while (0)
-#define NEED_SECS()                                                      \
-	do {                                                             \
-		if (parse_secs(v, &ms)) {                                \
-			fprintf(stderr,                                  \
-				"lb-backend: --%s: bad duration '%s'\n", \
-				name, v);                                \
-			return -EINVAL;                                  \
-		}                                                        \
+#define NEED_SECS()                                                            \
+	do {                                                                   \
+		if (parse_secs(v, &ms)) {                                      \
+			fprintf(stderr,                                        \
+				"lb-backend: --%s: bad duration '%s'\n", name, \
+				v);                                            \
+			return -EINVAL;                                        \
+		}                                                              \
 	} while (0)
 
 	if (!strcmp(name, "listen")) {
@@ -194,7 +195,8 @@ static int read_file(struct config *c, const char *path)
 		}
 		err = set_option(c, name, val);
 		if (err)
-			fprintf(stderr, "lb-backend: (in %s:%d)\n", path, lineno);
+			fprintf(stderr, "lb-backend: (in %s:%d)\n", path,
+				lineno);
 	}
 	fclose(f);
 	return err;
@@ -227,11 +229,13 @@ int config_parse(int argc, char **argv, struct config *c)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "lb-backend: --config needs a value\n");
+				fprintf(stderr,
+					"lb-backend: --config needs a value\n");
 				return -EINVAL;
 			}
 			if (strlen(argv[i + 1]) >= sizeof(c->config_file)) {
-				fprintf(stderr, "lb-backend: --config: path too long\n");
+				fprintf(stderr,
+					"lb-backend: --config: path too long\n");
 				return -EINVAL;
 			}
 			strcpy(c->config_file, argv[i + 1]);
@@ -251,7 +255,8 @@ int config_parse(int argc, char **argv, struct config *c)
 			continue;
 		}
 		if (strncmp(a, "--", 2) || !a[2]) {
-			fprintf(stderr, "lb-backend: unexpected argument '%s'\n", a);
+			fprintf(stderr,
+				"lb-backend: unexpected argument '%s'\n", a);
 			usage(stderr);
 			return -EINVAL;
 		}
@@ -269,7 +274,8 @@ int config_parse(int argc, char **argv, struct config *c)
 		return -EINVAL;
 	}
 	if (!c->origin_url[0] && !c->root[0]) {
-		fprintf(stderr, "lb-backend: one of --origin URL or --root DIR is required\n");
+		fprintf(stderr,
+			"lb-backend: one of --origin URL or --root DIR is required\n");
 		usage(stderr);
 		return -EINVAL;
 	}

@@ -91,7 +91,8 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
 		req->method = HTTP_M_OTHER;
 	i++;
 	req->target = p + i;
-	while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
+	while (i < n && (unsigned char)p[i] > 0x20 &&
+	       (unsigned char)p[i] < 0x7f)
 		i++;
 	req->target_len = p + i - req->target;
 	if (req->target_len == 0 || i >= n || p[i] != ' ')
@@ -103,7 +104,8 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
 	i++;
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive */
 	if (n - i != 8 || memcmp(p + i, "HTTP/", 5) || p[i + 5] < '0' ||
-	    p[i + 5] > '9' || p[i + 6] != '.' || p[i + 7] < '0' || p[i + 7] > '9')
+	    p[i + 5] > '9' || p[i + 6] != '.' || p[i + 7] < '0' ||
+	    p[i + 7] > '9')
 		return -400;
 	if (p[i + 5] != '1' || p[i + 7] > '1')
 		return -505;
@@ -206,7 +208,8 @@ int http_parse_request(const char *buf, size_t len,
 	if (req->content_length >= 0 &&
 	    (uint64_t)req->content_length > lim->max_body)
 		return -413;
-	req->keep_alive = req->minor == 1 ? !conn_close : conn_keep && !conn_close;
+	req->keep_alive = req->minor == 1 ? !conn_close :
+					    conn_keep && !conn_close;
 	req->header_len = p - buf;
 	return (int)req->header_len;
 }
@@ -230,7 +233,7 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 			struct http_response *r)
 {
 	static const char *const kept[] = {
-		"Content-Type",	 "Cache-Control", "ETag",     "Last-Modified",
+		"Content-Type",	    "Cache-Control", "ETag",	"Last-Modified",
 		"Content-Encoding", "Location",	     "Expires", "Vary",
 	};
 	const char *p = buf, *end, *lf, *colon, *v, *ve;
@@ -290,8 +293,8 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 		if (lower_eq(p, colon - p, "content-length")) {
 			int64_t cl = parse_length(v, ve - v);
 
-			if (cl < 0 || (r->content_length >= 0 &&
-				       r->content_length != cl))
+			if (cl < 0 ||
+			    (r->content_length >= 0 && r->content_length != cl))
 				return -1;
 			r->content_length = cl;
 		} else if (lower_eq(p, colon - p, "transfer-encoding")) {
@@ -452,7 +455,8 @@ long http_cache_ttl(const char *cc, size_t len, long def_ttl)
 	size_t i = 0, b, e, k;
 
 	while (cc && i < len) {
-		while (i < len && (cc[i] == ' ' || cc[i] == '\t' || cc[i] == ','))
+		while (i < len &&
+		       (cc[i] == ' ' || cc[i] == '\t' || cc[i] == ','))
 			i++;
 		b = i;
 		while (i < len && cc[i] != ',')
@@ -550,30 +554,55 @@ int http_target_path(const char *t, size_t len, char *out, size_t size)
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 203: return "Non-Authoritative Information";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 410: return "Gone";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 203:
+		return "Non-Authoritative Information";
+	case 204:
+		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }

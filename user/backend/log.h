@@ -12,14 +12,15 @@ enum blog_level { BLOG_ERR, BLOG_WARN, BLOG_INFO, BLOG_DEBUG };
 extern int blog_level;
 extern const char *blog_role;
 
-__attribute__((format(printf, 2, 3))) void blog(int level, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void blog(int level, const char *fmt,
+						...);
 
 #define pr_err(...) blog(BLOG_ERR, __VA_ARGS__)
 #define pr_warn(...) blog(BLOG_WARN, __VA_ARGS__)
 #define pr_info(...) blog(BLOG_INFO, __VA_ARGS__)
-#define pr_debug(...)                                \
-	do {                                         \
-		if (blog_level >= BLOG_DEBUG)        \
+#define pr_debug(...)                                  \
+	do {                                           \
+		if (blog_level >= BLOG_DEBUG)          \
 			blog(BLOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

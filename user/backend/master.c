@@ -170,8 +170,8 @@ static int shared_adopt(int fd)
 	if (s == MAP_FAILED)
 		return -errno;
 	if (s->magic != SHARED_MAGIC || s->version != SHARED_VERSION ||
-	    s->size != (uint64_t)st.st_size || s->cache_size != cfg->cache_size ||
-	    !shared_cache(s)) {
+	    s->size != (uint64_t)st.st_size ||
+	    s->cache_size != cfg->cache_size || !shared_cache(s)) {
 		munmap(s, st.st_size);
 		return -ESTALE;
 	}
@@ -305,12 +305,13 @@ static void reap(int stopping)
 		else
 			c->fails = 1;
 		if (c->fails > 1) {
-			delay = 250ll << (c->fails - 2 > 10 ? 10 : c->fails - 2);
+			delay = 250ll
+				<< (c->fails - 2 > 10 ? 10 : c->fails - 2);
 			if (delay > BACKOFF_MAX_MS)
 				delay = BACKOFF_MAX_MS;
 		}
-		pr_warn("worker %d (slot %d) %s; restarting %s%lld ms%s", pid, i,
-			describe(status, why, sizeof(why)),
+		pr_warn("worker %d (slot %d) %s; restarting %s%lld ms%s", pid,
+			i, describe(status, why, sizeof(why)),
 			delay ? "in " : "now", delay ? delay : 0,
 			delay ? " (crash loop)" : "");
 		c->pid = 0;
@@ -407,7 +408,8 @@ static int inherit(const char *env)
 	sh->generation = gen + 1;
 	for (old += 4; sscanf(old, "%d:%d", &pid, &slot) == 2;) {
 		if (err == 0 && slot >= 0 && slot < MAX_SLOTS) {
-			children[slot] = (struct child){ .used = 1, .old = 1,
+			children[slot] = (struct child){ .used = 1,
+							 .old = 1,
 							 .pid = pid };
 		} else if (nforeign < MAX_SLOTS) {
 			foreign[nforeign++] = pid;
@@ -463,8 +465,9 @@ int master_run(struct config *config, int argc, char **argv)
 			return EXIT_FAILURE;
 		reloading = 1;
 		ready_by = mono_ms() + READY_WAIT_MS;
-		pr_info("reloaded (generation %u): %u workers, %s", sh->generation,
-			cfg->workers, cfg->root[0] ? cfg->root : cfg->origin_url);
+		pr_info("reloaded (generation %u): %u workers, %s",
+			sh->generation, cfg->workers,
+			cfg->root[0] ? cfg->root : cfg->origin_url);
 	} else {
 		lfd = listen_on(cfg->listen);
 		if (lfd < 0)
@@ -506,7 +509,8 @@ int master_run(struct config *config, int argc, char **argv)
 		}
 		if (stopping == 1 && now >= drain_at) {
 			/* /healthz said 503 long enough: stop accepting */
-			pr_info("shutdown: draining %d workers", live_children(0));
+			pr_info("shutdown: draining %d workers",
+				live_children(0));
 			signal_all(SIGTERM, 0);
 			close(lfd);
 			lfd = -1;

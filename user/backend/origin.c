@@ -151,8 +151,8 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 		fail(r, 502, "request too long");
 		return 0;
 	}
-	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(o->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fail(r, 502, "socket failed");
 		return 0;
@@ -165,7 +165,8 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 	err = wait_fd(fd, POLLOUT, cdeadline);
 	if (err) {
 		fail(r, err == -ETIMEDOUT ? 504 : 502,
-		     err == -ETIMEDOUT ? "connect timed out" : "connect failed");
+		     err == -ETIMEDOUT ? "connect timed out" :
+					 "connect failed");
 		goto out;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {

@@ -143,9 +143,10 @@ static void respond_text(struct conn *c, int status, const char *extra,
 	char h[256];
 	int n;
 
-	n = snprintf(h, sizeof(h),
-		     "Content-Type: text/plain\r\nCache-Control: no-store\r\n%s",
-		     extra ? extra : "");
+	n = snprintf(
+		h, sizeof(h),
+		"Content-Type: text/plain\r\nCache-Control: no-store\r\n%s",
+		extra ? extra : "");
 	respond(c, status, h, n, text, strlen(text), NULL, head);
 }
 
@@ -197,8 +198,8 @@ static void respond_value(struct conn *c, const char *v, size_t len,
 	memcpy(&hlen, v + 4, 4);
 	if (hlen > len - VHDR || status < 200 || status > 599)
 		goto bad;
-	respond(c, status, v + VHDR, hlen, v + VHDR + hlen,
-		len - VHDR - hlen, xcache, head);
+	respond(c, status, v + VHDR, hlen, v + VHDR + hlen, len - VHDR - hlen,
+		xcache, head);
 	return;
 bad:
 	respond_error(c, 500, head);
@@ -211,8 +212,8 @@ typedef int (*fetch_fn)(const void *arg, size_t *len, long *ttl);
 static void serve_cached(struct conn *c, const char *key, size_t klen,
 			 fetch_fn fetch, const void *arg, int head)
 {
-	uint64_t fill_ns = (uint64_t)cfg->origin_timeout_ms * 1000000ull +
-			   1000000000ull;
+	uint64_t fill_ns =
+		(uint64_t)cfg->origin_timeout_ms * 1000000ull + 1000000000ull;
 	struct cache_ticket t;
 	size_t len;
 	long ttl;
@@ -257,7 +258,7 @@ static int fetch_origin(const void *p, size_t *len, long *ttl)
 		.connect_ms = cfg->connect_timeout_ms,
 		.timeout_ms = cfg->origin_timeout_ms,
 		.max_size = cfg->cache_size > (64u << 20) ? cfg->cache_size :
-							     (64u << 20),
+							    (64u << 20),
 		.def_ttl = cfg->ttl,
 	};
 	struct origin_reply r;
@@ -270,9 +271,8 @@ static int fetch_origin(const void *p, size_t *len, long *ttl)
 			a->target, r.error);
 		snprintf(body, sizeof(body), "%d %s: %s\n", r.status,
 			 http_reason(r.status), r.error);
-		err = value_build(r.status,
-				  TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1, body,
-				  strlen(body), len);
+		err = value_build(r.status, TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1,
+				  body, strlen(body), len);
 	} else {
 		err = value_build(r.status, r.hdrs, r.hdrs_len, r.body,
 				  r.body_len, len);
@@ -369,7 +369,8 @@ static int fetch_file(const void *p, size_t *len, long *ttl)
 		got += k;
 	}
 	close(fd);
-	n = snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\n", content_type(rel));
+	n = snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\n",
+		     content_type(rel));
 	err = value_build(200, hdr, n, body, got, len);
 	free(body);
 	return err;
@@ -424,8 +425,8 @@ static void serve_stats(struct conn *c, int head)
 			      "\"restarts\":%llu,\"requests\":%llu,"
 			      "\"hits\":%llu,\"misses\":%llu,"
 			      "\"evictions\":%llu,\"connections\":%llu}",
-			      first ? "" : ",", i, pid,
-			      STAT_GET(s->generation), STAT_GET(s->index),
+			      first ? "" : ",", i, pid, STAT_GET(s->generation),
+			      STAT_GET(s->index),
 			      STAT_GET(s->ready) ? "true" : "false",
 			      (unsigned long long)STAT_GET(s->started),
 			      (unsigned long long)STAT_GET(s->restarts),
@@ -758,8 +759,7 @@ static void start_drain(void)
 void worker_run(const struct config *config, int listen_fd,
 		struct shared *shared, int slot)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE },
-			   evs[64];
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE }, evs[64];
 	struct sigaction sa = { .sa_handler = on_term };
 	long long last_expire = 0;
 	sigset_t none;
@@ -835,8 +835,8 @@ void worker_run(const struct config *config, int listen_fd,
 					continue;
 				}
 			}
-			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
-					     EPOLLERR))
+			if (evs[i].events &
+			    (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				on_readable(c);
 		}
 		if (stop_requested && !draining)

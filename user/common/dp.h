@@ -24,14 +24,16 @@ struct lb_dp {
 	int backend_stats;
 };
 
-#define LB_DP_MAPS(X)                                       \
-	X(vips, "lb_vips")                                  \
-	X(vip_addrs, "lb_vip_addrs")                        \
-	X(backends, "lb_backends")                          \
-	X(maglev, "lb_maglev") X(conntrack, "lb_conntrack") \
-		X(config, "lb_config") X(stats, "lb_stats") \
-			X(vip_stats, "lb_vip_stats")        \
-				X(backend_stats, "lb_backend_stats")
+#define LB_DP_MAPS(X)                \
+	X(vips, "lb_vips")           \
+	X(vip_addrs, "lb_vip_addrs") \
+	X(backends, "lb_backends")   \
+	X(maglev, "lb_maglev")       \
+	X(conntrack, "lb_conntrack") \
+	X(config, "lb_config")       \
+	X(stats, "lb_stats")         \
+	X(vip_stats, "lb_vip_stats") \
+	X(backend_stats, "lb_backend_stats")
 
 /*
  * Build a Maglev table map of size entries filled from table[] and swap it
