@@ -28,14 +28,33 @@ endif
 all:
 
 # ---------------------------------------------------------------- toolchain
-ifeq ($(filter clean format check-format deps,$(MAKECMDGOALS)),)
-ifeq ($(shell command -v $(CLANG) 2>/dev/null),)
-$(error clang not found: run tools/deps.sh (as root) first)
+# A bare machine has no clang or bpftool yet.  Every target that builds
+# anything installs them first: when one is missing, make "remakes" the stamp
+# below by running tools/deps.sh, then restarts and reads this file again
+# with the toolchain in place.  Only clean, format, check-format and deps
+# need nothing.
+DEPS_SH ?= tools/deps.sh
+NO_TOOLCHAIN_GOALS := clean format check-format deps
+TOOLCHAIN_MISSING := $(strip \
+	$(if $(shell command -v $(CLANG) 2>/dev/null),,$(CLANG)) \
+	$(if $(shell command -v $(BPFTOOL) 2>/dev/null),,$(BPFTOOL)))
+
+ifneq ($(TOOLCHAIN_MISSING),)
+ifneq ($(or $(filter-out $(NO_TOOLCHAIN_GOALS),$(MAKECMDGOALS)),$(if $(MAKECMDGOALS),,all)),)
+include $(O)/.toolchain
+$(O)/.toolchain: FORCE
+	@echo "toolchain: $(TOOLCHAIN_MISSING) not found; running $(DEPS_SH)"
+	$(Q)$(DEPS_SH)
+	$(Q)for t in $(CLANG) $(BPFTOOL); do \
+		command -v $$t >/dev/null 2>&1 || \
+		{ echo "toolchain: $$t still not found after $(DEPS_SH)" >&2; exit 1; }; \
+	done
+	$(Q)mkdir -p $(@D) && touch $@
 endif
-ifeq ($(shell command -v $(BPFTOOL) 2>/dev/null),)
-$(error bpftool not found: run tools/deps.sh (as root) first)
 endif
-endif
+
+.PHONY: FORCE
+FORCE:
 
 PKGS := libbpf libxdp libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -102,28 +121,28 @@ $(O) $(O)/bpf $(O)/common $(O)/tests:
 
 # ---------------------------------------------------------------- targets
 deps:
-	$(Q)tools/deps.sh
+	$(Q)$(DEPS_SH)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
 test:
-	$(Q)tools/deps.sh
+	$(Q)$(DEPS_SH)
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(O)
 
 demo:
-	$(Q)tools/deps.sh
+	$(Q)$(DEPS_SH)
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(O)
 
 bench:
-	$(Q)tools/deps.sh --bench
+	$(Q)$(DEPS_SH) --bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/run.sh $(O) all
 
 bench-%:
-	$(Q)tools/deps.sh --bench
+	$(Q)$(DEPS_SH) --bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/run.sh $(O) $*
 
