@@ -2,7 +2,7 @@
 # the programs that drive them.  Run by `make bench` / `make bench-PART`
 # through tools/bench/run.sh; built by `all` so that a benchmark never
 # builds inside a measurement.
-BENCH_BPF := bench_floor bench_sink bench_gen
+BENCH_BPF := bench_floor bench_sink bench_gen bench_slow
 BENCH_BPF_OBJS := $(BENCH_BPF:%=$(O)/bench/%.bpf.o)
 BENCH_SKELS := $(BENCH_BPF:%=$(O)/bench/%.skel.h)
 BENCH_PROGS := $(O)/bench/bench_bpf $(O)/bench/bench_fwd \

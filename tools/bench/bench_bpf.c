@@ -4,27 +4,38 @@
  * per packet class, next to the bare MAC-swap XDP_TX program (the floor)
  * measured the same way in the same run.
  *
- * BPF_PROG_TEST_RUN with repeat = N runs the program N times on the same
- * buffer, never restoring it.  That measures the intended path only when
- * the program's own output takes that path again:
- *  - L2 DSR rewrites only the MACs, which the program never reads, so every
- *    repetition takes the same path: a SYN always skips the connection
- *    table and is hashed anew (a real miss each time); a non-SYN packet of
- *    a flow put in the table beforehand is a hit each time.
- *  - Encapsulation grows the packet, and the next repetition would see an
- *    IPIP packet to a backend and pass it.  These classes are measured with
- *    repeat = 1 in a loop of many calls, floor included; each call's figure
- *    then also holds the fixed cost of one test-run iteration, which the
- *    floor measured both ways estimates.
+ * Every class is measured with repeat = 1 in a loop of many
+ * BPF_PROG_TEST_RUN calls, each with its own packet: a new flow is a new
+ * flow on every call, and an encapsulated packet is never fed back in.
+ * Each call's figure also holds a fixed cost of one test-run iteration (two
+ * clock reads and the run's set-up), the same for every program.  The floor
+ * measured both ways in the same run gives it: fixed = floor per call -
+ * floor with repeat = N (one call, N repetitions).  Figures "net" have it
+ * taken off, and ratios are net balancer / floor with repeat.
+ *
+ * Where a repetition of the same buffer takes the same path again (L2 DSR
+ * of a remembered flow rewrites only the MACs, which the program never
+ * reads), the balancer is also measured with repeat = N: that figure needs
+ * no correction and checks the net one.
+ *
  * After every measurement the balancer's counters must show that every
- * repetition took the intended path; a figure that fails the check is
- * printed as INVALID with a warning.
+ * packet took the intended path; a figure that fails the check is printed
+ * as INVALID with a warning.
+ *
+ * Last, the new-flow and established classes run on every CPU at once
+ * (one thread pinned per CPU, each with its own flows), because the
+ * connection table's locks and LRU lists only show their cost when more
+ * than one CPU inserts.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -36,6 +47,13 @@
 #include "bench_floor.skel.h"
 
 #define MAX_RUNS 32
+#define MAX_THREADS 16
+/*
+ * New flows of the one-CPU part are numbered from 1; those of thread t of
+ * the all-CPUs part of the j-th class from (j + 1) * MAX_THREADS *
+ * FLOWS_PER_THREAD + t * FLOWS_PER_THREAD.
+ */
+#define FLOWS_PER_THREAD (1U << 24)
 
 static const uint8_t LB_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t CLIENT_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xaa };
@@ -45,9 +63,10 @@ static const char *const BE4[] = { "198.51.100.1", "198.51.100.2",
 static const char *const BE6[] = { "2001:db8:b::1", "2001:db8:b::2",
 				   "2001:db8:b::3" };
 
-enum method {
-	M_REPEAT, /* one call, repeat = N */
-	M_LOOP, /* N calls, repeat = 1 */
+enum flow_kind {
+	FLOW_NEW, /* a flow never seen before on every call */
+	FLOW_KNOWN, /* one flow, remembered before measuring */
+	FLOW_SAME, /* one flow, never remembered first (a SYN sent again) */
 };
 
 struct bclass {
@@ -57,30 +76,40 @@ struct bclass {
 	uint16_t dport;
 	uint8_t proto;
 	uint8_t tcp_flags;
-	enum method method;
-	int prime; /* send once before measuring: the flow is then known */
-	enum lb_stat path; /* the counter every repetition must bump */
+	enum flow_kind flow;
+	enum lb_stat path; /* the counter every packet must bump */
 	int encap;
+	int parallel; /* also measured on every CPU at once */
 };
 
 static const struct bclass classes[] = {
-	{ "TCP SYN, conntrack miss (IPv4, DSR)", 4, "203.0.113.10", 80,
-	  IPPROTO_TCP, 0x02, M_REPEAT, 0, LB_STAT_CT_MISS, 0 },
-	{ "TCP ACK, conntrack hit (IPv4, DSR)", 4, "203.0.113.10", 80,
-	  IPPROTO_TCP, 0x10, M_REPEAT, 1, LB_STAT_CT_HIT, 0 },
-	{ "UDP, conntrack hit (IPv4, DSR)", 4, "203.0.113.10", 53, IPPROTO_UDP,
-	  0, M_REPEAT, 1, LB_STAT_CT_HIT, 0 },
-	{ "TCP SYN, conntrack miss (IPv6, DSR)", 6, "2001:db8:f::10", 80,
-	  IPPROTO_TCP, 0x02, M_REPEAT, 0, LB_STAT_CT_MISS, 0 },
-	{ "TCP SYN, IPIP encap (IPv4)", 4, "203.0.113.20", 80, IPPROTO_TCP,
-	  0x02, M_LOOP, 0, LB_STAT_CT_MISS, 1 },
+	{ "TCP SYN, a new flow each packet (IPv4, DSR)", 4, "203.0.113.10", 80,
+	  IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0, 1 },
+	{ "TCP SYN, the same flow again (IPv4, DSR)", 4, "203.0.113.10", 80,
+	  IPPROTO_TCP, 0x02, FLOW_SAME, LB_STAT_CT_MISS, 0, 0 },
+	{ "TCP ACK, established (IPv4, DSR)", 4, "203.0.113.10", 80,
+	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 0, 1 },
+	{ "UDP, established (IPv4, DSR)", 4, "203.0.113.10", 53, IPPROTO_UDP, 0,
+	  FLOW_KNOWN, LB_STAT_CT_HIT, 0, 0 },
+	{ "TCP SYN, a new flow each packet (IPv6, DSR)", 6, "2001:db8:f::10",
+	  80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0, 0 },
+	{ "TCP ACK, established (IPv6, DSR)", 6, "2001:db8:f::10", 80,
+	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 0, 0 },
+	{ "TCP SYN, a new flow each packet (IPv4, IPIP)", 4, "203.0.113.20", 80,
+	  IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 1, 0 },
+	{ "TCP ACK, established (IPv4, IPIP)", 4, "203.0.113.20", 80,
+	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 1, 0 },
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
+/* Figures of one class, ns per packet. */
 struct result {
-	struct bench_fig lb;
-	struct bench_fig floor;
-	struct bench_fig floor_repeat; /* M_LOOP only: the floor with repeat */
+	struct bench_fig lb; /* per call */
+	struct bench_fig floor; /* per call */
+	struct bench_fig floor_rep; /* repeat = N */
+	struct bench_fig lb_rep; /* repeat = N, where valid */
+	struct bench_fig lb_net; /* per call less the fixed cost */
+	struct bench_fig ratio; /* lb_net / floor_rep */
 	int valid;
 };
 
@@ -91,24 +120,71 @@ static int floor_fd;
 static uint32_t opt_repeat = 1000000;
 static uint32_t opt_calls = 200000;
 static int opt_runs = 5;
+static int opt_threads;
 
-/* One measurement: ns per packet, and whether every run returned XDP_TX. */
-static int measure(int fd, const struct pkt *p, enum method m, uint32_t n,
-		   double *ns)
+static int repeat_valid(const struct bclass *c)
+{
+	return !c->encap && c->flow != FLOW_NEW;
+}
+
+/* The packet of flow number k of class c (k = 0 for one-flow classes). */
+static void build(const struct bclass *c, uint32_t k, struct pkt *p)
+{
+	struct pkt_spec s = {};
+	char src[INET6_ADDRSTRLEN];
+
+	s.family = c->family;
+	memcpy(s.dmac, LB_MAC, 6);
+	memcpy(s.smac, CLIENT_MAC, 6);
+	/* 50000 source ports per source address */
+	if (c->family == 4)
+		snprintf(src, sizeof(src), "10.%u.%u.%u",
+			 (k / 50000) >> 16 & 255, (k / 50000) >> 8 & 255,
+			 (k / 50000) & 255);
+	else
+		snprintf(src, sizeof(src), "2001:db8:c::%x:%x",
+			 (k / 50000) >> 16, (k / 50000) & 0xffff);
+	s.src = src;
+	s.dst = c->dst;
+	s.proto = c->proto;
+	s.sport = (uint16_t)(10000 + k % 50000);
+	s.dport = c->dport;
+	s.tcp_flags = c->tcp_flags;
+	s.payload = "benchmark payload";
+	s.payload_len = 17;
+	pkt_build(&s, p);
+}
+
+/* One call with repeat = n on p: ns per packet; 1 if it returned XDP_TX. */
+static int run_repeat(int fd, const struct pkt *p, uint32_t n, double *ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
-		    .data_size_in = (uint32_t)p->len);
+		    .data_size_in = (uint32_t)p->len, .repeat = n);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*ns = o.duration;
+	return o.retval == XDP_TX;
+}
+
+/*
+ * n calls with repeat = 1, the packet of flow *next (then *next + 1, ...)
+ * for new flows, else pkt: mean ns per call; 1 if every call returned
+ * XDP_TX.  Only the kernel's own figure counts, so building the packets
+ * costs nothing here.
+ */
+static int run_loop(int fd, const struct bclass *c, const struct pkt *pkt,
+		    uint32_t *next, uint32_t n, double *ns)
+{
+	struct pkt p = *pkt;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b);
 	uint64_t total = 0;
 	int tx = 1;
 
-	if (m == M_REPEAT) {
-		o.repeat = n;
-		if (bpf_prog_test_run_opts(fd, &o))
-			return -errno;
-		*ns = o.duration;
-		return o.retval == XDP_TX;
-	}
 	for (uint32_t i = 0; i < n; i++) {
+		if (c->flow == FLOW_NEW)
+			build(c, (*next)++, &p);
+		o.data_size_in = (uint32_t)p.len;
 		o.repeat = 1;
 		if (bpf_prog_test_run_opts(fd, &o))
 			return -errno;
@@ -119,7 +195,7 @@ static int measure(int fd, const struct pkt *p, enum method m, uint32_t n,
 	return tx;
 }
 
-/* Did every one of n repetitions take the path of class c? */
+/* Did every one of n packets take the path of class c? */
 static int check_path(const struct bclass *c, const uint64_t *before,
 		      const uint64_t *after, uint64_t n)
 {
@@ -146,77 +222,267 @@ static int check_path(const struct bclass *c, const uint64_t *before,
 	return ok;
 }
 
-static void build(const struct bclass *c, struct pkt *p)
+static int check_tx(int ret, const struct bclass *c, const char *who,
+		    int *valid)
 {
-	struct pkt_spec s = {};
-
-	s.family = c->family;
-	memcpy(s.dmac, LB_MAC, 6);
-	memcpy(s.smac, CLIENT_MAC, 6);
-	s.src = c->family == 4 ? "192.0.2.1" : "2001:db8:c::1";
-	s.dst = c->dst;
-	s.proto = c->proto;
-	s.sport = 40000;
-	s.dport = c->dport;
-	s.tcp_flags = c->tcp_flags;
-	s.payload = "benchmark payload";
-	s.payload_len = 17;
-	pkt_build(&s, p);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		bench_warn("%s: %s did not always return XDP_TX", c->name, who);
+		*valid = 0;
+	}
+	return 0;
 }
 
-static int run_class(const struct bclass *c, struct result *r)
+/*
+ * The measurements of one class by one thread: the floor per call, the
+ * balancer per call (its counters checked by the caller), then the floor
+ * (and where valid the balancer) with repeat.  *next numbers new flows.
+ */
+struct sample {
+	double lb, floor, floor_rep, lb_rep;
+};
+
+static int sample_class(const struct bclass *c, const struct pkt *p,
+			uint32_t *next, struct sample *s, int *valid)
 {
-	double lbv[MAX_RUNS], flv[MAX_RUNS], frv[MAX_RUNS];
+	uint32_t floor_next = *next;
+	int err;
+
+	/* the floor sees the same packets as the balancer, then they are
+	 * new to the balancer */
+	err = check_tx(run_loop(floor_fd, c, p, &floor_next, opt_calls,
+				&s->floor),
+		       c, "floor", valid);
+	if (!err)
+		err = check_tx(run_loop(lb.prog_fd, c, p, next, opt_calls,
+					&s->lb),
+			       c, "balancer", valid);
+	if (!err)
+		err = check_tx(run_repeat(floor_fd, p, opt_repeat,
+					  &s->floor_rep),
+			       c, "floor", valid);
+	s->lb_rep = 0;
+	if (!err && repeat_valid(c))
+		err = check_tx(run_repeat(lb.prog_fd, p, opt_repeat,
+					  &s->lb_rep),
+			       c, "balancer", valid);
+	return err;
+}
+
+/* How many packets the balancer saw per sample of class c. */
+static uint64_t sample_packets(const struct bclass *c)
+{
+	return opt_calls + (repeat_valid(c) ? opt_repeat : 0);
+}
+
+static void summarize(struct sample *s, int n, struct result *r)
+{
+	double lb[MAX_RUNS], fl[MAX_RUNS], fr[MAX_RUNS], lr[MAX_RUNS];
+	double net[MAX_RUNS], ratio[MAX_RUNS];
+
+	for (int i = 0; i < n; i++) {
+		lb[i] = s[i].lb;
+		fl[i] = s[i].floor;
+		fr[i] = s[i].floor_rep;
+		lr[i] = s[i].lb_rep;
+		net[i] = s[i].lb - (s[i].floor - s[i].floor_rep);
+		ratio[i] = s[i].floor_rep > 0 ? net[i] / s[i].floor_rep : 0;
+	}
+	bench_summarize(lb, n, &r->lb);
+	bench_summarize(fl, n, &r->floor);
+	bench_summarize(fr, n, &r->floor_rep);
+	bench_summarize(lr, n, &r->lb_rep);
+	bench_summarize(net, n, &r->lb_net);
+	bench_summarize(ratio, n, &r->ratio);
+}
+
+static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
+{
 	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
-	uint32_t n = c->method == M_REPEAT ? opt_repeat : opt_calls;
+	struct sample s[MAX_RUNS];
 	struct pkt p;
+	uint32_t prime = 0;
 	double ns;
 	int err;
 
-	build(c, &p);
+	build(c, c->flow == FLOW_NEW ? *next : 0, &p);
 	r->valid = 1;
-	if (c->prime) {
-		err = measure(lb.prog_fd, &p, M_LOOP, 1, &ns);
+	if (c->flow == FLOW_KNOWN) {
+		/* the flow's first packet, so that it is remembered */
+		err = run_loop(lb.prog_fd, c, &p, &prime, 1, &ns);
 		if (err < 0)
 			return err;
 	}
 	for (int i = 0; i < opt_runs; i++) {
-		/* the floor first, then the balancer, then (loop) the floor
-		 * with repeat for the fixed cost per call */
-		err = measure(floor_fd, &p, c->method, n, &flv[i]);
-		if (err < 0)
-			return err;
-		if (!err) {
-			bench_warn("%s: floor did not return XDP_TX", c->name);
-			r->valid = 0;
-		}
 		err = bench_lb_stats(&lb, before);
+		if (!err)
+			err = sample_class(c, &p, next, &s[i], &r->valid);
+		if (!err)
+			err = bench_lb_stats(&lb, after);
 		if (err)
 			return err;
-		err = measure(lb.prog_fd, &p, c->method, n, &lbv[i]);
-		if (err < 0)
-			return err;
-		if (!err) {
-			bench_warn("%s: balancer did not return XDP_TX",
-				   c->name);
+		if (!check_path(c, before, after, sample_packets(c)))
 			r->valid = 0;
+	}
+	summarize(s, opt_runs, r);
+	return 0;
+}
+
+/*
+ * Fill the connection table before measuring, as on a balancer that has
+ * run for a while: every CPU sends as many new UDP flows as the table
+ * holds, so that whatever the table's LRU layout, every insert measured
+ * afterwards evicts an entry.  Flows from FILL_BASE on.
+ */
+#define FILL_BASE 0xe0000000U
+static const struct bclass fill_class = {
+	"fill", 4,	  "203.0.113.10",  53, IPPROTO_UDP,
+	0,	FLOW_NEW, LB_STAT_CT_MISS, 0,  0
+};
+
+struct filler {
+	pthread_t tid;
+	int cpu;
+	uint32_t n;
+	int err;
+};
+
+static void *fill_main(void *arg)
+{
+	struct filler *f = arg;
+	uint32_t next = FILL_BASE + (uint32_t)f->cpu * FLOWS_PER_THREAD;
+	struct pkt p;
+	cpu_set_t set;
+	double ns;
+
+	CPU_ZERO(&set);
+	CPU_SET(f->cpu, &set);
+	f->err = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	build(&fill_class, next, &p);
+	if (!f->err)
+		f->err =
+			run_loop(lb.prog_fd, &fill_class, &p, &next, f->n, &ns);
+	if (f->err > 0)
+		f->err = 0;
+	return NULL;
+}
+
+static int fill_table(int ncpu)
+{
+	struct filler f[MAX_THREADS] = {};
+	uint32_t size = bpf_map__max_entries(lb.skel->maps.lb_conntrack);
+	int err = 0;
+
+	for (int t = 0; t < ncpu; t++) {
+		f[t].cpu = t;
+		f[t].n = size;
+		err = -pthread_create(&f[t].tid, NULL, fill_main, &f[t]);
+		if (err) {
+			ncpu = t;
+			break;
 		}
-		err = bench_lb_stats(&lb, after);
-		if (err)
-			return err;
-		if (!check_path(c, before, after, n))
-			r->valid = 0;
-		if (c->method == M_LOOP) {
-			err = measure(floor_fd, &p, M_REPEAT, opt_repeat,
-				      &frv[i]);
+	}
+	for (int t = 0; t < ncpu; t++) {
+		pthread_join(f[t].tid, NULL);
+		if (f[t].err && !err)
+			err = f[t].err;
+	}
+	return err;
+}
+
+/* Every CPU at once: one thread per CPU, each with its own flows. */
+struct worker {
+	pthread_t tid;
+	int cpu;
+	const struct bclass *c;
+	pthread_barrier_t *bar;
+	uint32_t next;
+	struct sample s[MAX_RUNS];
+	int valid;
+	int err;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pkt p;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	w->err = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	w->valid = 1;
+	/* each thread's one-flow packet is its first new flow's */
+	build(w->c, w->next, &p);
+	for (int i = 0; i < opt_runs; i++) {
+		/* every thread takes part in every round, failed or not */
+		pthread_barrier_wait(w->bar);
+		if (!w->err)
+			w->err = sample_class(w->c, &p, &w->next, &w->s[i],
+					      &w->valid);
+	}
+	return NULL;
+}
+
+static int run_parallel(const struct bclass *c, int nthreads, uint32_t base,
+			struct result *r)
+{
+	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
+	struct worker w[MAX_THREADS] = {};
+	struct sample all[MAX_THREADS * MAX_RUNS];
+	pthread_barrier_t bar;
+	int err, n = 0;
+
+	for (int t = 0; t < nthreads; t++) {
+		uint32_t k = base + (uint32_t)t * FLOWS_PER_THREAD;
+		struct pkt p;
+		double ns;
+
+		w[t].cpu = t;
+		w[t].c = c;
+		w[t].bar = &bar;
+		w[t].next = k;
+		/* the first packet of each thread's remembered flow */
+		build(c, k, &p);
+		if (c->flow == FLOW_KNOWN) {
+			err = run_loop(lb.prog_fd, c, &p, &k, 1, &ns);
 			if (err < 0)
 				return err;
 		}
 	}
-	bench_summarize(lbv, opt_runs, &r->lb);
-	bench_summarize(flv, opt_runs, &r->floor);
-	if (c->method == M_LOOP)
-		bench_summarize(frv, opt_runs, &r->floor_repeat);
+	err = bench_lb_stats(&lb, before);
+	if (err)
+		return err;
+	pthread_barrier_init(&bar, NULL, nthreads);
+	for (int t = 0; t < nthreads; t++) {
+		err = -pthread_create(&w[t].tid, NULL, worker_main, &w[t]);
+		if (err) {
+			/* the started threads wait forever: give up */
+			bench_warn("cannot start a thread: %s", strerror(-err));
+			exit(EXIT_FAILURE);
+		}
+	}
+	r->valid = 1;
+	for (int t = 0; t < nthreads; t++) {
+		pthread_join(w[t].tid, NULL);
+		if (w[t].err && !err)
+			err = w[t].err;
+		r->valid &= w[t].valid;
+		for (int i = 0; i < opt_runs; i++)
+			all[n++] = w[t].s[i];
+	}
+	pthread_barrier_destroy(&bar);
+	if (err)
+		return err;
+	err = bench_lb_stats(&lb, after);
+	if (err)
+		return err;
+	if (!check_path(c, before, after,
+			(uint64_t)nthreads * opt_runs * sample_packets(c)))
+		r->valid = 0;
+	/* all threads' samples together: median over CPUs and runs */
+	summarize(all, n, r);
 	return 0;
 }
 
@@ -225,71 +491,93 @@ static void print_fig(const struct bench_fig *f)
 	printf(" %.1f (%.1f-%.1f) |", f->med, f->min, f->max);
 }
 
-static void report(const struct result *res)
+static void print_row(const char *name, const struct result *r, int rep)
 {
-	int loop_notes = 0;
-
-	printf("Median of %d runs (min-max), ns per packet in the kernel; "
-	       "repeat=%u per run, or %u calls of repeat=1 (*).\n\n",
-	       opt_runs, opt_repeat, opt_calls);
-	printf("| packet class | balancer ns/pkt | floor ns/pkt | ratio |\n");
-	printf("|---|---:|---:|---:|\n");
-	for (size_t i = 0; i < NCLASSES; i++) {
-		const struct bclass *c = &classes[i];
-		const struct result *r = &res[i];
-
-		printf("| %s%s |", c->name, c->method == M_LOOP ? " (*)" : "");
-		if (!r->valid) {
-			printf(" INVALID |");
-			print_fig(&r->floor);
-			printf(" - |\n");
-			continue;
-		}
-		print_fig(&r->lb);
-		print_fig(&r->floor);
-		printf(" %.2f |\n",
-		       r->floor.med > 0 ? r->lb.med / r->floor.med : 0);
+	printf("| %s |", name);
+	if (!r->valid) {
+		printf(" INVALID | - | - | - | - | - | - |\n");
+		return;
 	}
-	for (size_t i = 0; i < NCLASSES; i++) {
-		const struct bclass *c = &classes[i];
-		const struct result *r = &res[i];
-		double fixed = r->floor.med - r->floor_repeat.med;
+	print_fig(&r->lb);
+	print_fig(&r->floor);
+	printf(" %.1f |", r->floor.med - r->floor_rep.med);
+	print_fig(&r->lb_net);
+	print_fig(&r->floor_rep);
+	printf(" %.2f (%.2f-%.2f) |", r->ratio.med, r->ratio.min, r->ratio.max);
+	if (rep)
+		print_fig(&r->lb_rep);
+	else
+		printf(" - |");
+	printf("\n");
+}
 
-		if (c->method != M_LOOP || !r->valid)
+static void print_head(void)
+{
+	printf("| packet class | balancer ns/call | floor ns/call | fixed ns | "
+	       "balancer net ns | floor net ns | net ratio | balancer, "
+	       "repeat ns |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+static void report(const struct result *res, const struct result *par,
+		   int nthreads)
+{
+	printf("The connection table (%u entries) is full before the first "
+	       "measurement (every CPU sent as many new flows as it holds), "
+	       "so that every new flow measured evicts one, as on a balancer "
+	       "that has run for a while.\n\n",
+	       bpf_map__max_entries(lb.skel->maps.lb_conntrack));
+	printf("Median of %d runs (min-max), ns per packet in the kernel. "
+	       "Every packet class: %u calls of repeat=1 per run, each call "
+	       "its own packet (a new flow: a new source address and port).  "
+	       "fixed = floor per call - floor with repeat=%u, the fixed cost "
+	       "of one test-run call; net = per call - fixed; net ratio = "
+	       "balancer net / floor net, per run.  \"balancer, repeat\": "
+	       "one call with repeat=%u where every repetition takes the "
+	       "same path (a remembered DSR flow), which needs no "
+	       "correction and checks the net figure.\n\n",
+	       opt_runs, opt_calls, opt_repeat, opt_repeat);
+	print_head();
+	for (size_t i = 0; i < NCLASSES; i++)
+		print_row(classes[i].name, &res[i], repeat_valid(&classes[i]));
+	if (!nthreads)
+		return;
+	printf("\nThe same on %d CPUs at once (one thread pinned per CPU, "
+	       "each with its own flows, rounds started together); median "
+	       "over CPUs and runs:\n\n",
+	       nthreads);
+	print_head();
+	for (size_t i = 0, j = 0; i < NCLASSES; i++) {
+		char name[160];
+
+		if (!classes[i].parallel)
 			continue;
-		if (!loop_notes++)
-			printf("\n(*) measured with repeat=1 calls, because "
-			       "the rewritten packet would take another path "
-			       "on a second repetition.  Each figure includes "
-			       "the fixed cost of one test-run iteration.\n");
-		printf("    %s: the floor costs %.1f ns per call and %.1f ns "
-		       "with repeat, so about %.1f ns per call are fixed; "
-		       "without them: balancer %.1f ns, floor %.1f ns, "
-		       "ratio %.2f.\n",
-		       c->name, r->floor.med, r->floor_repeat.med, fixed,
-		       r->lb.med - fixed, r->floor_repeat.med,
-		       r->floor_repeat.med > 0 ?
-			       (r->lb.med - fixed) / r->floor_repeat.med :
-			       0);
+		snprintf(name, sizeof(name), "%s, %d CPUs", classes[i].name,
+			 nthreads);
+		print_row(name, &par[j++], repeat_valid(&classes[i]));
 	}
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_bpf [-r RUNS] [-n REPEAT] [-c CALLS]\n"
+	fprintf(f, "usage: bench_bpf [-r RUNS] [-n REPEAT] [-c CALLS] "
+		   "[-t THREADS]\n"
 		   "  ns per packet of the balancer per packet class, next "
-		   "to a MAC-swap XDP_TX floor\n");
+		   "to a MAC-swap XDP_TX floor;\n"
+		   "  -t: threads for the all-CPUs part (default: every "
+		   "online CPU, 0 = skip it)\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *const *be;
-	struct result res[NCLASSES];
+	struct result res[NCLASSES], par[NCLASSES];
 	struct bench_floor *fl = NULL;
+	uint32_t next = 0;
 	int err, opt;
 
 	bench_name = "bench_bpf";
-	while ((opt = getopt(argc, argv, "r:n:c:h")) != -1) {
+	opt_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	while ((opt = getopt(argc, argv, "r:n:c:t:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			opt_runs = atoi(optarg);
@@ -300,6 +588,9 @@ int main(int argc, char **argv)
 		case 'c':
 			opt_calls = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 't':
+			opt_threads = atoi(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -308,9 +599,12 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (opt_runs < 1 || opt_runs > MAX_RUNS || !opt_repeat || !opt_calls) {
-		bench_warn("runs must be 1..%d, repeat and calls > 0",
-			   MAX_RUNS);
+	if (opt_runs < 1 || opt_runs > MAX_RUNS || !opt_repeat || !opt_calls ||
+	    opt_threads < 0 || opt_threads > MAX_THREADS || opt_threads == 1 ||
+	    (uint64_t)opt_calls * opt_runs * NCLASSES >= FLOWS_PER_THREAD) {
+		bench_warn("runs must be 1..%d, repeat and calls > 0, calls "
+			   "x runs x %zu < %u, threads 0 or 2..%d",
+			   MAX_RUNS, NCLASSES, FLOWS_PER_THREAD, MAX_THREADS);
 		return EXIT_FAILURE;
 	}
 
@@ -319,14 +613,13 @@ int main(int argc, char **argv)
 		bench_warn("cannot load the balancer: %s", strerror(-err));
 		return EXIT_FAILURE;
 	}
-	be = BE4;
-	err = bench_lb_add_vip(&lb, "203.0.113.10", 80, IPPROTO_TCP, 0, be, 3);
+	err = bench_lb_add_vip(&lb, "203.0.113.10", 80, IPPROTO_TCP, 0, BE4, 3);
 	if (!err)
 		err = bench_lb_add_vip(&lb, "203.0.113.10", 53, IPPROTO_UDP, 0,
-				       be, 3);
+				       BE4, 3);
 	if (!err)
 		err = bench_lb_add_vip(&lb, "203.0.113.20", 80, IPPROTO_TCP,
-				       LB_VIP_F_ENCAP, be, 3);
+				       LB_VIP_F_ENCAP, BE4, 3);
 	if (!err)
 		err = bench_lb_add_vip(&lb, "2001:db8:f::10", 80, IPPROTO_TCP,
 				       0, BE6, 3);
@@ -343,15 +636,40 @@ int main(int argc, char **argv)
 	}
 	floor_fd = bpf_program__fd(fl->progs.bench_floor);
 
+	err = fill_table(opt_threads ? opt_threads : 1);
+	if (err) {
+		bench_warn("cannot fill the connection table: %s",
+			   strerror(-err));
+		goto out;
+	}
+	/* one-flow classes use flow 0; new flows are numbered from 1 on */
+	next = 1;
 	for (size_t i = 0; i < NCLASSES; i++) {
-		err = run_class(&classes[i], &res[i]);
+		err = run_class(&classes[i], &next, &res[i]);
 		if (err) {
 			bench_warn("%s: test run failed: %s", classes[i].name,
 				   strerror(-err));
 			goto out;
 		}
 	}
-	report(res);
+	for (size_t i = 0, j = 0; opt_threads && i < NCLASSES; i++) {
+		if (!classes[i].parallel)
+			continue;
+		/* past every flow of the one-CPU part and of the classes
+		 * before */
+		err = run_parallel(&classes[i], opt_threads,
+				   (uint32_t)(j + 1) * MAX_THREADS *
+					   FLOWS_PER_THREAD,
+				   &par[j]);
+		j++;
+		if (err) {
+			bench_warn("%s, %d CPUs: test run failed: %s",
+				   classes[i].name, opt_threads,
+				   strerror(-err));
+			goto out;
+		}
+	}
+	report(res, par, opt_threads);
 out:
 	bench_floor__destroy(fl);
 	bench_lb_close(&lb);

@@ -14,10 +14,19 @@
  *   floor  bench_floor, MAC swap and XDP_TX: the ceiling of this path;
  *   nft    bench_pass (XDP_PASS) and the lb ns's kernel stack, which DNATs
  *          the VIP to the same backends (nftables, set up by fwd.sh) and
- *          routes them back out of the lb veth.
- * bench_sink on the gen veth counts what comes back.  Rate = frames
- * counted by the sink / time the generator ran.  Every part of the chain
- * runs in one softirq chain on the generator's CPU.
+ *          routes them back out of the lb veth;
+ *   slow   bench_slow: a fixed extra cost, then a tail call into the
+ *          balancer, to show that the figures can see the balancer's cost.
+ * bench_sink on the gen veth counts what comes back.  Every part of the
+ * chain runs in one softirq chain on the generator's CPU.
+ *
+ * Each measurement is one test-run call with a large repeat.  Such a call
+ * pays a fixed cost of tens of milliseconds on top of its frames (the
+ * generator is put into and taken out of the XDP dispatcher, each waiting
+ * for an RCU grace period), which a loop of small calls would mostly
+ * measure instead of the frames.  Rate = frames counted by the sink / the
+ * kernel's own run time of the call (duration x repeat), which holds none
+ * of that fixed cost; the wall time of the call is kept to report it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,20 +52,23 @@
 #include "bench_floor.skel.h"
 #include "bench_gen.skel.h"
 #include "bench_sink.skel.h"
+#include "bench_slow.skel.h"
 
 #define MAX_RUNS 32
 #define MAX_FLOWS_CFG 8
-#define CHUNK 65536 /* frames per test run call */
-#define WARMUP_MIN (4 * CHUNK)
+#define WARMUP_MIN 262144 /* frames of the first call per mode */
+#define MEASURE_MIN 100000 /* frames of a measurement, at least */
 
-enum mode { MODE_LB, MODE_FLOOR, MODE_NFT, MODE_MAX };
-static const char *const mode_names[MODE_MAX] = { "lb", "floor", "nft" };
+enum mode { MODE_LB, MODE_FLOOR, MODE_NFT, MODE_SLOW, MODE_MAX };
+static const char *const mode_names[MODE_MAX] = { "lb", "floor", "nft",
+						  "slow" };
 
 /* One measurement. */
 struct sample {
-	double mpps; /* delivered to the sink */
-	double offered; /* sent by the generator, Mpps */
-	double ct_hit; /* lb only: share of conntrack hits */
+	double mpps; /* delivered to the sink per second of run time */
+	double offered; /* sent by the generator, Mpps of run time */
+	double fixed_ms; /* wall time of the call less its run time */
+	double ct_hit; /* lb, slow: share of conntrack hits */
 };
 
 struct opts {
@@ -86,6 +98,9 @@ static struct bench_lb lb;
 static struct bench_floor *floor_skel;
 static struct bench_sink *sink_skel;
 static struct bench_gen *gen_skel;
+static struct bench_slow *slow_skel;
+/* ns per frame of each mode in its warm-up: sizes the measurements */
+static double warm_ns[MODE_MAX];
 static uint8_t frame[BENCH_GEN_FRAME_LEN];
 
 static int ns_open(const char *name)
@@ -161,24 +176,23 @@ static int sink_count(enum bench_sink_stat idx, uint64_t *sum)
 	return 0;
 }
 
-/* Send n frames (a multiple of CHUNK), or for secs seconds if n == 0. */
-static int generate(uint64_t n, double secs, uint64_t *sent, double *elapsed)
+/*
+ * Send n frames in one call: *run_s is the kernel's run time of the call
+ * (its ns per frame x n), *wall_s the call's wall time.
+ */
+static int generate(uint32_t n, double *run_s, double *wall_s)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame,
-		    .data_size_in = sizeof(frame), .repeat = CHUNK,
+		    .data_size_in = sizeof(frame), .repeat = n,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-	uint64_t t0 = bench_now_ns(), now = t0;
+	uint64_t t0 = bench_now_ns();
 
-	*sent = 0;
-	while (n ? *sent < n : (double)(now - t0) < secs * 1e9) {
-		if (bpf_prog_test_run_opts(
-			    bpf_program__fd(gen_skel->progs.bench_gen), &t))
-			return -errno;
-		*sent += CHUNK;
-		now = bench_now_ns();
-	}
-	*elapsed = (double)(now - t0) / 1e9;
-	return 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(gen_skel->progs.bench_gen),
+				   &t))
+		return -errno;
+	*wall_s = (double)(bench_now_ns() - t0) / 1e9;
+	*run_s = (double)t.duration * n / 1e9;
+	return *run_s > 0 ? 0 : -EPROTO;
 }
 
 /* Let the rings drain, so that the sink has seen everything. */
@@ -190,11 +204,18 @@ static void settle(void)
 static int measure(enum mode m, struct sample *s)
 {
 	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
-	uint64_t rx0, rx1, sent;
-	double elapsed;
+	int lb_mode = m == MODE_LB || m == MODE_SLOW;
+	uint64_t rx0, rx1;
+	double run_s, wall_s, n;
 	int err;
 
-	if (m == MODE_LB) {
+	/* secs of frames at the rate of the warm-up */
+	n = o.secs * 1e9 / (warm_ns[m] > 0 ? warm_ns[m] : 1000);
+	if (n < MEASURE_MIN)
+		n = MEASURE_MIN;
+	if (n > 100000000)
+		n = 100000000;
+	if (lb_mode) {
 		err = bench_lb_stats(&lb, before);
 		if (err)
 			return err;
@@ -202,17 +223,18 @@ static int measure(enum mode m, struct sample *s)
 	settle();
 	err = sink_count(BENCH_SINK_DROPPED, &rx0);
 	if (!err)
-		err = generate(0, o.secs, &sent, &elapsed);
+		err = generate((uint32_t)n, &run_s, &wall_s);
 	if (err)
 		return err;
 	settle();
 	err = sink_count(BENCH_SINK_DROPPED, &rx1);
 	if (err)
 		return err;
-	s->mpps = (double)(rx1 - rx0) / elapsed / 1e6;
-	s->offered = (double)sent / elapsed / 1e6;
+	s->mpps = (double)(rx1 - rx0) / run_s / 1e6;
+	s->offered = n / run_s / 1e6;
+	s->fixed_ms = (wall_s - run_s) * 1e3;
 	s->ct_hit = 0;
-	if (m == MODE_LB) {
+	if (lb_mode) {
 		uint64_t fwd, hit, drops = 0;
 
 		err = bench_lb_stats(&lb, after);
@@ -224,8 +246,8 @@ static int measure(enum mode m, struct sample *s)
 		for (int i = LB_STAT_DROP_FIRST; i < LB_STAT_MAX; i++)
 			drops += after[i] - before[i];
 		if (!fwd || drops) {
-			bench_warn("lb: %llu packets forwarded, %llu dropped",
-				   (unsigned long long)fwd,
+			bench_warn("%s: %llu packets forwarded, %llu dropped",
+				   mode_names[m], (unsigned long long)fwd,
 				   (unsigned long long)drops);
 			return -EPROTO;
 		}
@@ -241,6 +263,8 @@ static int mode_prog(enum mode m)
 		return lb.prog_fd;
 	case MODE_FLOOR:
 		return bpf_program__fd(floor_skel->progs.bench_floor);
+	case MODE_SLOW:
+		return bpf_program__fd(slow_skel->progs.bench_slow);
 	default:
 		return bpf_program__fd(sink_skel->progs.bench_pass);
 	}
@@ -360,27 +384,35 @@ static void print_fig(const struct bench_fig *f, int prec)
 	printf(" %.*f (%.*f-%.*f) |", prec, f->med, prec, f->min, prec, f->max);
 }
 
-static int run_flows(uint32_t nflows, struct bench_fig fig[MODE_MAX],
-		     struct bench_fig *offered, struct bench_fig *hit)
+/* The figures of one number of flows. */
+struct flows_result {
+	struct bench_fig mpps[MODE_MAX];
+	struct bench_fig offered[MODE_MAX];
+	struct bench_fig fixed_ms[MODE_MAX];
+	struct bench_fig hit; /* the balancer's conntrack hits, % */
+};
+
+static int run_flows(uint32_t nflows, struct flows_result *res)
 {
-	double v[MODE_MAX][MAX_RUNS], off[MODE_MAX][MAX_RUNS], h[MAX_RUNS];
-	uint64_t sent, warm;
-	double elapsed;
+	double v[MODE_MAX][MAX_RUNS], off[MODE_MAX][MAX_RUNS];
+	double fx[MODE_MAX][MAX_RUNS], h[MAX_RUNS];
+	double run_s, wall_s;
+	uint32_t warm;
 	struct sample s;
 	int err;
 
 	gen_skel->data->gen_nflows = nflows;
 	gen_skel->bss->gen_next = 0;
-	/* every flow seen at least once by every device before measuring */
-	warm = (nflows + CHUNK - 1) / CHUNK * CHUNK;
-	if (warm < WARMUP_MIN)
-		warm = WARMUP_MIN;
+	/* every flow seen at least once by every device before measuring,
+	 * and each mode's rate for the size of its measurements */
+	warm = nflows < WARMUP_MIN ? WARMUP_MIN : nflows;
 	for (int m = 0; m < MODE_MAX; m++) {
 		err = lb_attach(mode_prog(m));
 		if (!err)
-			err = generate(warm, 0, &sent, &elapsed);
+			err = generate(warm, &run_s, &wall_s);
 		if (err)
 			return err;
+		warm_ns[m] = run_s * 1e9 / warm;
 	}
 	/* modes interleaved, so that a drift of the machine hits all alike,
 	 * and the first of each round rotated, so that no mode always
@@ -399,60 +431,125 @@ static int run_flows(uint32_t nflows, struct bench_fig fig[MODE_MAX],
 			}
 			v[m][r] = s.mpps;
 			off[m][r] = s.offered;
+			fx[m][r] = s.fixed_ms;
 			if (m == MODE_LB)
 				h[r] = s.ct_hit * 100;
 		}
 	}
 	for (int m = 0; m < MODE_MAX; m++) {
-		bench_summarize(v[m], o.runs, &fig[m]);
-		bench_summarize(off[m], o.runs, &offered[m]);
+		bench_summarize(v[m], o.runs, &res->mpps[m]);
+		bench_summarize(off[m], o.runs, &res->offered[m]);
+		bench_summarize(fx[m], o.runs, &res->fixed_ms[m]);
 	}
-	bench_summarize(h, o.runs, hit);
+	bench_summarize(h, o.runs, &res->hit);
 	return 0;
 }
 
-static void report(struct bench_fig (*fig)[MODE_MAX],
-		   struct bench_fig (*offered)[MODE_MAX],
-		   const struct bench_fig *hit)
+/*
+ * What the slower variant adds per packet, without live frames: the
+ * balancer and bench_slow on the template frame (a flow the balancer
+ * remembers, L2 DSR: every repetition takes the same path), repeat = n,
+ * median of the runs.
+ */
+static int slow_extra(double *lb_ns, double *slow_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame,
+		    .data_size_in = sizeof(frame), .repeat = 1000000);
+	double a[MAX_RUNS], b[MAX_RUNS];
+	struct bench_fig f;
+
+	for (int r = 0; r < o.runs; r++) {
+		if (bpf_prog_test_run_opts(lb.prog_fd, &t))
+			return -errno;
+		a[r] = t.duration;
+		if (bpf_prog_test_run_opts(mode_prog(MODE_SLOW), &t))
+			return -errno;
+		b[r] = t.duration;
+		if (t.retval != XDP_TX)
+			return -EPROTO;
+	}
+	bench_summarize(a, o.runs, &f);
+	*lb_ns = f.med;
+	bench_summarize(b, o.runs, &f);
+	*slow_ns = f.med;
+	return 0;
+}
+
+static double ratio(const struct bench_fig *a, const struct bench_fig *b)
+{
+	return b->med > 0 ? a->med / b->med : 0;
+}
+
+static void report(const struct flows_result *res, double lb_ns, double slow_ns)
 {
 	printf("UDP, %d-byte frames, one VIP over %d backends; each figure "
-	       "the median of %d runs of %.1f s (min-max), Mpps counted by "
-	       "the sink.  (a) the balancer (L2 DSR, XDP_TX), (b) MAC swap "
-	       "and XDP_TX (the ceiling of this path), (c) nftables DNAT in "
-	       "the kernel stack.\n\n",
+	       "the median of %d runs (min-max), each run one test-run call "
+	       "of about %.1f s of frames.  Mpps = frames counted by the sink "
+	       "/ the kernel's run time of the call.  (a) the balancer (L2 "
+	       "DSR, XDP_TX), (b) MAC swap and XDP_TX (the ceiling of this "
+	       "path), (c) nftables DNAT in the kernel stack, (d) the "
+	       "balancer made slower on purpose (a fixed extra cost, then a "
+	       "tail call into it).\n\n",
 	       BENCH_GEN_FRAME_LEN, o.nbe, o.runs, o.secs);
 	printf("| concurrent flows | (a) balancer Mpps | (b) floor Mpps | "
-	       "(c) nftables Mpps | (a)/(b) | (a)/(c) | balancer conntrack "
-	       "hits %% |\n");
-	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+	       "(c) nftables Mpps | (d) slower balancer Mpps | (a)/(b) | "
+	       "(a)/(c) | (d)/(a) | balancer conntrack hits %% |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < o.nflows; i++) {
+		const struct flows_result *r = &res[i];
+
 		printf("| %u |", o.flows[i]);
 		for (int m = 0; m < MODE_MAX; m++)
-			print_fig(&fig[i][m], 2);
-		printf(" %.2f | %.2f |",
-		       fig[i][MODE_FLOOR].med > 0 ?
-			       fig[i][MODE_LB].med / fig[i][MODE_FLOOR].med :
-			       0,
-		       fig[i][MODE_NFT].med > 0 ?
-			       fig[i][MODE_LB].med / fig[i][MODE_NFT].med :
-			       0);
-		print_fig(&hit[i], 1);
+			print_fig(&r->mpps[m], 2);
+		printf(" %.2f | %.2f | %.2f |",
+		       ratio(&r->mpps[MODE_LB], &r->mpps[MODE_FLOOR]),
+		       ratio(&r->mpps[MODE_LB], &r->mpps[MODE_NFT]),
+		       ratio(&r->mpps[MODE_SLOW], &r->mpps[MODE_LB]));
+		print_fig(&r->hit, 1);
 		printf("\n");
 	}
 	printf("\nOffered load (Mpps sent by the generator, median) and the "
 	       "share of it that reached the sink:\n\n");
 	printf("| concurrent flows | (a) offered | (a) delivered | "
-	       "(b) offered | (b) delivered | (c) offered | (c) delivered |\n");
-	printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+	       "(b) offered | (b) delivered | (c) offered | (c) delivered | "
+	       "(d) offered | (d) delivered |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < o.nflows; i++) {
 		printf("| %u |", o.flows[i]);
 		for (int m = 0; m < MODE_MAX; m++)
-			printf(" %.2f | %.0f%% |", offered[i][m].med,
-			       offered[i][m].med > 0 ?
-				       100 * fig[i][m].med / offered[i][m].med :
-				       0);
+			printf(" %.2f | %.0f%% |", res[i].offered[m].med,
+			       100 * ratio(&res[i].mpps[m],
+					   &res[i].offered[m]));
 		printf("\n");
 	}
+	printf("\nThe slower balancer (d): without live frames (test run, "
+	       "repeat=1000000, a remembered flow) the balancer takes %.0f ns "
+	       "per packet and (d) %.0f ns, %.0f ns more.  In live frames "
+	       "(d) took this much longer per delivered frame than (a):",
+	       lb_ns, slow_ns, slow_ns - lb_ns);
+	for (int i = 0; i < o.nflows; i++) {
+		const struct flows_result *r = &res[i];
+		double d = r->mpps[MODE_SLOW].med > 0 &&
+					   r->mpps[MODE_LB].med > 0 ?
+				   1e3 / r->mpps[MODE_SLOW].med -
+					   1e3 / r->mpps[MODE_LB].med :
+				   0;
+
+		printf("%s %u flows %.0f ns", i ? "," : "", o.flows[i], d);
+	}
+	printf(".\n\nFixed cost per test-run call (the call's wall time less "
+	       "its run time, median over modes and runs), left out of every "
+	       "figure above:");
+	for (int i = 0; i < o.nflows; i++) {
+		double fx[MODE_MAX];
+		struct bench_fig f;
+
+		for (int m = 0; m < MODE_MAX; m++)
+			fx[m] = res[i].fixed_ms[m].med;
+		bench_summarize(fx, MODE_MAX, &f);
+		printf("%s %u flows %.1f ms", i ? "," : "", o.flows[i], f.med);
+	}
+	printf(".\n");
 }
 
 static void usage(FILE *f)
@@ -575,9 +672,8 @@ static int pin_cpu(int cpu)
 
 int main(int argc, char **argv)
 {
-	struct bench_fig fig[MAX_FLOWS_CFG][MODE_MAX];
-	struct bench_fig offered[MAX_FLOWS_CFG][MODE_MAX];
-	struct bench_fig hit[MAX_FLOWS_CFG];
+	static struct flows_result res[MAX_FLOWS_CFG];
+	double lb_ns = 0, slow_ns = 0;
 	uint8_t gen_mac[6], lb_mac[6];
 	int sink_attached = 0, lb_attached = 0;
 	int err;
@@ -625,11 +721,23 @@ int main(int argc, char **argv)
 	}
 	floor_skel = bench_floor__open_and_load();
 	sink_skel = bench_sink__open_and_load();
-	if (!floor_skel || !sink_skel) {
+	slow_skel = bench_slow__open_and_load();
+	if (!floor_skel || !sink_skel || !slow_skel) {
 		err = -errno;
 		bench_warn("cannot load the floor and sink: %s",
 			   strerror(-err));
 		goto out;
+	}
+	{
+		uint32_t zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(slow_skel->maps.slow_next),
+					&zero, &lb.prog_fd, BPF_ANY)) {
+			err = -errno;
+			bench_warn("cannot chain the slower balancer: %s",
+				   strerror(-err));
+			goto out;
+		}
 	}
 	err = gen_setup(gen_mac, lb_mac);
 	if (err) {
@@ -656,7 +764,7 @@ int main(int argc, char **argv)
 	lb_attached = 1;
 
 	for (int i = 0; i < o.nflows; i++) {
-		err = run_flows(o.flows[i], fig[i], offered[i], &hit[i]);
+		err = run_flows(o.flows[i], &res[i]);
 		if (err)
 			goto out;
 		fprintf(stderr, "bench_fwd: %u flows done\n", o.flows[i]);
@@ -664,7 +772,13 @@ int main(int argc, char **argv)
 	if (gen_skel->bss->gen_short)
 		bench_warn("generator frames shorter than the template: %llu",
 			   (unsigned long long)gen_skel->bss->gen_short);
-	report(fig, offered, hit);
+	err = slow_extra(&lb_ns, &slow_ns);
+	if (err) {
+		bench_warn("cannot measure the slower balancer: %s",
+			   strerror(-err));
+		goto out;
+	}
+	report(res, lb_ns, slow_ns);
 out:
 	if (sink_attached && !ns_enter(gen_ns_fd))
 		bpf_xdp_detach(gen_ifindex, XDP_FLAGS_DRV_MODE, NULL);
@@ -673,6 +787,7 @@ out:
 	bench_gen__destroy(gen_skel);
 	bench_sink__destroy(sink_skel);
 	bench_floor__destroy(floor_skel);
+	bench_slow__destroy(slow_skel);
 	if (lb.skel)
 		bench_lb_close(&lb);
 	if (gen_ns_fd >= 0)

@@ -20,7 +20,7 @@ vl=vl$tag
 vip=10.100.0.1
 port=8080
 backends=(10.2.0.1 10.2.0.2 10.2.0.3)
-flows=${BENCH_FWD_FLOWS:-1,100,10000,1000000}
+flows=${BENCH_FWD_FLOWS:-1,100,60000,1000000}
 
 child=
 cleanup() {
