@@ -64,7 +64,8 @@ static const char *const BE6[] = { "2001:db8:b::1", "2001:db8:b::2",
 				   "2001:db8:b::3" };
 
 enum flow_kind {
-	FLOW_NEW, /* a flow never seen before on every call */
+	FLOW_ROOM, /* a new flow on every call, into a table with room */
+	FLOW_NEW, /* a new flow on every call, into a full table */
 	FLOW_KNOWN, /* one flow, remembered before measuring */
 	FLOW_SAME, /* one flow, never remembered first (a SYN sent again) */
 };
@@ -83,20 +84,34 @@ struct bclass {
 };
 
 static const struct bclass classes[] = {
-	{ "TCP SYN, a new flow each packet (IPv4, DSR)", 4, "203.0.113.10", 80,
-	  IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0, 1 },
+	/* first: these empty the table before every run */
+	{ "TCP SYN, a new flow each packet, table with room (IPv4, DSR)", 4,
+	  "203.0.113.10", 80, IPPROTO_TCP, 0x02, FLOW_ROOM, LB_STAT_CT_MISS, 0,
+	  0 },
+	{ "TCP SYN, a new flow each packet, table with room (IPv6, DSR)", 6,
+	  "2001:db8:f::10", 80, IPPROTO_TCP, 0x02, FLOW_ROOM, LB_STAT_CT_MISS,
+	  0, 0 },
+	{ "TCP SYN, a new flow each packet, table with room (IPv4, IPIP)", 4,
+	  "203.0.113.20", 80, IPPROTO_TCP, 0x02, FLOW_ROOM, LB_STAT_CT_MISS, 1,
+	  0 },
+	/* from here on the table is full */
+	{ "TCP SYN, a new flow each packet, full table (IPv4, DSR)", 4,
+	  "203.0.113.10", 80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0,
+	  1 },
 	{ "TCP SYN, the same flow again (IPv4, DSR)", 4, "203.0.113.10", 80,
 	  IPPROTO_TCP, 0x02, FLOW_SAME, LB_STAT_CT_MISS, 0, 0 },
 	{ "TCP ACK, established (IPv4, DSR)", 4, "203.0.113.10", 80,
 	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 0, 1 },
 	{ "UDP, established (IPv4, DSR)", 4, "203.0.113.10", 53, IPPROTO_UDP, 0,
 	  FLOW_KNOWN, LB_STAT_CT_HIT, 0, 0 },
-	{ "TCP SYN, a new flow each packet (IPv6, DSR)", 6, "2001:db8:f::10",
-	  80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0, 0 },
+	{ "TCP SYN, a new flow each packet, full table (IPv6, DSR)", 6,
+	  "2001:db8:f::10", 80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0,
+	  0 },
 	{ "TCP ACK, established (IPv6, DSR)", 6, "2001:db8:f::10", 80,
 	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 0, 0 },
-	{ "TCP SYN, a new flow each packet (IPv4, IPIP)", 4, "203.0.113.20", 80,
-	  IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 1, 0 },
+	{ "TCP SYN, a new flow each packet, full table (IPv4, IPIP)", 4,
+	  "203.0.113.20", 80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 1,
+	  0 },
 	{ "TCP ACK, established (IPv4, IPIP)", 4, "203.0.113.20", 80,
 	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 1, 0 },
 };
@@ -124,7 +139,7 @@ static int opt_threads;
 
 static int repeat_valid(const struct bclass *c)
 {
-	return !c->encap && c->flow != FLOW_NEW;
+	return !c->encap && c->flow != FLOW_NEW && c->flow != FLOW_ROOM;
 }
 
 /* The packet of flow number k of class c (k = 0 for one-flow classes). */
@@ -182,7 +197,7 @@ static int run_loop(int fd, const struct bclass *c, const struct pkt *pkt,
 	int tx = 1;
 
 	for (uint32_t i = 0; i < n; i++) {
-		if (c->flow == FLOW_NEW)
+		if (c->flow == FLOW_NEW || c->flow == FLOW_ROOM)
 			build(c, (*next)++, &p);
 		o.data_size_in = (uint32_t)p.len;
 		o.repeat = 1;
@@ -297,6 +312,25 @@ static void summarize(struct sample *s, int n, struct result *r)
 	bench_summarize(ratio, n, &r->ratio);
 }
 
+/* Empty the connection table. */
+static int ct_clear(void)
+{
+	static struct lb_flow keys[4096];
+	static struct lb_conn vals[4096];
+	uint64_t batch = 0;
+	void *in = NULL;
+	uint32_t n;
+	int err;
+
+	do {
+		n = 4096;
+		err = bpf_map_lookup_and_delete_batch(
+			lb.dp.conntrack, in, &batch, keys, vals, &n, NULL);
+		in = &batch;
+	} while (!err);
+	return errno == ENOENT ? 0 : -errno;
+}
+
 static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 {
 	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
@@ -306,7 +340,7 @@ static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 	double ns;
 	int err;
 
-	build(c, c->flow == FLOW_NEW ? *next : 0, &p);
+	build(c, c->flow == FLOW_NEW || c->flow == FLOW_ROOM ? *next : 0, &p);
 	r->valid = 1;
 	if (c->flow == FLOW_KNOWN) {
 		/* the flow's first packet, so that it is remembered */
@@ -315,7 +349,9 @@ static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 			return err;
 	}
 	for (int i = 0; i < opt_runs; i++) {
-		err = bench_lb_stats(&lb, before);
+		err = c->flow == FLOW_ROOM ? ct_clear() : 0;
+		if (!err)
+			err = bench_lb_stats(&lb, before);
 		if (!err)
 			err = sample_class(c, &p, next, &s[i], &r->valid);
 		if (!err)
@@ -522,10 +558,11 @@ static void print_head(void)
 static void report(const struct result *res, const struct result *par,
 		   int nthreads)
 {
-	printf("The connection table (%u entries) is full before the first "
-	       "measurement (every CPU sent as many new flows as it holds), "
-	       "so that every new flow measured evicts one, as on a balancer "
-	       "that has run for a while.\n\n",
+	printf("Connection table of %u entries.  \"table with room\": emptied "
+	       "before each run, so that no insert measured evicts.  After "
+	       "those the table is filled (every CPU sends as many new flows "
+	       "as it holds) and stays full: every new flow measured then "
+	       "evicts one, as on a balancer that has run for a while.\n\n",
 	       bpf_map__max_entries(lb.skel->maps.lb_conntrack));
 	printf("Median of %d runs (min-max), ns per packet in the kernel. "
 	       "Every packet class: %u calls of repeat=1 per run, each call "
@@ -636,15 +673,21 @@ int main(int argc, char **argv)
 	}
 	floor_fd = bpf_program__fd(fl->progs.bench_floor);
 
-	err = fill_table(opt_threads ? opt_threads : 1);
-	if (err) {
-		bench_warn("cannot fill the connection table: %s",
-			   strerror(-err));
-		goto out;
-	}
 	/* one-flow classes use flow 0; new flows are numbered from 1 on */
 	next = 1;
 	for (size_t i = 0; i < NCLASSES; i++) {
+		if (classes[i].flow != FLOW_ROOM &&
+		    (!i || classes[i - 1].flow == FLOW_ROOM)) {
+			err = ct_clear();
+			if (!err)
+				err = fill_table(opt_threads ? opt_threads : 1);
+			if (err) {
+				bench_warn("cannot fill the connection table: "
+					   "%s",
+					   strerror(-err));
+				goto out;
+			}
+		}
 		err = run_class(&classes[i], &next, &res[i]);
 		if (err) {
 			bench_warn("%s: test run failed: %s", classes[i].name,
