@@ -168,6 +168,20 @@ static __always_inline void lb_swap_macs(struct ethhdr *eth)
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 }
 
+/*
+ * The ICMPv4 checksum after an incremental update.  RFC 1624's equation
+ * yields 0x0000 both when the message sums to 0xffff (right) and when the
+ * message is all zero (an echo reply with id 0, seq 0 and a zero payload),
+ * whose checksum is 0xffff.  0xffff is valid in both cases: a receiver adds
+ * it to a sum of 0xffff and still gets 0xffff.  ICMPv6 needs no such care:
+ * its sum covers the pseudo-header, which is never zero, so the update is
+ * exact there.
+ */
+static __always_inline __u16 lb_icmp4_csum_nonzero(__u16 csum)
+{
+	return csum ? csum : 0xffff;
+}
+
 /* Answer an echo request to a VIP address in place. */
 static __always_inline int lb_icmp_echo(void *data, void *data_end,
 					struct lb_pkt *pkt)
@@ -196,8 +210,8 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 		old = (__u16)ic->type << 8 | ic->code;
 		new = (__u16)ICMP_ECHOREPLY << 8 | ic->code;
 		ic->type = ICMP_ECHOREPLY;
-		ic->checksum = bpf_htons(
-			lb_csum_replace16(bpf_ntohs(ic->checksum), old, new));
+		ic->checksum = bpf_htons(lb_icmp4_csum_nonzero(
+			lb_csum_replace16(bpf_ntohs(ic->checksum), old, new)));
 	} else {
 		struct ipv6hdr *ip6 = LB_L3(data, pkt);
 		struct icmp6hdr *ic6 = LB_L4(data, pkt);

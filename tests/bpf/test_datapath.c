@@ -439,10 +439,16 @@ static struct tvip v6_in_v4 = {
 	.be = { { "198.51.100.31", 1 } },
 };
 
+static struct tvip v4_lab = {
+	/* the address of the randomized packet runs that found defects */
+	.addr = "10.251.0.1", .port = 80, .proto = 6,
+	.size = 251,	      .nbe = 1,	  .be = { { "198.51.100.40", 1 } },
+};
+
 static struct tvip *all_vips[] = {
 	&v4_tcp, &v4_udp,      &v4_udp_all,    &v4_all,	  &v4_in_v6,
 	&v4_src, &v4_empty,    &v6_tcp,	       &v6_encap, &v6_udp,
-	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4,
+	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4, &v4_lab,
 };
 
 static int setup(void)
@@ -1145,6 +1151,41 @@ static void test_icmp(void)
 	expect("icmp_v6_echo_reply", &in, XDP_TX, &w);
 	T_CHECK("icmp_echo_counted", stat(LB_STAT_ICMP_ECHO) == before + 3,
 		"icmp_echo_reply did not grow by 3");
+
+	/*
+	 * An echo whose reply is all zero (id 0, seq 0, zero payload): the
+	 * one case where RFC 1624's incremental update yields 0x0000 while
+	 * the checksum of the message is 0xffff.  Frame from a randomized
+	 * run, the expected reply written out.
+	 */
+	{
+		struct pkt zin, zwant;
+
+		pkt_hex("02fa00000002 02cc0a7ee1ec 0800"
+			"45000020a33e400040011381 c613b30e 0afb0001"
+			"0800f7ff00000000 00000000",
+			&zin);
+		pkt_hex("02cc0a7ee1ec 02fa00000002 0800"
+			"45000020a33e400040011381 0afb0001 c613b30e"
+			"0000ffff00000000 00000000",
+			&zwant);
+		expect("icmp_v4_echo_all_zero_reply_csum_ffff", &zin, XDP_TX,
+		       &zwant);
+	}
+	/* the ICMPv6 checksum covers the pseudo-header, never all zero: the
+	 * same update is exact there (id 0, seq 0, no payload) */
+	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 58, 0, 0);
+	s.icmp_type = 128;
+	s.payload_len = 0;
+	pkt_build(&s, &in);
+	r = s;
+	memcpy(r.dmac, CLIENT_MAC, 6);
+	memcpy(r.smac, LB_MAC, 6);
+	r.src = s.dst;
+	r.dst = s.src;
+	r.icmp_type = 129;
+	pkt_build(&r, &w);
+	expect("icmp_v6_echo_zero_id_seq", &in, XDP_TX, &w);
 
 	/* echo to a non-VIP address and other ICMP to a VIP: passed */
 	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 1, 0, 0);
