@@ -165,6 +165,7 @@ enum lb_stat {
 	LB_STAT_DROP_ADJUST_FAILED,
 	LB_STAT_DROP_TOO_BIG,
 	LB_STAT_DROP_EXTHDR_LIMIT,
+	LB_STAT_DROP_BAD_LENGTH, /* IP length ends before a header it needs */
 	LB_STAT_MAX,
 };
 #define LB_STAT_DROP_FIRST LB_STAT_DROP_TRUNCATED
@@ -183,7 +184,8 @@ enum lb_stat {
 	[LB_STAT_DROP_UNSUPPORTED] = "drop_unsupported",                          \
 	[LB_STAT_DROP_ADJUST_FAILED] = "drop_adjust_failed",                      \
 	[LB_STAT_DROP_TOO_BIG] = "drop_too_big",                                  \
-	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit"
+	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit",                        \
+	[LB_STAT_DROP_BAD_LENGTH] = "drop_bad_length"
 
 /* Decap program statistics (decap_stats index). */
 enum lb_decap_stat {
