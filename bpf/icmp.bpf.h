@@ -31,6 +31,7 @@
  *   packet already fits that MTU, telling the client would not make it send
  *   less (RFC 8201 4: a node never goes below 1280), so it is dropped.
  * - Not answered, dropped and counted as drop_too_big:
+ *   - An ICMP error forwarded for the flow it quotes (RFC 1122 3.2.2).
  *   - IPv4 with DF clear.  "Fragmentation needed" is only for DF packets
  *     (RFC 792, RFC 1191): the sender lets the path fragment instead, but
  *     fragmenting in XDP (the inner packet, each fragment encapsulated and
@@ -88,6 +89,9 @@ static __always_inline __u32 lb_too_big_mtu(const struct lb_pkt *pkt,
 {
 	__u32 mtu = max_pkt_size > olen ? max_pkt_size - olen : 0;
 
+	/* never an ICMP error about an ICMP error (RFC 1122 3.2.2) */
+	if (pkt->icmp_err)
+		return 0;
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		if (!pkt->df)
 			return 0;

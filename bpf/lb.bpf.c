@@ -240,6 +240,12 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
  * quotes a packet the backend sent to the client (source = VIP).  Rebuild
  * the client's flow from the quote, reversed, and send the ICMP message to
  * the backend that owns that flow so path-MTU discovery works through us.
+ * The quote must be an IP header of the error's own family, lie inside the
+ * error's datagram, and come from the VIP address the error was sent to:
+ * an error sent to one VIP never reaches the backends of another.  The
+ * message then takes the one forwarding path (lb_forward), MTU check and
+ * counters included; only the backend is picked from the quoted flow.
+ * Returns an XDP action, or a negative LB_STAT_DROP_* reason.
  */
 static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 					   struct lb_pkt *pkt,
@@ -247,69 +253,68 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	__u32 qoff = pkt->l4_off + 8, hlen;
 	void *quote = LB_L4(data, pkt) + 8;
 	struct lb_l4_ports *ports;
 	struct lb_pkt inner = *pkt;
 	struct lb_vip *vip;
+	int ret;
 
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		struct iphdr *iph = quote;
-		__u32 hlen;
 
+		if (!lb_in_datagram(pkt, qoff, sizeof(*iph)))
+			return -LB_STAT_DROP_BAD_LENGTH;
 		if ((void *)(iph + 1) > data_end)
 			return -LB_STAT_DROP_TRUNCATED;
 		hlen = (__u32)iph->ihl * 4;
-		if (hlen < sizeof(*iph))
-			return -LB_STAT_DROP_BAD_HEADER;
-		ports = quote + (hlen & 0x3c);
-		if ((void *)(ports + 1) > data_end)
-			return -LB_STAT_DROP_TRUNCATED;
+		/* a later fragment quotes no ports */
+		if (iph->version != 4 || hlen < sizeof(*iph) ||
+		    (iph->frag_off & bpf_htons(IP_OFFSET)))
+			return -LB_STAT_DROP_ICMP_BAD_QUOTE;
 		inner.flow.src.v4 = iph->daddr;
 		inner.flow.dst.v4 = iph->saddr;
 		inner.flow.proto = iph->protocol;
 	} else {
 		struct ipv6hdr *ip6 = quote;
 
-		ports = (void *)(ip6 + 1);
-		if ((void *)(ports + 1) > data_end)
+		if (!lb_in_datagram(pkt, qoff, sizeof(*ip6)))
+			return -LB_STAT_DROP_BAD_LENGTH;
+		if ((void *)(ip6 + 1) > data_end)
 			return -LB_STAT_DROP_TRUNCATED;
+		if (ip6->version != 6)
+			return -LB_STAT_DROP_ICMP_BAD_QUOTE;
+		hlen = sizeof(*ip6);
 		__builtin_memcpy(&inner.flow.src, &ip6->daddr, 16);
 		__builtin_memcpy(&inner.flow.dst, &ip6->saddr, 16);
 		inner.flow.proto = ip6->nexthdr;
 	}
+	if (!lb_in_datagram(pkt, qoff + hlen, sizeof(*ports)))
+		return -LB_STAT_DROP_BAD_LENGTH;
+	ports = quote + (hlen & 0x3c);
+	if ((void *)(ports + 1) > data_end)
+		return -LB_STAT_DROP_TRUNCATED;
 	inner.flow.sport = ports->dst;
 	inner.flow.dport = ports->src;
-	inner.tcp_flags = 0;
 
+	/* v4 addresses leave words 1..3 zero on both sides */
+	if (inner.flow.dst.v6[0] != pkt->flow.dst.v6[0] ||
+	    inner.flow.dst.v6[1] != pkt->flow.dst.v6[1] ||
+	    inner.flow.dst.v6[2] != pkt->flow.dst.v6[2] ||
+	    inner.flow.dst.v6[3] != pkt->flow.dst.v6[3])
+		return -LB_STAT_DROP_ICMP_VIP_MISMATCH;
 	vip = lb_find_vip(&inner.flow);
 	if (!vip)
 		return -LB_STAT_DROP_NO_BACKEND;
-	lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
-	/* the pick uses the quoted flow; the rewrite acts on the outer packet */
-	inner.l3_len = pkt->l3_len;
-	inner.tos = pkt->tos;
-	inner.flow.family = pkt->flow.family;
-	{
-		struct lb_backend *be;
-		__u32 hash = 0, id = 0;
-		int err;
 
-		be = lb_pick_backend(&inner, vip, cfg, &hash, &id, 0);
-		if (!be)
-			return -LB_STAT_DROP_NO_BACKEND;
-		if (vip->flags & LB_VIP_F_ENCAP) {
-			err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
-		} else if (be->family != pkt->flow.family) {
-			err = LB_STAT_DROP_UNSUPPORTED;
-		} else {
-			err = lb_fwd_l2(data, data_end, be, cfg);
-		}
-		if (err)
-			return -err;
-		lb_count(&lb_backend_stats, id, pkt->pkt_len);
-	}
-	lb_count(&lb_stats, LB_STAT_TX, pkt->pkt_len);
-	return XDP_TX;
+	/* the pick uses the quoted flow; the rewrite, the length checks and
+	 * the counters act on the outer packet, whose offsets inner kept */
+	inner.tcp_flags = 0;
+	inner.icmp_err = 1;
+	ret = lb_forward(ctx, &inner, vip, cfg, 0);
+	if (ret == XDP_TX)
+		lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
+	return ret;
 }
 
 static __always_inline int lb_handle_icmp(struct xdp_md *ctx,

@@ -1280,26 +1280,41 @@ static void test_icmp(void)
 	expect("icmp_v6_echo_not_vip_pass", &in, XDP_PASS, NULL);
 }
 
-/* An ICMP too-big about the backend's reply (VIP -> client) of a flow. */
-static void build_too_big(int family, const char *router, const char *vip,
-			  uint16_t vport, const char *client, uint16_t cport,
-			  struct pkt *out)
+/*
+ * An ICMP too-big sent to outer_dst about the backend's reply (quote:
+ * vip:vport -> client:cport) of a flow, with quote bytes of that reply
+ * (IPv4 28, IPv6 48 for the bare headers; more quotes its payload).
+ */
+static void build_too_big_q(int family, const char *router,
+			    const char *outer_dst, const char *vip,
+			    uint16_t vport, const char *client, uint16_t cport,
+			    size_t quote, struct pkt *out)
 {
 	struct pkt_spec q, s;
 	struct pkt quoted;
+	size_t hdrs = family == 4 ? 40 : 60;
 
 	spec_init(&q, family, vip, client, 6, vport, cport);
 	q.tcp_flags = 0x10;
-	q.payload_len = 0;
+	q.payload = pattern;
+	q.payload_len = quote > hdrs ? quote - hdrs : 0;
 	q.no_eth = 1;
 	pkt_build(&q, &quoted);
-	spec_init(&s, family, router, vip, family == 4 ? 1 : 58, 0, 0);
+	spec_init(&s, family, router, outer_dst, family == 4 ? 1 : 58, 0, 0);
 	s.icmp_type = family == 4 ? 3 : 2;
 	s.icmp_code = family == 4 ? 4 : 0;
 	s.icmp_rest = family == 4 ? 1400 : 1280;
 	s.payload = quoted.b;
-	s.payload_len = family == 4 ? 28 : 48;
+	s.payload_len = quote;
 	pkt_build(&s, out);
+}
+
+static void build_too_big(int family, const char *router, const char *vip,
+			  uint16_t vport, const char *client, uint16_t cport,
+			  struct pkt *out)
+{
+	build_too_big_q(family, router, vip, vip, vport, client, cport,
+			family == 4 ? 28 : 48, out);
 }
 
 static void test_too_big(void)
@@ -1360,6 +1375,146 @@ static void test_too_big(void)
 	build_too_big(4, "192.0.2.254", "203.0.113.10", 9999, "192.0.2.77",
 		      41000, &in);
 	expect("icmp_v4_frag_needed_unknown_vip_drop", &in, XDP_DROP, NULL);
+}
+
+/* Set the IP length of in (L2 header of 14 bytes), fixing the IPv4
+ * header checksum; the frame keeps its bytes. */
+static void set_l3_len(struct pkt *in, uint16_t len)
+{
+	uint8_t *ip = in->b + 14;
+
+	if ((ip[0] >> 4) == 4) {
+		uint16_t c;
+
+		ip[2] = len >> 8;
+		ip[3] = len & 0xff;
+		ip[10] = ip[11] = 0;
+		c = pkt_csum(ip, 20, 0);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	} else {
+		ip[4] = (len - 40) >> 8;
+		ip[5] = (len - 40) & 0xff;
+	}
+}
+
+static int64_t stat_delta(enum lb_stat idx, uint64_t before)
+{
+	return (int64_t)(stat(idx) - before);
+}
+
+/* ICMP too-big errors that must not be forwarded, and what is counted. */
+static void test_too_big_checks(void)
+{
+	uint64_t mismatch = stat(LB_STAT_DROP_ICMP_VIP_MISMATCH);
+	uint64_t badq = stat(LB_STAT_DROP_ICMP_BAD_QUOTE);
+	uint64_t badlen = stat(LB_STAT_DROP_BAD_LENGTH);
+	uint64_t toobig = stat(LB_STAT_DROP_TOO_BIG);
+	uint64_t fwd, nobe;
+	struct lb_counter vc0, vc, bc0, bc;
+	struct pkt_spec flow;
+	struct pkt in;
+	uint32_t be;
+
+	/* sent to VIP address A (203.0.113.10), quoting a flow of VIP B
+	 * (203.0.113.20, all TCP ports): not A's to forward */
+	build_too_big_q(4, "192.0.2.254", "203.0.113.10", "203.0.113.20", 8080,
+			"192.0.2.77", 41000, 28, &in);
+	expect("icmp_v4_too_big_quoting_other_vip_drop", &in, XDP_DROP, NULL);
+	build_too_big_q(6, "2001:db8:c::fe", "2001:db8:f::10", "2001:db8:f::20",
+			443, "2001:db8:c::77", 41000, 48, &in);
+	expect("icmp_v6_too_big_quoting_other_vip_drop", &in, XDP_DROP, NULL);
+	T_CHECK("drop_icmp_vip_mismatch_counted",
+		stat_delta(LB_STAT_DROP_ICMP_VIP_MISMATCH, mismatch) == 2,
+		"drop_icmp_vip_mismatch grew by %lld, want 2",
+		(long long)stat_delta(LB_STAT_DROP_ICMP_VIP_MISMATCH,
+				      mismatch));
+
+	/* the quote is not an IP header of the error's family */
+	build_too_big(4, "192.0.2.254", "203.0.113.10", 80, "192.0.2.77", 41000,
+		      &in);
+	in.b[14 + 20 + 8] = 0x65; /* version 6, IHL 5 */
+	expect("icmp_v4_too_big_quote_not_ipv4_drop", &in, XDP_DROP, NULL);
+	build_too_big(6, "2001:db8:c::fe", "2001:db8:f::10", 80,
+		      "2001:db8:c::77", 41000, &in);
+	in.b[14 + 40 + 8] = 0x40 | (in.b[14 + 40 + 8] & 0x0f);
+	expect("icmp_v6_too_big_quote_not_ipv6_drop", &in, XDP_DROP, NULL);
+	T_CHECK("drop_icmp_bad_quote_counted",
+		stat_delta(LB_STAT_DROP_ICMP_BAD_QUOTE, badq) == 2,
+		"drop_icmp_bad_quote grew by %lld, want 2",
+		(long long)stat_delta(LB_STAT_DROP_ICMP_BAD_QUOTE, badq));
+
+	/* the datagram ends inside the quoted ports; the frame goes on */
+	build_too_big(4, "192.0.2.254", "203.0.113.10", 80, "192.0.2.77", 41000,
+		      &in);
+	set_l3_len(&in, 20 + 8 + 20 + 2);
+	expect("icmp_v4_too_big_quote_past_ip_length_drop", &in, XDP_DROP,
+	       NULL);
+	build_too_big(6, "2001:db8:c::fe", "2001:db8:f::10", 80,
+		      "2001:db8:c::77", 41000, &in);
+	set_l3_len(&in, 40 + 8 + 40 + 2);
+	expect("icmp_v6_too_big_quote_past_ip_length_drop", &in, XDP_DROP,
+	       NULL);
+	T_CHECK("drop_bad_length_counted_for_quote",
+		stat_delta(LB_STAT_DROP_BAD_LENGTH, badlen) == 2,
+		"drop_bad_length grew by %lld, want 2",
+		(long long)stat_delta(LB_STAT_DROP_BAD_LENGTH, badlen));
+
+	/* encapsulated, the error would exceed max_pkt_size 1500: the same
+	 * MTU check as any forwarded packet (no ICMP about an ICMP error) */
+	build_too_big_q(6, "2001:db8:c::fe", "2001:db8:f::20", "2001:db8:f::20",
+			443, "2001:db8:c::78", 41001, 1496 - 48, &in);
+	expect("icmp_v6_too_big_1496_not_encapsulated_past_mtu", &in, XDP_DROP,
+	       NULL);
+	build_too_big_q(4, "192.0.2.254", "203.0.113.20", "203.0.113.20", 8080,
+			"192.0.2.78", 41001, 1481 - 28, &in);
+	expect("icmp_v4_too_big_1481_not_encapsulated_past_mtu", &in, XDP_DROP,
+	       NULL);
+	T_CHECK("drop_too_big_counted_for_icmp_error",
+		stat_delta(LB_STAT_DROP_TOO_BIG, toobig) == 2,
+		"drop_too_big grew by %lld, want 2",
+		(long long)stat_delta(LB_STAT_DROP_TOO_BIG, toobig));
+
+	/* counted as forwarded only when it is: a VIP without backends */
+	fwd = stat(LB_STAT_ICMP_PTB);
+	nobe = stat(LB_STAT_DROP_NO_BACKEND);
+	build_too_big(4, "192.0.2.254", "203.0.113.50", 80, "192.0.2.79", 41002,
+		      &in);
+	expect("icmp_v4_too_big_vip_without_backend_drop", &in, XDP_DROP, NULL);
+	T_CHECK("icmp_too_big_forwarded_not_counted_when_dropped",
+		stat_delta(LB_STAT_ICMP_PTB, fwd) == 0 &&
+			stat_delta(LB_STAT_DROP_NO_BACKEND, nobe) == 1,
+		"icmp_too_big_forwarded +%lld (want 0), drop_no_backend "
+		"+%lld (want 1)",
+		(long long)stat_delta(LB_STAT_ICMP_PTB, fwd),
+		(long long)stat_delta(LB_STAT_DROP_NO_BACKEND, nobe));
+
+	/* a forwarded error counts for its VIP as for its backend */
+	spec_init(&flow, 4, "192.0.2.80", "203.0.113.10", 6, 41003, 80);
+	be = table_choice(&v4_tcp, &flow);
+	build_too_big(4, "192.0.2.254", "203.0.113.10", 80, "192.0.2.80", 41003,
+		      &in);
+	lb_dp_counter(dp.vip_stats, v4_tcp.id, &vc0);
+	lb_dp_counter(dp.backend_stats, be, &bc0);
+	{
+		struct pkt w;
+
+		want_dsr(&in, be, &w);
+		expect("icmp_v4_too_big_forwarded_counted", &in, XDP_TX, &w);
+	}
+	lb_dp_counter(dp.vip_stats, v4_tcp.id, &vc);
+	lb_dp_counter(dp.backend_stats, be, &bc);
+	T_CHECK("icmp_too_big_counts_for_vip_and_backend",
+		vc.packets - vc0.packets == 1 &&
+			vc.bytes - vc0.bytes == in.len &&
+			bc.packets - bc0.packets == 1 &&
+			bc.bytes - bc0.bytes == in.len,
+		"VIP +%llu packets +%llu bytes, backend +%llu +%llu, "
+		"want 1 and %zu each",
+		(unsigned long long)(vc.packets - vc0.packets),
+		(unsigned long long)(vc.bytes - vc0.bytes),
+		(unsigned long long)(bc.packets - bc0.packets),
+		(unsigned long long)(bc.bytes - bc0.bytes), in.len);
 }
 
 static void test_conntrack(void)
@@ -1680,6 +1835,7 @@ int main(void)
 	test_drop();
 	test_icmp();
 	test_too_big();
+	test_too_big_checks();
 	test_conntrack();
 	test_hash_modes();
 	distribution("distribution_10_equal_backends", &v4_ten, 100000, 0.05);
