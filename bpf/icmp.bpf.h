@@ -81,6 +81,22 @@ static __always_inline int lb_src_is_host(const struct lb_flow *f)
 }
 
 /*
+ * Whether the balancer may answer this packet's sender at all (an echo
+ * reply or an ICMP error): its source names one unicast host, and the
+ * frame was not sent to a link-layer group address, whose answer would
+ * carry the group address as its source MAC.
+ */
+static __always_inline int lb_may_answer(void *data, void *data_end,
+					 const struct lb_pkt *pkt)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end || (eth->h_dest[0] & 1))
+		return 0;
+	return lb_src_is_host(&pkt->flow);
+}
+
+/*
  * The MTU to tell the sender of a packet that is too big once olen bytes
  * of outer header are added, or 0 when no ICMP error is to be sent.
  */
@@ -100,7 +116,7 @@ static __always_inline __u32 lb_too_big_mtu(const struct lb_pkt *pkt,
 	} else if (mtu < LB_IPV6_MIN_MTU) {
 		mtu = LB_IPV6_MIN_MTU;
 	}
-	if (mtu >= pkt->l3_len || !lb_src_is_host(&pkt->flow))
+	if (mtu >= pkt->l3_len)
 		return 0;
 	return mtu;
 }
@@ -149,8 +165,6 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx,
 
 	if ((void *)(eth + 1) > data_end)
 		return LB_STAT_DROP_TRUNCATED;
-	if (eth->h_dest[0] & 1) /* sent to a link-layer group address */
-		return LB_STAT_DROP_TOO_BIG;
 	__builtin_memcpy(dmac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(smac, eth->h_dest, ETH_ALEN);
 	if (quote > pkt->l3_len)
@@ -235,7 +249,8 @@ static __always_inline int lb_too_big(struct xdp_md *ctx,
 	__u32 mtu = lb_too_big_mtu(pkt, max_pkt_size, olen);
 	int err = LB_STAT_DROP_TOO_BIG;
 
-	if (mtu)
+	if (mtu && lb_may_answer((void *)(long)ctx->data,
+				 (void *)(long)ctx->data_end, pkt))
 		err = lb_send_too_big(ctx, pkt, mtu);
 	if (err) {
 		lb_count(&lb_stats, err, pkt->pkt_len);

@@ -182,7 +182,8 @@ static __always_inline __u16 lb_icmp4_csum_nonzero(__u16 csum)
 	return csum ? csum : 0xffff;
 }
 
-/* Answer an echo request to a VIP address in place. */
+/* Answer an echo request to a VIP address in place; returns XDP_TX, or
+ * a negative LB_STAT_DROP_* reason. */
 static __always_inline int lb_icmp_echo(void *data, void *data_end,
 					struct lb_pkt *pkt)
 {
@@ -190,7 +191,10 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 	__u16 old, new;
 
 	if ((void *)(eth + 1) > data_end)
-		return XDP_PASS;
+		return -LB_STAT_DROP_TRUNCATED;
+	/* the same filter as for ICMP errors (see icmp.bpf.h) */
+	if (!lb_may_answer(data, data_end, pkt))
+		return -LB_STAT_DROP_BAD_SOURCE;
 
 	/* Checksums are patched per RFC 1624 on host-order values of the
 	 * 16-bit words that change: (TTL, protocol) and (type, code). */
@@ -199,7 +203,7 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 		struct icmphdr *ic = LB_L4(data, pkt);
 
 		if ((void *)(iph + 1) > data_end || (void *)(ic + 1) > data_end)
-			return XDP_PASS;
+			return -LB_STAT_DROP_TRUNCATED;
 		old = (__u16)iph->ttl << 8 | iph->protocol;
 		new = (__u16)LB_ENCAP_TTL << 8 | iph->protocol;
 		iph->ttl = LB_ENCAP_TTL;
@@ -218,7 +222,7 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 
 		if ((void *)(ip6 + 1) > data_end ||
 		    (void *)(ic6 + 1) > data_end)
-			return XDP_PASS;
+			return -LB_STAT_DROP_TRUNCATED;
 		/* swapping the addresses leaves the pseudo-header sum as is */
 		__builtin_memcpy(&ip6->daddr, &ip6->saddr, 16);
 		__builtin_memcpy(&ip6->saddr, &pkt->flow.dst, 16);
@@ -330,16 +334,20 @@ static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
 		return XDP_PASS;
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		if (ic[0] == ICMP_ECHO && ic[1] == 0)
-			return lb_icmp_echo(data, data_end, pkt);
-		if (ic[0] != ICMP_DEST_UNREACH || ic[1] != ICMP_FRAG_NEEDED)
+			ret = lb_icmp_echo(data, data_end, pkt);
+		else if (ic[0] == ICMP_DEST_UNREACH &&
+			 ic[1] == ICMP_FRAG_NEEDED)
+			ret = lb_icmp_too_big(ctx, pkt, cfg);
+		else
 			return XDP_PASS;
 	} else {
 		if (ic[0] == ICMPV6_ECHO_REQUEST && ic[1] == 0)
-			return lb_icmp_echo(data, data_end, pkt);
-		if (ic[0] != ICMPV6_PKT_TOOBIG)
+			ret = lb_icmp_echo(data, data_end, pkt);
+		else if (ic[0] == ICMPV6_PKT_TOOBIG)
+			ret = lb_icmp_too_big(ctx, pkt, cfg);
+		else
 			return XDP_PASS;
 	}
-	ret = lb_icmp_too_big(ctx, pkt, cfg);
 	if (ret < 0) {
 		lb_count(&lb_stats, -ret, pkt->pkt_len);
 		return XDP_DROP;

@@ -1265,6 +1265,55 @@ static void test_icmp(void)
 	pkt_build(&r, &w);
 	expect("icmp_v6_echo_zero_id_seq", &in, XDP_TX, &w);
 
+	/* no answer to a source that is not one unicast host, nor to a
+	 * frame sent to a link-layer group address (the answer would carry
+	 * the group address as its source MAC) */
+	{
+		static const struct {
+			const char *name, *src;
+			uint8_t dmac0; /* 0: the balancer's MAC */
+		} bad[] = {
+			{ "icmp_v4_echo_from_broadcast_drop", "255.255.255.255",
+			  0 },
+			{ "icmp_v4_echo_from_multicast_drop", "224.0.0.1", 0 },
+			{ "icmp_v4_echo_from_reserved_drop", "240.0.0.1", 0 },
+			{ "icmp_v4_echo_from_this_network_drop", "0.1.2.3", 0 },
+			{ "icmp_v4_echo_from_loopback_drop", "127.0.0.1", 0 },
+			{ "icmp_v4_echo_to_l2_broadcast_drop", "192.0.2.1",
+			  0xff },
+			{ "icmp_v4_echo_to_l2_multicast_drop", "192.0.2.1",
+			  0x01 },
+			{ "icmp_v6_echo_from_unspecified_drop", "::", 0 },
+			{ "icmp_v6_echo_from_loopback_drop", "::1", 0 },
+			{ "icmp_v6_echo_from_multicast_drop", "ff02::1", 0 },
+			{ "icmp_v6_echo_to_l2_multicast_drop", "2001:db8:c::1",
+			  0x33 },
+		};
+		uint64_t bs = stat(LB_STAT_DROP_BAD_SOURCE);
+		size_t n = sizeof(bad) / sizeof(bad[0]);
+
+		for (size_t i = 0; i < n; i++) {
+			int v4 = family_of(bad[i].src) == 4;
+
+			spec_init(&s, v4 ? 4 : 6, bad[i].src,
+				  v4 ? "203.0.113.10" : "2001:db8:f::10",
+				  v4 ? 1 : 58, 0, 0);
+			s.icmp_type = v4 ? 8 : 128;
+			if (bad[i].dmac0) {
+				memset(s.dmac, 0xff, 6);
+				s.dmac[0] = bad[i].dmac0;
+			}
+			pkt_build(&s, &in);
+			expect(bad[i].name, &in, XDP_DROP, NULL);
+		}
+		T_CHECK("drop_bad_source_counted",
+			stat(LB_STAT_DROP_BAD_SOURCE) == bs + n,
+			"drop_bad_source grew by %llu, want %zu",
+			(unsigned long long)(stat(LB_STAT_DROP_BAD_SOURCE) -
+					     bs),
+			n);
+	}
+
 	/* echo to a non-VIP address and other ICMP to a VIP: passed */
 	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 1, 0, 0);
 	s.icmp_type = 8;
@@ -1732,6 +1781,16 @@ static void test_stats(void)
 			bc.bytes == bc0.bytes + 5 * in.len,
 		"backend counter +%llu packets, want +5",
 		(unsigned long long)(bc.packets - bc0.packets));
+	{
+		static const char *names[LB_STAT_MAX] = { LB_STAT_NAMES };
+		int unnamed = -1;
+
+		for (int i = 0; i < LB_STAT_MAX && unnamed < 0; i++)
+			if (!names[i] || !*names[i])
+				unnamed = i;
+		T_CHECK("stats_every_counter_named", unnamed < 0,
+			"counter %d has no name in LB_STAT_NAMES", unnamed);
+	}
 	{
 		uint64_t outcomes = stat(LB_STAT_PASS) + stat(LB_STAT_TX);
 
