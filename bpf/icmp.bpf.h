@@ -31,6 +31,7 @@
  *   packet already fits that MTU, telling the client would not make it send
  *   less (RFC 8201 4: a node never goes below 1280), so it is dropped.
  * - Not answered, dropped and counted as drop_too_big:
+ *   - An ICMP error forwarded for the flow it quotes (RFC 1122 3.2.2).
  *   - IPv4 with DF clear.  "Fragmentation needed" is only for DF packets
  *     (RFC 792, RFC 1191): the sender lets the path fragment instead, but
  *     fragmenting in XDP (the inner packet, each fragment encapsulated and
@@ -80,6 +81,22 @@ static __always_inline int lb_src_is_host(const struct lb_flow *f)
 }
 
 /*
+ * Whether the balancer may answer this packet's sender at all (an echo
+ * reply or an ICMP error): its source names one unicast host, and the
+ * frame was not sent to a link-layer group address, whose answer would
+ * carry the group address as its source MAC.
+ */
+static __always_inline int lb_may_answer(void *data, void *data_end,
+					 const struct lb_pkt *pkt)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end || (eth->h_dest[0] & 1))
+		return 0;
+	return lb_src_is_host(&pkt->flow);
+}
+
+/*
  * The MTU to tell the sender of a packet that is too big once olen bytes
  * of outer header are added, or 0 when no ICMP error is to be sent.
  */
@@ -88,6 +105,9 @@ static __always_inline __u32 lb_too_big_mtu(const struct lb_pkt *pkt,
 {
 	__u32 mtu = max_pkt_size > olen ? max_pkt_size - olen : 0;
 
+	/* never an ICMP error about an ICMP error (RFC 1122 3.2.2) */
+	if (pkt->icmp_err)
+		return 0;
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		if (!pkt->df)
 			return 0;
@@ -96,7 +116,7 @@ static __always_inline __u32 lb_too_big_mtu(const struct lb_pkt *pkt,
 	} else if (mtu < LB_IPV6_MIN_MTU) {
 		mtu = LB_IPV6_MIN_MTU;
 	}
-	if (mtu >= pkt->l3_len || !lb_src_is_host(&pkt->flow))
+	if (mtu >= pkt->l3_len)
 		return 0;
 	return mtu;
 }
@@ -145,8 +165,6 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx,
 
 	if ((void *)(eth + 1) > data_end)
 		return LB_STAT_DROP_TRUNCATED;
-	if (eth->h_dest[0] & 1) /* sent to a link-layer group address */
-		return LB_STAT_DROP_TOO_BIG;
 	__builtin_memcpy(dmac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(smac, eth->h_dest, ETH_ALEN);
 	if (quote > pkt->l3_len)
@@ -231,7 +249,8 @@ static __always_inline int lb_too_big(struct xdp_md *ctx,
 	__u32 mtu = lb_too_big_mtu(pkt, max_pkt_size, olen);
 	int err = LB_STAT_DROP_TOO_BIG;
 
-	if (mtu)
+	if (mtu && lb_may_answer((void *)(long)ctx->data,
+				 (void *)(long)ctx->data_end, pkt))
 		err = lb_send_too_big(ctx, pkt, mtu);
 	if (err) {
 		lb_count(&lb_stats, err, pkt->pkt_len);

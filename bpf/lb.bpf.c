@@ -168,7 +168,22 @@ static __always_inline void lb_swap_macs(struct ethhdr *eth)
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 }
 
-/* Answer an echo request to a VIP address in place. */
+/*
+ * The ICMPv4 checksum after an incremental update.  RFC 1624's equation
+ * yields 0x0000 both when the message sums to 0xffff (right) and when the
+ * message is all zero (an echo reply with id 0, seq 0 and a zero payload),
+ * whose checksum is 0xffff.  0xffff is valid in both cases: a receiver adds
+ * it to a sum of 0xffff and still gets 0xffff.  ICMPv6 needs no such care:
+ * its sum covers the pseudo-header, which is never zero, so the update is
+ * exact there.
+ */
+static __always_inline __u16 lb_icmp4_csum_nonzero(__u16 csum)
+{
+	return csum ? csum : 0xffff;
+}
+
+/* Answer an echo request to a VIP address in place; returns XDP_TX, or
+ * a negative LB_STAT_DROP_* reason. */
 static __always_inline int lb_icmp_echo(void *data, void *data_end,
 					struct lb_pkt *pkt)
 {
@@ -176,7 +191,10 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 	__u16 old, new;
 
 	if ((void *)(eth + 1) > data_end)
-		return XDP_PASS;
+		return -LB_STAT_DROP_TRUNCATED;
+	/* the same filter as for ICMP errors (see icmp.bpf.h) */
+	if (!lb_may_answer(data, data_end, pkt))
+		return -LB_STAT_DROP_BAD_SOURCE;
 
 	/* Checksums are patched per RFC 1624 on host-order values of the
 	 * 16-bit words that change: (TTL, protocol) and (type, code). */
@@ -185,7 +203,7 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 		struct icmphdr *ic = LB_L4(data, pkt);
 
 		if ((void *)(iph + 1) > data_end || (void *)(ic + 1) > data_end)
-			return XDP_PASS;
+			return -LB_STAT_DROP_TRUNCATED;
 		old = (__u16)iph->ttl << 8 | iph->protocol;
 		new = (__u16)LB_ENCAP_TTL << 8 | iph->protocol;
 		iph->ttl = LB_ENCAP_TTL;
@@ -196,15 +214,15 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 		old = (__u16)ic->type << 8 | ic->code;
 		new = (__u16)ICMP_ECHOREPLY << 8 | ic->code;
 		ic->type = ICMP_ECHOREPLY;
-		ic->checksum = bpf_htons(
-			lb_csum_replace16(bpf_ntohs(ic->checksum), old, new));
+		ic->checksum = bpf_htons(lb_icmp4_csum_nonzero(
+			lb_csum_replace16(bpf_ntohs(ic->checksum), old, new)));
 	} else {
 		struct ipv6hdr *ip6 = LB_L3(data, pkt);
 		struct icmp6hdr *ic6 = LB_L4(data, pkt);
 
 		if ((void *)(ip6 + 1) > data_end ||
 		    (void *)(ic6 + 1) > data_end)
-			return XDP_PASS;
+			return -LB_STAT_DROP_TRUNCATED;
 		/* swapping the addresses leaves the pseudo-header sum as is */
 		__builtin_memcpy(&ip6->daddr, &ip6->saddr, 16);
 		__builtin_memcpy(&ip6->saddr, &pkt->flow.dst, 16);
@@ -226,6 +244,12 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
  * quotes a packet the backend sent to the client (source = VIP).  Rebuild
  * the client's flow from the quote, reversed, and send the ICMP message to
  * the backend that owns that flow so path-MTU discovery works through us.
+ * The quote must be an IP header of the error's own family, lie inside the
+ * error's datagram, and come from the VIP address the error was sent to:
+ * an error sent to one VIP never reaches the backends of another.  The
+ * message then takes the one forwarding path (lb_forward), MTU check and
+ * counters included; only the backend is picked from the quoted flow.
+ * Returns an XDP action, or a negative LB_STAT_DROP_* reason.
  */
 static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 					   struct lb_pkt *pkt,
@@ -233,69 +257,68 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	__u32 qoff = pkt->l4_off + 8, hlen;
 	void *quote = LB_L4(data, pkt) + 8;
 	struct lb_l4_ports *ports;
 	struct lb_pkt inner = *pkt;
 	struct lb_vip *vip;
+	int ret;
 
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		struct iphdr *iph = quote;
-		__u32 hlen;
 
+		if (!lb_in_datagram(pkt, qoff, sizeof(*iph)))
+			return -LB_STAT_DROP_BAD_LENGTH;
 		if ((void *)(iph + 1) > data_end)
 			return -LB_STAT_DROP_TRUNCATED;
 		hlen = (__u32)iph->ihl * 4;
-		if (hlen < sizeof(*iph))
-			return -LB_STAT_DROP_BAD_HEADER;
-		ports = quote + (hlen & 0x3c);
-		if ((void *)(ports + 1) > data_end)
-			return -LB_STAT_DROP_TRUNCATED;
+		/* a later fragment quotes no ports */
+		if (iph->version != 4 || hlen < sizeof(*iph) ||
+		    (iph->frag_off & bpf_htons(IP_OFFSET)))
+			return -LB_STAT_DROP_ICMP_BAD_QUOTE;
 		inner.flow.src.v4 = iph->daddr;
 		inner.flow.dst.v4 = iph->saddr;
 		inner.flow.proto = iph->protocol;
 	} else {
 		struct ipv6hdr *ip6 = quote;
 
-		ports = (void *)(ip6 + 1);
-		if ((void *)(ports + 1) > data_end)
+		if (!lb_in_datagram(pkt, qoff, sizeof(*ip6)))
+			return -LB_STAT_DROP_BAD_LENGTH;
+		if ((void *)(ip6 + 1) > data_end)
 			return -LB_STAT_DROP_TRUNCATED;
+		if (ip6->version != 6)
+			return -LB_STAT_DROP_ICMP_BAD_QUOTE;
+		hlen = sizeof(*ip6);
 		__builtin_memcpy(&inner.flow.src, &ip6->daddr, 16);
 		__builtin_memcpy(&inner.flow.dst, &ip6->saddr, 16);
 		inner.flow.proto = ip6->nexthdr;
 	}
+	if (!lb_in_datagram(pkt, qoff + hlen, sizeof(*ports)))
+		return -LB_STAT_DROP_BAD_LENGTH;
+	ports = quote + (hlen & 0x3c);
+	if ((void *)(ports + 1) > data_end)
+		return -LB_STAT_DROP_TRUNCATED;
 	inner.flow.sport = ports->dst;
 	inner.flow.dport = ports->src;
-	inner.tcp_flags = 0;
 
+	/* v4 addresses leave words 1..3 zero on both sides */
+	if (inner.flow.dst.v6[0] != pkt->flow.dst.v6[0] ||
+	    inner.flow.dst.v6[1] != pkt->flow.dst.v6[1] ||
+	    inner.flow.dst.v6[2] != pkt->flow.dst.v6[2] ||
+	    inner.flow.dst.v6[3] != pkt->flow.dst.v6[3])
+		return -LB_STAT_DROP_ICMP_VIP_MISMATCH;
 	vip = lb_find_vip(&inner.flow);
 	if (!vip)
 		return -LB_STAT_DROP_NO_BACKEND;
-	lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
-	/* the pick uses the quoted flow; the rewrite acts on the outer packet */
-	inner.l3_len = pkt->l3_len;
-	inner.tos = pkt->tos;
-	inner.flow.family = pkt->flow.family;
-	{
-		struct lb_backend *be;
-		__u32 hash = 0, id = 0;
-		int err;
 
-		be = lb_pick_backend(&inner, vip, cfg, &hash, &id, 0);
-		if (!be)
-			return -LB_STAT_DROP_NO_BACKEND;
-		if (vip->flags & LB_VIP_F_ENCAP) {
-			err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
-		} else if (be->family != pkt->flow.family) {
-			err = LB_STAT_DROP_UNSUPPORTED;
-		} else {
-			err = lb_fwd_l2(data, data_end, be, cfg);
-		}
-		if (err)
-			return -err;
-		lb_count(&lb_backend_stats, id, pkt->pkt_len);
-	}
-	lb_count(&lb_stats, LB_STAT_TX, pkt->pkt_len);
-	return XDP_TX;
+	/* the pick uses the quoted flow; the rewrite, the length checks and
+	 * the counters act on the outer packet, whose offsets inner kept */
+	inner.tcp_flags = 0;
+	inner.icmp_err = 1;
+	ret = lb_forward(ctx, &inner, vip, cfg, 0);
+	if (ret == XDP_TX)
+		lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
+	return ret;
 }
 
 static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
@@ -311,16 +334,20 @@ static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
 		return XDP_PASS;
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		if (ic[0] == ICMP_ECHO && ic[1] == 0)
-			return lb_icmp_echo(data, data_end, pkt);
-		if (ic[0] != ICMP_DEST_UNREACH || ic[1] != ICMP_FRAG_NEEDED)
+			ret = lb_icmp_echo(data, data_end, pkt);
+		else if (ic[0] == ICMP_DEST_UNREACH &&
+			 ic[1] == ICMP_FRAG_NEEDED)
+			ret = lb_icmp_too_big(ctx, pkt, cfg);
+		else
 			return XDP_PASS;
 	} else {
 		if (ic[0] == ICMPV6_ECHO_REQUEST && ic[1] == 0)
-			return lb_icmp_echo(data, data_end, pkt);
-		if (ic[0] != ICMPV6_PKT_TOOBIG)
+			ret = lb_icmp_echo(data, data_end, pkt);
+		else if (ic[0] == ICMPV6_PKT_TOOBIG)
+			ret = lb_icmp_too_big(ctx, pkt, cfg);
+		else
 			return XDP_PASS;
 	}
-	ret = lb_icmp_too_big(ctx, pkt, cfg);
 	if (ret < 0) {
 		lb_count(&lb_stats, -ret, pkt->pkt_len);
 		return XDP_DROP;

@@ -165,6 +165,10 @@ enum lb_stat {
 	LB_STAT_DROP_ADJUST_FAILED,
 	LB_STAT_DROP_TOO_BIG,
 	LB_STAT_DROP_EXTHDR_LIMIT,
+	LB_STAT_DROP_BAD_LENGTH, /* IP length ends before a header it needs */
+	LB_STAT_DROP_ICMP_BAD_QUOTE, /* ICMP error quoting no IP header */
+	LB_STAT_DROP_ICMP_VIP_MISMATCH, /* quotes another VIP than its dest */
+	LB_STAT_DROP_BAD_SOURCE, /* echo from a source that gets no answer */
 	LB_STAT_MAX,
 };
 #define LB_STAT_DROP_FIRST LB_STAT_DROP_TRUNCATED
@@ -183,7 +187,11 @@ enum lb_stat {
 	[LB_STAT_DROP_UNSUPPORTED] = "drop_unsupported",                          \
 	[LB_STAT_DROP_ADJUST_FAILED] = "drop_adjust_failed",                      \
 	[LB_STAT_DROP_TOO_BIG] = "drop_too_big",                                  \
-	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit"
+	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit",                        \
+	[LB_STAT_DROP_BAD_LENGTH] = "drop_bad_length",                            \
+	[LB_STAT_DROP_ICMP_BAD_QUOTE] = "drop_icmp_bad_quote",                    \
+	[LB_STAT_DROP_ICMP_VIP_MISMATCH] = "drop_icmp_vip_mismatch",              \
+	[LB_STAT_DROP_BAD_SOURCE] = "drop_bad_source"
 
 /* Decap program statistics (decap_stats index). */
 enum lb_decap_stat {

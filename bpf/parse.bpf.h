@@ -67,7 +67,8 @@ struct lb_pkt {
 	__u8 tcp_flags;
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class */
 	__u8 df; /* IPv4 don't-fragment bit */
-	__u8 pad[3];
+	__u8 icmp_err; /* an ICMP error, forwarded for the flow it quotes */
+	__u8 pad[2];
 };
 
 /* Ethernet and up to LB_MAX_VLAN_TAGS 802.1Q/802.1ad tags. */
@@ -98,10 +99,42 @@ static __always_inline int lb_parse_eth(void *data, void *data_end,
 	return 0;
 }
 
+/*
+ * Whether len bytes at offset off lie inside the IP datagram.  The caller
+ * has checked that the datagram lies inside the frame, so what lies beyond
+ * its end is Ethernet padding or trailing garbage, never a header.
+ */
+static __always_inline int lb_in_datagram(const struct lb_pkt *pkt, __u32 off,
+					  __u32 len)
+{
+	return off + len <= (__u32)pkt->l3_off + pkt->l3_len;
+}
+
+/* The transport header: bounded by the IP length (LB_STAT_DROP_BAD_LENGTH),
+ * and, for the verifier, by the frame. */
 static __always_inline int lb_parse_l4(void *data, void *data_end,
 				       struct lb_pkt *pkt)
 {
 	void *l4 = LB_L4(data, pkt);
+	__u32 need;
+
+	switch (pkt->flow.proto) {
+	case IPPROTO_TCP:
+		need = sizeof(struct tcphdr);
+		break;
+	case IPPROTO_UDP:
+		need = sizeof(struct udphdr);
+		break;
+	case IPPROTO_ICMP:
+	case LB_IPPROTO_ICMPV6:
+		/* type, code, checksum and the 4-byte rest of header */
+		need = 8;
+		break;
+	default:
+		return 0;
+	}
+	if (!lb_in_datagram(pkt, pkt->l4_off, need))
+		return LB_STAT_DROP_BAD_LENGTH;
 
 	switch (pkt->flow.proto) {
 	case IPPROTO_TCP: {
@@ -198,6 +231,8 @@ static __always_inline int lb_parse_ipv6(void *data, void *data_end,
 		    nh != LB_IPPROTO_DSTOPTS && nh != LB_IPPROTO_FRAGMENT &&
 		    nh != LB_IPPROTO_AH)
 			break;
+		if (!lb_in_datagram(pkt, off, 8))
+			return LB_STAT_DROP_BAD_LENGTH;
 		if ((void *)(eh + 8) > data_end)
 			return LB_STAT_DROP_TRUNCATED;
 		if (nh == LB_IPPROTO_FRAGMENT) {
@@ -220,8 +255,8 @@ static __always_inline int lb_parse_ipv6(void *data, void *data_end,
 	    nh == LB_IPPROTO_DSTOPTS || nh == LB_IPPROTO_FRAGMENT ||
 	    nh == LB_IPPROTO_AH)
 		return LB_STAT_DROP_EXTHDR_LIMIT;
-	if (off > pkt->l3_off + pkt->l3_len)
-		return LB_STAT_DROP_TRUNCATED;
+	if (!lb_in_datagram(pkt, off, 0))
+		return LB_STAT_DROP_BAD_LENGTH;
 	pkt->l4_off = off;
 	return lb_parse_l4(data, data_end, pkt);
 }

@@ -9,9 +9,11 @@ $(O)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON) | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(DEPFLAGS) -MF $@.d $< $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
 
-$(O)/tests/test_datapath: tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) $(SKELS) | $(O)/tests
+# the fixture runner and its tables (tests/bpf/fix_*.c)
+FIX_SRCS := tests/bpf/test_datapath.c tests/bpf/pkt.c $(wildcard tests/bpf/fix_*.c)
+$(O)/tests/test_datapath: $(FIX_SRCS) $(LIBCOMMON) $(SKELS) | $(O)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -Itests/bpf $(DEPFLAGS) -MF $@.d tests/bpf/test_datapath.c tests/bpf/pkt.c $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Itests/bpf $(DEPFLAGS) -MF $@.d $(FIX_SRCS) $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)
 
 # test_state exercises lbd's state file: it links lbd's state.o and the
 # check configuration it embeds, which need nothing else of lbd.

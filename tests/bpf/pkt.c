@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* pkt.c - packet builder for datapath fixtures. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -286,6 +287,29 @@ size_t pkt_too_big(const struct pkt *in, int l3_off, uint32_t mtu, size_t quote,
 	}
 	out->len = l3_off + iplen + len;
 	return out->len;
+}
+
+size_t pkt_hex(const char *hex, struct pkt *p)
+{
+	static const char digits[] = "0123456789abcdef";
+	int hi = -1;
+
+	memset(p, 0, sizeof(*p));
+	for (; *hex; hex++) {
+		const char *d = strchr(digits, tolower((unsigned char)*hex));
+
+		if (*hex == ' ')
+			continue;
+		if (!*hex || !d || p->len >= PKT_MAX)
+			return p->len = 0;
+		if (hi < 0) {
+			hi = (int)(d - digits);
+			continue;
+		}
+		p->b[p->len++] = (uint8_t)(hi << 4 | (int)(d - digits));
+		hi = -1;
+	}
+	return hi < 0 ? p->len : (p->len = 0);
 }
 
 const char *pkt_diff(const struct pkt *got, const struct pkt *want, char *buf,

@@ -77,6 +77,10 @@ uint32_t pkt_pseudo(int family, const uint8_t *src, const uint8_t *dst,
 /* Internet checksum over a buffer (complemented). */
 uint16_t pkt_csum(const void *data, size_t len, uint32_t seed);
 
+/* Read a packet written as hex digits (spaces allowed); returns its length,
+ * 0 if the text is not hex. */
+size_t pkt_hex(const char *hex, struct pkt *p);
+
 /* Render the first difference of two packets into buf; "" if equal. */
 const char *pkt_diff(const struct pkt *got, const struct pkt *want, char *buf,
 		     size_t size);

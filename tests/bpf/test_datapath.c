@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * test_datapath.c - packet fixtures for the XDP programs.
+ * test_datapath.c - the fixture runner for the XDP programs.
  *
- * Each case builds an input packet, runs it through the real program with
- * BPF_PROG_TEST_RUN, and compares the XDP action and the output packet byte
- * for byte with an expected packet built independently by tests/bpf/pkt.c.
- * The expected backend of a flow is computed in user space from the shared
- * flow hash and the Maglev table the test installed, so the fixtures also
- * pin down that `lbctl explain` (same code) agrees with the datapath.
+ * Loads the datapath, installs the VIPs below, and runs every fixture table
+ * of the fix_*.c files (see fixture.h) through the real program with
+ * BPF_PROG_TEST_RUN: one loop, one comparison per fixture of the XDP action,
+ * the output bytes (built independently by pkt.c from the golden backend),
+ * and the counters the packet moved.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,51 +19,179 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
-#include "pkt.h"
-#include "dp.h"
+#include "fixture.h"
 #include "maglev.h"
-#include "lb_abi.h"
-#include "lb_hash.h"
 #include "lb.skel.h"
 #include "decap.skel.h"
 
-#define SEED 0x1234abcd5678ef01ULL
 #define CT_SIZE 262144
 
-static const uint8_t LB_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t CLIENT_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xaa };
-static const char *ENCAP_SRC4 = "198.51.100.254";
-static const char *ENCAP_SRC6 = "2001:db8:b::fe";
+const uint8_t LB_MAC[6] = FX_LB_MAC;
+const uint8_t CLIENT_MAC[6] = FX_CLIENT_MAC;
+static const uint8_t DECAP_MAC[6] = { 0x02, 0xbe, 0, 0, 0, 0x99 };
+uint8_t pattern[PKT_MAX];
 
 static struct lb *skel;
-static struct lb_dp dp;
-static int prog_fd;
+static struct decap *dskel;
+struct lb_dp dp;
+int fx_prog_fd;
+static int decap_fd = -1;
 
 /* ---------------------------------------------------------------- VIPs */
 
-#define MAX_TBE 16
-
-struct tbe {
-	const char *addr;
-	uint32_t weight;
-	uint32_t id; /* assigned */
+struct tvip v4_tcp = {
+	.addr = "203.0.113.10",
+	.port = 80,
+	.proto = 6,
+	.nbe = 3,
+	.be = { { "198.51.100.1", 1 },
+		{ "198.51.100.2", 1 },
+		{ "198.51.100.3", 1 } },
+};
+struct tvip v4_udp = {
+	.addr = "203.0.113.10",
+	.port = 53,
+	.proto = 17,
+	.size = 251,
+	.nbe = 2,
+	.be = { { "198.51.100.1", 1 }, { "198.51.100.2", 1 } },
+};
+struct tvip v4_udp_all = {
+	/* same address, all other UDP ports */
+	.addr = "203.0.113.10",
+	.port = 0,
+	.proto = 17,
+	.size = 251,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 1,
+	.be = { { "198.51.100.9", 1 } },
+};
+struct tvip v4_all = {
+	.addr = "203.0.113.20",
+	.port = 0,
+	.proto = 6,
+	.size = 1021,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 2,
+	.be = { { "198.51.100.4", 1 }, { "198.51.100.5", 1 } },
+};
+struct tvip v4_in_v6 = {
+	.addr = "203.0.113.30",
+	.port = 80,
+	.proto = 6,
+	.size = 1021,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 2,
+	.be = { { "2001:db8:b::4", 1 }, { "2001:db8:b::5", 1 } },
+};
+struct tvip v4_src = {
+	.addr = "203.0.113.40",
+	.port = 80,
+	.proto = 6,
+	.size = 1021,
+	.flags = LB_VIP_F_HASH_SRC,
+	.nbe = 3,
+	.be = { { "198.51.100.1", 1 },
+		{ "198.51.100.2", 1 },
+		{ "198.51.100.3", 1 } },
+};
+struct tvip v4_empty = {
+	.addr = "203.0.113.50",
+	.port = 80,
+	.proto = 6,
+	.size = 251,
+	.nbe = 1,
+	.be = { { "198.51.100.1", 0 } }, /* weight 0: no entry */
+};
+struct tvip v6_tcp = {
+	.addr = "2001:db8:f::10",
+	.port = 80,
+	.proto = 6,
+	.nbe = 3,
+	.be = { { "2001:db8:b::1", 1 },
+		{ "2001:db8:b::2", 1 },
+		{ "2001:db8:b::3", 1 } },
+};
+struct tvip v6_encap = {
+	.addr = "2001:db8:f::20",
+	.port = 443,
+	.proto = 6,
+	.size = 1021,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 2,
+	.be = { { "2001:db8:b::4", 1 }, { "2001:db8:b::5", 1 } },
+};
+struct tvip v6_udp = {
+	.addr = "2001:db8:f::10",
+	.port = 53,
+	.proto = 17,
+	.size = 251,
+	.nbe = 2,
+	.be = { { "2001:db8:b::1", 1 }, { "2001:db8:b::2", 1 } },
+};
+struct tvip v4_ten = {
+	/* distribution: 10 equal backends */
+	.addr = "203.0.113.60",
+	.port = 80,
+	.proto = 6,
+	.nbe = 10,
+	.be = { { "198.51.100.11", 1 },
+		{ "198.51.100.12", 1 },
+		{ "198.51.100.13", 1 },
+		{ "198.51.100.14", 1 },
+		{ "198.51.100.15", 1 },
+		{ "198.51.100.16", 1 },
+		{ "198.51.100.17", 1 },
+		{ "198.51.100.18", 1 },
+		{ "198.51.100.19", 1 },
+		{ "198.51.100.20", 1 } },
+};
+struct tvip v4_weighted = {
+	/* distribution: weights 1:2:3 */
+	.addr = "203.0.113.70",
+	.port = 80,
+	.proto = 6,
+	.nbe = 3,
+	.be = { { "198.51.100.21", 1 },
+		{ "198.51.100.22", 2 },
+		{ "198.51.100.23", 3 } },
+};
+struct tvip v4_vlan_encap = {
+	.addr = "203.0.113.80",
+	.port = 80,
+	.proto = 6,
+	.size = 251,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 1,
+	.be = { { "198.51.100.30", 1 } },
 };
 
-struct tvip {
-	const char *addr;
-	uint16_t port;
-	uint8_t proto;
-	uint32_t flags;
-	uint32_t size;
-	int nbe;
-	struct tbe be[MAX_TBE];
-	uint32_t id; /* assigned */
-	uint32_t *table; /* what the datapath has */
+struct tvip v6_in_v4 = {
+	/* not configurable through lbd: the datapath must refuse it too */
+	.addr = "2001:db8:f::30",
+	.port = 80,
+	.proto = 6,
+	.size = 251,
+	.flags = LB_VIP_F_ENCAP,
+	.nbe = 1,
+	.be = { { "198.51.100.31", 1 } },
+};
+
+struct tvip v4_lab = {
+	/* the address of the randomized packet runs that found defects */
+	.addr = "10.251.0.1", .port = 80, .proto = 6,
+	.size = 251,	      .nbe = 1,	  .be = { { "198.51.100.40", 1 } },
+};
+
+static struct tvip *all_vips[] = {
+	&v4_tcp, &v4_udp,      &v4_udp_all,    &v4_all,	  &v4_in_v6,
+	&v4_src, &v4_empty,    &v6_tcp,	       &v6_encap, &v6_udp,
+	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4, &v4_lab,
 };
 
 static uint32_t next_vip_id, next_be_id = 1;
 
-static void be_mac(uint32_t id, uint8_t mac[6])
+void fx_be_mac(uint32_t id, uint8_t mac[6])
 {
 	uint8_t m[6] = { 0x02, 0xbe, 0, 0, (uint8_t)(id >> 8), (uint8_t)id };
 
@@ -91,11 +218,11 @@ static int write_backend(uint32_t id, const char *addr, uint32_t vip_id,
 
 	addr_of(addr, &b.addr);
 	b.family = family_of(addr) == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6;
-	be_mac(id, b.mac);
+	fx_be_mac(id, b.mac);
 	b.flags = flags;
 	b.gen = gen;
 	b.vip_id = vip_id;
-	return bpf_map_update_elem(dp.backends, &id, &b, BPF_ANY);
+	return bpf_map_update_elem(dp.backends, &id, &b, BPF_ANY) ? -errno : 0;
 }
 
 /* Build and install v's table from the backends with weight > 0. */
@@ -130,6 +257,8 @@ static int add_vip(struct tvip *v)
 		v->size = LB_MAGLEV_DEFAULT_SIZE;
 	v->id = next_vip_id++;
 	v->table = calloc(v->size, sizeof(uint32_t));
+	if (!v->table)
+		return -ENOMEM;
 	for (int i = 0; i < v->nbe; i++) {
 		v->be[i].id = next_be_id++;
 		if (write_backend(v->be[i].id, v->be[i].addr, v->id,
@@ -155,12 +284,57 @@ static int add_vip(struct tvip *v)
 								      0;
 }
 
-static struct tbe *be_by_id(struct tvip *v, uint32_t id)
+static struct tbe *be_by_addr(struct tvip *v, const char *addr)
 {
-	for (int i = 0; i < v->nbe; i++)
-		if (v->be[i].id == id)
+	for (int i = 0; v && addr && i < v->nbe; i++)
+		if (!strcmp(v->be[i].addr, addr))
 			return &v->be[i];
 	return NULL;
+}
+
+uint32_t fx_be_id(struct tvip *v, const char *addr)
+{
+	struct tbe *b = be_by_addr(v, addr);
+
+	return b ? b->id : 0;
+}
+
+/* The address of the backend whose MAC a frame was sent to ("?" if none). */
+static const char *be_of_mac(const uint8_t *mac)
+{
+	for (size_t i = 0; i < sizeof(all_vips) / sizeof(all_vips[0]); i++)
+		for (int b = 0; b < all_vips[i]->nbe; b++) {
+			uint8_t m[6];
+
+			fx_be_mac(all_vips[i]->be[b].id, m);
+			if (!memcmp(m, mac, 6))
+				return all_vips[i]->be[b].addr;
+		}
+	return "?";
+}
+
+/* ------------------------------------------------------ hooks' helpers */
+
+int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
+		     uint32_t gen)
+{
+	struct tbe *b = be_by_addr(v, addr);
+
+	return b ? write_backend(b->id, b->addr, v->id, flags, gen) : -ENOENT;
+}
+
+int fx_only_backend(struct tvip *v, const char *addr)
+{
+	struct tvip saved = *v;
+	int err;
+
+	for (int i = 0; addr && i < v->nbe; i++)
+		v->be[i].weight = !strcmp(v->be[i].addr, addr);
+	err = install_table(v);
+	/* the configured weights stay what the VIP says */
+	for (int i = 0; i < v->nbe; i++)
+		v->be[i].weight = saved.be[i].weight;
+	return err;
 }
 
 /* The flow as the datapath keys it. */
@@ -175,23 +349,102 @@ static void flow_of(const struct pkt_spec *s, struct lb_flow *f)
 	f->dport = htons(s->dport);
 }
 
-static uint32_t flow_hash(const struct tvip *v, const struct lb_flow *f)
+int fx_ct_set(const struct pkt_spec *flow, struct tvip *v, const char *addr,
+	      uint32_t gen)
 {
-	return lb_hash_flow(f, SEED, !!(v->flags & LB_VIP_F_HASH_SRC));
+	struct tbe *b = be_by_addr(v, addr);
+	struct lb_conn c = { .backend_gen = gen };
+	struct lb_flow f;
+
+	if (!b)
+		return -ENOENT;
+	c.backend_id = b->id;
+	flow_of(flow, &f);
+	return bpf_map_update_elem(dp.conntrack, &f, &c, BPF_ANY) ? -errno : 0;
 }
 
-/* The backend the Maglev table gives a flow (no connection table). */
-static uint32_t table_choice(const struct tvip *v, const struct pkt_spec *s)
+int fx_ct_del(const struct pkt_spec *flow)
 {
 	struct lb_flow f;
 
-	flow_of(s, &f);
-	return v->table[lb_hash_slot(flow_hash(v, &f), v->size)];
+	flow_of(flow, &f);
+	return bpf_map_delete_elem(dp.conntrack, &f) ? -errno : 0;
+}
+
+void fx_set_max_pkt_size(uint32_t size)
+{
+	struct lb_config cfg;
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(dp.config, &zero, &cfg);
+	cfg.max_pkt_size = size;
+	bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY);
+}
+
+static int setup(void)
+{
+	struct lb_config cfg = {};
+	uint32_t zero = 0;
+	int err;
+
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 3);
+	skel = lb__open();
+	if (!skel)
+		return -errno;
+	bpf_map__set_max_entries(skel->maps.lb_conntrack, CT_SIZE);
+	err = lb__load(skel);
+	if (err)
+		return err;
+	fx_prog_fd = bpf_program__fd(skel->progs.lb_xdp);
+	dp.vips = bpf_map__fd(skel->maps.lb_vips);
+	dp.vip_addrs = bpf_map__fd(skel->maps.lb_vip_addrs);
+	dp.backends = bpf_map__fd(skel->maps.lb_backends);
+	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);
+	dp.conntrack = bpf_map__fd(skel->maps.lb_conntrack);
+	dp.config = bpf_map__fd(skel->maps.lb_config);
+	dp.stats = bpf_map__fd(skel->maps.lb_stats);
+	dp.vip_stats = bpf_map__fd(skel->maps.lb_vip_stats);
+	dp.backend_stats = bpf_map__fd(skel->maps.lb_backend_stats);
+
+	cfg.hash_seed = FX_SEED;
+	memcpy(cfg.src_mac, LB_MAC, 6);
+	inet_pton(AF_INET, FX_ENCAP_SRC4, &cfg.encap_src_v4);
+	inet_pton(AF_INET6, FX_ENCAP_SRC6, cfg.encap_src_v6);
+	cfg.max_pkt_size = 1500;
+	if (bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY))
+		return -errno;
+	for (size_t i = 0; i < sizeof(all_vips) / sizeof(all_vips[0]); i++) {
+		err = add_vip(all_vips[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int setup_decap(void)
+{
+	struct lb_addr_key k = {};
+	uint32_t one = 1;
+	int fd;
+
+	dskel = decap__open_and_load();
+	if (!dskel)
+		return -errno;
+	decap_fd = bpf_program__fd(dskel->progs.decap_xdp);
+	fd = bpf_map__fd(dskel->maps.decap_addrs);
+	k.family = LB_FAMILY_V4;
+	addr_of("198.51.100.1", &k.addr);
+	if (bpf_map_update_elem(fd, &k, &one, 0))
+		return -errno;
+	k.family = LB_FAMILY_V6;
+	addr_of("2001:db8:b::1", &k.addr);
+	return bpf_map_update_elem(fd, &k, &one, 0) ? -errno : 0;
 }
 
 /* ---------------------------------------------------------------- running */
 
-static int run(int fd, const struct pkt *in, struct pkt *out)
+int fx_run(int fd, const struct pkt *in, struct pkt *out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b,
 		    .data_size_in = (uint32_t)in->len, .data_out = out->b,
@@ -206,7 +459,7 @@ static int run(int fd, const struct pkt *in, struct pkt *out)
 	return (int)o.retval;
 }
 
-static const char *action_name(int a)
+const char *fx_action_name(int a)
 {
 	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX",
 				   "REDIRECT" };
@@ -218,62 +471,7 @@ static const char *action_name(int a)
 	return buf;
 }
 
-/* One fixture: action and, unless dropped, the output bytes. */
-static int expect_fd(int fd, const char *name, const struct pkt *in, int action,
-		     const struct pkt *want)
-{
-	struct pkt out;
-	char diff[160];
-	int got = run(fd, in, &out);
-
-	if (got != action) {
-		t_fail(name, "action %s, want %s", action_name(got),
-		       action_name(action));
-		return 0;
-	}
-	if (action != XDP_DROP) {
-		if (!want)
-			want = in;
-		if (*pkt_diff(&out, want, diff, sizeof(diff))) {
-			t_fail(name, "output differs: %s", diff);
-			return 0;
-		}
-	}
-	t_pass(name);
-	return 1;
-}
-
-static int expect(const char *name, const struct pkt *in, int action,
-		  const struct pkt *want)
-{
-	return expect_fd(prog_fd, name, in, action, want);
-}
-
-/* Expected L2 DSR output: the same packet, MACs rewritten. */
-static void want_dsr(const struct pkt *in, uint32_t be_id, struct pkt *w)
-{
-	*w = *in;
-	be_mac(be_id, w->b);
-	memcpy(w->b + 6, LB_MAC, 6);
-}
-
-static void want_encap(const struct tvip *v, const struct pkt_spec *s,
-		       const struct pkt *in, uint32_t be_id, struct pkt *w)
-{
-	struct tvip *vv = (struct tvip *)v;
-	struct tbe *b = be_by_id(vv, be_id);
-	int ofam = family_of(b->addr);
-	uint8_t mac[6];
-	struct lb_flow f;
-
-	flow_of(s, &f);
-	be_mac(be_id, mac);
-	pkt_encap(in, 14 + 4 * s->nvlan, ofam,
-		  ofam == 4 ? ENCAP_SRC4 : ENCAP_SRC6, b->addr, mac, LB_MAC,
-		  s->tos, flow_hash(v, &f), w);
-}
-
-static uint64_t stat(enum lb_stat idx)
+uint64_t fx_stat(enum lb_stat idx)
 {
 	struct lb_counter c;
 
@@ -281,401 +479,136 @@ static uint64_t stat(enum lb_stat idx)
 	return c.packets;
 }
 
-static void spec_init(struct pkt_spec *s, int family, const char *src,
-		      const char *dst, uint8_t proto, uint16_t sport,
-		      uint16_t dport)
+static void snapshot(uint64_t s[LB_STAT_MAX])
 {
-	memset(s, 0, sizeof(*s));
-	s->family = family;
-	memcpy(s->dmac, LB_MAC, 6);
-	memcpy(s->smac, CLIENT_MAC, 6);
-	s->src = src;
-	s->dst = dst;
-	s->proto = proto;
-	s->sport = sport;
-	s->dport = dport;
-	s->tcp_flags = proto == 6 ? 0x02 : 0;
-	s->payload = "hello, balancer";
-	s->payload_len = 15;
+	for (int i = 0; i < LB_STAT_MAX; i++)
+		s[i] = fx_stat(i);
 }
 
-/* ---------------------------------------------------------------- VIP set */
-
-static struct tvip v4_tcp = {
-	.addr = "203.0.113.10",
-	.port = 80,
-	.proto = 6,
-	.nbe = 3,
-	.be = { { "198.51.100.1", 1 },
-		{ "198.51.100.2", 1 },
-		{ "198.51.100.3", 1 } },
-};
-static struct tvip v4_udp = {
-	.addr = "203.0.113.10",
-	.port = 53,
-	.proto = 17,
-	.size = 251,
-	.nbe = 2,
-	.be = { { "198.51.100.1", 1 }, { "198.51.100.2", 1 } },
-};
-static struct tvip v4_udp_all = {
-	/* same address, all other UDP ports */
-	.addr = "203.0.113.10",
-	.port = 0,
-	.proto = 17,
-	.size = 251,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 1,
-	.be = { { "198.51.100.9", 1 } },
-};
-static struct tvip v4_all = {
-	.addr = "203.0.113.20",
-	.port = 0,
-	.proto = 6,
-	.size = 1021,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 2,
-	.be = { { "198.51.100.4", 1 }, { "198.51.100.5", 1 } },
-};
-static struct tvip v4_in_v6 = {
-	.addr = "203.0.113.30",
-	.port = 80,
-	.proto = 6,
-	.size = 1021,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 2,
-	.be = { { "2001:db8:b::4", 1 }, { "2001:db8:b::5", 1 } },
-};
-static struct tvip v4_src = {
-	.addr = "203.0.113.40",
-	.port = 80,
-	.proto = 6,
-	.size = 1021,
-	.flags = LB_VIP_F_HASH_SRC,
-	.nbe = 3,
-	.be = { { "198.51.100.1", 1 },
-		{ "198.51.100.2", 1 },
-		{ "198.51.100.3", 1 } },
-};
-static struct tvip v4_empty = {
-	.addr = "203.0.113.50",
-	.port = 80,
-	.proto = 6,
-	.size = 251,
-	.nbe = 1,
-	.be = { { "198.51.100.1", 0 } }, /* weight 0: no entry */
-};
-static struct tvip v6_tcp = {
-	.addr = "2001:db8:f::10",
-	.port = 80,
-	.proto = 6,
-	.nbe = 3,
-	.be = { { "2001:db8:b::1", 1 },
-		{ "2001:db8:b::2", 1 },
-		{ "2001:db8:b::3", 1 } },
-};
-static struct tvip v6_encap = {
-	.addr = "2001:db8:f::20",
-	.port = 443,
-	.proto = 6,
-	.size = 1021,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 2,
-	.be = { { "2001:db8:b::4", 1 }, { "2001:db8:b::5", 1 } },
-};
-static struct tvip v6_udp = {
-	.addr = "2001:db8:f::10",
-	.port = 53,
-	.proto = 17,
-	.size = 251,
-	.nbe = 2,
-	.be = { { "2001:db8:b::1", 1 }, { "2001:db8:b::2", 1 } },
-};
-static struct tvip v4_ten = {
-	/* distribution: 10 equal backends */
-	.addr = "203.0.113.60",
-	.port = 80,
-	.proto = 6,
-	.nbe = 10,
-	.be = { { "198.51.100.11", 1 },
-		{ "198.51.100.12", 1 },
-		{ "198.51.100.13", 1 },
-		{ "198.51.100.14", 1 },
-		{ "198.51.100.15", 1 },
-		{ "198.51.100.16", 1 },
-		{ "198.51.100.17", 1 },
-		{ "198.51.100.18", 1 },
-		{ "198.51.100.19", 1 },
-		{ "198.51.100.20", 1 } },
-};
-static struct tvip v4_weighted = {
-	/* distribution: weights 1:2:3 */
-	.addr = "203.0.113.70",
-	.port = 80,
-	.proto = 6,
-	.nbe = 3,
-	.be = { { "198.51.100.21", 1 },
-		{ "198.51.100.22", 2 },
-		{ "198.51.100.23", 3 } },
-};
-static struct tvip v4_vlan_encap = {
-	.addr = "203.0.113.80",
-	.port = 80,
-	.proto = 6,
-	.size = 251,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 1,
-	.be = { { "198.51.100.30", 1 } },
-};
-
-static struct tvip v6_in_v4 = {
-	/* not configurable through lbd: the datapath must refuse it too */
-	.addr = "2001:db8:f::30",
-	.port = 80,
-	.proto = 6,
-	.size = 251,
-	.flags = LB_VIP_F_ENCAP,
-	.nbe = 1,
-	.be = { { "198.51.100.31", 1 } },
-};
-
-static struct tvip *all_vips[] = {
-	&v4_tcp, &v4_udp,      &v4_udp_all,    &v4_all,	  &v4_in_v6,
-	&v4_src, &v4_empty,    &v6_tcp,	       &v6_encap, &v6_udp,
-	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4,
-};
-
-static int setup(void)
+/* Set the IP length field of p, keeping its bytes; fixes the IPv4 header
+ * checksum, pads the frame to the Ethernet minimum. */
+static void set_l3_len(struct pkt *p, int l3_off, uint16_t len)
 {
-	struct lb_config cfg = {};
-	uint32_t zero = 0;
-	int err;
+	uint8_t *ip = p->b + l3_off;
 
-	skel = lb__open();
-	if (!skel)
-		return -errno;
-	bpf_map__set_max_entries(skel->maps.lb_conntrack, CT_SIZE);
-	err = lb__load(skel);
-	if (err)
-		return err;
-	prog_fd = bpf_program__fd(skel->progs.lb_xdp);
-	dp.vips = bpf_map__fd(skel->maps.lb_vips);
-	dp.vip_addrs = bpf_map__fd(skel->maps.lb_vip_addrs);
-	dp.backends = bpf_map__fd(skel->maps.lb_backends);
-	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);
-	dp.conntrack = bpf_map__fd(skel->maps.lb_conntrack);
-	dp.config = bpf_map__fd(skel->maps.lb_config);
-	dp.stats = bpf_map__fd(skel->maps.lb_stats);
-	dp.vip_stats = bpf_map__fd(skel->maps.lb_vip_stats);
-	dp.backend_stats = bpf_map__fd(skel->maps.lb_backend_stats);
+	if ((ip[0] >> 4) == 4) {
+		size_t hlen = (size_t)(ip[0] & 0xf) * 4;
+		uint16_t c;
 
-	cfg.hash_seed = SEED;
-	memcpy(cfg.src_mac, LB_MAC, 6);
-	inet_pton(AF_INET, ENCAP_SRC4, &cfg.encap_src_v4);
-	inet_pton(AF_INET6, ENCAP_SRC6, cfg.encap_src_v6);
-	cfg.max_pkt_size = 1500;
-	if (bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY))
-		return -errno;
-	for (size_t i = 0; i < sizeof(all_vips) / sizeof(all_vips[0]); i++) {
-		err = add_vip(all_vips[i]);
-		if (err)
-			return err;
+		ip[2] = len >> 8;
+		ip[3] = len & 0xff;
+		ip[10] = ip[11] = 0;
+		c = pkt_csum(ip, hlen, 0);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	} else {
+		ip[4] = (uint16_t)(len - 40) >> 8;
+		ip[5] = (len - 40) & 0xff;
 	}
-	return 0;
+	if (p->len < 60)
+		p->len = 60;
 }
 
-/* ---------------------------------------------------------------- cases */
-
-static void test_forwarding(void)
+static void build_icmp_err(const struct fx_icmp_err *e, struct pkt *out)
 {
-	struct pkt_spec s;
-	struct pkt in, w;
-	uint32_t be;
+	struct pkt_spec q = FX_BIG(e->family, e->vip, e->client, 6, e->cport,
+				   e->quote, .sport = e->vport);
+	struct pkt_spec s = { FX_SPEC_DEFAULTS(e->family, e->router,
+					       e->outer_dst,
+					       e->family == 4 ? 1 : 58, 0, 0) };
+	size_t hdrs = e->family == 4 ? 40 : 60;
+	struct pkt quoted;
 
-	/* L2 DSR, IPv4 TCP SYN */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	pkt_build(&s, &in);
-	be = table_choice(&v4_tcp, &s);
-	want_dsr(&in, be, &w);
-	expect("dsr_v4_tcp_syn", &in, XDP_TX, &w);
-
-	/* ToS/DSCP untouched by DSR */
-	spec_init(&s, 4, "192.0.2.2", "203.0.113.10", 6, 40001, 80);
-	s.tos = 0xb8;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v4_tcp, &s), &w);
-	expect("dsr_v4_tcp_tos_kept", &in, XDP_TX, &w);
-
-	/* L2 DSR, IPv4 UDP */
-	spec_init(&s, 4, "192.0.2.3", "203.0.113.10", 17, 5353, 53);
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v4_udp, &s), &w);
-	expect("dsr_v4_udp", &in, XDP_TX, &w);
-
-	/* exact port beats the all-ports VIP of the same address */
-	spec_init(&s, 4, "192.0.2.3", "203.0.113.10", 17, 5353, 54);
-	pkt_build(&s, &in);
-	want_encap(&v4_udp_all, &s, &in, table_choice(&v4_udp_all, &s), &w);
-	expect("all_ports_v4_udp_other_port", &in, XDP_TX, &w);
-
-	/* IPv4 with options (IHL 8) */
-	spec_init(&s, 4, "192.0.2.4", "203.0.113.10", 6, 40002, 80);
-	s.ip_opt_len = 12;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v4_tcp, &s), &w);
-	expect("dsr_v4_ip_options", &in, XDP_TX, &w);
-
-	/* one and two VLAN tags */
-	spec_init(&s, 4, "192.0.2.5", "203.0.113.10", 6, 40003, 80);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 100;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v4_tcp, &s), &w);
-	expect("dsr_v4_vlan1", &in, XDP_TX, &w);
-	s.nvlan = 2;
-	s.vlan_tpid[0] = 0x88a8;
-	s.vlan_tci[1] = 200;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v4_tcp, &s), &w);
-	expect("dsr_v4_qinq", &in, XDP_TX, &w);
-
-	/* IPv6 DSR: TCP, traffic class, extension headers, UDP */
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 6, 40000, 80);
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-	expect("dsr_v6_tcp", &in, XDP_TX, &w);
-	s.tos = 0x28;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-	expect("dsr_v6_tcp_traffic_class", &in, XDP_TX, &w);
-	spec_init(&s, 6, "2001:db8:c::2", "2001:db8:f::10", 6, 40001, 80);
-	s.ext[0] = 0; /* hop-by-hop */
-	s.ext[1] = 43; /* routing */
-	s.ext[2] = 60; /* destination options */
-	s.next = 3;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-	expect("dsr_v6_ext_headers", &in, XDP_TX, &w);
-	spec_init(&s, 6, "2001:db8:c::3", "2001:db8:f::10", 17, 5353, 53);
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v6_udp, &s), &w);
-	expect("dsr_v6_udp", &in, XDP_TX, &w);
-	spec_init(&s, 6, "2001:db8:c::3", "2001:db8:f::10", 6, 40002, 80);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 7;
-	pkt_build(&s, &in);
-	want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-	expect("dsr_v6_vlan1", &in, XDP_TX, &w);
+	q.frag = 0;
+	q.payload_len = e->quote > hdrs ? e->quote - hdrs : 0;
+	q.no_eth = 1;
+	pkt_build(&q, &quoted);
+	s.icmp_type = e->family == 4 ? 3 : 2;
+	s.icmp_code = e->family == 4 ? 4 : 0;
+	s.icmp_rest = e->family == 4 ? 1400 : 1280;
+	s.payload = quoted.b;
+	s.payload_len = e->quote;
+	pkt_build(&s, out);
 }
 
-static void test_encap(void)
+static size_t l3_off_of(const struct fx *f)
 {
-	struct pkt_spec s;
-	struct pkt in, w;
+	return 14 + 4 * (size_t)f->in.nvlan;
+}
 
-	/* IPIP on an all-ports VIP; ToS copied to the outer header */
-	spec_init(&s, 4, "192.0.2.10", "203.0.113.20", 6, 40000, 8080);
-	s.tos = 0x10;
-	pkt_build(&s, &in);
-	want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
-	expect("ipip_v4_all_ports", &in, XDP_TX, &w);
-	spec_init(&s, 4, "192.0.2.10", "203.0.113.20", 6, 40000, 22);
-	pkt_build(&s, &in);
-	want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
-	expect("ipip_v4_all_ports_other", &in, XDP_TX, &w);
+static void build_input(const struct fx *f, struct pkt *in)
+{
+	if (f->in_hex) {
+		pkt_hex(f->in_hex, in);
+	} else if (f->err.family) {
+		build_icmp_err(&f->err, in);
+	} else if (f->tunnel.outer_family) {
+		struct pkt inner;
 
-	/* IPIP with IP options in the inner packet */
-	spec_init(&s, 4, "192.0.2.11", "203.0.113.20", 6, 40001, 80);
-	s.ip_opt_len = 8;
-	pkt_build(&s, &in);
-	want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
-	expect("ipip_v4_ip_options", &in, XDP_TX, &w);
-
-	/* IPIP keeps one and two VLAN tags in front of the outer header */
-	spec_init(&s, 4, "192.0.2.12", "203.0.113.80", 6, 40002, 80);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 10;
-	pkt_build(&s, &in);
-	want_encap(&v4_vlan_encap, &s, &in, table_choice(&v4_vlan_encap, &s),
-		   &w);
-	expect("ipip_v4_vlan1", &in, XDP_TX, &w);
-	s.nvlan = 2;
-	s.vlan_tpid[0] = 0x88a8;
-	s.vlan_tci[1] = 20;
-	pkt_build(&s, &in);
-	want_encap(&v4_vlan_encap, &s, &in, table_choice(&v4_vlan_encap, &s),
-		   &w);
-	expect("ipip_v4_qinq", &in, XDP_TX, &w);
-
-	/* IPv4 in IPv6 */
-	spec_init(&s, 4, "192.0.2.13", "203.0.113.30", 6, 40003, 80);
-	s.tos = 0x20;
-	pkt_build(&s, &in);
-	want_encap(&v4_in_v6, &s, &in, table_choice(&v4_in_v6, &s), &w);
-	expect("4in6_v4_tcp", &in, XDP_TX, &w);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 30;
-	pkt_build(&s, &in);
-	want_encap(&v4_in_v6, &s, &in, table_choice(&v4_in_v6, &s), &w);
-	expect("4in6_v4_vlan1", &in, XDP_TX, &w);
-
-	/* IPv6 in IPv4 does not exist: dropped, and counted as such */
-	{
-		uint64_t before = stat(LB_STAT_DROP_UNSUPPORTED);
-
-		spec_init(&s, 6, "2001:db8:c::13", "2001:db8:f::30", 6, 40003,
-			  80);
-		pkt_build(&s, &in);
-		expect("6in4_refused", &in, XDP_DROP, NULL);
-		T_CHECK("6in4_counted_unsupported",
-			stat(LB_STAT_DROP_UNSUPPORTED) == before + 1,
-			"drop_unsupported %llu -> %llu",
-			(unsigned long long)before,
-			(unsigned long long)stat(LB_STAT_DROP_UNSUPPORTED));
+		pkt_build(&f->in, &inner);
+		pkt_encap(&inner, (int)l3_off_of(f), f->tunnel.outer_family,
+			  f->tunnel.outer_family == 4 ? FX_ENCAP_SRC4 :
+							FX_ENCAP_SRC6,
+			  f->tunnel.outer_dst, DECAP_MAC, LB_MAC, 0,
+			  f->tunnel.cut ? 0 : 7, in);
+		if (f->tunnel.cut)
+			in->len = f->tunnel.cut;
+	} else {
+		pkt_build(&f->in, in);
 	}
-
-	/* IP6IP6 with a traffic class and extension headers */
-	spec_init(&s, 6, "2001:db8:c::10", "2001:db8:f::20", 6, 40000, 443);
-	s.tos = 0x48;
-	pkt_build(&s, &in);
-	want_encap(&v6_encap, &s, &in, table_choice(&v6_encap, &s), &w);
-	expect("ip6ip6_v6_tcp", &in, XDP_TX, &w);
-	s.ext[0] = 60;
-	s.next = 1;
-	pkt_build(&s, &in);
-	want_encap(&v6_encap, &s, &in, table_choice(&v6_encap, &s), &w);
-	expect("ip6ip6_v6_ext_header", &in, XDP_TX, &w);
+	if (f->l3_len)
+		set_l3_len(in, (int)l3_off_of(f), f->l3_len);
+	if (f->edit)
+		f->edit(in);
 }
 
-/* ------------------------------------------------- too big to encapsulate */
-
-static void set_max_pkt_size(uint32_t size)
+/* The expected output of f for input in; returns an error text or NULL. */
+static const char *build_want(const struct fx *f, const struct pkt *in,
+			      struct pkt *w)
 {
-	struct lb_config cfg;
-	uint32_t zero = 0;
+	struct tbe *b = be_by_addr(f->vip, f->backend);
+	uint8_t mac[6];
 
-	bpf_map_lookup_elem(dp.config, &zero, &cfg);
-	cfg.max_pkt_size = size;
-	bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY);
-}
+	switch (f->out) {
+	case FX_SAME:
+	case FX_NONE:
+	case FX_TRUNCATE:
+		*w = *in;
+		return NULL;
+	case FX_DSR:
+		if (!b)
+			return "fixture names no backend of its VIP";
+		*w = *in;
+		fx_be_mac(b->id, w->b);
+		memcpy(w->b + 6, LB_MAC, 6);
+		return NULL;
+	case FX_ENCAP: {
+		int ofam;
 
-/* payload bytes that differ from their neighbours, so a quote is checkable */
-static uint8_t pattern[PKT_MAX];
-
-/* A TCP (ACK) or UDP packet whose IP datagram is l3_len bytes long, DF set
- * for IPv4.  s keeps the spec for variations. */
-static void big_packet(struct pkt_spec *s, int family, const char *src,
-		       const char *dst, uint8_t proto, uint16_t dport,
-		       size_t l3_len, struct pkt *out)
-{
-	size_t hdrs = (family == 4 ? 20 : 40) + (proto == 6 ? 20 : 8);
-
-	spec_init(s, family, src, dst, proto, 41000, dport);
-	s->tcp_flags = proto == 6 ? 0x10 : 0;
-	s->frag = family == 4 ? 0x4000 : 0; /* DF */
-	s->payload = pattern;
-	s->payload_len = l3_len - hdrs;
-	pkt_build(s, out);
+		if (!b)
+			return "fixture names no backend of its VIP";
+		ofam = family_of(b->addr);
+		fx_be_mac(b->id, mac);
+		pkt_encap(in, (int)l3_off_of(f), ofam,
+			  ofam == 4 ? FX_ENCAP_SRC4 : FX_ENCAP_SRC6, b->addr,
+			  mac, LB_MAC, f->in.tos, f->flow_label, w);
+		return NULL;
+	}
+	case FX_SPEC:
+		pkt_build(&f->want, w);
+		return NULL;
+	case FX_HEX:
+		return pkt_hex(f->want_hex, w) ? NULL : "bad want_hex";
+	case FX_TOO_BIG:
+		pkt_too_big(in, (int)l3_off_of(f), f->mtu, f->quote, w);
+		return NULL;
+	case FX_DECAP:
+		pkt_build(&f->in, w);
+		memcpy(w->b, DECAP_MAC, 6);
+		memcpy(w->b + 6, LB_MAC, 6);
+		return NULL;
+	}
+	return "unknown output kind";
 }
 
 /*
@@ -731,819 +664,202 @@ static const char *check_too_big(const struct pkt *out, const struct pkt *in,
 	return NULL;
 }
 
-static int expect_too_big(const char *name, const struct pkt *in, int l3_off,
-			  uint32_t mtu, size_t quote)
+/* Cut the input at every length; see FX_TRUNCATE. */
+static int run_truncations(const struct fx *f, const struct pkt *full)
 {
-	struct pkt out, want;
-	char diff[160];
-	const char *why;
-	int got = run(prog_fd, in, &out);
-
-	if (got != XDP_TX) {
-		t_fail(name, "action %s, want TX", action_name(got));
-		return 0;
-	}
-	why = check_too_big(&out, in, l3_off, mtu, quote);
-	if (why) {
-		t_fail(name, "%s", why);
-		return 0;
-	}
-	pkt_too_big(in, l3_off, mtu, quote, &want);
-	if (*pkt_diff(&out, &want, diff, sizeof(diff))) {
-		t_fail(name, "output differs: %s", diff);
-		return 0;
-	}
-	t_pass(name);
-	return 1;
-}
-
-/*
- * max_pkt_size 1500: IPIP adds 20 bytes, IP6IP6 and 4in6 40.  A client
- * packet that does not fit is answered with the ICMP error (quote capped at
- * 576 bytes of ICMPv4 / 1280 of ICMPv6 in all), or dropped when none may be
- * sent; one that fits exactly is forwarded.
- */
-static void test_too_big_encap(void)
-{
-	uint64_t sent = stat(LB_STAT_PTB_SENT);
-	uint64_t dropped = stat(LB_STAT_DROP_TOO_BIG);
-	uint64_t nsent = 0, ndropped = 0;
-	struct pkt_spec s;
-	struct pkt in, w;
-
-	for (size_t i = 0; i < sizeof(pattern); i++)
-		pattern[i] = (uint8_t)(i * 7 + 3);
-
-	/* each family of encapsulation, one byte over */
-	big_packet(&s, 4, "192.0.2.20", "203.0.113.20", 6, 8080, 1481, &in);
-	nsent += expect_too_big("too_big_ipip_v4_tcp", &in, 14, 1480, 548);
-	big_packet(&s, 4, "192.0.2.21", "203.0.113.10", 17, 5000, 1500, &in);
-	nsent += expect_too_big("too_big_ipip_v4_udp", &in, 14, 1480, 548);
-	big_packet(&s, 4, "192.0.2.22", "203.0.113.30", 6, 80, 1461, &in);
-	nsent += expect_too_big("too_big_4in6_v4", &in, 14, 1460, 548);
-	big_packet(&s, 6, "2001:db8:c::22", "2001:db8:f::20", 6, 443, 1461,
-		   &in);
-	nsent += expect_too_big("too_big_ip6ip6", &in, 14, 1460, 1232);
-	big_packet(&s, 6, "2001:db8:c::23", "2001:db8:f::20", 6, 443, 1500,
-		   &in);
-	nsent += expect_too_big("too_big_ip6ip6_full_mtu", &in, 14, 1460, 1232);
-
-	/* exactly at the limit: forwarded, not answered */
-	big_packet(&s, 4, "192.0.2.20", "203.0.113.20", 6, 8080, 1480, &in);
-	want_encap(&v4_all, &s, &in, table_choice(&v4_all, &s), &w);
-	expect("ipip_v4_exactly_mtu", &in, XDP_TX, &w);
-	big_packet(&s, 4, "192.0.2.22", "203.0.113.30", 6, 80, 1460, &in);
-	want_encap(&v4_in_v6, &s, &in, table_choice(&v4_in_v6, &s), &w);
-	expect("4in6_v4_exactly_mtu", &in, XDP_TX, &w);
-	big_packet(&s, 6, "2001:db8:c::22", "2001:db8:f::20", 6, 443, 1460,
-		   &in);
-	want_encap(&v6_encap, &s, &in, table_choice(&v6_encap, &s), &w);
-	expect("ip6ip6_exactly_mtu", &in, XDP_TX, &w);
-
-	/* VLAN tags stay in front; IPv4 options are part of the quote */
-	big_packet(&s, 4, "192.0.2.24", "203.0.113.80", 6, 80, 1481, &in);
-	s.nvlan = 2;
-	s.vlan_tpid[0] = 0x88a8;
-	s.vlan_tci[0] = 21;
-	s.vlan_tci[1] = 22;
-	pkt_build(&s, &in);
-	nsent += expect_too_big("too_big_ipip_v4_qinq", &in, 22, 1480, 548);
-	big_packet(&s, 6, "2001:db8:c::24", "2001:db8:f::20", 6, 443, 1461,
-		   &in);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 23;
-	pkt_build(&s, &in);
-	nsent += expect_too_big("too_big_ip6ip6_vlan1", &in, 18, 1460, 1232);
-	big_packet(&s, 4, "192.0.2.25", "203.0.113.20", 6, 80, 1481 - 12, &in);
-	s.ip_opt_len = 12;
-	pkt_build(&s, &in);
-	nsent += expect_too_big("too_big_ipip_v4_ip_options", &in, 14, 1480,
-				548);
-
-	/* no ICMP error possible: dropped and counted */
-	big_packet(&s, 4, "192.0.2.26", "203.0.113.20", 6, 8080, 1481, &in);
-	s.frag = 0; /* DF clear: fragmenting is allowed, but not done */
-	pkt_build(&s, &in);
-	ndropped +=
-		expect("too_big_ipip_v4_df_clear_dropped", &in, XDP_DROP, NULL);
-	big_packet(&s, 4, "224.0.0.9", "203.0.113.20", 6, 8080, 1481, &in);
-	ndropped += expect("too_big_v4_multicast_source_dropped", &in, XDP_DROP,
-			   NULL);
-	big_packet(&s, 4, "0.0.0.0", "203.0.113.20", 6, 8080, 1481, &in);
-	ndropped += expect("too_big_v4_unspecified_source_dropped", &in,
-			   XDP_DROP, NULL);
-	big_packet(&s, 6, "ff02::1", "2001:db8:f::20", 6, 443, 1461, &in);
-	ndropped += expect("too_big_v6_multicast_source_dropped", &in, XDP_DROP,
-			   NULL);
-	big_packet(&s, 6, "::1", "2001:db8:f::20", 6, 443, 1461, &in);
-	ndropped += expect("too_big_v6_loopback_source_dropped", &in, XDP_DROP,
-			   NULL);
-	big_packet(&s, 4, "192.0.2.27", "203.0.113.20", 6, 8080, 1481, &in);
-	memset(in.b, 0xff, 6); /* sent to the link-layer broadcast */
-	ndropped +=
-		expect("too_big_v4_l2_broadcast_dropped", &in, XDP_DROP, NULL);
-
-	/*
-	 * A small MTU: the whole packet fits in the quote, and every length
-	 * mod 4 exercises the checksum's tail.  IPv4 MTU 400 - 20 = 380.
-	 */
-	set_max_pkt_size(400);
-	for (size_t len = 449; len <= 452; len++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "too_big_ipip_v4_whole_quote_%zu",
-			 len);
-		big_packet(&s, 4, "192.0.2.28", "203.0.113.20", 6, 8080, len,
-			   &in);
-		nsent += expect_too_big(name, &in, 14, 380, len);
-	}
-	/* IPv6 never reports below 1280 ... */
-	big_packet(&s, 6, "2001:db8:c::28", "2001:db8:f::20", 6, 443, 1281,
-		   &in);
-	nsent += expect_too_big("too_big_ip6ip6_mtu_floor_1280", &in, 14, 1280,
-				1232);
-	/* ... so a packet that fits 1280 cannot be helped: dropped */
-	big_packet(&s, 6, "2001:db8:c::28", "2001:db8:f::20", 6, 443, 1280,
-		   &in);
-	ndropped += expect("too_big_ip6ip6_below_min_mtu_dropped", &in,
-			   XDP_DROP, NULL);
-	/* IPv4 never below 68 (RFC 791) */
-	set_max_pkt_size(80);
-	big_packet(&s, 4, "192.0.2.29", "203.0.113.20", 6, 8080, 101, &in);
-	nsent += expect_too_big("too_big_ipip_v4_mtu_floor_68", &in, 14, 68,
-				101);
-	big_packet(&s, 4, "192.0.2.29", "203.0.113.20", 6, 8080, 68, &in);
-	ndropped += expect("too_big_ipip_v4_below_min_mtu_dropped", &in,
-			   XDP_DROP, NULL);
-	set_max_pkt_size(1500);
-
-	T_CHECK("too_big_sent_counted", stat(LB_STAT_PTB_SENT) == sent + nsent,
-		"too_big_sent grew by %llu, want %llu",
-		(unsigned long long)(stat(LB_STAT_PTB_SENT) - sent),
-		(unsigned long long)nsent);
-	T_CHECK("drop_too_big_counted",
-		stat(LB_STAT_DROP_TOO_BIG) == dropped + ndropped,
-		"drop_too_big grew by %llu, want %llu",
-		(unsigned long long)(stat(LB_STAT_DROP_TOO_BIG) - dropped),
-		(unsigned long long)ndropped);
-}
-
-static void test_pass(void)
-{
-	struct pkt_spec s;
-	struct pkt in;
-	uint64_t before = stat(LB_STAT_PASS);
-
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 6, 40000, 80);
-	pkt_build(&s, &in);
-	expect("pass_v4_not_vip", &in, XDP_PASS, NULL);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::99", 6, 40000, 80);
-	pkt_build(&s, &in);
-	expect("pass_v6_not_vip", &in, XDP_PASS, NULL);
-	/* VIP address, port without a VIP */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 81);
-	pkt_build(&s, &in);
-	expect("pass_v4_vip_addr_other_port", &in, XDP_PASS, NULL);
-	/* ARP */
-	memset(&in, 0, sizeof(in));
-	memset(in.b, 0xff, 6);
-	memcpy(in.b + 6, CLIENT_MAC, 6);
-	in.b[12] = 0x08;
-	in.b[13] = 0x06;
-	in.len = 14 + 28;
-	expect("pass_arp", &in, XDP_PASS, NULL);
-	/* tunnel packets not addressed to a VIP */
-	spec_init(&s, 4, "192.0.2.1", "198.51.100.1", 4, 0, 0);
-	pkt_build(&s, &in);
-	expect("pass_ipip_not_vip", &in, XDP_PASS, NULL);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:b::1", 41, 0, 0);
-	pkt_build(&s, &in);
-	expect("pass_ip6ip6_not_vip", &in, XDP_PASS, NULL);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:b::1", 4, 0, 0);
-	pkt_build(&s, &in);
-	expect("pass_4in6_not_vip", &in, XDP_PASS, NULL);
-	/* a protocol without a VIP to a VIP address (GRE) */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 47, 0, 0);
-	pkt_build(&s, &in);
-	expect("pass_v4_gre_to_vip_addr", &in, XDP_PASS, NULL);
-	/* malformed, but not for a VIP: the host must stay reachable */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 6, 40000, 80);
-	s.bad_ihl = 3;
-	pkt_build(&s, &in);
-	expect("pass_v4_bad_ihl_not_vip", &in, XDP_PASS, NULL);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 6, 40000, 80);
-	s.frag = 0x2000;
-	pkt_build(&s, &in);
-	expect("pass_v4_fragment_not_vip", &in, XDP_PASS, NULL);
-	T_CHECK("pass_counted", stat(LB_STAT_PASS) == before + 10,
-		"pass grew by %llu, want 10",
-		(unsigned long long)(stat(LB_STAT_PASS) - before));
-}
-
-/* Truncate a VIP packet at every length; below min_drop it is passed (its
- * destination is unreadable), from there on dropped as truncated. */
-static void truncations(const char *tag, const struct pkt *full,
-			size_t min_drop)
-{
-	uint64_t before = stat(LB_STAT_DROP_TRUNCATED);
+	uint64_t before = fx_stat(LB_STAT_DROP_TRUNCATED);
 	size_t drops = 0;
-	int ok = 1;
 
-	for (size_t len = 14; len < full->len && ok; len++) {
+	for (size_t len = 14; len < full->len; len++) {
 		struct pkt in = *full, out;
-		int want = len < min_drop ? XDP_PASS : XDP_DROP;
+		int want = len < f->trunc_min ? XDP_PASS : XDP_DROP;
 		int got;
 
 		in.len = len;
-		got = run(prog_fd, &in, &out);
+		got = fx_run(fx_prog_fd, &in, &out);
 		if (got != want) {
-			char name[64];
-
-			snprintf(name, sizeof(name), "truncated_%s", tag);
-			t_fail(name, "at %zu bytes: %s, want %s", len,
-			       action_name(got), action_name(want));
-			ok = 0;
+			t_fail(f->name, "at %zu bytes: %s, want %s", len,
+			       fx_action_name(got), fx_action_name(want));
+			return 0;
 		}
 		drops += want == XDP_DROP;
 	}
-	if (ok) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "truncated_%s", tag);
-		T_CHECK(name, stat(LB_STAT_DROP_TRUNCATED) == before + drops,
-			"drop_truncated grew by %llu, want %zu",
-			(unsigned long long)(stat(LB_STAT_DROP_TRUNCATED) -
-					     before),
-			drops);
-	}
+	return T_CHECK(
+		f->name, fx_stat(LB_STAT_DROP_TRUNCATED) == before + drops,
+		"drop_truncated grew by %llu, want %zu",
+		(unsigned long long)(fx_stat(LB_STAT_DROP_TRUNCATED) - before),
+		drops);
 }
 
-static void test_drop(void)
+/* Counters of a forwarded packet: its VIP's and its backend's. */
+static const char *check_fwd_counters(const struct fx *f,
+				      const struct lb_counter *v0,
+				      const struct lb_counter *b0,
+				      const struct pkt *in)
 {
-	struct pkt_spec s;
-	struct pkt in;
-	uint64_t before;
+	struct tbe *b = be_by_addr(f->vip, f->backend);
+	struct lb_counter v1, b1;
 
-	/* every header boundary: Ethernet, VLAN, IP, extension header, L4 */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	s.payload_len = 0;
-	pkt_build(&s, &in);
-	truncations("v4_tcp", &in, 14 + 20);
-	s.nvlan = 2;
-	pkt_build(&s, &in);
-	truncations("v4_qinq_tcp", &in, 22 + 20);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 17, 40000, 53);
-	s.payload_len = 0;
-	s.ip_opt_len = 4;
-	pkt_build(&s, &in);
-	truncations("v4_udp_options", &in, 14 + 20);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 6, 40000, 80);
-	s.payload_len = 0;
-	s.ext[0] = 0;
-	s.ext[1] = 60;
-	s.next = 2;
-	pkt_build(&s, &in);
-	truncations("v6_ext_tcp", &in, 14 + 40);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 17, 40000, 53);
-	s.payload_len = 0;
-	pkt_build(&s, &in);
-	truncations("v6_udp", &in, 14 + 40);
-
-	/* bad IHL and a total length shorter than the header */
-	before = stat(LB_STAT_DROP_BAD_HEADER);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	s.bad_ihl = 4;
-	pkt_build(&s, &in);
-	expect("drop_v4_bad_ihl", &in, XDP_DROP, NULL);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	s.ip_opt_len = 8;
-	pkt_build(&s, &in);
-	in.b[14 + 2] = 0;
-	in.b[14 + 3] = 24; /* < IHL 7 * 4 */
-	expect("drop_v4_total_length_lt_header", &in, XDP_DROP, NULL);
-	T_CHECK("drop_bad_header_counted",
-		stat(LB_STAT_DROP_BAD_HEADER) == before + 2,
-		"drop_bad_header did not grow by 2");
-
-	/* fragments */
-	before = stat(LB_STAT_DROP_FRAGMENT);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	s.frag = 0x2000; /* MF, offset 0: first fragment */
-	pkt_build(&s, &in);
-	expect("drop_v4_first_fragment", &in, XDP_DROP, NULL);
-	s.frag = 0x0010; /* offset 128, last fragment */
-	pkt_build(&s, &in);
-	expect("drop_v4_later_fragment", &in, XDP_DROP, NULL);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 6, 40000, 80);
-	s.v6_frag = 0x0001; /* M flag */
-	pkt_build(&s, &in);
-	expect("drop_v6_fragment", &in, XDP_DROP, NULL);
-	T_CHECK("drop_fragment_counted",
-		stat(LB_STAT_DROP_FRAGMENT) == before + 3,
-		"drop_fragment did not grow by 3");
-	/* an atomic fragment (offset 0, no M) is a whole packet */
-	s.v6_frag = 0;
-	s.ext[0] = 44;
-	s.next = 1;
-	pkt_build(&s, &in);
-	{
-		struct pkt w;
-
-		want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-		expect("dsr_v6_atomic_fragment", &in, XDP_TX, &w);
-	}
-
-	/* too many extension headers */
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 6, 40000, 80);
-	s.ext[0] = 0;
-	s.ext[1] = 60;
-	s.ext[2] = 43;
-	s.ext[3] = 60;
-	s.next = 4;
-	s.v6_frag = 0; /* 4 is the limit: still parsed */
-	pkt_build(&s, &in);
-	{
-		struct pkt w;
-
-		want_dsr(&in, table_choice(&v6_tcp, &s), &w);
-		expect("dsr_v6_four_ext_headers", &in, XDP_TX, &w);
-	}
-	before = stat(LB_STAT_DROP_EXTHDR_LIMIT);
-	/* build 5 headers by hand: insert another 8-byte DSTOPTS */
-	{
-		struct pkt five = in;
-		size_t at = 14 + 40;
-
-		memmove(five.b + at + 8, five.b + at, in.len - at);
-		memset(five.b + at, 0, 8);
-		five.b[at] = 0; /* next: the old first (hop-by-hop) */
-		five.b[at + 2] = 1;
-		five.b[at + 3] = 4;
-		five.b[14 + 6] = 60; /* IPv6 next header: DSTOPTS */
-		five.b[14 + 5] += 8; /* payload length */
-		five.len += 8;
-		/* hop-by-hop must come first in real life; the parser does
-		 * not care, it counts headers */
-		expect("drop_v6_ext_header_limit", &five, XDP_DROP, NULL);
-	}
-	T_CHECK("drop_exthdr_limit_counted",
-		stat(LB_STAT_DROP_EXTHDR_LIMIT) == before + 1,
-		"drop_exthdr_limit did not grow");
-
-	/* VIP without usable backends */
-	before = stat(LB_STAT_DROP_NO_BACKEND);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.50", 6, 40000, 80);
-	pkt_build(&s, &in);
-	expect("drop_vip_without_backend", &in, XDP_DROP, NULL);
-	T_CHECK("drop_no_backend_counted",
-		stat(LB_STAT_DROP_NO_BACKEND) == before + 1,
-		"drop_no_backend did not grow");
+	lb_dp_counter(dp.vip_stats, f->vip->id, &v1);
+	lb_dp_counter(dp.backend_stats, b->id, &b1);
+	if (v1.packets - v0->packets != 1 || v1.bytes - v0->bytes != in->len)
+		return "the VIP's counter did not grow by the packet";
+	if (b1.packets - b0->packets != 1 || b1.bytes - b0->bytes != in->len)
+		return "the backend's counter did not grow by the packet";
+	return NULL;
 }
 
-static void test_icmp(void)
+/* Global counters: exactly one outcome (pass, tx or a drop reason) grew
+ * by one, the one of the action; and .stat grew by one. */
+static const char *check_counters(const struct fx *f, int action,
+				  const uint64_t *s0, const uint64_t *s1,
+				  char *buf, size_t size)
 {
-	struct pkt_spec s, r;
-	struct pkt in, w;
-	uint64_t before = stat(LB_STAT_ICMP_ECHO);
+	uint64_t outcomes = s1[LB_STAT_PASS] - s0[LB_STAT_PASS] +
+			    s1[LB_STAT_TX] - s0[LB_STAT_TX];
+	static const char *names[LB_STAT_MAX] = { LB_STAT_NAMES };
 
-	/* echo request to a v4 VIP address: answered by the balancer */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 1, 0, 0);
-	s.icmp_type = 8;
-	s.icmp_rest = 0x00010002;
-	s.ttl = 61;
-	pkt_build(&s, &in);
-	r = s;
-	memcpy(r.dmac, CLIENT_MAC, 6);
-	memcpy(r.smac, LB_MAC, 6);
-	r.src = s.dst;
-	r.dst = s.src;
-	r.icmp_type = 0;
-	r.ttl = 64;
-	pkt_build(&r, &w);
-	expect("icmp_v4_echo_reply", &in, XDP_TX, &w);
-	s.nvlan = 1;
-	s.vlan_tci[0] = 5;
-	r.nvlan = 1;
-	r.vlan_tci[0] = 5;
-	pkt_build(&s, &in);
-	pkt_build(&r, &w);
-	expect("icmp_v4_echo_reply_vlan", &in, XDP_TX, &w);
-
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::10", 58, 0, 0);
-	s.icmp_type = 128;
-	s.icmp_rest = 0x00030004;
-	s.ttl = 50;
-	pkt_build(&s, &in);
-	r = s;
-	memcpy(r.dmac, CLIENT_MAC, 6);
-	memcpy(r.smac, LB_MAC, 6);
-	r.src = s.dst;
-	r.dst = s.src;
-	r.icmp_type = 129;
-	r.ttl = 64;
-	pkt_build(&r, &w);
-	expect("icmp_v6_echo_reply", &in, XDP_TX, &w);
-	T_CHECK("icmp_echo_counted", stat(LB_STAT_ICMP_ECHO) == before + 3,
-		"icmp_echo_reply did not grow by 3");
-
-	/* echo to a non-VIP address and other ICMP to a VIP: passed */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.99", 1, 0, 0);
-	s.icmp_type = 8;
-	pkt_build(&s, &in);
-	expect("icmp_v4_echo_not_vip_pass", &in, XDP_PASS, NULL);
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 1, 0, 0);
-	s.icmp_type = 13; /* timestamp */
-	pkt_build(&s, &in);
-	expect("icmp_v4_other_type_pass", &in, XDP_PASS, NULL);
-	spec_init(&s, 6, "2001:db8:c::1", "2001:db8:f::99", 58, 0, 0);
-	s.icmp_type = 128;
-	pkt_build(&s, &in);
-	expect("icmp_v6_echo_not_vip_pass", &in, XDP_PASS, NULL);
-}
-
-/* An ICMP too-big about the backend's reply (VIP -> client) of a flow. */
-static void build_too_big(int family, const char *router, const char *vip,
-			  uint16_t vport, const char *client, uint16_t cport,
-			  struct pkt *out)
-{
-	struct pkt_spec q, s;
-	struct pkt quoted;
-
-	spec_init(&q, family, vip, client, 6, vport, cport);
-	q.tcp_flags = 0x10;
-	q.payload_len = 0;
-	q.no_eth = 1;
-	pkt_build(&q, &quoted);
-	spec_init(&s, family, router, vip, family == 4 ? 1 : 58, 0, 0);
-	s.icmp_type = family == 4 ? 3 : 2;
-	s.icmp_code = family == 4 ? 4 : 0;
-	s.icmp_rest = family == 4 ? 1400 : 1280;
-	s.payload = quoted.b;
-	s.payload_len = family == 4 ? 28 : 48;
-	pkt_build(&s, out);
-}
-
-static void test_too_big(void)
-{
-	struct pkt_spec flow;
-	struct pkt in, w;
-	uint64_t before = stat(LB_STAT_ICMP_PTB);
-	struct lb_flow f;
-	struct lb_conn c = {};
-	uint32_t be, other;
-
-	/* v4: no conntrack entry -> the flow's hash decides */
-	spec_init(&flow, 4, "192.0.2.77", "203.0.113.10", 6, 41000, 80);
-	be = table_choice(&v4_tcp, &flow);
-	build_too_big(4, "192.0.2.254", "203.0.113.10", 80, "192.0.2.77", 41000,
-		      &in);
-	want_dsr(&in, be, &w);
-	expect("icmp_v4_frag_needed_to_flow_backend", &in, XDP_TX, &w);
-
-	/* v4: a connection-table entry wins over the hash */
-	other = v4_tcp.be[0].id == be ? v4_tcp.be[1].id : v4_tcp.be[0].id;
-	flow_of(&flow, &f);
-	c.backend_id = other;
-	c.backend_gen = 1;
-	bpf_map_update_elem(dp.conntrack, &f, &c, BPF_ANY);
-	want_dsr(&in, other, &w);
-	expect("icmp_v4_frag_needed_follows_conntrack", &in, XDP_TX, &w);
-	bpf_map_delete_elem(dp.conntrack, &f);
-
-	/* v6 packet too big */
-	spec_init(&flow, 6, "2001:db8:c::77", "2001:db8:f::10", 6, 41000, 80);
-	be = table_choice(&v6_tcp, &flow);
-	build_too_big(6, "2001:db8:c::fe", "2001:db8:f::10", 80,
-		      "2001:db8:c::77", 41000, &in);
-	want_dsr(&in, be, &w);
-	expect("icmp_v6_packet_too_big_to_flow_backend", &in, XDP_TX, &w);
-
-	/* through an encapsulating VIP: the ICMP message is tunnelled */
-	{
-		struct pkt_spec os;
-
-		spec_init(&flow, 6, "2001:db8:c::78", "2001:db8:f::20", 6,
-			  41001, 443);
-		be = table_choice(&v6_encap, &flow);
-		build_too_big(6, "2001:db8:c::fe", "2001:db8:f::20", 443,
-			      "2001:db8:c::78", 41001, &in);
-		/* outer flow label comes from the quoted flow's hash */
-		spec_init(&os, 6, "2001:db8:c::78", "2001:db8:f::20", 6, 41001,
-			  443);
-		want_encap(&v6_encap, &os, &in, be, &w);
-		expect("icmp_v6_packet_too_big_encap", &in, XDP_TX, &w);
+	for (int i = LB_STAT_DROP_FIRST; i < LB_STAT_MAX; i++)
+		outcomes += s1[i] - s0[i];
+	if (s1[LB_STAT_RX] - s0[LB_STAT_RX] != 1 || outcomes != 1)
+		return "rx and the outcome counters did not grow by one";
+	if ((action == XDP_PASS && s1[LB_STAT_PASS] == s0[LB_STAT_PASS]) ||
+	    (action == XDP_TX && s1[LB_STAT_TX] == s0[LB_STAT_TX]))
+		return "the action's counter did not grow";
+	if (f->stat != LB_STAT_RX && s1[f->stat] - s0[f->stat] != 1) {
+		snprintf(buf, size, "%s grew by %llu, want 1", names[f->stat],
+			 (unsigned long long)(s1[f->stat] - s0[f->stat]));
+		return buf;
 	}
-	T_CHECK("icmp_too_big_counted", stat(LB_STAT_ICMP_PTB) == before + 4,
-		"icmp_too_big_forwarded grew by %llu, want 4",
-		(unsigned long long)(stat(LB_STAT_ICMP_PTB) - before));
-
-	/* quoting a flow of no VIP: dropped (it was sent to a VIP address) */
-	build_too_big(4, "192.0.2.254", "203.0.113.10", 9999, "192.0.2.77",
-		      41000, &in);
-	expect("icmp_v4_frag_needed_unknown_vip_drop", &in, XDP_DROP, NULL);
+	return NULL;
 }
 
-static void test_conntrack(void)
+static void run_fixture(const struct fx *f)
 {
-	struct pkt_spec s;
-	struct pkt in, w;
-	uint32_t x, y;
-	uint64_t hit, stale;
-	struct tvip saved = v4_tcp;
-	struct tbe *bx;
+	int fd = f->prog == FX_PROG_DECAP ? decap_fd : fx_prog_fd;
+	uint64_t s0[LB_STAT_MAX], s1[LB_STAT_MAX];
+	struct lb_counter v0 = {}, b0 = {};
+	static struct pkt in, out, want;
+	char diff[160], buf[256];
+	const char *why;
+	int got;
 
-	/* a SYN picks X from the table */
-	spec_init(&s, 4, "192.0.2.100", "203.0.113.10", 6, 42000, 80);
-	pkt_build(&s, &in);
-	x = table_choice(&v4_tcp, &s);
-	want_dsr(&in, x, &w);
-	expect("conntrack_syn_picks_table_backend", &in, XDP_TX, &w);
-
-	/* the table changes so that the flow's slot now names Y */
-	y = v4_tcp.be[0].id == x ? v4_tcp.be[1].id : v4_tcp.be[0].id;
-	for (int i = 0; i < v4_tcp.nbe; i++)
-		v4_tcp.be[i].weight = v4_tcp.be[i].id == y;
-	install_table(&v4_tcp);
-
-	hit = stat(LB_STAT_CT_HIT);
-	s.tcp_flags = 0x10; /* ACK */
-	pkt_build(&s, &in);
-	want_dsr(&in, x, &w);
-	expect("conntrack_keeps_flow_after_table_change", &in, XDP_TX, &w);
-	T_CHECK("conntrack_hit_counted", stat(LB_STAT_CT_HIT) == hit + 1,
-		"conntrack_hit did not grow");
-
-	/* a new connection (SYN) of another flow follows the new table */
-	spec_init(&s, 4, "192.0.2.101", "203.0.113.10", 6, 42001, 80);
-	pkt_build(&s, &in);
-	want_dsr(&in, y, &w);
-	expect("conntrack_new_flow_follows_new_table", &in, XDP_TX, &w);
-
-	/* UDP uses the connection table too */
-	{
-		struct pkt_spec u;
-		struct tvip su = v4_udp;
-		uint32_t ux, uy;
-
-		spec_init(&u, 4, "192.0.2.102", "203.0.113.10", 17, 7000, 53);
-		pkt_build(&u, &in);
-		ux = table_choice(&v4_udp, &u);
-		want_dsr(&in, ux, &w);
-		expect("conntrack_udp_first_packet", &in, XDP_TX, &w);
-		uy = v4_udp.be[0].id == ux ? v4_udp.be[1].id : v4_udp.be[0].id;
-		for (int i = 0; i < v4_udp.nbe; i++)
-			v4_udp.be[i].weight = v4_udp.be[i].id == uy;
-		install_table(&v4_udp);
-		want_dsr(&in, ux, &w);
-		expect("conntrack_udp_keeps_backend", &in, XDP_TX, &w);
-		v4_udp = su;
-		install_table(&v4_udp);
+	build_input(f, &in);
+	if (f->pre)
+		f->pre();
+	if (f->out == FX_TRUNCATE) {
+		run_truncations(f, &in);
+		goto out;
 	}
+	if (f->out == FX_DSR || f->out == FX_ENCAP) {
+		struct tbe *b = be_by_addr(f->vip, f->backend);
 
-	/* X goes down: its flow is re-hashed onto the table, not dropped */
-	stale = stat(LB_STAT_CT_STALE);
-	spec_init(&s, 4, "192.0.2.100", "203.0.113.10", 6, 42000, 80);
-	s.tcp_flags = 0x10;
-	pkt_build(&s, &in);
-	bx = be_by_id(&v4_tcp, x);
-	write_backend(x, bx->addr, v4_tcp.id, 0, 1);
-	want_dsr(&in, y, &w);
-	expect("conntrack_down_backend_rehashed", &in, XDP_TX, &w);
-	T_CHECK("conntrack_stale_counted", stat(LB_STAT_CT_STALE) == stale + 1,
-		"conntrack_stale did not grow");
-	/* ...and remembered on Y from then on */
-	write_backend(x, bx->addr, v4_tcp.id, LB_BE_F_USABLE, 1);
-	expect("conntrack_rehashed_flow_stays", &in, XDP_TX, &w);
-
-	/* an id re-assigned to another backend (new generation): re-hashed */
-	spec_init(&s, 4, "192.0.2.103", "203.0.113.10", 6, 42003, 80);
-	s.tcp_flags = 0x10;
-	pkt_build(&s, &in);
-	want_dsr(&in, y, &w);
-	expect("conntrack_learn_on_non_syn", &in, XDP_TX, &w);
-	bx = be_by_id(&v4_tcp, y);
-	write_backend(y, bx->addr, v4_tcp.id, LB_BE_F_USABLE, 2);
-	/* table now names X only */
-	for (int i = 0; i < v4_tcp.nbe; i++)
-		v4_tcp.be[i].weight = v4_tcp.be[i].id == x;
-	install_table(&v4_tcp);
-	want_dsr(&in, x, &w);
-	expect("conntrack_reassigned_id_rehashed", &in, XDP_TX, &w);
-	write_backend(y, bx->addr, v4_tcp.id, LB_BE_F_USABLE, 1);
-
-	/* restore the VIP */
-	v4_tcp = saved;
-	install_table(&v4_tcp);
-}
-
-static void test_hash_modes(void)
-{
-	struct pkt_spec a, b;
-	struct pkt in, out;
-	int same = 1, spread = 0;
-	uint8_t first[6] = { 0 };
-
-	/* source-address hashing: every port of a client, one backend */
-	for (int i = 0; i < 64; i++) {
-		spec_init(&a, 4, "192.0.2.200", "203.0.113.40", 6,
-			  (uint16_t)(30000 + i), 80);
-		pkt_build(&a, &in);
-		if (run(prog_fd, &in, &out) != XDP_TX) {
-			same = 0;
-			break;
+		if (!b) {
+			t_fail(f->name, "%s is no backend of the fixture's VIP",
+			       f->backend ? f->backend : "(none)");
+			goto out;
 		}
-		if (i == 0)
-			memcpy(first, out.b, 6);
-		else if (memcmp(first, out.b, 6))
-			same = 0;
+		lb_dp_counter(dp.vip_stats, f->vip->id, &v0);
+		lb_dp_counter(dp.backend_stats, b->id, &b0);
 	}
-	T_CHECK("hash_src_only_sticky", same,
-		"one client's ports went to several backends");
-	/* ...while different clients still spread */
-	for (int i = 0; i < 64; i++) {
-		char src[32];
+	snapshot(s0);
+	got = fx_run(fd, &in, &out);
+	snapshot(s1);
+	if (got != f->action) {
+		t_fail(f->name, "action %s, want %s", fx_action_name(got),
+		       fx_action_name(f->action));
+		goto out;
+	}
+	why = build_want(f, &in, &want);
+	if (!why && f->out == FX_TOO_BIG)
+		why = check_too_big(&out, &in, (int)l3_off_of(f), f->mtu,
+				    f->quote);
+	if (!why && f->out != FX_NONE &&
+	    *pkt_diff(&out, &want, diff, sizeof(diff))) {
+		if (f->out == FX_DSR || f->out == FX_ENCAP) {
+			const uint8_t *o = out.b + l3_off_of(f);
+			int v6 = o[-2] == 0x86 && o[-1] == 0xdd;
 
-		snprintf(src, sizeof(src), "192.0.2.%d", i + 1);
-		spec_init(&b, 4, src, "203.0.113.40", 6, 30000, 80);
-		pkt_build(&b, &in);
-		if (run(prog_fd, &in, &out) == XDP_TX &&
-		    memcmp(first, out.b, 6))
-			spread++;
+			snprintf(buf, sizeof(buf),
+				 "%s; sent to backend %s, outer flow label "
+				 "0x%05x",
+				 diff, be_of_mac(out.b),
+				 v6 ? (o[1] & 0xf) << 16 | o[2] << 8 | o[3] :
+				      0);
+			why = buf;
+		} else {
+			why = diff;
+		}
 	}
-	T_CHECK("hash_src_only_spreads_clients", spread > 10 && spread < 60,
-		"%d of 64 clients off the first backend", spread);
+	if (!why && fd == fx_prog_fd)
+		why = check_counters(f, got, s0, s1, buf, sizeof(buf));
+	if (!why && (f->out == FX_DSR || f->out == FX_ENCAP))
+		why = check_fwd_counters(f, &v0, &b0, &in);
+	if (why)
+		t_fail(f->name, "%s", why);
+	else
+		t_pass(f->name);
+out:
+	if (f->post)
+		f->post();
 }
 
-/* Random flows through the real program; count backends by MAC. */
-static void distribution(const char *name, struct tvip *v, int nflows,
-			 double tolerance)
+/* Packets counted for a VIP, and for all of its backends together. */
+static void vip_packets(const struct tvip *v, uint64_t *vip, uint64_t *bes)
 {
-	uint64_t counts[MAX_TBE] = { 0 };
-	uint64_t wsum = 0;
-	unsigned int rs = 12345;
-	struct pkt_spec s;
-	struct pkt in, out;
-	char src[64];
-	int bad = 0;
+	struct lb_counter c;
 
-	for (int i = 0; i < v->nbe; i++)
-		wsum += v->be[i].weight;
-	for (int i = 0; i < nflows; i++) {
-		uint32_t r = (uint32_t)rand_r(&rs) << 16 ^
-			     (uint32_t)rand_r(&rs);
-		uint8_t m[6];
+	lb_dp_counter(dp.vip_stats, v->id, &c);
+	*vip = c.packets;
+	*bes = 0;
+	for (int i = 0; i < v->nbe; i++) {
+		lb_dp_counter(dp.backend_stats, v->be[i].id, &c);
+		*bes += c.packets;
+	}
+}
 
-		snprintf(src, sizeof(src), "10.%u.%u.%u", (r >> 16) & 0xff,
-			 (r >> 8) & 0xff, r & 0xff);
-		spec_init(&s, 4, src, v->addr, 6,
-			  (uint16_t)(1024 + rand_r(&rs) % 60000), v->port);
-		s.payload_len = 0;
-		pkt_build(&s, &in);
-		if (run(prog_fd, &in, &out) != XDP_TX) {
-			bad++;
+#define MAX_COUNTS 16
+
+static void run_table(const struct fx_table *t)
+{
+	uint64_t s0[LB_STAT_MAX], v0[MAX_COUNTS] = {}, b0[MAX_COUNTS] = {};
+
+	snapshot(s0);
+	for (size_t i = 0; i < t->ncounts && i < MAX_COUNTS; i++)
+		if (t->counts[i].vip)
+			vip_packets(t->counts[i].vip, &v0[i], &b0[i]);
+	for (size_t i = 0; i < t->n; i++)
+		run_fixture(&t->cases[i]);
+	for (size_t i = 0; i < t->ncounts && i < MAX_COUNTS; i++) {
+		const struct fx_count *c = &t->counts[i];
+		uint64_t d = fx_stat(c->stat) - s0[c->stat], v1, b1;
+
+		if (c->vip) {
+			vip_packets(c->vip, &v1, &b1);
+			T_CHECK(c->name,
+				v1 - v0[i] == c->delta &&
+					b1 - b0[i] == c->delta,
+				"over %s the VIP counted %llu, its backends "
+				"%llu, want %llu",
+				t->name, (unsigned long long)(v1 - v0[i]),
+				(unsigned long long)(b1 - b0[i]),
+				(unsigned long long)c->delta);
 			continue;
 		}
-		for (int b = 0; b < v->nbe; b++) {
-			be_mac(v->be[b].id, m);
-			if (!memcmp(m, out.b, 6))
-				counts[b]++;
-		}
+		T_CHECK(c->name, d == c->delta,
+			"grew by %llu over %s, want %llu",
+			(unsigned long long)d, t->name,
+			(unsigned long long)c->delta);
 	}
-	if (bad) {
-		t_fail(name, "%d flows not forwarded", bad);
-		return;
-	}
-	for (int b = 0; b < v->nbe; b++) {
-		double want = (double)nflows * v->be[b].weight / wsum;
-		double dev = (counts[b] - want) / want;
-
-		printf("  %s: backend %s weight %u got %llu (%.2f%% off)\n",
-		       name, v->be[b].addr, v->be[b].weight,
-		       (unsigned long long)counts[b], dev * 100);
-		if (dev > tolerance || dev < -tolerance) {
-			t_fail(name, "backend %s got %llu, want %.0f +-%.0f%%",
-			       v->be[b].addr, (unsigned long long)counts[b],
-			       want, tolerance * 100);
-			return;
-		}
-	}
-	t_pass(name);
-}
-
-static void test_stats(void)
-{
-	struct lb_counter vc, bc;
-	struct pkt_spec s;
-	struct pkt in, out;
-	uint32_t be;
-	struct lb_counter vc0, bc0;
-
-	spec_init(&s, 4, "192.0.2.150", "203.0.113.10", 6, 43000, 80);
-	pkt_build(&s, &in);
-	be = table_choice(&v4_tcp, &s);
-	lb_dp_counter(dp.vip_stats, v4_tcp.id, &vc0);
-	lb_dp_counter(dp.backend_stats, be, &bc0);
-	for (int i = 0; i < 5; i++)
-		run(prog_fd, &in, &out);
-	lb_dp_counter(dp.vip_stats, v4_tcp.id, &vc);
-	lb_dp_counter(dp.backend_stats, be, &bc);
-	T_CHECK("stats_per_vip",
-		vc.packets == vc0.packets + 5 &&
-			vc.bytes == vc0.bytes + 5 * in.len,
-		"vip counter +%llu packets +%llu bytes, want +5 / +%zu",
-		(unsigned long long)(vc.packets - vc0.packets),
-		(unsigned long long)(vc.bytes - vc0.bytes), 5 * in.len);
-	T_CHECK("stats_per_backend",
-		bc.packets == bc0.packets + 5 &&
-			bc.bytes == bc0.bytes + 5 * in.len,
-		"backend counter +%llu packets, want +5",
-		(unsigned long long)(bc.packets - bc0.packets));
-	T_CHECK("stats_rx_sums_outcomes",
-		stat(LB_STAT_RX) == stat(LB_STAT_PASS) + stat(LB_STAT_TX) +
-					    stat(LB_STAT_DROP_TRUNCATED) +
-					    stat(LB_STAT_DROP_BAD_HEADER) +
-					    stat(LB_STAT_DROP_FRAGMENT) +
-					    stat(LB_STAT_DROP_NO_BACKEND) +
-					    stat(LB_STAT_DROP_UNSUPPORTED) +
-					    stat(LB_STAT_DROP_ADJUST_FAILED) +
-					    stat(LB_STAT_DROP_TOO_BIG) +
-					    stat(LB_STAT_DROP_EXTHDR_LIMIT),
-		"rx %llu != pass + tx + drops",
-		(unsigned long long)stat(LB_STAT_RX));
-}
-
-/* ---------------------------------------------------------------- decap */
-
-static void test_decap(void)
-{
-	struct decap *d = decap__open_and_load();
-	struct lb_addr_key k = {};
-	uint32_t one = 1;
-	struct pkt_spec s;
-	struct pkt inner, enc, want;
-	uint8_t bmac[6] = { 0x02, 0xbe, 0, 0, 0, 0x99 };
-	int fd;
-
-	if (!T_CHECK("decap_loads", d != NULL, "decap load failed: %d", -errno))
-		return;
-	fd = bpf_program__fd(d->progs.decap_xdp);
-	k.family = LB_FAMILY_V4;
-	addr_of("198.51.100.1", &k.addr);
-	bpf_map_update_elem(bpf_map__fd(d->maps.decap_addrs), &k, &one, 0);
-	k.family = LB_FAMILY_V6;
-	addr_of("2001:db8:b::1", &k.addr);
-	bpf_map_update_elem(bpf_map__fd(d->maps.decap_addrs), &k, &one, 0);
-
-	struct {
-		const char *name;
-		int family, ofam, nvlan;
-		const char *src, *dst, *odst;
-	} cases[] = {
-		{ "decap_ipip", 4, 4, 0, "192.0.2.1", "203.0.113.10",
-		  "198.51.100.1" },
-		{ "decap_ipip_qinq", 4, 4, 2, "192.0.2.1", "203.0.113.10",
-		  "198.51.100.1" },
-		{ "decap_ip6ip6", 6, 6, 0, "2001:db8:c::1", "2001:db8:f::10",
-		  "2001:db8:b::1" },
-		{ "decap_4in6", 4, 6, 0, "192.0.2.1", "203.0.113.10",
-		  "2001:db8:b::1" },
-		{ "decap_4in6_vlan", 4, 6, 1, "192.0.2.1", "203.0.113.10",
-		  "2001:db8:b::1" },
-		{ "decap_ip6ip6_qinq", 6, 6, 2, "2001:db8:c::1",
-		  "2001:db8:f::10", "2001:db8:b::1" },
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		spec_init(&s, cases[i].family, cases[i].src, cases[i].dst, 6,
-			  40000, 80);
-		s.nvlan = cases[i].nvlan;
-		s.vlan_tci[0] = 11;
-		s.vlan_tci[1] = 12;
-		pkt_build(&s, &inner);
-		pkt_encap(&inner, 14 + 4 * s.nvlan, cases[i].ofam,
-			  cases[i].ofam == 4 ? ENCAP_SRC4 : ENCAP_SRC6,
-			  cases[i].odst, bmac, LB_MAC, 0, 7, &enc);
-		want = inner;
-		memcpy(want.b, bmac, 6);
-		memcpy(want.b + 6, LB_MAC, 6);
-		expect_fd(fd, cases[i].name, &enc, XDP_PASS, &want);
-	}
-	/* a tunnel packet for another host, and plain traffic: untouched */
-	spec_init(&s, 4, "192.0.2.1", "203.0.113.10", 6, 40000, 80);
-	pkt_build(&s, &inner);
-	pkt_encap(&inner, 14, 4, ENCAP_SRC4, "198.51.100.2", bmac, LB_MAC, 0, 0,
-		  &enc);
-	expect_fd(fd, "decap_other_host_pass", &enc, XDP_PASS, NULL);
-	expect_fd(fd, "decap_plain_pass", &inner, XDP_PASS, NULL);
-	/* outer header but no inner one */
-	pkt_encap(&inner, 14, 4, ENCAP_SRC4, "198.51.100.1", bmac, LB_MAC, 0, 0,
-		  &enc);
-	enc.len = 14 + 20 + 10;
-	expect_fd(fd, "decap_truncated_drop", &enc, XDP_DROP, NULL);
-	decap__destroy(d);
 }
 
 int main(void)
 {
+	static const struct fx_table *tables[] = {
+		&fix_v4,	&fix_v6,   &fix_too_big_sent,	 &fix_malformed,
+		&fix_truncated, &fix_icmp, &fix_icmp_no_backend, &fix_conntrack,
+		&fix_decap,
+	};
 	int err;
 
 	if (geteuid() != 0)
@@ -1556,19 +872,13 @@ int main(void)
 		       strerror(-err));
 		return t_exit();
 	}
-	test_forwarding();
-	test_encap();
-	test_too_big_encap();
-	test_pass();
-	test_drop();
-	test_icmp();
-	test_too_big();
-	test_conntrack();
-	test_hash_modes();
-	distribution("distribution_10_equal_backends", &v4_ten, 100000, 0.05);
-	distribution("distribution_weights_1_2_3", &v4_weighted, 100000, 0.05);
-	test_stats();
-	test_decap();
+	err = setup_decap();
+	T_CHECK("decap_loads", !err, "decap load failed: %d", err);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		run_table(tables[i]);
+	fx_stats_tests();
+	if (dskel)
+		decap__destroy(dskel);
 	lb__destroy(skel);
 	return t_exit();
 }

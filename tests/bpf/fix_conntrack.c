@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fix_conntrack.c - the connection table, as a sequence: each fixture's
+ * pre hook changes the state (Maglev table, backend entries) that the
+ * next packets meet.  X = 198.51.100.2, the backend the table gives the
+ * flow 192.0.2.100:42000 -> 203.0.113.10:80; Y = 198.51.100.1.
+ */
+#include "fixture.h"
+
+#define X "198.51.100.2"
+#define Y "198.51.100.1"
+#define UX "198.51.100.1" /* the UDP flow's backend */
+#define UY "198.51.100.2"
+
+static void table_y_only(void)
+{
+	fx_only_backend(&v4_tcp, Y);
+}
+
+static void udp_table_uy_only(void)
+{
+	fx_only_backend(&v4_udp, UY);
+}
+
+static void udp_table_restore(void)
+{
+	fx_only_backend(&v4_udp, NULL);
+}
+
+static void x_down(void)
+{
+	fx_write_backend(&v4_tcp, X, 0, 1);
+}
+
+static void x_up(void)
+{
+	fx_write_backend(&v4_tcp, X, LB_BE_F_USABLE, 1);
+}
+
+/* Y's id given to a new backend (generation 2); the table names X only */
+static void y_reassigned(void)
+{
+	fx_write_backend(&v4_tcp, Y, LB_BE_F_USABLE, 2);
+	fx_only_backend(&v4_tcp, X);
+}
+
+static void restore(void)
+{
+	fx_write_backend(&v4_tcp, Y, LB_BE_F_USABLE, 1);
+	fx_only_backend(&v4_tcp, NULL);
+}
+
+static const struct fx cases[] = {
+	/* a SYN picks X from the table */
+	{ .name = "conntrack_syn_picks_table_backend",
+	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80),
+	  .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp, .backend = X,
+	  .stat = LB_STAT_CT_MISS },
+	/* the table changes so that the flow's slot now names Y */
+	{ .name = "conntrack_keeps_flow_after_table_change",
+	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80,
+		    .tcp_flags = 0x10),
+	  .pre = table_y_only, .action = XDP_TX, .out = FX_DSR,
+	  .vip = &v4_tcp, .backend = X, .stat = LB_STAT_CT_HIT },
+	/* a new connection (SYN) of another flow follows the new table */
+	{ .name = "conntrack_new_flow_follows_new_table",
+	  .in = FX4("192.0.2.101", "203.0.113.10", 6, 42001, 80),
+	  .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp, .backend = Y,
+	  .stat = LB_STAT_CT_MISS },
+	/* UDP uses the connection table too */
+	{ .name = "conntrack_udp_first_packet",
+	  .in = FX4("192.0.2.102", "203.0.113.10", 17, 7000, 53),
+	  .action = XDP_TX, .out = FX_DSR, .vip = &v4_udp, .backend = UX,
+	  .stat = LB_STAT_CT_MISS },
+	{ .name = "conntrack_udp_keeps_backend",
+	  .in = FX4("192.0.2.102", "203.0.113.10", 17, 7000, 53),
+	  .pre = udp_table_uy_only, .post = udp_table_restore,
+	  .action = XDP_TX, .out = FX_DSR, .vip = &v4_udp, .backend = UX,
+	  .stat = LB_STAT_CT_HIT },
+	/* X goes down: its flow is re-hashed onto the table, not dropped */
+	{ .name = "conntrack_down_backend_rehashed",
+	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80,
+		    .tcp_flags = 0x10),
+	  .pre = x_down, .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp,
+	  .backend = Y, .stat = LB_STAT_CT_STALE },
+	/* ...and remembered on Y from then on */
+	{ .name = "conntrack_rehashed_flow_stays",
+	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80,
+		    .tcp_flags = 0x10),
+	  .pre = x_up, .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp,
+	  .backend = Y, .stat = LB_STAT_CT_HIT },
+	/* a flow first seen on a non-SYN packet is remembered too */
+	{ .name = "conntrack_learn_on_non_syn",
+	  .in = FX4("192.0.2.103", "203.0.113.10", 6, 42003, 80,
+		    .tcp_flags = 0x10),
+	  .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp, .backend = Y,
+	  .stat = LB_STAT_CT_MISS },
+	/* an id re-assigned to another backend (new generation): re-hashed */
+	{ .name = "conntrack_reassigned_id_rehashed",
+	  .in = FX4("192.0.2.103", "203.0.113.10", 6, 42003, 80,
+		    .tcp_flags = 0x10),
+	  .pre = y_reassigned, .post = restore, .action = XDP_TX,
+	  .out = FX_DSR, .vip = &v4_tcp, .backend = X,
+	  .stat = LB_STAT_CT_STALE },
+};
+
+static const struct fx_count counts[] = {
+	{ "conntrack_hit_counted", LB_STAT_CT_HIT, 3 },
+	{ "conntrack_stale_counted", LB_STAT_CT_STALE, 2 },
+};
+
+FX_TABLE(fix_conntrack, cases, counts);
