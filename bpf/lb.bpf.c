@@ -57,11 +57,20 @@ static __always_inline int lb_backend_ok(const struct lb_backend *be,
 	return (be->flags & LB_BE_F_USABLE) && be->vip_id == vip->vip_id;
 }
 
+/* The flow hash is needed on a miss (Maglev slot) and for an IPv6 outer
+ * header's flow label; a remembered IPv4 or DSR flow never computes it. */
+static __always_inline int lb_needs_hash(const struct lb_vip *vip,
+					 const struct lb_backend *be)
+{
+	return (vip->flags & LB_VIP_F_ENCAP) && be->family == LB_FAMILY_V6;
+}
+
 /*
  * Choose the backend of a flow.  The connection table comes first unless
  * this is a TCP SYN (a new connection always follows the current table); a
  * remembered backend that is gone, down or re-assigned is forgotten and the
  * flow re-hashed.  learn = 0 looks up without remembering (ICMP errors).
+ * *hash_out is the flow hash where lb_needs_hash() or on a miss, else 0.
  */
 static __always_inline struct lb_backend *
 lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
@@ -75,10 +84,6 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 	__u32 hash, slot, id;
 	__u32 *idp;
 
-	hash = lb_hash_flow(&pkt->flow, cfg->hash_seed,
-			    vip->flags & LB_VIP_F_HASH_SRC);
-	*hash_out = hash;
-
 	if (!(pkt->flow.proto == IPPROTO_TCP &&
 	      (pkt->tcp_flags & TCP_FLAG_SYN))) {
 		conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
@@ -88,6 +93,10 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 			if (be && lb_backend_ok(be, vip) &&
 			    be->gen == conn->backend_gen) {
 				lb_count(&lb_stats, LB_STAT_CT_HIT, 0);
+				if (lb_needs_hash(vip, be))
+					*hash_out = lb_hash_flow(
+						&pkt->flow, cfg->hash_seed,
+						vip->flags & LB_VIP_F_HASH_SRC);
 				*id_out = id;
 				return be;
 			}
@@ -95,6 +104,9 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		}
 	}
 
+	hash = lb_hash_flow(&pkt->flow, cfg->hash_seed,
+			    vip->flags & LB_VIP_F_HASH_SRC);
+	*hash_out = hash;
 	table = bpf_map_lookup_elem(&lb_maglev, &vip->vip_id);
 	if (!table)
 		return NULL;
@@ -111,7 +123,10 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 	if (learn) {
 		nc.backend_id = id;
 		nc.backend_gen = be->gen;
-		nc.created_ns = bpf_ktime_get_ns();
+		/* the coarse clock reads a value the timer tick keeps, where
+		 * bpf_ktime_get_ns() reads the clock source: only explain
+		 * reads it, and a tick's precision is plenty there */
+		nc.created_ns = bpf_ktime_get_coarse_ns();
 		bpf_map_update_elem(&lb_conntrack, &pkt->flow, &nc, BPF_ANY);
 	}
 	*id_out = id;

@@ -17,7 +17,9 @@
 #include <linux/types.h>
 #endif
 
-#define LB_ABI_VERSION 1
+#define LB_ABI_VERSION 2
+/* The oldest pinned layout whose connection table lbd can carry over. */
+#define LB_ABI_MIGRATE_FROM 1
 
 /* Map sizes (the connection table size is a load-time setting). */
 #define LB_MAX_VIPS 1024
@@ -115,7 +117,8 @@ _Static_assert(sizeof(struct lb_flow) == 40, "lb_flow layout");
 struct lb_conn {
 	__u32 backend_id;
 	__u32 backend_gen; /* lb_backend.gen when the entry was made */
-	__u64 created_ns; /* bpf_ktime_get_ns() at creation */
+	__u64 created_ns; /* CLOCK_MONOTONIC_COARSE at creation (ABI 1: the
+			   * precise CLOCK_MONOTONIC, same epoch) */
 };
 _Static_assert(sizeof(struct lb_conn) == 16, "lb_conn layout");
 

@@ -51,13 +51,15 @@ struct {
 	__array(values, struct lb_maglev_table);
 } lb_maglev SEC(".maps");
 
-/* Connection table: flow -> backend.  One hash table shared by all CPUs,
- * with per-CPU LRU lists (NO_COMMON_LRU) so eviction never bounces a lock
- * between cores.  Size is set by the loader. */
+/* Connection table: flow -> backend.  One hash table shared by all CPUs
+ * with one common LRU (each CPU keeps a small local free list in front of
+ * it).  Per-CPU LRU lists (BPF_F_NO_COMMON_LRU) measured slower on new
+ * flows, from one CPU and from all at once (bench/RESULTS.md), and split
+ * the table so that a CPU evicts while others still have room.  Size is
+ * set by the loader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_CT_DEFAULT_SIZE);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_conn);
 } lb_conntrack SEC(".maps");

@@ -30,8 +30,14 @@
 #pragma GCC diagnostic ignored "-Woverride-init"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define FX_LB_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 }
-#define FX_CLIENT_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0xaa }
+#define FX_LB_MAC                                  \
+	{                                          \
+		0x02, 0x00, 0x00, 0x00, 0x00, 0x01 \
+	}
+#define FX_CLIENT_MAC                              \
+	{                                          \
+		0x02, 0x00, 0x00, 0x00, 0x00, 0xaa \
+	}
 #define FX_ENCAP_SRC4 "198.51.100.254"
 #define FX_ENCAP_SRC6 "2001:db8:b::fe"
 #define FX_SEED 0x1234abcd5678ef01ULL
@@ -60,8 +66,8 @@ struct tvip {
 };
 
 extern struct tvip v4_tcp, v4_udp, v4_udp_all, v4_all, v4_in_v6, v4_src,
-	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted,
-	v4_vlan_encap, v6_in_v4, v4_lab;
+	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted, v4_vlan_encap,
+	v6_in_v4, v4_lab;
 
 /* What must come out of the program. */
 enum fx_out {
@@ -145,8 +151,8 @@ struct fx_table {
 	size_t ncounts;
 };
 
-#define FX_TABLE(nm, c, k)                                                   \
-	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), k,    \
+#define FX_TABLE(nm, c, k)                                                \
+	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), k, \
 				     sizeof(k) / sizeof(k[0]) }
 #define FX_TABLE_NOCOUNT(nm, c) \
 	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), NULL, 0 }
@@ -157,26 +163,33 @@ extern const struct fx_table fix_v4, fix_v6, fix_icmp, fix_too_big_sent,
 
 /* Input specs: defaults of every fixture (client -> VIP, payload "hello,
  * balancer", SYN for TCP); later initializers override them. */
-#define FX_SPEC_DEFAULTS(fam, s, d, pr, sp, dp_)                             \
-	.family = fam, .dmac = FX_LB_MAC, .smac = FX_CLIENT_MAC, .src = s,    \
-	.dst = d, .proto = pr, .sport = sp, .dport = dp_,                    \
-	.tcp_flags = (pr) == 6 ? 0x02 : 0, .payload = "hello, balancer",     \
+#define FX_SPEC_DEFAULTS(fam, s, d, pr, sp, dp_)                           \
+	.family = fam, .dmac = FX_LB_MAC, .smac = FX_CLIENT_MAC, .src = s, \
+	.dst = d, .proto = pr, .sport = sp, .dport = dp_,                  \
+	.tcp_flags = (pr) == 6 ? 0x02 : 0, .payload = "hello, balancer",   \
 	.payload_len = 15
-#define FX4(s, d, pr, sp, dp_, ...) \
-	{ FX_SPEC_DEFAULTS(4, s, d, pr, sp, dp_), __VA_ARGS__ }
-#define FX6(s, d, pr, sp, dp_, ...) \
-	{ FX_SPEC_DEFAULTS(6, s, d, pr, sp, dp_), __VA_ARGS__ }
+#define FX4(s, d, pr, sp, dp_, ...)                                 \
+	{                                                           \
+		FX_SPEC_DEFAULTS(4, s, d, pr, sp, dp_), __VA_ARGS__ \
+	}
+#define FX6(s, d, pr, sp, dp_, ...)                                 \
+	{                                                           \
+		FX_SPEC_DEFAULTS(6, s, d, pr, sp, dp_), __VA_ARGS__ \
+	}
 
 /* payload bytes that differ from their neighbours (quotes are checkable) */
 extern uint8_t pattern[PKT_MAX];
 
 /* A TCP ACK or UDP datagram of exactly l3 bytes, IPv4 with DF. */
-#define FX_BIG(fam, s, d, pr, dp_, l3, ...)                                   \
-	{ FX_SPEC_DEFAULTS(fam, s, d, pr, 41000, dp_),                       \
-	  .tcp_flags = (pr) == 6 ? 0x10 : 0,                                 \
-	  .frag = (fam) == 4 ? 0x4000 : 0, .payload = pattern,               \
-	  .payload_len = (l3) - ((fam) == 4 ? 20 : 40) - ((pr) == 6 ? 20 : 8), \
-	  __VA_ARGS__ }
+#define FX_BIG(fam, s, d, pr, dp_, l3, ...)                                  \
+	{                                                                    \
+		FX_SPEC_DEFAULTS(fam, s, d, pr, 41000, dp_),                 \
+			.tcp_flags = (pr) == 6 ? 0x10 : 0,                   \
+			.frag = (fam) == 4 ? 0x4000 : 0, .payload = pattern, \
+			.payload_len = (l3) - ((fam) == 4 ? 20 : 40) -       \
+				       ((pr) == 6 ? 20 : 8),                 \
+			__VA_ARGS__                                          \
+	}
 
 /* Shared with the fix_*.c files (test_datapath.c). */
 extern struct lb_dp dp;

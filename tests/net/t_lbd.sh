@@ -23,6 +23,8 @@ R=$LAB_RUN/$NAME
 PIN=$R/bpf/lb
 FAILED=0
 VIP=10.200.100.1:9000/udp
+# the map layout this build pins (PIN/abi-N)
+ABI=$(sed -n 's/^#define LB_ABI_VERSION \([0-9]*\)$/\1/p' "$HERE/../../bpf/lb_abi.h")
 
 cleanup() {
 	lab_exec "$NAME" lb "$O/lbd" --iface eth0 --pin "$PIN" --detach \
@@ -50,12 +52,12 @@ l = json.load(sys.stdin)[0]
 print(l.get("xdp", {}).get("prog", {}).get("id", ""))'
 }
 # map_json MAP: bpftool's JSON dump of a pinned map
-map_json() { lb bpftool -j map dump pinned "$PIN/abi-1/$1"; }
+map_json() { lb bpftool -j map dump pinned "$PIN/abi-$ABI/$1"; }
 
 # maglev_shares VIP_ID: "backend_id:slots ..." of the VIP's installed table
 maglev_shares() {
 	local inner
-	inner=$(lb bpftool -j map lookup pinned "$PIN/abi-1/lb_maglev" \
+	inner=$(lb bpftool -j map lookup pinned "$PIN/abi-$ABI/lb_maglev" \
 		key $(printf '%d 0 0 0' "$1") | python3 -c '
 import json, sys
 v = json.load(sys.stdin)["value"]
@@ -76,12 +78,12 @@ lab_up "$NAME" --backends 3 >/dev/null || { fail lab "cannot build the lab"; exi
 # ---------------------------------------------------------------- attach
 if start_lbd; then
 	id=$(prog_on_eth0)
-	if [ -n "$id" ] && [ -e "$PIN/abi-1/lb_xdp" ] &&
-		[ -e "$PIN/abi-1/lb_conntrack" ] &&
+	if [ -n "$id" ] && [ -e "$PIN/abi-$ABI/lb_xdp" ] &&
+		[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
 		lbctl status | grep -q 'xdp_mode *native'; then
 		pass lbd_attaches_native_and_pins
 	else
-		fail lbd_attaches_native_and_pins "prog '$id', pins: $(ls "$PIN/abi-1" 2>&1 | tr '\n' ' ')"
+		fail lbd_attaches_native_and_pins "prog '$id', pins: $(ls "$PIN/abi-$ABI" 2>&1 | tr '\n' ' ')"
 	fi
 else
 	fail lbd_attaches_native_and_pins "lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
@@ -285,6 +287,19 @@ else
 	fail stats_watch_redraws "$n screens in 2.6 s"
 fi
 
+# holder_receives: send 50 datagrams on the flow of source port 40001 and
+# print how many backend $holder received
+holder_receives() {
+	local n
+	rm -f "$R/rx$holder" "$R/rx$holder.ready"
+	lab_exec "$NAME" "b$holder" python3 "$HERE/udpflow.py" recv 9000 "$R/rx$holder" 1 &
+	for _ in $(seq 50); do [ -e "$R/rx$holder.ready" ] && break; sleep 0.1; done
+	lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 50 2 40001
+	wait
+	read -r _ n _ _ <"$R/rx$holder" 2>/dev/null || n=0
+	echo "${n:-0}"
+}
+
 # ---------------------------------------------------------------- --reload
 # The flow above sits in the connection table on backend $holder.  Swap in
 # a fresh program with --reload, drain that backend (the Maglev table no
@@ -303,12 +318,7 @@ else
 fi
 if [ "$holder" -gt 0 ]; then
 	lbctl backend drain "$VIP" "10.200.0.1$holder" >/dev/null
-	rm -f "$R/rx$holder" "$R/rx$holder.ready"
-	lab_exec "$NAME" "b$holder" python3 "$HERE/udpflow.py" recv 9000 "$R/rx$holder" 1 &
-	for _ in $(seq 50); do [ -e "$R/rx$holder.ready" ] && break; sleep 0.1; done
-	lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 50 2 40001
-	wait
-	read -r _ n _ _ <"$R/rx$holder" 2>/dev/null || n=0
+	n=$(holder_receives)
 	if [ "${n:-0}" -eq 50 ]; then
 		pass flow_keeps_backend_across_reload_and_drain
 	else
@@ -318,11 +328,56 @@ else
 	fail flow_keeps_backend_across_reload_and_drain "no backend held the flow"
 fi
 
+# ---------------------------------------------------------------- older layout
+# An lbd of the previous map layout left its pins under abi-(N-1) and its
+# program attached (simulated: stop lbd, leave the program on, move the
+# pins there).  A new lbd must carry the connection table over: the flow
+# above stays on the drained backend, which only its entry can name.
+kill -TERM "$(lbd_pid)"
+sleep 0.5
+OLD=$PIN/abi-$((ABI - 1))
+if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$OLD" && start_lbd; then
+	n=$(holder_receives)
+	if [ "${n:-0}" -eq 50 ] && [ ! -e "$OLD" ] &&
+		[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
+		[ "$(prog_on_eth0)" != "$new_prog" ] &&
+		grep -q "carrying over the connection table of $OLD" "$R/lbd.log"; then
+		pass older_layout_conntrack_carried_over
+	else
+		fail older_layout_conntrack_carried_over "backend $holder got ${n:-0} of 50, old pins: $(ls "$OLD" 2>&1 | tr '\n' ' ')"
+	fi
+else
+	fail older_layout_conntrack_carried_over "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
+fi
+
+# A layout it cannot read (here: a connection table with another value
+# size under the previous layout's name): refuse to start, saying why, and
+# leave the attached program as it is.
+kill -TERM "$(lbd_pid)"
+sleep 0.5
+prog=$(prog_on_eth0)
+mv "$PIN/abi-$ABI" "$PIN/keep-abi"
+lb mkdir -p "$OLD"
+lb bpftool map create "$OLD/lb_conntrack" type lru_hash key 40 value 8 \
+	entries 1024 name lb_conntrack
+: >"$R/lbd.log"
+if ! start_lbd >/dev/null 2>&1 && grep -q "cannot carry over" "$R/lbd.log" &&
+	[ "$(prog_on_eth0)" = "$prog" ] && [ -e "$OLD/lb_conntrack" ] &&
+	[ ! -e "$PIN/abi-$ABI/lb_conntrack" ]; then
+	pass unknown_older_layout_refused
+else
+	fail unknown_older_layout_refused "log: $(tail -2 "$R/lbd.log" | tr '\n' ' '), prog '$(prog_on_eth0)' (was $prog)"
+fi
+rm -f "$OLD/lb_conntrack"
+rmdir "$OLD" "$PIN/abi-$ABI" 2>/dev/null
+mv "$PIN/keep-abi" "$PIN/abi-$ABI"
+start_lbd || fail restart_after_refusal "lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
+
 # ---------------------------------------------------------------- detach
 kill -TERM "$(lbd_pid)"
 sleep 0.5
 if lb "$O/lbd" --iface eth0 --pin "$PIN" --detach >/dev/null 2>&1 &&
-	[ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-1" ]; then
+	[ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-$ABI" ]; then
 	pass detach_removes_program_and_pins
 else
 	fail detach_removes_program_and_pins "program '$(prog_on_eth0)', pins: $(ls "$PIN" 2>&1)"
@@ -356,7 +411,7 @@ fi
 pid=$(lbd_pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-if [ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-1" ]; then
+if [ -z "$(prog_on_eth0)" ] && [ ! -e "$PIN/abi-$ABI" ]; then
 	pass detach_on_exit_removes_program
 else
 	fail detach_on_exit_removes_program "program '$(prog_on_eth0)' after SIGTERM"

@@ -984,7 +984,8 @@ static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
 		uint64_t now;
 		bool found = false;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		/* the datapath stamps entries with the coarse clock */
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ULL +
 		      (uint64_t)ts.tv_nsec;
 		jw_obj_begin(w);

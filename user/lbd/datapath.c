@@ -9,6 +9,15 @@
  * program is ours with the same code (same tag) it is kept as it is;
  * otherwise the new one replaces it atomically (XDP_FLAGS_REPLACE, or the
  * libxdp dispatcher's own swap), so no packet ever meets an empty hook.
+ *
+ * A new map layout (LB_ABI_VERSION) pins under a new abi-N.  When lbd
+ * finds no pins of its own layout but those of an older one that it knows
+ * (from LB_ABI_MIGRATE_FROM on), it carries the connection table over:
+ * copies it into the new table before attaching, replaces the old program
+ * (which reads the old maps), copies again what that program added in the
+ * meantime, and removes the old pins.  Counters start again from zero.  A
+ * layout it does not know makes it refuse to start, saying so, with
+ * nothing changed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,6 +96,133 @@ static bool map_is_pinned_kind(const struct bpf_map *map)
 	return bpf_map__name(map)[0] != '.' && !strchr(bpf_map__name(map), '.');
 }
 
+/* Remove the pinned objects of one abi-N directory, and the directory. */
+static void unpin_abi_dir(const char *dir)
+{
+	static const char *const names[] = {
+		"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
+		"lb_backends",	    "lb_maglev", "lb_conntrack",
+		"lb_config",	    "lb_stats",	 "lb_vip_stats",
+		"lb_backend_stats",
+	};
+	char path[600];
+	struct stat st;
+
+	if (stat(dir, &st))
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("cannot remove %s: %s", dir, strerror(errno));
+}
+
+/*
+ * No connection table of our layout is pinned: look for one of an older
+ * layout.  Returns its fd (also kept in d->old_ct_fd), -ENOENT if there is
+ * none, or -EPROTO if there is one that cannot be carried over.
+ */
+static int find_older_ct(struct lbd *d)
+{
+	char dir[512], path[600];
+
+	for (int v = LB_ABI_VERSION - 1; v >= 1; v--) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		snprintf(dir, sizeof(dir), "%s/abi-%d", d->pin_root, v);
+		snprintf(path, sizeof(path), "%s/lb_conntrack", dir);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (v < LB_ABI_MIGRATE_FROM ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.key_size != sizeof(struct lb_flow) ||
+		    info.value_size != sizeof(struct lb_conn)) {
+			pr_warn("%s holds a datapath of map layout %d, which "
+				"this lbd (layout %d) cannot carry over; stop "
+				"it with the lbd that pinned it (lbd --detach) "
+				"or remove it, losing its connection table",
+				dir, v, LB_ABI_VERSION);
+			close(fd);
+			rmdir(d->pin_dir); /* made empty just before */
+			return -EPROTO;
+		}
+		snprintf(d->old_pin_dir, sizeof(d->old_pin_dir), "%s", dir);
+		d->old_ct_fd = fd;
+		/* the attached program reads the old maps: it must go, even if
+		 * its code were the same */
+		d->reload_prog = true;
+		return fd;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Copy the old connection table into ours.  Layout 1's key and value are
+ * those of today; only created_ns was read from the precise clock, whose
+ * epoch the coarse one shares, so entries copy as they are.  flags:
+ * BPF_ANY, or BPF_NOEXIST to leave entries our program already made.
+ * Returns the number of entries copied or -errno.
+ */
+static int copy_old_ct(struct lbd *d, __u64 flags)
+{
+	enum { BATCH = 4096 };
+	struct lb_flow *keys;
+	struct lb_conn *vals;
+	__u64 pos = 0;
+	void *in = NULL;
+	int copied = 0, err;
+
+	keys = calloc(BATCH, sizeof(*keys));
+	vals = calloc(BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	do {
+		__u32 n = BATCH;
+
+		err = bpf_map_lookup_batch(d->old_ct_fd, in, &pos, keys, vals,
+					   &n, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		in = &pos;
+		for (__u32 i = 0; i < n; i++)
+			if (!bpf_map_update_elem(d->dp.conntrack, &keys[i],
+						 &vals[i], flags))
+				copied++;
+	} while (!err);
+	err = copied;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* After the new program is attached: the rest of the old table, then the
+ * old pins go. */
+static void finish_carry_over(struct lbd *d)
+{
+	int n = copy_old_ct(d, BPF_NOEXIST);
+
+	if (n < 0)
+		pr_warn("cannot read the connection table in %s: %s",
+			d->old_pin_dir, strerror(-n));
+	else
+		pr_info("carried over %d more connection-table entries from "
+			"%s",
+			n, d->old_pin_dir);
+	close(d->old_ct_fd);
+	d->old_ct_fd = -1;
+	unpin_abi_dir(d->old_pin_dir);
+	pr_info("removed the pinned objects of %s", d->old_pin_dir);
+}
+
 static int libxdp_print(enum libxdp_print_level level, const char *fmt,
 			va_list ap)
 {
@@ -126,9 +262,14 @@ int lbd_dp_open(struct lbd *d)
 		return err;
 	}
 
-	/* an adopted connection table keeps its size */
+	/* an adopted or carried-over connection table keeps its size */
 	snprintf(path, sizeof(path), "%s/lb_conntrack", d->pin_dir);
 	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fd = find_older_ct(d);
+		if (fd == -EPROTO)
+			return fd;
+	}
 	if (fd >= 0) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
@@ -141,7 +282,8 @@ int lbd_dp_open(struct lbd *d)
 					info.max_entries, d->ct_size);
 			d->ct_size = info.max_entries;
 		}
-		close(fd);
+		if (fd != d->old_ct_fd)
+			close(fd);
 	}
 	if (d->ct_size)
 		bpf_map__set_max_entries(d->skel->maps.lb_conntrack,
@@ -178,6 +320,18 @@ int lbd_dp_open(struct lbd *d)
 	d->dp.backend_stats = bpf_map__fd(d->skel->maps.lb_backend_stats);
 	d->ct_size = bpf_map__max_entries(d->skel->maps.lb_conntrack);
 	pr_info("datapath loaded, maps pinned in %s", d->pin_dir);
+	if (d->old_ct_fd >= 0) {
+		int n = copy_old_ct(d, BPF_ANY);
+
+		if (n < 0) {
+			pr_warn("cannot read the connection table in %s: %s",
+				d->old_pin_dir, strerror(-n));
+			return n;
+		}
+		pr_info("carrying over the connection table of %s (an older "
+			"map layout): %d entries",
+			d->old_pin_dir, n);
+	}
 	return 0;
 }
 
@@ -352,6 +506,8 @@ pin_old:
 	unlink(path);
 	if (bpf_program__pin(d->skel->progs.lb_xdp, path))
 		pr_warn("cannot pin the program at %s", path);
+	if (d->old_ct_fd >= 0)
+		finish_carry_over(d);
 	return 0;
 }
 
@@ -394,33 +550,9 @@ int lbd_dp_detach(struct lbd *d)
 	}
 
 	/* unpin everything of every ABI version under the pin root */
-	snprintf(path, sizeof(path), "%s", d->pin_root);
-	{
-		char cmd_dir[512];
-		struct stat st;
-
-		for (int v = 1; v <= LB_ABI_VERSION; v++) {
-			static const char *names[] = {
-				"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
-				"lb_backends",	    "lb_maglev", "lb_conntrack",
-				"lb_config",	    "lb_stats",	 "lb_vip_stats",
-				"lb_backend_stats",
-			};
-
-			snprintf(cmd_dir, sizeof(cmd_dir), "%s/abi-%d",
-				 d->pin_root, v);
-			if (stat(cmd_dir, &st))
-				continue;
-			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]);
-			     i++) {
-				snprintf(path, sizeof(path), "%s/%s", cmd_dir,
-					 names[i]);
-				unlink(path);
-			}
-			if (rmdir(cmd_dir) && errno != ENOENT)
-				pr_warn("cannot remove %s: %s", cmd_dir,
-					strerror(errno));
-		}
+	for (int v = 1; v <= LB_ABI_VERSION; v++) {
+		snprintf(path, sizeof(path), "%s/abi-%d", d->pin_root, v);
+		unpin_abi_dir(path);
 	}
 	pr_info("removed pinned objects under %s", d->pin_root);
 	return err;
@@ -428,6 +560,10 @@ int lbd_dp_detach(struct lbd *d)
 
 void lbd_dp_close(struct lbd *d)
 {
+	if (d->old_ct_fd >= 0) {
+		close(d->old_ct_fd);
+		d->old_ct_fd = -1;
+	}
 	lb__destroy(d->skel);
 	d->skel = NULL;
 }

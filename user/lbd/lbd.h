@@ -112,6 +112,9 @@ struct lbd {
 	const char *pin_root;
 	const char *log_path;
 	char pin_dir[256]; /* pin_root/abi-N */
+	/* an older layout's pins whose connection table is carried over */
+	char old_pin_dir[512];
+	int old_ct_fd; /* -1: none */
 	uint32_t ct_size;
 	bool foreground;
 	bool detach_on_exit;

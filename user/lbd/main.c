@@ -337,7 +337,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct lbd d = { .ctl_fd = -1,
+	struct lbd d = { .old_ct_fd = -1,
+			 .ctl_fd = -1,
 			 .sig_fd = -1,
 			 .timer_fd = -1,
 			 .hc_timer_fd = -1,
