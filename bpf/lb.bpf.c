@@ -71,12 +71,23 @@ static __always_inline int lb_needs_hash(const struct lb_vip *vip,
  * remembered backend that is gone, down or re-assigned is forgotten and the
  * flow re-hashed.  learn = 0 looks up without remembering (ICMP errors).
  * *hash_out is the flow hash where lb_needs_hash() or on a miss, else 0.
+ *
+ * A SYN never adds an entry: a TCP flow is remembered from its first
+ * packet that is not a SYN (the handshake's ACK), so a SYN flood, spoofed
+ * or not, never evicts an established flow, and a retransmitted SYN
+ * writes nothing.  The price: a table change between a SYN and the ACK
+ * that follows it (one round trip) sends the ACK to the new backend,
+ * which resets that one connection.  A SYN of a flow that is remembered
+ * (a client reusing its port) re-points the entry at the table's choice
+ * in place, so that the new connection's ACK follows its SYN.
  */
 static __always_inline struct lb_backend *
 lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		const struct lb_config *cfg, __u32 *hash_out, __u32 *id_out,
 		int learn)
 {
+	int syn = pkt->flow.proto == IPPROTO_TCP &&
+		  (pkt->tcp_flags & TCP_FLAG_SYN);
 	struct lb_backend *be;
 	struct lb_conn *conn;
 	struct lb_conn nc;
@@ -84,8 +95,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 	__u32 hash, slot, id;
 	__u32 *idp;
 
-	if (!(pkt->flow.proto == IPPROTO_TCP &&
-	      (pkt->tcp_flags & TCP_FLAG_SYN))) {
+	if (!syn) {
 		conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
 		if (conn) {
 			id = conn->backend_id;
@@ -121,14 +131,26 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 
 	lb_count(&lb_stats, LB_STAT_CT_MISS, 0);
 	if (learn) {
+		__u64 flags = BPF_ANY;
+
+		if (syn) {
+			/* only a remembered flow that the table now sends
+			 * elsewhere is written, as a whole (BPF_EXIST) */
+			conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
+			if (!conn || (conn->backend_id == id &&
+				      conn->backend_gen == be->gen))
+				goto out;
+			flags = BPF_EXIST;
+		}
 		nc.backend_id = id;
 		nc.backend_gen = be->gen;
 		/* the coarse clock reads a value the timer tick keeps, where
 		 * bpf_ktime_get_ns() reads the clock source: only explain
 		 * reads it, and a tick's precision is plenty there */
 		nc.created_ns = bpf_ktime_get_coarse_ns();
-		bpf_map_update_elem(&lb_conntrack, &pkt->flow, &nc, BPF_ANY);
+		bpf_map_update_elem(&lb_conntrack, &pkt->flow, &nc, flags);
 	}
+out:
 	*id_out = id;
 	return be;
 }

@@ -17,6 +17,11 @@ static void table_y_only(void)
 	fx_only_backend(&v4_tcp, Y);
 }
 
+static void table_x_only(void)
+{
+	fx_only_backend(&v4_tcp, X);
+}
+
 static void udp_table_uy_only(void)
 {
 	fx_only_backend(&v4_udp, UY);
@@ -50,8 +55,21 @@ static void restore(void)
 	fx_only_backend(&v4_tcp, NULL);
 }
 
+#define SYN 0x02
+#define ACK 0x10
+/* a TCP packet from src:sport to the VIP 203.0.113.10:80, sent to be by
+ * L2 DSR, after the state change pre */
+#define CT_TCP(name_, src, sport, flags, pre_, be, stat_)                     \
+	{                                                                     \
+		.name = name_,                                                \
+		.in = FX4(src, "203.0.113.10", 6, sport, 80,                  \
+			  .tcp_flags = flags),                                \
+		.pre = pre_, .action = XDP_TX, .out = FX_DSR, .vip = &v4_tcp, \
+		.backend = be, .stat = stat_                                  \
+	}
+
 static const struct fx cases[] = {
-	/* a SYN picks X from the table */
+	/* a SYN picks X from the table, and is not remembered... */
 	{ .name = "conntrack_syn_picks_table_backend",
 	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80),
 	  .action = XDP_TX,
@@ -59,6 +77,9 @@ static const struct fx cases[] = {
 	  .vip = &v4_tcp,
 	  .backend = X,
 	  .stat = LB_STAT_CT_MISS },
+	/* ...the flow's first packet that is not a SYN is */
+	CT_TCP("conntrack_first_non_syn_remembered", "192.0.2.100", 42000, ACK,
+	       NULL, X, LB_STAT_CT_MISS),
 	/* the table changes so that the flow's slot now names Y */
 	{ .name = "conntrack_keeps_flow_after_table_change",
 	  .in = FX4("192.0.2.100", "203.0.113.10", 6, 42000, 80,
@@ -69,9 +90,23 @@ static const struct fx cases[] = {
 	  .vip = &v4_tcp,
 	  .backend = X,
 	  .stat = LB_STAT_CT_HIT },
+	/* a SYN flood leaves the table alone: a SYN on Y, then the table
+	 * names X only, and the flow's ACK is a miss that goes to X */
+	CT_TCP("conntrack_syn_not_remembered", "192.0.2.104", 42004, SYN, NULL,
+	       Y, LB_STAT_CT_MISS),
+	CT_TCP("conntrack_syn_left_no_entry", "192.0.2.104", 42004, ACK,
+	       table_x_only, X, LB_STAT_CT_MISS),
+	/* that flow is now remembered on X; a new connection on the same
+	 * ports (a SYN) when the table names Y re-points the entry, so that
+	 * its ACK follows the SYN to Y even once the table names X again */
+	CT_TCP("conntrack_syn_of_reused_ports_follows_table", "192.0.2.104",
+	       42004, SYN, table_y_only, Y, LB_STAT_CT_MISS),
+	CT_TCP("conntrack_reused_ports_ack_follows_syn", "192.0.2.104", 42004,
+	       ACK, table_x_only, Y, LB_STAT_CT_HIT),
 	/* a new connection (SYN) of another flow follows the new table */
 	{ .name = "conntrack_new_flow_follows_new_table",
 	  .in = FX4("192.0.2.101", "203.0.113.10", 6, 42001, 80),
+	  .pre = table_y_only,
 	  .action = XDP_TX,
 	  .out = FX_DSR,
 	  .vip = &v4_tcp,
@@ -137,7 +172,7 @@ static const struct fx cases[] = {
 };
 
 static const struct fx_count counts[] = {
-	{ "conntrack_hit_counted", LB_STAT_CT_HIT, 3 },
+	{ "conntrack_hit_counted", LB_STAT_CT_HIT, 4 },
 	{ "conntrack_stale_counted", LB_STAT_CT_STALE, 2 },
 };
 

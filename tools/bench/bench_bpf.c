@@ -88,6 +88,10 @@ static const struct bclass classes[] = {
 	{ "TCP SYN, a new flow each packet, table with room (IPv4, DSR)", 4,
 	  "203.0.113.10", 80, IPPROTO_TCP, 0x02, FLOW_ROOM, LB_STAT_CT_MISS, 0,
 	  0 },
+	{ "TCP ACK opening a new flow each packet, table with room (IPv4, "
+	  "DSR)",
+	  4, "203.0.113.10", 80, IPPROTO_TCP, 0x10, FLOW_ROOM, LB_STAT_CT_MISS,
+	  0, 0 },
 	{ "TCP SYN, a new flow each packet, table with room (IPv6, DSR)", 6,
 	  "2001:db8:f::10", 80, IPPROTO_TCP, 0x02, FLOW_ROOM, LB_STAT_CT_MISS,
 	  0, 0 },
@@ -97,6 +101,9 @@ static const struct bclass classes[] = {
 	/* from here on the table is full */
 	{ "TCP SYN, a new flow each packet, full table (IPv4, DSR)", 4,
 	  "203.0.113.10", 80, IPPROTO_TCP, 0x02, FLOW_NEW, LB_STAT_CT_MISS, 0,
+	  1 },
+	{ "TCP ACK opening a new flow each packet, full table (IPv4, DSR)", 4,
+	  "203.0.113.10", 80, IPPROTO_TCP, 0x10, FLOW_NEW, LB_STAT_CT_MISS, 0,
 	  1 },
 	{ "TCP SYN, the same flow again (IPv4, DSR)", 4, "203.0.113.10", 80,
 	  IPPROTO_TCP, 0x02, FLOW_SAME, LB_STAT_CT_MISS, 0, 0 },
