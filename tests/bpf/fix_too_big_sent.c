@@ -8,12 +8,16 @@
  */
 #include "fixture.h"
 
-#define SENT(nm, in_, mtu_, quote_)                                   \
-	{ .name = nm, .in = in_, .action = XDP_TX, .out = FX_TOO_BIG, \
-	  .mtu = mtu_, .quote = quote_, .stat = LB_STAT_PTB_SENT }
-#define REFUSED(nm, in_)                                                \
-	{ .name = nm, .in = in_, .action = XDP_DROP, .out = FX_NONE,    \
-	  .stat = LB_STAT_DROP_TOO_BIG }
+#define SENT(nm, in_, mtu_, quote_)                                         \
+	{                                                                   \
+		.name = nm, .in = in_, .action = XDP_TX, .out = FX_TOO_BIG, \
+		.mtu = mtu_, .quote = quote_, .stat = LB_STAT_PTB_SENT      \
+	}
+#define REFUSED(nm, in_)                                                   \
+	{                                                                  \
+		.name = nm, .in = in_, .action = XDP_DROP, .out = FX_NONE, \
+		.stat = LB_STAT_DROP_TOO_BIG                               \
+	}
 
 static void mtu_400(void)
 {
@@ -49,17 +53,26 @@ static const struct fx cases[] = {
 	/* exactly at the limit: forwarded, not answered */
 	{ .name = "ipip_v4_exactly_mtu",
 	  .in = FX_BIG(4, "192.0.2.20", "203.0.113.20", 6, 8080, 1480),
-	  .action = XDP_TX, .out = FX_ENCAP, .vip = &v4_all,
-	  .backend = "198.51.100.5", .stat = LB_STAT_ENCAP },
+	  .action = XDP_TX,
+	  .out = FX_ENCAP,
+	  .vip = &v4_all,
+	  .backend = "198.51.100.5",
+	  .stat = LB_STAT_ENCAP },
 	{ .name = "4in6_v4_exactly_mtu",
 	  .in = FX_BIG(4, "192.0.2.22", "203.0.113.30", 6, 80, 1460),
-	  .action = XDP_TX, .out = FX_ENCAP, .vip = &v4_in_v6,
-	  .backend = "2001:db8:b::4", .flow_label = 0x578e6,
+	  .action = XDP_TX,
+	  .out = FX_ENCAP,
+	  .vip = &v4_in_v6,
+	  .backend = "2001:db8:b::4",
+	  .flow_label = 0x578e6,
 	  .stat = LB_STAT_ENCAP },
 	{ .name = "ip6ip6_exactly_mtu",
 	  .in = FX_BIG(6, "2001:db8:c::22", "2001:db8:f::20", 6, 443, 1460),
-	  .action = XDP_TX, .out = FX_ENCAP, .vip = &v6_encap,
-	  .backend = "2001:db8:b::5", .flow_label = 0x80c1a,
+	  .action = XDP_TX,
+	  .out = FX_ENCAP,
+	  .vip = &v6_encap,
+	  .backend = "2001:db8:b::5",
+	  .flow_label = 0x80c1a,
 	  .stat = LB_STAT_ENCAP },
 
 	/* VLAN tags stay in front; IPv4 options are part of the quote */
@@ -96,8 +109,12 @@ static const struct fx cases[] = {
 	 * mod 4 exercises the checksum's tail.  IPv4 MTU 400 - 20 = 380. */
 	{ .name = "too_big_ipip_v4_whole_quote_449",
 	  .in = FX_BIG(4, "192.0.2.28", "203.0.113.20", 6, 8080, 449),
-	  .pre = mtu_400, .action = XDP_TX, .out = FX_TOO_BIG, .mtu = 380,
-	  .quote = 449, .stat = LB_STAT_PTB_SENT },
+	  .pre = mtu_400,
+	  .action = XDP_TX,
+	  .out = FX_TOO_BIG,
+	  .mtu = 380,
+	  .quote = 449,
+	  .stat = LB_STAT_PTB_SENT },
 	SENT("too_big_ipip_v4_whole_quote_450",
 	     FX_BIG(4, "192.0.2.28", "203.0.113.20", 6, 8080, 450), 380, 450),
 	SENT("too_big_ipip_v4_whole_quote_451",
@@ -114,11 +131,17 @@ static const struct fx cases[] = {
 	/* IPv4 never below 68 (RFC 791) */
 	{ .name = "too_big_ipip_v4_mtu_floor_68",
 	  .in = FX_BIG(4, "192.0.2.29", "203.0.113.20", 6, 8080, 101),
-	  .pre = mtu_80, .action = XDP_TX, .out = FX_TOO_BIG, .mtu = 68,
-	  .quote = 101, .stat = LB_STAT_PTB_SENT },
+	  .pre = mtu_80,
+	  .action = XDP_TX,
+	  .out = FX_TOO_BIG,
+	  .mtu = 68,
+	  .quote = 101,
+	  .stat = LB_STAT_PTB_SENT },
 	{ .name = "too_big_ipip_v4_below_min_mtu_dropped",
 	  .in = FX_BIG(4, "192.0.2.29", "203.0.113.20", 6, 8080, 68),
-	  .post = mtu_1500, .action = XDP_DROP, .out = FX_NONE,
+	  .post = mtu_1500,
+	  .action = XDP_DROP,
+	  .out = FX_NONE,
 	  .stat = LB_STAT_DROP_TOO_BIG },
 };
 

@@ -20,9 +20,7 @@
 #include <stdint.h>
 #include <linux/bpf.h> /* XDP_* actions */
 
-#include "pkt.h"
-#include "dp.h"
-#include "lb_abi.h"
+#include "dpsetup.h"
 
 /* Designated initializers below set defaults that a fixture may
  * override (FX4/FX6): that is what -Woverride-init would flag; and table
@@ -30,38 +28,9 @@
 #pragma GCC diagnostic ignored "-Woverride-init"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define FX_LB_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 }
-#define FX_CLIENT_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0xaa }
-#define FX_ENCAP_SRC4 "198.51.100.254"
-#define FX_ENCAP_SRC6 "2001:db8:b::fe"
-#define FX_SEED 0x1234abcd5678ef01ULL
-
-extern const uint8_t LB_MAC[6], CLIENT_MAC[6];
-
-/* A test VIP and its backends; ids are assigned by setup. */
-#define MAX_TBE 16
-
-struct tbe {
-	const char *addr;
-	uint32_t weight;
-	uint32_t id; /* assigned */
-};
-
-struct tvip {
-	const char *addr;
-	uint16_t port;
-	uint8_t proto;
-	uint32_t flags;
-	uint32_t size;
-	int nbe;
-	struct tbe be[MAX_TBE];
-	uint32_t id; /* assigned */
-	uint32_t *table; /* what the datapath has */
-};
-
 extern struct tvip v4_tcp, v4_udp, v4_udp_all, v4_all, v4_in_v6, v4_src,
-	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted,
-	v4_vlan_encap, v6_in_v4, v4_lab;
+	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted, v4_vlan_encap,
+	v6_in_v4, v4_lab;
 
 /* What must come out of the program. */
 enum fx_out {
@@ -145,8 +114,8 @@ struct fx_table {
 	size_t ncounts;
 };
 
-#define FX_TABLE(nm, c, k)                                                   \
-	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), k,    \
+#define FX_TABLE(nm, c, k)                                                \
+	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), k, \
 				     sizeof(k) / sizeof(k[0]) }
 #define FX_TABLE_NOCOUNT(nm, c) \
 	const struct fx_table nm = { #nm, c, sizeof(c) / sizeof(c[0]), NULL, 0 }
@@ -157,45 +126,45 @@ extern const struct fx_table fix_v4, fix_v6, fix_icmp, fix_too_big_sent,
 
 /* Input specs: defaults of every fixture (client -> VIP, payload "hello,
  * balancer", SYN for TCP); later initializers override them. */
-#define FX_SPEC_DEFAULTS(fam, s, d, pr, sp, dp_)                             \
-	.family = fam, .dmac = FX_LB_MAC, .smac = FX_CLIENT_MAC, .src = s,    \
-	.dst = d, .proto = pr, .sport = sp, .dport = dp_,                    \
-	.tcp_flags = (pr) == 6 ? 0x02 : 0, .payload = "hello, balancer",     \
+#define FX_SPEC_DEFAULTS(fam, s, d, pr, sp, dp_)                           \
+	.family = fam, .dmac = FX_LB_MAC, .smac = FX_CLIENT_MAC, .src = s, \
+	.dst = d, .proto = pr, .sport = sp, .dport = dp_,                  \
+	.tcp_flags = (pr) == 6 ? 0x02 : 0, .payload = "hello, balancer",   \
 	.payload_len = 15
-#define FX4(s, d, pr, sp, dp_, ...) \
-	{ FX_SPEC_DEFAULTS(4, s, d, pr, sp, dp_), __VA_ARGS__ }
-#define FX6(s, d, pr, sp, dp_, ...) \
-	{ FX_SPEC_DEFAULTS(6, s, d, pr, sp, dp_), __VA_ARGS__ }
+#define FX4(s, d, pr, sp, dp_, ...)                                 \
+	{                                                           \
+		FX_SPEC_DEFAULTS(4, s, d, pr, sp, dp_), __VA_ARGS__ \
+	}
+#define FX6(s, d, pr, sp, dp_, ...)                                 \
+	{                                                           \
+		FX_SPEC_DEFAULTS(6, s, d, pr, sp, dp_), __VA_ARGS__ \
+	}
 
 /* payload bytes that differ from their neighbours (quotes are checkable) */
 extern uint8_t pattern[PKT_MAX];
 
 /* A TCP ACK or UDP datagram of exactly l3 bytes, IPv4 with DF. */
-#define FX_BIG(fam, s, d, pr, dp_, l3, ...)                                   \
-	{ FX_SPEC_DEFAULTS(fam, s, d, pr, 41000, dp_),                       \
-	  .tcp_flags = (pr) == 6 ? 0x10 : 0,                                 \
-	  .frag = (fam) == 4 ? 0x4000 : 0, .payload = pattern,               \
-	  .payload_len = (l3) - ((fam) == 4 ? 20 : 40) - ((pr) == 6 ? 20 : 8), \
-	  __VA_ARGS__ }
+#define FX_BIG(fam, s, d, pr, dp_, l3, ...)                                  \
+	{                                                                    \
+		FX_SPEC_DEFAULTS(fam, s, d, pr, 41000, dp_),                 \
+			.tcp_flags = (pr) == 6 ? 0x10 : 0,                   \
+			.frag = (fam) == 4 ? 0x4000 : 0, .payload = pattern, \
+			.payload_len = (l3) - ((fam) == 4 ? 20 : 40) -       \
+				       ((pr) == 6 ? 20 : 8),                 \
+			__VA_ARGS__                                          \
+	}
 
 /* Shared with the fix_*.c files (test_datapath.c). */
-extern struct lb_dp dp;
-extern int fx_prog_fd;
-int fx_run(int fd, const struct pkt *in, struct pkt *out);
-const char *fx_action_name(int action);
-uint64_t fx_stat(enum lb_stat idx);
-void fx_be_mac(uint32_t id, uint8_t mac[6]);
 uint32_t fx_be_id(struct tvip *v, const char *addr); /* 0 if none */
-/* Checks that are no packet fixture: distribution, counters (fix_stats.c) */
-void fx_stats_tests(void);
 int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 		     uint32_t gen);
+/* Checks that are no packet fixture: distribution, counters (fix_stats.c) */
+void fx_stats_tests(void);
 /* Give only the backend at addr a weight (NULL: the configured weights)
  * and install the VIP's table. */
 int fx_only_backend(struct tvip *v, const char *addr);
 int fx_ct_set(const struct pkt_spec *flow, struct tvip *v, const char *addr,
 	      uint32_t gen);
 int fx_ct_del(const struct pkt_spec *flow);
-void fx_set_max_pkt_size(uint32_t size);
 
 #endif /* LB_TEST_FIXTURE_H */
