@@ -20,50 +20,13 @@
 #include <stdint.h>
 #include <linux/bpf.h> /* XDP_* actions */
 
-#include "pkt.h"
-#include "dp.h"
-#include "lb_abi.h"
+#include "dpsetup.h"
 
 /* Designated initializers below set defaults that a fixture may
  * override (FX4/FX6): that is what -Woverride-init would flag; and table
  * rows leave the fields they do not need zero. */
 #pragma GCC diagnostic ignored "-Woverride-init"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
-#define FX_LB_MAC                                  \
-	{                                          \
-		0x02, 0x00, 0x00, 0x00, 0x00, 0x01 \
-	}
-#define FX_CLIENT_MAC                              \
-	{                                          \
-		0x02, 0x00, 0x00, 0x00, 0x00, 0xaa \
-	}
-#define FX_ENCAP_SRC4 "198.51.100.254"
-#define FX_ENCAP_SRC6 "2001:db8:b::fe"
-#define FX_SEED 0x1234abcd5678ef01ULL
-
-extern const uint8_t LB_MAC[6], CLIENT_MAC[6];
-
-/* A test VIP and its backends; ids are assigned by setup. */
-#define MAX_TBE 16
-
-struct tbe {
-	const char *addr;
-	uint32_t weight;
-	uint32_t id; /* assigned */
-};
-
-struct tvip {
-	const char *addr;
-	uint16_t port;
-	uint8_t proto;
-	uint32_t flags;
-	uint32_t size;
-	int nbe;
-	struct tbe be[MAX_TBE];
-	uint32_t id; /* assigned */
-	uint32_t *table; /* what the datapath has */
-};
 
 extern struct tvip v4_tcp, v4_udp, v4_udp_all, v4_all, v4_in_v6, v4_src,
 	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted, v4_vlan_encap,
@@ -192,23 +155,16 @@ extern uint8_t pattern[PKT_MAX];
 	}
 
 /* Shared with the fix_*.c files (test_datapath.c). */
-extern struct lb_dp dp;
-extern int fx_prog_fd;
-int fx_run(int fd, const struct pkt *in, struct pkt *out);
-const char *fx_action_name(int action);
-uint64_t fx_stat(enum lb_stat idx);
-void fx_be_mac(uint32_t id, uint8_t mac[6]);
 uint32_t fx_be_id(struct tvip *v, const char *addr); /* 0 if none */
-/* Checks that are no packet fixture: distribution, counters (fix_stats.c) */
-void fx_stats_tests(void);
 int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 		     uint32_t gen);
+/* Checks that are no packet fixture: distribution, counters (fix_stats.c) */
+void fx_stats_tests(void);
 /* Give only the backend at addr a weight (NULL: the configured weights)
  * and install the VIP's table. */
 int fx_only_backend(struct tvip *v, const char *addr);
 int fx_ct_set(const struct pkt_spec *flow, struct tvip *v, const char *addr,
 	      uint32_t gen);
 int fx_ct_del(const struct pkt_spec *flow);
-void fx_set_max_pkt_size(uint32_t size);
 
 #endif /* LB_TEST_FIXTURE_H */

@@ -20,21 +20,16 @@
 
 #include "harness.h"
 #include "fixture.h"
-#include "maglev.h"
 #include "lb.skel.h"
 #include "decap.skel.h"
 
 #define CT_SIZE 262144
 
-const uint8_t LB_MAC[6] = FX_LB_MAC;
-const uint8_t CLIENT_MAC[6] = FX_CLIENT_MAC;
 static const uint8_t DECAP_MAC[6] = { 0x02, 0xbe, 0, 0, 0, 0x99 };
 uint8_t pattern[PKT_MAX];
 
 static struct lb *skel;
 static struct decap *dskel;
-struct lb_dp dp;
-int fx_prog_fd;
 static int decap_fd = -1;
 
 /* ---------------------------------------------------------------- VIPs */
@@ -189,101 +184,6 @@ static struct tvip *all_vips[] = {
 	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4, &v4_lab,
 };
 
-static uint32_t next_vip_id, next_be_id = 1;
-
-void fx_be_mac(uint32_t id, uint8_t mac[6])
-{
-	uint8_t m[6] = { 0x02, 0xbe, 0, 0, (uint8_t)(id >> 8), (uint8_t)id };
-
-	memcpy(mac, m, 6);
-}
-
-static int family_of(const char *a)
-{
-	uint8_t b[16];
-
-	return pkt_addr(a, b);
-}
-
-static void addr_of(const char *a, union lb_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	pkt_addr(a, out->bytes);
-}
-
-static int write_backend(uint32_t id, const char *addr, uint32_t vip_id,
-			 uint8_t flags, uint32_t gen)
-{
-	struct lb_backend b = {};
-
-	addr_of(addr, &b.addr);
-	b.family = family_of(addr) == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6;
-	fx_be_mac(id, b.mac);
-	b.flags = flags;
-	b.gen = gen;
-	b.vip_id = vip_id;
-	return bpf_map_update_elem(dp.backends, &id, &b, BPF_ANY) ? -errno : 0;
-}
-
-/* Build and install v's table from the backends with weight > 0. */
-static int install_table(struct tvip *v)
-{
-	struct maglev_backend mb[MAX_TBE];
-	int err;
-
-	for (int i = 0; i < v->nbe; i++) {
-		union lb_addr a;
-
-		addr_of(v->be[i].addr, &a);
-		mb[i].id = v->be[i].id;
-		mb[i].weight = v->be[i].weight;
-		mb[i].key = maglev_key(&a, sizeof(a));
-	}
-	err = maglev_build(mb, v->nbe, v->table, v->size);
-	if (!err)
-		err = lb_dp_install_table(&dp, v->id, v->table, v->size);
-	return err;
-}
-
-static int add_vip(struct tvip *v)
-{
-	struct lb_vip_key k = {};
-	struct lb_vip val = {};
-	struct lb_addr_key ak = {};
-	struct lb_vip_addr av = { 0 };
-	int fam = family_of(v->addr) == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6;
-
-	if (!v->size)
-		v->size = LB_MAGLEV_DEFAULT_SIZE;
-	v->id = next_vip_id++;
-	v->table = calloc(v->size, sizeof(uint32_t));
-	if (!v->table)
-		return -ENOMEM;
-	for (int i = 0; i < v->nbe; i++) {
-		v->be[i].id = next_be_id++;
-		if (write_backend(v->be[i].id, v->be[i].addr, v->id,
-				  LB_BE_F_USABLE, 1))
-			return -errno;
-	}
-	if (install_table(v))
-		return -1;
-	addr_of(v->addr, &k.addr);
-	k.port = htons(v->port);
-	k.proto = v->proto;
-	k.family = fam;
-	val.vip_id = v->id;
-	val.flags = v->flags;
-	val.table_size = v->size;
-	if (bpf_map_update_elem(dp.vips, &k, &val, BPF_ANY))
-		return -errno;
-	ak.addr = k.addr;
-	ak.family = fam;
-	bpf_map_lookup_elem(dp.vip_addrs, &ak, &av);
-	av.vip_count++;
-	return bpf_map_update_elem(dp.vip_addrs, &ak, &av, BPF_ANY) ? -errno :
-								      0;
-}
-
 static struct tbe *be_by_addr(struct tvip *v, const char *addr)
 {
 	for (int i = 0; v && addr && i < v->nbe; i++)
@@ -320,7 +220,8 @@ int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 {
 	struct tbe *b = be_by_addr(v, addr);
 
-	return b ? write_backend(b->id, b->addr, v->id, flags, gen) : -ENOENT;
+	return b ? fx_write_backend_id(b->id, b->addr, v->id, flags, gen) :
+		   -ENOENT;
 }
 
 int fx_only_backend(struct tvip *v, const char *addr)
@@ -330,7 +231,7 @@ int fx_only_backend(struct tvip *v, const char *addr)
 
 	for (int i = 0; addr && i < v->nbe; i++)
 		v->be[i].weight = !strcmp(v->be[i].addr, addr);
-	err = install_table(v);
+	err = fx_install_table(v);
 	/* the configured weights stay what the VIP says */
 	for (int i = 0; i < v->nbe; i++)
 		v->be[i].weight = saved.be[i].weight;
@@ -341,8 +242,8 @@ int fx_only_backend(struct tvip *v, const char *addr)
 static void flow_of(const struct pkt_spec *s, struct lb_flow *f)
 {
 	memset(f, 0, sizeof(*f));
-	addr_of(s->src, &f->src);
-	addr_of(s->dst, &f->dst);
+	fx_addr_of(s->src, &f->src);
+	fx_addr_of(s->dst, &f->dst);
 	f->family = s->family == 4 ? LB_FAMILY_V4 : LB_FAMILY_V6;
 	f->proto = s->proto;
 	f->sport = htons(s->sport);
@@ -371,55 +272,12 @@ int fx_ct_del(const struct pkt_spec *flow)
 	return bpf_map_delete_elem(dp.conntrack, &f) ? -errno : 0;
 }
 
-void fx_set_max_pkt_size(uint32_t size)
-{
-	struct lb_config cfg;
-	uint32_t zero = 0;
-
-	bpf_map_lookup_elem(dp.config, &zero, &cfg);
-	cfg.max_pkt_size = size;
-	bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY);
-}
-
 static int setup(void)
 {
-	struct lb_config cfg = {};
-	uint32_t zero = 0;
-	int err;
-
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
-	skel = lb__open();
-	if (!skel)
-		return -errno;
-	bpf_map__set_max_entries(skel->maps.lb_conntrack, CT_SIZE);
-	err = lb__load(skel);
-	if (err)
-		return err;
-	fx_prog_fd = bpf_program__fd(skel->progs.lb_xdp);
-	dp.vips = bpf_map__fd(skel->maps.lb_vips);
-	dp.vip_addrs = bpf_map__fd(skel->maps.lb_vip_addrs);
-	dp.backends = bpf_map__fd(skel->maps.lb_backends);
-	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);
-	dp.conntrack = bpf_map__fd(skel->maps.lb_conntrack);
-	dp.config = bpf_map__fd(skel->maps.lb_config);
-	dp.stats = bpf_map__fd(skel->maps.lb_stats);
-	dp.vip_stats = bpf_map__fd(skel->maps.lb_vip_stats);
-	dp.backend_stats = bpf_map__fd(skel->maps.lb_backend_stats);
-
-	cfg.hash_seed = FX_SEED;
-	memcpy(cfg.src_mac, LB_MAC, 6);
-	inet_pton(AF_INET, FX_ENCAP_SRC4, &cfg.encap_src_v4);
-	inet_pton(AF_INET6, FX_ENCAP_SRC6, cfg.encap_src_v6);
-	cfg.max_pkt_size = 1500;
-	if (bpf_map_update_elem(dp.config, &zero, &cfg, BPF_ANY))
-		return -errno;
-	for (size_t i = 0; i < sizeof(all_vips) / sizeof(all_vips[0]); i++) {
-		err = add_vip(all_vips[i]);
-		if (err)
-			return err;
-	}
-	return 0;
+	return fx_load(&skel, CT_SIZE, all_vips,
+		       sizeof(all_vips) / sizeof(all_vips[0]));
 }
 
 static int setup_decap(void)
@@ -434,50 +292,15 @@ static int setup_decap(void)
 	decap_fd = bpf_program__fd(dskel->progs.decap_xdp);
 	fd = bpf_map__fd(dskel->maps.decap_addrs);
 	k.family = LB_FAMILY_V4;
-	addr_of("198.51.100.1", &k.addr);
+	fx_addr_of("198.51.100.1", &k.addr);
 	if (bpf_map_update_elem(fd, &k, &one, 0))
 		return -errno;
 	k.family = LB_FAMILY_V6;
-	addr_of("2001:db8:b::1", &k.addr);
+	fx_addr_of("2001:db8:b::1", &k.addr);
 	return bpf_map_update_elem(fd, &k, &one, 0) ? -errno : 0;
 }
 
 /* ---------------------------------------------------------------- running */
-
-int fx_run(int fd, const struct pkt *in, struct pkt *out)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b,
-		    .data_size_in = (uint32_t)in->len, .data_out = out->b,
-		    .data_size_out = sizeof(out->b), .repeat = 1);
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	err = bpf_prog_test_run_opts(fd, &o);
-	if (err)
-		return -errno;
-	out->len = o.data_size_out;
-	return (int)o.retval;
-}
-
-const char *fx_action_name(int a)
-{
-	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX",
-				   "REDIRECT" };
-	static char buf[32];
-
-	if (a >= 0 && a < 5)
-		return n[a];
-	snprintf(buf, sizeof(buf), "error %d", a);
-	return buf;
-}
-
-uint64_t fx_stat(enum lb_stat idx)
-{
-	struct lb_counter c;
-
-	lb_dp_counter(dp.stats, idx, &c);
-	return c.packets;
-}
 
 static void snapshot(uint64_t s[LB_STAT_MAX])
 {
@@ -587,7 +410,7 @@ static const char *build_want(const struct fx *f, const struct pkt *in,
 
 		if (!b)
 			return "fixture names no backend of its VIP";
-		ofam = family_of(b->addr);
+		ofam = fx_family_of(b->addr);
 		fx_be_mac(b->id, mac);
 		pkt_encap(in, (int)l3_off_of(f), ofam,
 			  ofam == 4 ? FX_ENCAP_SRC4 : FX_ENCAP_SRC6, b->addr,
