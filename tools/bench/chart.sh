@@ -3,7 +3,9 @@
 # benchmark results with gnuplot, from the tables of RESULTS.md itself, so
 # the chart always shows the figures the text states (medians as bars,
 # min-max as error bars).  Panels whose section is missing are left out.
-#   fwd      Mpps per number of flows: balancer, XDP_TX floor, nftables
+#   bpf      ns per packet class, net of the test run's fixed cost
+#   fwd      Mpps per number of flows: balancer, XDP_TX floor, nftables,
+#            the balancer made slower on purpose
 #   http     req/s: lbd (DSR), nginx, HAProxy, one backend (x 3)
 #   backend  req/s: lb-backend, Node.js, nginx; cache HIT, MISS, origin
 #   control  Maglev build ms per number of backends, per table size
@@ -85,14 +87,30 @@ set xrange [-0.6:$((n - 1)).6]
 plot $5")
 }
 
-# fwd: flows, then (a) (b) (c) as med lo hi
+# bpf: the one-CPU classes, short names, then the balancer's net ns as
+# med lo hi (columns: class, per call x3, floor per call x3, fixed, net x3)
+rows "Datapath cost per packet (make bench-bpf)" "packet class" |
+	awk -F'\t' '{
+		l = $1
+		sub(/ each packet/, "", l)
+		sub(/, table with room/, ", room", l)
+		sub(/, full table/, ", full", l)
+		sub(/opening a new flow/, "new flow", l)
+		print l "\t" $9 "\t" $10 "\t" $11
+	}' >"$tmp/bpf" || true
+panel "$tmp/bpf" 'Balancer ns per packet, net of the test run (bench-bpf)' \
+	'ns (median, min-max)' '' \
+	"'$tmp/bpf' using 2:3:4:xtic(1) notitle lc rgb '#aa3377'"
+
+# fwd: flows, then (a) (b) (c) (d) as med lo hi
 rows "Forwarding rate in the lab (make bench-fwd)" "concurrent flows" |
-	cut -f1-10 >"$tmp/fwd" || true
+	cut -f1-13 >"$tmp/fwd" || true
 panel "$tmp/fwd" 'Forwarding rate, UDP 60 B, 3 backends (bench-fwd)' \
 	'Mpps (median, min-max)' 'concurrent flows' \
 	"'$tmp/fwd' using 2:3:4:xtic(1) title 'lbd (XDP, DSR)', \
 	'' using 5:6:7 title 'XDP\\_TX floor', \
-	'' using 8:9:10 title 'nftables DNAT'"
+	'' using 8:9:10 title 'nftables DNAT', \
+	'' using 11:12:13 title 'lbd made slower on purpose'"
 
 # http: short label, med lo hi of req/s
 rows "HTTP through the balancer in the lab (make bench-http)" "path" |

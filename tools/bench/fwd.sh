@@ -84,6 +84,8 @@ args=(--gen-ns "$gen" --lb-ns "$lbn" --gen-if "$vg" --lb-if "$vl"
 for b in "${backends[@]}"; do
 	args+=(--backend "$b")
 done
+# the connection table's size (default: the datapath's, as lbd's)
+[ -z "${BENCH_FWD_CT_SIZE:-}" ] || args+=(--ct-size "$BENCH_FWD_CT_SIZE")
 # in the background, so that a signal reaches the trap at once
 "$O/bench/bench_fwd" "${args[@]}" &
 child=$!

@@ -102,6 +102,11 @@ assemble() {
 			"average when it started and gives each figure as the" \
 			"median of several runs with their min-max range." \
 			"Differences within those ranges are noise, not results."
+		# what was decided from these figures, kept by hand
+		if [ -f "$top/bench/DATAPATH.md" ]; then
+			echo
+			cat "$top/bench/DATAPATH.md"
+		fi
 		for p in "${PARTS[@]}"; do
 			f=$outdir/$p.md
 			if [ -f "$f" ]; then
