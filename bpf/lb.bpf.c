@@ -57,11 +57,25 @@ static __always_inline int lb_backend_ok(const struct lb_backend *be,
 	return (be->flags & LB_BE_F_USABLE) && be->vip_id == vip->vip_id;
 }
 
+/* Whether a flow remembered on be may go on there: be is usable, or down by
+ * its health check on a VIP that keeps such flows (--on-down keep). */
+static __always_inline int lb_backend_keeps(const struct lb_backend *be,
+					    const struct lb_vip *vip)
+{
+	if (be->vip_id != vip->vip_id)
+		return 0;
+	if (be->flags & LB_BE_F_USABLE)
+		return 1;
+	return (be->flags & LB_BE_F_HEALTH_DOWN) &&
+	       (vip->flags & LB_VIP_F_ON_DOWN_KEEP);
+}
+
 /*
  * Choose the backend of a flow.  The connection table comes first unless
  * this is a TCP SYN (a new connection always follows the current table); a
- * remembered backend that is gone, down or re-assigned is forgotten and the
- * flow re-hashed.  learn = 0 looks up without remembering (ICMP errors).
+ * remembered backend that is gone or re-assigned, or down while the VIP
+ * does not keep flows on down backends, is forgotten and the flow
+ * re-hashed.  learn = 0 looks up without remembering (ICMP errors).
  */
 static __always_inline struct lb_backend *
 lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
@@ -85,7 +99,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		if (conn) {
 			id = conn->backend_id;
 			be = bpf_map_lookup_elem(&lb_backends, &id);
-			if (be && lb_backend_ok(be, vip) &&
+			if (be && lb_backend_keeps(be, vip) &&
 			    be->gen == conn->backend_gen) {
 				lb_count(&lb_stats, LB_STAT_CT_HIT, 0);
 				*id_out = id;
