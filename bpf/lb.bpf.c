@@ -65,11 +65,25 @@ static __always_inline int lb_needs_hash(const struct lb_vip *vip,
 	return (vip->flags & LB_VIP_F_ENCAP) && be->family == LB_FAMILY_V6;
 }
 
+/* Whether a flow remembered on be may go on there: be is usable, or down by
+ * its health check on a VIP that keeps such flows (--on-down keep). */
+static __always_inline int lb_backend_keeps(const struct lb_backend *be,
+					    const struct lb_vip *vip)
+{
+	if (be->vip_id != vip->vip_id)
+		return 0;
+	if (be->flags & LB_BE_F_USABLE)
+		return 1;
+	return (be->flags & LB_BE_F_HEALTH_DOWN) &&
+	       (vip->flags & LB_VIP_F_ON_DOWN_KEEP);
+}
+
 /*
  * Choose the backend of a flow.  The connection table comes first unless
  * this is a TCP SYN (a new connection always follows the current table); a
- * remembered backend that is gone, down or re-assigned is forgotten and the
- * flow re-hashed.  learn = 0 looks up without remembering (ICMP errors).
+ * remembered backend that is gone or re-assigned, or down while the VIP
+ * does not keep flows on down backends, is forgotten and the flow
+ * re-hashed.  learn = 0 looks up without remembering (ICMP errors).
  * *hash_out is the flow hash where lb_needs_hash() or on a miss, else 0.
  *
  * A SYN never adds an entry: a TCP flow is remembered from its first
@@ -78,8 +92,8 @@ static __always_inline int lb_needs_hash(const struct lb_vip *vip,
  * writes nothing.  The price: a table change between a SYN and the ACK
  * that follows it (one round trip) sends the ACK to the new backend,
  * which resets that one connection.  A SYN of a flow that is remembered
- * (a client reusing its port) re-points the entry at the table's choice
- * in place, so that the new connection's ACK follows its SYN.
+ * (a client reusing its port) re-points the entry at the table's choice,
+ * so that the new connection's ACK follows its SYN.
  */
 static __always_inline struct lb_backend *
 lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
@@ -100,7 +114,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		if (conn) {
 			id = conn->backend_id;
 			be = bpf_map_lookup_elem(&lb_backends, &id);
-			if (be && lb_backend_ok(be, vip) &&
+			if (be && lb_backend_keeps(be, vip) &&
 			    be->gen == conn->backend_gen) {
 				lb_count(&lb_stats, LB_STAT_CT_HIT, 0);
 				if (lb_needs_hash(vip, be))

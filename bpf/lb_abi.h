@@ -62,6 +62,10 @@ _Static_assert(sizeof(struct lb_vip_key) == 20, "lb_vip_key layout");
 /* Per-VIP flags (lb_vip.flags). */
 #define LB_VIP_F_ENCAP (1U << 0) /* IPIP/IP6IP6/4in6 instead of L2 DSR */
 #define LB_VIP_F_HASH_SRC (1U << 1) /* hash the source address only */
+/* Flows remembered on a backend that is down by health check stay on it
+ * (lbd: --on-down keep); without it they are re-hashed.  New flows avoid a
+ * down backend either way: it is not in the Maglev table. */
+#define LB_VIP_F_ON_DOWN_KEEP (1U << 2)
 
 /* lb_vips value. */
 struct lb_vip {
@@ -89,6 +93,10 @@ _Static_assert(sizeof(struct lb_vip_addr) == 8, "lb_vip_addr layout");
 
 /* Backend flags (lb_backend.flags). */
 #define LB_BE_F_USABLE (1U << 0) /* may receive packets (up or draining) */
+/* Down by its health check only (configured, next-hop MAC known): may keep
+ * the flows remembered on it, on a VIP with LB_VIP_F_ON_DOWN_KEEP.  A
+ * deleted backend's entry is zeroed and keeps nothing. */
+#define LB_BE_F_HEALTH_DOWN (1U << 1)
 
 /* lb_backends value, indexed by backend id. */
 struct lb_backend {

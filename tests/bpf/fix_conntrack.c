@@ -177,3 +177,147 @@ static const struct fx_count counts[] = {
 };
 
 FX_TABLE(fix_conntrack, cases, counts);
+
+/*
+ * A backend that fails its health check: lbd takes it out of the Maglev
+ * table and marks its entry LB_BE_F_HEALTH_DOWN.  On a VIP with
+ * LB_VIP_F_ON_DOWN_KEEP (--on-down keep) the flows remembered on it stay;
+ * on another they move.  New flows avoid it either way, and a deleted
+ * backend's flows always move.  KX/KY: the backends of 203.0.113.90:80,
+ * KX the one the table gives 192.0.2.110:44000; RX/RY: of 203.0.113.91:80.
+ */
+#define KX "198.51.100.41"
+#define KY "198.51.100.42"
+#define RX "198.51.100.44"
+#define RY "198.51.100.43"
+#define K6X "2001:db8:b::42"
+#define K6Y "2001:db8:b::41"
+
+static void kx_health_down(void)
+{
+	fx_write_backend(&v4_keep, KX, LB_BE_F_HEALTH_DOWN, 1);
+	fx_only_backend(&v4_keep, KY);
+}
+
+static void kx_deleted(void)
+{
+	fx_delete_backend(&v4_keep, KX);
+}
+
+static void keep_restore(void)
+{
+	fx_write_backend(&v4_keep, KX, LB_BE_F_USABLE, 1);
+	fx_only_backend(&v4_keep, NULL);
+}
+
+static void rx_health_down(void)
+{
+	fx_write_backend(&v4_rehash, RX, LB_BE_F_HEALTH_DOWN, 1);
+	fx_only_backend(&v4_rehash, RY);
+}
+
+static void rehash_restore(void)
+{
+	fx_write_backend(&v4_rehash, RX, LB_BE_F_USABLE, 1);
+	fx_only_backend(&v4_rehash, NULL);
+}
+
+static void k6x_health_down(void)
+{
+	fx_write_backend(&v6_keep, K6X, LB_BE_F_HEALTH_DOWN, 1);
+	fx_only_backend(&v6_keep, K6Y);
+}
+
+static void keep6_restore(void)
+{
+	fx_write_backend(&v6_keep, K6X, LB_BE_F_USABLE, 1);
+	fx_only_backend(&v6_keep, NULL);
+}
+
+#define KEEP_FLOW(...) \
+	FX4("192.0.2.110", "203.0.113.90", 6, 44000, 80, __VA_ARGS__)
+
+static const struct fx ondown[] = {
+	/* the flow's first packet after its SYN: the one that is remembered */
+	{ .name = "ondown_keep_first_packet",
+	  .in = KEEP_FLOW(.tcp_flags = 0x10),
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_keep,
+	  .backend = KX,
+	  .stat = LB_STAT_CT_MISS },
+	{ .name = "ondown_keep_flow_stays_on_down_backend",
+	  .in = KEEP_FLOW(.tcp_flags = 0x10),
+	  .pre = kx_health_down,
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_keep,
+	  .backend = KX,
+	  .stat = LB_STAT_CT_HIT },
+	/* an ICMP error about the kept flow goes where the flow goes */
+	{ .name = "ondown_keep_icmp_too_big_follows_flow",
+	  .err = { 4, "192.0.2.254", "203.0.113.90", "203.0.113.90", 80,
+		   "192.0.2.110", 44000, 28 },
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_keep,
+	  .backend = KX,
+	  .stat = LB_STAT_ICMP_PTB },
+	{ .name = "ondown_keep_new_flow_avoids_down_backend",
+	  .in = FX4("192.0.2.111", "203.0.113.90", 6, 44001, 80),
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_keep,
+	  .backend = KY,
+	  .stat = LB_STAT_CT_MISS },
+	/* deleted: the entry is gone, the flow moves */
+	{ .name = "ondown_keep_deleted_backend_rehashed",
+	  .in = KEEP_FLOW(.tcp_flags = 0x10),
+	  .pre = kx_deleted,
+	  .post = keep_restore,
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_keep,
+	  .backend = KY,
+	  .stat = LB_STAT_CT_STALE },
+
+	{ .name = "ondown_rehash_first_packet",
+	  .in = FX4("192.0.2.120", "203.0.113.91", 6, 45000, 80,
+		    .tcp_flags = 0x10),
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_rehash,
+	  .backend = RX,
+	  .stat = LB_STAT_CT_MISS },
+	{ .name = "ondown_rehash_flow_moves_off_down_backend",
+	  .in = FX4("192.0.2.120", "203.0.113.91", 6, 45000, 80,
+		    .tcp_flags = 0x10),
+	  .pre = rx_health_down,
+	  .post = rehash_restore,
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v4_rehash,
+	  .backend = RY,
+	  .stat = LB_STAT_CT_STALE },
+
+	{ .name = "ondown_keep_v6_first_packet",
+	  .in = FX6("2001:db8:c::110", "2001:db8:f::90", 6, 44000, 80,
+		    .tcp_flags = 0x10),
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v6_keep,
+	  .backend = K6X,
+	  .stat = LB_STAT_CT_MISS },
+	{ .name = "ondown_keep_v6_flow_stays_on_down_backend",
+	  .in = FX6("2001:db8:c::110", "2001:db8:f::90", 6, 44000, 80,
+		    .tcp_flags = 0x10),
+	  .pre = k6x_health_down,
+	  .post = keep6_restore,
+	  .action = XDP_TX,
+	  .out = FX_DSR,
+	  .vip = &v6_keep,
+	  .backend = K6X,
+	  .stat = LB_STAT_CT_HIT },
+};
+
+FX_TABLE_NOCOUNT(fix_ondown, ondown);

@@ -30,7 +30,7 @@
 
 extern struct tvip v4_tcp, v4_udp, v4_udp_all, v4_all, v4_in_v6, v4_src,
 	v4_empty, v6_tcp, v6_encap, v6_udp, v4_ten, v4_weighted, v4_vlan_encap,
-	v6_in_v4, v4_lab;
+	v6_in_v4, v4_lab, v4_keep, v4_rehash, v6_keep;
 
 /* What must come out of the program. */
 enum fx_out {
@@ -122,7 +122,7 @@ struct fx_table {
 
 extern const struct fx_table fix_v4, fix_v6, fix_icmp, fix_too_big_sent,
 	fix_malformed, fix_truncated, fix_conntrack, fix_decap,
-	fix_icmp_no_backend;
+	fix_icmp_no_backend, fix_ondown;
 
 /* Input specs: defaults of every fixture (client -> VIP, payload "hello,
  * balancer", SYN for TCP); later initializers override them. */
@@ -160,6 +160,8 @@ int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 		     uint32_t gen);
 /* Checks that are no packet fixture: distribution, counters (fix_stats.c) */
 void fx_stats_tests(void);
+/* Zero a backend's entry, as lbd does when it is deleted. */
+int fx_delete_backend(struct tvip *v, const char *addr);
 /* Give only the backend at addr a weight (NULL: the configured weights)
  * and install the VIP's table. */
 int fx_only_backend(struct tvip *v, const char *addr);

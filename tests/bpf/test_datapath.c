@@ -178,10 +178,40 @@ struct tvip v4_lab = {
 	.size = 251,	      .nbe = 1,	  .be = { { "198.51.100.40", 1 } },
 };
 
+struct tvip v4_keep = {
+	/* --on-down keep */
+	.addr = "203.0.113.90",
+	.port = 80,
+	.proto = 6,
+	.flags = LB_VIP_F_ON_DOWN_KEEP,
+	.size = 251,
+	.nbe = 2,
+	.be = { { "198.51.100.41", 1 }, { "198.51.100.42", 1 } },
+};
+struct tvip v4_rehash = {
+	/* --on-down rehash */
+	.addr = "203.0.113.91",
+	.port = 80,
+	.proto = 6,
+	.size = 251,
+	.nbe = 2,
+	.be = { { "198.51.100.43", 1 }, { "198.51.100.44", 1 } },
+};
+struct tvip v6_keep = {
+	.addr = "2001:db8:f::90",
+	.port = 80,
+	.proto = 6,
+	.flags = LB_VIP_F_ON_DOWN_KEEP,
+	.size = 251,
+	.nbe = 2,
+	.be = { { "2001:db8:b::41", 1 }, { "2001:db8:b::42", 1 } },
+};
+
 static struct tvip *all_vips[] = {
-	&v4_tcp, &v4_udp,      &v4_udp_all,    &v4_all,	  &v4_in_v6,
-	&v4_src, &v4_empty,    &v6_tcp,	       &v6_encap, &v6_udp,
-	&v4_ten, &v4_weighted, &v4_vlan_encap, &v6_in_v4, &v4_lab,
+	&v4_tcp,  &v4_udp,	&v4_udp_all,	&v4_all,   &v4_in_v6,
+	&v4_src,  &v4_empty,	&v6_tcp,	&v6_encap, &v6_udp,
+	&v4_ten,  &v4_weighted, &v4_vlan_encap, &v6_in_v4, &v4_lab,
+	&v4_keep, &v4_rehash,	&v6_keep,
 };
 
 static struct tbe *be_by_addr(struct tvip *v, const char *addr)
@@ -222,6 +252,18 @@ int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 
 	return b ? fx_write_backend_id(b->id, b->addr, v->id, flags, gen) :
 		   -ENOENT;
+}
+
+int fx_delete_backend(struct tvip *v, const char *addr)
+{
+	struct tbe *b = be_by_addr(v, addr);
+	struct lb_backend zero = {};
+
+	if (!b)
+		return -ENOENT;
+	return bpf_map_update_elem(dp.backends, &b->id, &zero, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 int fx_only_backend(struct tvip *v, const char *addr)
@@ -679,8 +721,15 @@ static void run_table(const struct fx_table *t)
 int main(void)
 {
 	static const struct fx_table *tables[] = {
-		&fix_v4,	&fix_v6,   &fix_too_big_sent,	 &fix_malformed,
-		&fix_truncated, &fix_icmp, &fix_icmp_no_backend, &fix_conntrack,
+		&fix_v4,
+		&fix_v6,
+		&fix_too_big_sent,
+		&fix_malformed,
+		&fix_truncated,
+		&fix_icmp,
+		&fix_icmp_no_backend,
+		&fix_conntrack,
+		&fix_ondown,
 		&fix_decap,
 	};
 	int err;

@@ -24,7 +24,13 @@
       maxgap_ms G bodies B1,B2 error WHY" (error "none" when the
       connection survived); the gap is the longest time between two
       answers.
+  e2e_helper.py download ADDR PORT PATH SPORT RATE OUTFILE
+      one GET from source port SPORT with a small receive buffer, read at
+      RATE bytes/s, so that the transfer needs the client's ACKs to reach
+      the server all along.  Writes OUTFILE: "status S bytes N md5 H error
+      WHY" (error "none" when the server closed after the whole body).
 """
+import hashlib
 import os
 import socket
 import struct
@@ -154,6 +160,22 @@ def flows(addr, port, path, count, first):
         sys.stdout.flush()
 
 
+def io_error(e):
+    """What went wrong with a connection, in a few words."""
+    if isinstance(e, socket.timeout):
+        return "no answer within %.0f s" % IO_TIMEOUT
+    if isinstance(e, ConnectionResetError):
+        return "reset"
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__
+
+
+def write_result(out, line):
+    """OUTFILE appears whole or not at all."""
+    with open(out + ".tmp", "w") as f:
+        f.write(line)
+    os.rename(out + ".tmp", out)
+
+
 def stream(addr, port, path, out, stop, interval_ms):
     fam = family_of(addr)
     n, maxgap, bodies, err = 0, 0.0, [], "none"
@@ -178,24 +200,50 @@ def stream(addr, port, path, out, stop, interval_ms):
             if last is not None:
                 maxgap = max(maxgap, now - last)
             else:
-                with open(out + ".first.tmp", "w") as f:
-                    f.write("%s %d\n" % (b, sport))
-                os.rename(out + ".first.tmp", out + ".first")
+                write_result(out + ".first", "%s %d\n" % (b, sport))
             last = now
             n += 1
             time.sleep(interval_ms / 1000.0)
-    except socket.timeout:
-        err = "no answer within %.0f s" % IO_TIMEOUT
-    except ConnectionResetError:
-        err = "reset"
     except (OSError, ValueError, IndexError) as e:
-        err = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        err = io_error(e)
     finally:
         s.close()
-    with open(out + ".tmp", "w") as f:
-        f.write("requests %d maxgap_ms %d bodies %s error %s\n"
-                % (n, maxgap * 1000, ",".join(bodies) or "-", err.replace(" ", "_")))
-    os.rename(out + ".tmp", out)
+    write_result(out, "requests %d maxgap_ms %d bodies %s error %s\n"
+                 % (n, maxgap * 1000, ",".join(bodies) or "-", err.replace(" ", "_")))
+
+
+def download(addr, port, path, sport, rate, out):
+    fam = family_of(addr)
+    status, n, err, md5 = 0, 0, "none", hashlib.md5()
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(IO_TIMEOUT)
+    try:
+        s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
+        s.connect((addr, port))
+        s.sendall(request(path, True))
+        buf, start = b"", time.monotonic()
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(65536)
+            if not d:
+                raise ConnectionError("closed in the head")
+            buf += d
+        head, _, d = buf.partition(b"\r\n\r\n")
+        status = int(head.split(b"\r\n")[0].split()[1])
+        while d:
+            md5.update(d)
+            n += len(d)
+            wait = start + n / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            d = s.recv(16384)
+    except (OSError, ValueError, IndexError) as e:
+        err = io_error(e)
+    finally:
+        s.close()
+    write_result(out, "status %d bytes %d md5 %s error %s\n"
+                 % (status, n, md5.hexdigest(), err.replace(" ", "_")))
 
 
 def main(argv):
@@ -207,6 +255,8 @@ def main(argv):
         udp_ask(a[0], int(a[1]), int(a[2]))
     elif cmd == "flows" and len(a) in (4, 5):
         flows(a[0], int(a[1]), a[2], int(a[3]), int(a[4]) if len(a) == 5 else 0)
+    elif cmd == "download" and len(a) == 6:
+        download(a[0], int(a[1]), a[2], int(a[3]), float(a[4]), a[5])
     elif cmd == "stream" and len(a) in (5, 6):
         stream(a[0], int(a[1]), a[2], a[3], a[4], int(a[5]) if len(a) == 6 else 100)
     else:

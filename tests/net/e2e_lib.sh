@@ -156,6 +156,32 @@ print(" ".join(str(v["backends_in_table"]) for v in json.load(sys.stdin)["vips"]
 	return 1
 }
 
+# health_of K FIELD [VIP]: a field of backend K in `lbctl -j health`, in
+# the first VIP that has it (or in VIP)
+health_of() {
+	lbctl -j health | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    if sys.argv[3] and v["vip"] != sys.argv[3]:
+        continue
+    for b in v["backends"]:
+        if b["backend"] == sys.argv[1]:
+            print(b.get(sys.argv[2], ""))
+            sys.exit(0)' "10.200.0.1$1" "$2" "${3:-}"
+}
+# wait_health K up|down SECONDS [VIP]: sets WAITED (seconds, 0.1 resolution)
+wait_health() {
+	local i
+	WAITED=
+	for i in $(seq $(($3 * 20))); do
+		if [ "$(health_of "$1" health "${4:-}")" = "$2" ]; then
+			WAITED=$(awk -v i="$i" 'BEGIN { printf "%.2f", i / 20 }')
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
 # backends_start PORT...: lb-backend on every backend, one per port, each
 # serving /who: "bK" on the first port, "bK PORT" on the others
 backends_start() {

@@ -26,28 +26,6 @@ for k in 1 2 3; do
 done
 wait_in_table 3 || finish
 
-# health_of K FIELD: a field of backend K in `lbctl -j health`
-health_of() {
-	lbctl -j health | python3 -c '
-import json, sys
-for v in json.load(sys.stdin)["vips"]:
-    for b in v["backends"]:
-        if b["backend"] == sys.argv[1]:
-            print(b.get(sys.argv[2], ""))' "10.200.0.1$1" "$2"
-}
-# wait_health K up|down SECONDS: sets WAITED (seconds, 0.1 resolution)
-wait_health() {
-	local i
-	WAITED=
-	for i in $(seq $(($3 * 20))); do
-		if [ "$(health_of "$1" health)" = "$2" ]; then
-			WAITED=$(awk -v i="$i" 'BEGIN { printf "%.2f", i / 20 }')
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
 backend_stop() { # K: every process of backend host K
 	local p
 	for p in $(ip netns pids "$NAME-b$1"); do kill -KILL "$p"; done

@@ -105,8 +105,11 @@ static void full_model(struct lbd *d, const char *path)
 	b->mac_ok = true; /* resolved: run time only */
 	memcpy(b->mac, "\x02\0\0\0\0\x0e", 6);
 
+	/* on-down: rehash on this TCP VIP and keep on this UDP one, both
+	 * not the default, so that a lost value shows */
 	v = add_vip(d, "[fd00:200:100::1]:443/udp", 8,
-		    LB_VIP_F_ENCAP | LB_VIP_F_HASH_SRC, 251);
+		    LB_VIP_F_ENCAP | LB_VIP_F_HASH_SRC | LB_VIP_F_ON_DOWN_KEEP,
+		    251);
 	add_be(v, "fd00:200::11", 201, 7, 3, LBD_ADMIN_DRAINING);
 	add_be(v, "fd00:200::12", 202, 4000000000u, 9999, LBD_ADMIN_ACTIVE);
 
@@ -115,7 +118,8 @@ static void full_model(struct lbd *d, const char *path)
 	add_be(v, "fd00:200::13", 16383, 9, 2, LBD_ADMIN_ACTIVE);
 	add_be(v, "10.200.0.13", 1, 10, 1, LBD_ADMIN_ACTIVE);
 
-	v = add_vip(d, "[fd00:200:100::2]/tcp", 0, LB_VIP_F_HASH_SRC, 3);
+	v = add_vip(d, "[fd00:200:100::2]/tcp", 0,
+		    LB_VIP_F_HASH_SRC | LB_VIP_F_ON_DOWN_KEEP, 3);
 }
 
 /* The persisted part of two models differs: describe how, or NULL. */
@@ -429,6 +433,8 @@ static const struct {
 	{ "\"mode\": \"dsr\"", "\"mode\": \"nat\"", "mode" },
 	{ "\"mode\": \"dsr\"", "\"mode\": 0", "mode" },
 	{ "\"hash\": \"src\"", "\"hash\": \"dst\"", "hash" },
+	{ "\"on_down\": \"rehash\"", "\"on_down\": \"never\"", "on_down" },
+	{ "\"on_down\": \"keep\"", "\"on_down\": 1", "on_down" },
 	{ "\"table_size\": 65537", "\"table_size\": 65536", "table_size" },
 	{ "\"table_size\": 65537", "\"table_size\": \"65537\"", "table_size" },
 	{ "\"table_size\": 655373", "\"table_size\": 655379", "table_size" },
@@ -705,6 +711,45 @@ static int save_on_ro_fs(const char *dir, char *err, size_t len)
 	return rc;
 }
 
+/* A state file from before "on_down" existed: TCP VIPs keep flows on a
+ * backend that fails its check, UDP VIPs re-hash them. */
+static void test_on_down_default(void)
+{
+	char path[256], err[512] = "", *good, *p, *q;
+	uint32_t want[4] = { LB_VIP_F_ON_DOWN_KEEP, 0, 0,
+			     LB_VIP_F_ON_DOWN_KEEP };
+	struct lbd a, d;
+	size_t len;
+	int rc, ok = 1;
+
+	snprintf(path, sizeof(path), "%s/old.json", tmpdir);
+	full_model(&a, path);
+	if (lbd_state_save(&a, err, sizeof(err)) ||
+	    !(good = read_file(path, &len))) {
+		t_fail("on_down absent: the default", "cannot save: %s", err);
+		lbd_state_free(&a);
+		return;
+	}
+	lbd_state_free(&a);
+	/* drop every "on_down" line */
+	while ((p = strstr(good, "\"on_down\"")) != NULL) {
+		q = strchr(p, '\n');
+		while (p > good && p[-1] == ' ')
+			p--;
+		memmove(p, q + 1, strlen(q + 1) + 1);
+	}
+	write_file(path, good, strlen(good));
+	free(good);
+	init_lbd(&d, path);
+	rc = lbd_state_load(&d, err, sizeof(err));
+	for (size_t i = 0; rc >= 0 && i < d.nvips && i < 4; i++)
+		ok &= (d.vips[i].flags & LB_VIP_F_ON_DOWN_KEEP) == want[i];
+	T_CHECK("on_down absent: keep for TCP, rehash for UDP",
+		rc >= 0 && d.nvips == 4 && ok, "rc %d '%s', %zu VIPs, flags %s",
+		rc, err, d.nvips, ok ? "right" : "wrong");
+	lbd_state_free(&d);
+}
+
 static void test_save_fails(void)
 {
 	char dir[256], path[256], blocker[300], err[512] = "", *old, *now;
@@ -889,6 +934,7 @@ int main(void)
 	test_roundtrip();
 	test_empty_and_missing();
 	test_refused();
+	test_on_down_default();
 	test_save_fails();
 	test_model_helpers();
 	return t_exit();

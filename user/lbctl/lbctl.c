@@ -70,8 +70,12 @@ static void usage(FILE *f)
 		"                          add a backend, creating the VIP if needed\n"
 		"  del-backend VIP BACKEND\n"
 		"  vip add VIP [--mode dsr|ipip] [--hash 5tuple|src] [--table-size PRIME]\n"
-		"              [CHECK OPTIONS]\n"
-		"  vip set VIP CHECK OPTIONS     change the VIP's health check\n"
+		"              [--on-down keep|rehash] [CHECK OPTIONS]\n"
+		"  vip set VIP [--on-down keep|rehash] [CHECK OPTIONS]\n"
+		"                                change the VIP's health check or what\n"
+		"                                its flows do when their backend fails\n"
+		"                                its check (default keep for tcp,\n"
+		"                                rehash for udp)\n"
 		"  vip del VIP\n"
 		"  vip list\n"
 		"  vip show VIP\n"
@@ -340,9 +344,11 @@ static void print_vip_line(const struct jv *v)
 {
 	char ts[24], n[24], up[24];
 
-	printf("%s  mode %s  hash %s  table %s  backends %s/%s in table\n",
+	printf("%s  mode %s  hash %s  on-down %s  table %s  backends %s/%s in "
+	       "table\n",
 	       jv_get_str(v, "vip"), jv_get_str(v, "mode"),
-	       jv_get_str(v, "hash"), num(v, "table_size", ts, sizeof(ts)),
+	       jv_get_str(v, "hash"), jv_get_str(v, "on_down"),
+	       num(v, "table_size", ts, sizeof(ts)),
 	       num(v, "backends_in_table", up, sizeof(up)),
 	       num(v, "backends_total", n, sizeof(n)));
 }
@@ -506,10 +512,11 @@ static void emit_check(struct jw *w, const struct cli_check *c)
 }
 
 enum {
-	OPTS_VIP = 1, /* --mode --hash --table-size */
+	OPTS_VIP = 1, /* --mode --hash --table-size --on-down */
 	OPTS_WEIGHT = 2, /* --weight */
 	OPTS_CHECK = 4, /* --check and its details */
 	OPTS_INHERIT = 8, /* --inherit */
+	OPTS_ON_DOWN = 16, /* --on-down */
 };
 
 /* Parse trailing --options of vip/backend commands into the request. */
@@ -548,6 +555,14 @@ static int parse_opts(struct args *a, int from, struct jw *w, int allowed)
 					    "unknown hash '%s' (5tuple or src)",
 					    val);
 			jw_kstr(w, "hash", val);
+		} else if (!strcmp(o, "--on-down") &&
+			   (allowed & (OPTS_VIP | OPTS_ON_DOWN))) {
+			if (strcmp(val, "keep") && strcmp(val, "rehash"))
+				return fail(1,
+					    "unknown on-down '%s' (keep or "
+					    "rehash)",
+					    val);
+			jw_kstr(w, "on_down", val);
 		} else if (!strcmp(o, "--table-size") && (allowed & OPTS_VIP)) {
 			if (lb_parse_u32(val, "table size", 3,
 					 LB_MAGLEV_MAX_SIZE, &n, err,
@@ -891,11 +906,13 @@ static int cmd_explain(struct args *a)
 		printf("flow      %s -> %s %s\n", jv_get_str(ans, "flow_src"),
 		       jv_get_str(ans, "flow_dst"), jv_get_str(ans, "proto"));
 		if (m && m->type == JV_BOOL && m->b) {
-			printf("vip       %s (%s match, mode %s, hash %s)\n",
+			printf("vip       %s (%s match, mode %s, hash %s, "
+			       "on-down %s)\n",
 			       jv_get_str(ans, "vip"),
 			       jv_get_str(ans, "vip_match_kind"),
 			       jv_get_str(ans, "mode"),
-			       jv_get_str(ans, "hash_mode"));
+			       jv_get_str(ans, "hash_mode"),
+			       jv_get_str(ans, "on_down"));
 			printf("hash      %s\n", jv_get_str(ans, "flow_hash"));
 			printf("slot      %s of %s\n",
 			       num(ans, "slot", n, sizeof(n)),
@@ -910,9 +927,13 @@ static int cmd_explain(struct args *a)
 				const struct jv *valid = jv_get(ct, "valid");
 				const char *be = jv_get_str(ct, "backend");
 
-				printf("conntrack %s, age %.1fs%s\n",
+				const struct jv *down =
+					jv_get(ct, "backend_down");
+
+				printf("conntrack %s, age %.1fs%s%s\n",
 				       be ? be : "(removed backend)",
 				       dnum(ct, "age_s"),
+				       down && down->b ? " (backend down)" : "",
 				       valid && valid->b ? "" :
 							   " (stale: re-hashed "
 							   "on next packet)");
@@ -1082,7 +1103,7 @@ static int do_vip(struct args *a)
 	if (is(c, "add"))
 		return cmd_vip_opts(a, "vip-add", OPTS_VIP | OPTS_CHECK);
 	if (is(c, "set"))
-		return cmd_vip_opts(a, "vip-set", OPTS_CHECK);
+		return cmd_vip_opts(a, "vip-set", OPTS_CHECK | OPTS_ON_DOWN);
 	if (is(c, "del"))
 		return cmd_vip_one(a, "vip-del");
 	if (is(c, "list"))

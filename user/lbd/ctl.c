@@ -172,6 +172,7 @@ static void json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
 	jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
 	jw_kstr(w, "mode", v->flags & LB_VIP_F_ENCAP ? "ipip" : "dsr");
 	jw_kstr(w, "hash", v->flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple");
+	jw_kstr(w, "on_down", lbd_on_down_name(v->flags));
 	jw_kuint(w, "table_size", v->table_size);
 	jw_kuint(w, "backends_total", v->nbe);
 	jw_kuint(w, "backends_in_table", up);
@@ -339,15 +340,40 @@ static void apply(struct lbd *d, struct lbd_vip *v, struct jw *w)
 
 /* ---------------------------------------------------------------- VIPs */
 
-static int vip_options(const struct jv *req, struct jw *w, uint32_t *flags,
-		       uint32_t *size)
+/*
+ * "on_down" of a request: whether flows remembered on a backend that fails
+ * its health check stay on it.  Sets or clears LB_VIP_F_ON_DOWN_KEEP in
+ * *flags when given; returns 1 if given, 0 if not, -EINVAL (replied).
+ */
+static int req_on_down(const struct jv *req, struct jw *w, uint32_t *flags)
+{
+	const char *od = jv_get_str(req, "on_down");
+
+	if (!jv_get(req, "on_down"))
+		return 0;
+	if (od && !strcmp(od, "keep")) {
+		*flags |= LB_VIP_F_ON_DOWN_KEEP;
+	} else if (od && !strcmp(od, "rehash")) {
+		*flags &= ~LB_VIP_F_ON_DOWN_KEEP;
+	} else {
+		err_reply(w, "unknown on_down '%s' (keep or rehash)",
+			  od ? od : "(not a string)");
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static int vip_options(const struct jv *req, const struct lb_vip_spec *spec,
+		       struct jw *w, uint32_t *flags, uint32_t *size)
 {
 	const char *mode = jv_get_str(req, "mode");
 	const char *hash = jv_get_str(req, "hash");
 	const struct jv *ts = jv_get(req, "table_size");
 
-	*flags = 0;
+	*flags = lbd_vip_default_flags(spec);
 	*size = LB_MAGLEV_DEFAULT_SIZE;
+	if (req_on_down(req, w, flags) < 0)
+		return -EINVAL;
 	if ((jv_get(req, "mode") && !mode) || (jv_get(req, "hash") && !hash)) {
 		err_reply(w, "mode and hash must be strings");
 		return -EINVAL;
@@ -437,7 +463,7 @@ static void cmd_vip_add(struct lbd *d, const struct jv *req, struct jw *w)
 	struct lbd_check chk;
 	bool has_check;
 
-	if (vip_options(req, w, &flags, &size) ||
+	if (vip_options(req, &spec, w, &flags, &size) ||
 	    req_check(req, &spec, w, &chk, &has_check))
 		return;
 	v = vip_create(d, w, &spec, flags, size);
@@ -449,9 +475,10 @@ static void cmd_vip_add(struct lbd *d, const struct jv *req, struct jw *w)
 		return;
 	}
 	lb_format_vip(&spec, name, sizeof(name));
-	pr_info("VIP %s added (%s, hash %s, table %u)", name,
+	pr_info("VIP %s added (%s, hash %s, table %u, on-down %s)", name,
 		flags & LB_VIP_F_ENCAP ? "ipip" : "dsr",
-		flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple", size);
+		flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple", size,
+		lbd_on_down_name(flags));
 	apply(d, v, w);
 }
 
@@ -532,7 +559,7 @@ static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
 		return;
 	lb_format_vip(&spec, vname, sizeof(vname));
 	lb_format_addr(&a, fam, bname, sizeof(bname));
-	if (!v && vip_options(req, w, &flags, &size))
+	if (!v && vip_options(req, &spec, w, &flags, &size))
 		return;
 	if (family_ok(w, v ? v->flags : flags, spec.family, fam, vname, bname))
 		return;
@@ -701,32 +728,46 @@ static void cmd_vip_set(struct lbd *d, const struct jv *req, struct jw *w)
 	struct lb_vip_spec spec;
 	struct lbd_vip *v;
 	struct lbd_check chk, old;
+	uint32_t flags, old_flags;
 	bool has_check;
+	int has_on_down;
 	char name[LB_VIPSTRLEN];
 
 	if (req_vip(req, d, w, &spec, &v, true) ||
 	    req_check(req, &spec, w, &chk, &has_check))
 		return;
-	if (!has_check) {
-		err_reply(w, "nothing to set (check)");
+	flags = v->flags;
+	has_on_down = req_on_down(req, w, &flags);
+	if (has_on_down < 0)
+		return;
+	if (!has_check && !has_on_down) {
+		err_reply(w, "nothing to set (check, on_down)");
 		return;
 	}
 	old = v->check;
-	v->check = chk;
+	old_flags = v->flags;
+	if (has_check)
+		v->check = chk;
+	v->flags = flags;
 	if (save_or_fail(d, w)) {
 		v->check = old;
+		v->flags = old_flags;
 		return;
 	}
-	/* backends keep their health: a new check can only take them out
-	 * after `fall` failures, it never drops them all at once */
-	for (size_t i = 0; i < v->nbe; i++)
-		if (!v->be[i].check_set)
-			lbd_health_reset(d, v, &v->be[i], true);
 	lb_format_vip(&spec, name, sizeof(name));
-	pr_info("VIP %s: health check %s", name,
-		chk.kind == LBD_CHECK_NONE ? "off" :
-		chk.kind == LBD_CHECK_TCP  ? "tcp" :
-					     "http");
+	if (has_on_down)
+		pr_info("VIP %s: on-down %s", name, lbd_on_down_name(flags));
+	if (has_check) {
+		/* backends keep their health: a new check can only take
+		 * them out after `fall` failures, never all at once */
+		for (size_t i = 0; i < v->nbe; i++)
+			if (!v->be[i].check_set)
+				lbd_health_reset(d, v, &v->be[i], true);
+		pr_info("VIP %s: health check %s", name,
+			chk.kind == LBD_CHECK_NONE ? "off" :
+			chk.kind == LBD_CHECK_TCP  ? "tcp" :
+						     "http");
+	}
 	apply(d, v, w);
 }
 
@@ -951,6 +992,7 @@ static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
 	jw_kstr(w, "mode", v->flags & LB_VIP_F_ENCAP ? "ipip" : "dsr");
 	jw_kstr(w, "hash_mode",
 		v->flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple");
+	jw_kstr(w, "on_down", lbd_on_down_name(v->flags));
 
 	f.src = sa;
 	f.dst = da;
@@ -988,6 +1030,8 @@ static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
 		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ULL +
 		      (uint64_t)ts.tv_nsec;
+		bool kept = false;
+
 		jw_obj_begin(w);
 		jw_kuint(w, "backend_id", conn.backend_id);
 		jw_kdouble(w, "age_s",
@@ -1001,12 +1045,26 @@ static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
 				continue;
 			found = b->gen == conn.backend_gen &&
 				lbd_backend_usable(b);
+			/* down by its health check: the datapath keeps the
+			 * flow there if the VIP says so */
+			kept = b->gen == conn.backend_gen && !found &&
+			       lbd_backend_keeps_flows(b) &&
+			       (v->flags & LB_VIP_F_ON_DOWN_KEEP);
 			jw_kstr(w, "backend",
 				lb_format_addr(&b->addr, b->family, buf,
 					       sizeof(buf)));
+			jw_kbool(w, "backend_down", !lbd_backend_usable(b));
 		}
-		jw_kbool(w, "valid", found);
+		jw_kbool(w, "valid", found || kept);
 		jw_obj_end(w);
+		if (kept) {
+			jw_kstr(w, "verdict",
+				"the flow's backend is down by its health "
+				"check: established packets stay on it "
+				"(on-down keep); new flows avoid it");
+			jw_obj_end(w);
+			return;
+		}
 		if (!found)
 			ct = false;
 	}

@@ -594,7 +594,10 @@ static int write_backend(struct lbd *d, const struct lbd_vip *v,
 	e.addr = b->addr;
 	e.family = b->family;
 	memcpy(e.mac, b->mac, 6);
-	e.flags = lbd_backend_usable(b) ? LB_BE_F_USABLE : 0;
+	if (lbd_backend_usable(b))
+		e.flags = LB_BE_F_USABLE;
+	else if (lbd_backend_keeps_flows(b))
+		e.flags = LB_BE_F_HEALTH_DOWN;
 	e.gen = b->gen;
 	e.vip_id = v->id;
 	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))

@@ -166,6 +166,13 @@ bool lbd_backend_usable(const struct lbd_backend *b);
 /* Weight in the Maglev table, in hundredths of the configured weight
  * (slow start ramps it); 0 if the backend takes no new flows. */
 uint32_t lbd_backend_table_weight(const struct lbd_backend *b);
+/* Down by its health check only (next-hop MAC known): the datapath may keep
+ * the flows remembered on it (LB_BE_F_HEALTH_DOWN). */
+bool lbd_backend_keeps_flows(const struct lbd_backend *b);
+/* Flags of a new VIP: --on-down keep for TCP, rehash for UDP. */
+uint32_t lbd_vip_default_flags(const struct lb_vip_spec *spec);
+/* "keep" or "rehash" (LB_VIP_F_ON_DOWN_KEEP) */
+const char *lbd_on_down_name(uint32_t flags);
 
 /* datapath.c: load, pin, adopt, attach, sync */
 int lbd_dp_open(struct lbd *d);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,23 @@ bool lbd_backend_usable(const struct lbd_backend *b)
 	return b->mac_ok && b->health_up;
 }
 
+bool lbd_backend_keeps_flows(const struct lbd_backend *b)
+{
+	return b->mac_ok && !b->health_up;
+}
+
+uint32_t lbd_vip_default_flags(const struct lb_vip_spec *spec)
+{
+	/* a re-hashed TCP flow meets a backend that answers with a reset;
+	 * a UDP flow usually survives the move */
+	return spec->proto == IPPROTO_TCP ? LB_VIP_F_ON_DOWN_KEEP : 0;
+}
+
+const char *lbd_on_down_name(uint32_t flags)
+{
+	return flags & LB_VIP_F_ON_DOWN_KEEP ? "keep" : "rehash";
+}
+
 uint32_t lbd_backend_table_weight(const struct lbd_backend *b)
 {
 	const struct lbd_health *h = &b->hc;
@@ -159,6 +177,7 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 		jw_kuint(w, "id", v->id);
 		jw_kstr(w, "mode", mode_name(v->flags));
 		jw_kstr(w, "hash", hash_name(v->flags));
+		jw_kstr(w, "on_down", lbd_on_down_name(v->flags));
 		jw_kuint(w, "table_size", v->table_size);
 		if (v->check.kind != LBD_CHECK_NONE) {
 			jw_key(w, "check");
@@ -272,6 +291,7 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	const char *name = jv_get_str(o, "vip");
 	const char *mode = jv_get_str(o, "mode");
 	const char *hash = jv_get_str(o, "hash");
+	const char *on_down = jv_get_str(o, "on_down");
 	const struct jv *bes = jv_get(o, "backends");
 	uint64_t id, size;
 	char e[LB_ERRLEN];
@@ -289,12 +309,20 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 		return bad("VIP %s: bad \"mode\"", name);
 	if (!hash || (strcmp(hash, "5tuple") && strcmp(hash, "src")))
 		return bad("VIP %s: bad \"hash\"", name);
+	/* absent in state files written before it existed: the default */
+	if (jv_get(o, "on_down") && (!on_down || (strcmp(on_down, "keep") &&
+						  strcmp(on_down, "rehash"))))
+		return bad("VIP %s: bad \"on_down\"", name);
 	if (!bes || bes->type != JV_ARR)
 		return bad("VIP %s: missing \"backends\"", name);
 	v->id = (uint32_t)id;
 	v->table_size = (uint32_t)size;
 	v->flags = (!strcmp(mode, "ipip") ? LB_VIP_F_ENCAP : 0) |
 		   (!strcmp(hash, "src") ? LB_VIP_F_HASH_SRC : 0);
+	if (!on_down)
+		v->flags |= lbd_vip_default_flags(&v->spec);
+	else if (!strcmp(on_down, "keep"))
+		v->flags |= LB_VIP_F_ON_DOWN_KEEP;
 	lbd_check_defaults(&v->check);
 	if (jv_get(o, "check") &&
 	    lbd_check_from_json(jv_get(o, "check"), &v->spec, &v->check, e,
