@@ -178,7 +178,8 @@ static int sink_count(enum bench_sink_stat idx, uint64_t *sum)
 
 /*
  * Send n frames in one call: *run_s is the kernel's run time of the call
- * (its ns per frame x n), *wall_s the call's wall time.
+ * (its ns per frame, a whole number, x n: within 0.5% at the rates here),
+ * *wall_s the call's wall time.
  */
 static int generate(uint32_t n, double *run_s, double *wall_s)
 {
@@ -206,15 +207,15 @@ static int measure(enum mode m, struct sample *s)
 	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
 	int lb_mode = m == MODE_LB || m == MODE_SLOW;
 	uint64_t rx0, rx1;
-	double run_s, wall_s, n;
+	double run_s, wall_s, want;
+	uint32_t n;
 	int err;
 
 	/* secs of frames at the rate of the warm-up */
-	n = o.secs * 1e9 / (warm_ns[m] > 0 ? warm_ns[m] : 1000);
-	if (n < MEASURE_MIN)
-		n = MEASURE_MIN;
-	if (n > 100000000)
-		n = 100000000;
+	want = o.secs * 1e9 / (warm_ns[m] > 0 ? warm_ns[m] : 1000);
+	n = want < MEASURE_MIN ? MEASURE_MIN :
+	    want > 100000000   ? 100000000 :
+				 (uint32_t)want;
 	if (lb_mode) {
 		err = bench_lb_stats(&lb, before);
 		if (err)
@@ -223,7 +224,7 @@ static int measure(enum mode m, struct sample *s)
 	settle();
 	err = sink_count(BENCH_SINK_DROPPED, &rx0);
 	if (!err)
-		err = generate((uint32_t)n, &run_s, &wall_s);
+		err = generate(n, &run_s, &wall_s);
 	if (err)
 		return err;
 	settle();
@@ -231,7 +232,7 @@ static int measure(enum mode m, struct sample *s)
 	if (err)
 		return err;
 	s->mpps = (double)(rx1 - rx0) / run_s / 1e6;
-	s->offered = n / run_s / 1e6;
+	s->offered = (double)n / run_s / 1e6;
 	s->fixed_ms = (wall_s - run_s) * 1e3;
 	s->ct_hit = 0;
 	if (lb_mode) {

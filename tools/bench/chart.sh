@@ -93,9 +93,16 @@ rows "Datapath cost per packet (make bench-bpf)" "packet class" |
 	awk -F'\t' '{
 		l = $1
 		sub(/ each packet/, "", l)
-		sub(/, table with room/, ", room", l)
-		sub(/, full table/, ", full", l)
-		sub(/opening a new flow/, "new flow", l)
+		sub(/TCP ACK opening a new flow/, "ACK new", l)
+		sub(/TCP SYN, a new flow/, "SYN new", l)
+		sub(/TCP SYN, the same flow again/, "SYN same", l)
+		sub(/TCP ACK, established/, "ACK est.", l)
+		sub(/UDP, established/, "UDP est.", l)
+		sub(/, table with room/, " room", l)
+		sub(/, full table/, " full", l)
+		sub(/ \(IPv4, DSR\)/, " v4", l)
+		sub(/ \(IPv6, DSR\)/, " v6", l)
+		sub(/ \(IPv4, IPIP\)/, " v4 IPIP", l)
 		print l "\t" $9 "\t" $10 "\t" $11
 	}' >"$tmp/bpf" || true
 panel "$tmp/bpf" 'Balancer ns per packet, net of the test run (bench-bpf)' \

@@ -10,6 +10,8 @@
 #          control  Maglev table build times; from `lbctl add-backend`
 #                returning to the first packet at the new backend
 #          all   every part above
+#          results  no part: RESULTS.md and the chart again from the
+#                parts' last output (bench/out) and bench/DATAPATH.md
 # Each part prints its table and writes bench/out/PART.md; bench/RESULTS.md
 # is then assembled from every part present, so that parts run at
 # different times keep their own figures and dates, and bench/results.svg
@@ -22,7 +24,7 @@ usage() {
 	echo "usage: $0 BUILD_DIR {$(
 		IFS='|'
 		echo "${PARTS[*]}"
-	)|all}" >&2
+	)|all|results}" >&2
 	exit 2
 }
 
@@ -135,6 +137,7 @@ title_of() {
 
 case $part in
 all) todo=("${PARTS[@]}") ;;
+results) todo=() ;;
 *)
 	todo=()
 	for p in "${PARTS[@]}"; do
@@ -145,7 +148,7 @@ all) todo=("${PARTS[@]}") ;;
 esac
 
 rc=0
-for p in "${todo[@]}"; do
+for p in "${todo[@]+"${todo[@]}"}"; do
 	run_part "$p" "$(title_of "$p")" || rc=1
 	echo
 done
