@@ -21,8 +21,6 @@ static void spec_init(struct pkt_spec *s, int family, const char *src,
 	*s = d;
 }
 
-#define stat fx_stat
-
 static void test_hash_modes(void)
 {
 	struct pkt_spec a, b;
@@ -156,13 +154,14 @@ static void test_stats(void)
 			"counter %d has no name in LB_STAT_NAMES", unnamed);
 	}
 	{
-		uint64_t outcomes = stat(LB_STAT_PASS) + stat(LB_STAT_TX);
+		uint64_t outcomes = fx_stat(LB_STAT_PASS) + fx_stat(LB_STAT_TX);
 
 		for (int i = LB_STAT_DROP_FIRST; i < LB_STAT_MAX; i++)
-			outcomes += stat(i);
-		T_CHECK("stats_rx_sums_outcomes", stat(LB_STAT_RX) == outcomes,
+			outcomes += fx_stat(i);
+		T_CHECK("stats_rx_sums_outcomes",
+			fx_stat(LB_STAT_RX) == outcomes,
 			"rx %llu != pass + tx + drops %llu",
-			(unsigned long long)stat(LB_STAT_RX),
+			(unsigned long long)fx_stat(LB_STAT_RX),
 			(unsigned long long)outcomes);
 	}
 }
