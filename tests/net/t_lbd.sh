@@ -4,7 +4,8 @@
 # lbd in a lab: attach, lbctl changes visible in the BPF maps, state kept
 # across restarts, kill -9 while a flow streams (no packet lost, pinned
 # objects adopted), --reload swaps the program and keeps the connection
-# table, --detach removes everything.
+# table, the pins of an older map layout are carried over (one that cannot
+# be read is refused), --detach removes everything.
 set -u
 O=${1:-build}
 case $O in /*) ;; *) O=$(pwd)/$O ;; esac
