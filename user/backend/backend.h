@@ -12,6 +12,7 @@
 
 #include "cache.h"
 #include "http.h"
+#include "metrics.h"
 #include "origin.h"
 
 struct config {
@@ -53,10 +54,11 @@ struct worker_slot {
 	uint64_t misses;
 	uint64_t evictions;
 	uint64_t connections; /* open right now */
+	struct worker_metrics m; /* for /metrics (metrics.h) */
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
-#define SHARED_VERSION 1
+#define SHARED_VERSION 2
 
 struct shared {
 	uint32_t magic, version;

@@ -11,7 +11,8 @@ $(O)/backend/%.o: user/backend/%.c | $(O)/backend
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(DEPFLAGS) -c $< -o $@
 
-$(O)/lb-backend: $(BACKEND_OBJS)
+# libcommon gives the Prometheus exposition writer (prom.o, addr.o)
+$(O)/lb-backend: $(BACKEND_OBJS) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $^ -o $@ $(LDLIBS)
 

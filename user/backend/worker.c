@@ -28,6 +28,8 @@
 
 #include "backend.h"
 #include "log.h"
+#include "metrics.h"
+#include "prom.h"
 
 #define OUT_HIGH (1u << 20) /* stop reading a connection above this */
 #define LINGER_MS 1000 /* after our close: read and drop what comes */
@@ -125,6 +127,7 @@ static void respond(struct conn *c, int status, const char *hdrs, size_t hlen,
 	char h[1024];
 	int n;
 
+	metrics_response(&me->m, status, head ? 0 : blen);
 	n = snprintf(h, sizeof(h),
 		     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n"
 		     "%s%s%sX-Served-By: %s\r\nConnection: %s\r\n",
@@ -263,9 +266,11 @@ static int fetch_origin(const void *p, size_t *len, long *ttl)
 	};
 	struct origin_reply r;
 	char body[160];
+	uint64_t t0 = metrics_clock_us();
 	int err;
 
 	origin_fetch(&cfg->origin, a->target, a->len, &lim, &r);
+	metrics_origin(&me->m, t0, r.error != NULL);
 	if (r.error) {
 		pr_warn("origin %s%.*s: %s", cfg->origin_url, (int)a->len,
 			a->target, r.error);
@@ -447,6 +452,22 @@ static void serve_stats(struct conn *c, int head)
 	free(j);
 }
 
+static void serve_metrics(struct conn *c, int head)
+{
+	static const char hdrs[] = "Content-Type: " PROM_CONTENT_TYPE "\r\n"
+				   "Cache-Control: no-store\r\n";
+	struct prom p;
+
+	prom_init(&p);
+	metrics_render(&p, sh);
+	if (p.oom)
+		respond_error(c, 500, head);
+	else
+		respond(c, 200, hdrs, sizeof(hdrs) - 1, p.buf, p.len, NULL,
+			head);
+	prom_free(&p);
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static void handle(struct conn *c, const struct http_request *req)
@@ -473,6 +494,10 @@ static void handle(struct conn *c, const struct http_request *req)
 	}
 	if (plen == 6 && !memcmp(req->target, "/stats", 6)) {
 		serve_stats(c, head);
+		return;
+	}
+	if (plen == 8 && !memcmp(req->target, "/metrics", 8)) {
+		serve_metrics(c, head);
 		return;
 	}
 	if (cfg->root[0]) {

@@ -254,23 +254,26 @@ static long count_fds(void)
 	return n - 1; /* the directory's own descriptor */
 }
 
-void prom_process(struct prom *p)
+int prom_proc_read(int pid, struct prom_proc *pp)
 {
 	unsigned long long utime, stime, start, vsize;
 	long long rss;
 	double tck = (double)sysconf(_SC_CLK_TCK);
-	long page = sysconf(_SC_PAGESIZE), fds = count_fds();
-	char buf[1024], *rp;
-	struct rlimit rl;
+	char path[64], buf[1024], *rp;
 	ssize_t n = -1;
-	FILE *f = fopen("/proc/self/stat", "re");
+	FILE *f;
 
-	if (f) {
-		n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
 	if (n <= 0)
-		return;
+		return -EIO;
 	buf[n] = 0;
 	/* the command name may hold spaces and parentheses: skip to the last
 	 * ')'; then fields 3.. of proc(5) */
@@ -280,19 +283,31 @@ void prom_process(struct prom *p)
 		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
 		   "%*d %*d %*d %*d %*d %*d %llu %llu %lld",
 		   &utime, &stime, &start, &vsize, &rss) != 5)
-		return;
+		return -EIO;
+	pp->cpu_seconds = (double)(utime + stime) / tck;
+	pp->start_time = boot_time() + (double)start / tck;
+	pp->rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+	pp->vsize_bytes = vsize;
+	return 0;
+}
 
+void prom_process(struct prom *p)
+{
+	struct prom_proc pp;
+	long fds = count_fds();
+	struct rlimit rl;
+
+	if (prom_proc_read(0, &pp))
+		return;
 	prom_head(p, "process_cpu_seconds_total", "counter",
 		  "Total user and system CPU time spent in seconds.");
-	prom_dbl(p, "process_cpu_seconds_total", NULL,
-		 (double)(utime + stime) / tck);
+	prom_dbl(p, "process_cpu_seconds_total", NULL, pp.cpu_seconds);
 	prom_head(p, "process_resident_memory_bytes", "gauge",
 		  "Resident memory size in bytes.");
-	prom_u64(p, "process_resident_memory_bytes", NULL,
-		 (uint64_t)rss * (uint64_t)page);
+	prom_u64(p, "process_resident_memory_bytes", NULL, pp.rss_bytes);
 	prom_head(p, "process_virtual_memory_bytes", "gauge",
 		  "Virtual memory size in bytes.");
-	prom_u64(p, "process_virtual_memory_bytes", NULL, vsize);
+	prom_u64(p, "process_virtual_memory_bytes", NULL, pp.vsize_bytes);
 	if (fds >= 0) {
 		prom_head(p, "process_open_fds", "gauge",
 			  "Number of open file descriptors.");
@@ -307,8 +322,7 @@ void prom_process(struct prom *p)
 	}
 	prom_head(p, "process_start_time_seconds", "gauge",
 		  "Start time of the process since unix epoch in seconds.");
-	prom_dbl(p, "process_start_time_seconds", NULL,
-		 boot_time() + (double)start / tck);
+	prom_dbl(p, "process_start_time_seconds", NULL, pp.start_time);
 }
 
 /* ---------------------------------------------------------------- server */
@@ -334,10 +348,10 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-#define fail(...)                                  \
-	({                                         \
+#define fail(...)                                   \
+	({                                          \
 		snprintf(err, errlen, __VA_ARGS__); \
-		-EINVAL;                           \
+		-EINVAL;                            \
 	})
 
 int prom_parse_listen(const char *s, struct sockaddr_storage *sa,
@@ -401,8 +415,7 @@ static void format_sockaddr(const struct sockaddr_storage *sa, char *buf,
 }
 
 int prom_server_open(struct prom_server *s, const char *spec,
-		     prom_render_fn render, void *ctx, char *err,
-		     size_t errlen)
+		     prom_render_fn render, void *ctx, char *err, size_t errlen)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = LISTENER_TAG };
 	struct sockaddr_storage sa;
@@ -429,8 +442,7 @@ int prom_server_open(struct prom_server *s, const char *spec,
 	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa.ss_family == AF_INET6)
 		setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(s->fd, (struct sockaddr *)&sa, salen) ||
-	    listen(s->fd, 64) ||
+	if (bind(s->fd, (struct sockaddr *)&sa, salen) || listen(s->fd, 64) ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen for metrics on %s: %s",

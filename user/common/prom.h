@@ -75,6 +75,15 @@ size_t prom_bucket(const double *bounds, size_t n, double v);
  */
 void prom_process(struct prom *p);
 
+/* CPU, memory and start time of a process (pid 0: the caller), from
+ * /proc/PID/stat.  0 or -errno. */
+struct prom_proc {
+	double cpu_seconds; /* user + system */
+	double start_time; /* seconds since the epoch */
+	uint64_t rss_bytes, vsize_bytes;
+};
+int prom_proc_read(int pid, struct prom_proc *pp);
+
 /* ---------------------------------------------------------------- server */
 
 #define PROM_MAX_CLIENTS 16

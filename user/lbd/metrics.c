@@ -54,7 +54,7 @@ static const char *const stat_names[LB_STAT_MAX] = { LB_STAT_NAMES };
 /* Health check duration buckets, in seconds (LBD_CHECK_BUCKETS). */
 static const double check_bounds[LBD_CHECK_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-	0.1,	0.25,  0.5,    1,     2.5,  5,     10,
+	0.1,	0.25,  0.5,    1,     2.5,  5,	   10,
 };
 
 void lbd_metrics_check_result(struct lbd_backend *b, bool ok,
@@ -148,8 +148,8 @@ typedef double (*vip_value_fn)(const struct snap *s, const struct lbd *d,
 			       size_t i);
 
 static void vip_family(struct prom *p, const struct lbd *d,
-		       const struct snap *s, const char *name,
-		       const char *type, const char *help, vip_value_fn f)
+		       const struct snap *s, const char *name, const char *type,
+		       const char *help, vip_value_fn f)
 {
 	struct prom_labels l;
 
@@ -233,8 +233,7 @@ static void render_vips(struct prom *p, const struct lbd *d,
 	vip_family(p, d, s, "xdplb_vip_table_rebuilds_total", "counter",
 		   "Maglev tables built and installed for a VIP.",
 		   vip_rebuilds);
-	vip_family(p, d, s, "xdplb_vip_table_rebuild_failures_total",
-		   "counter",
+	vip_family(p, d, s, "xdplb_vip_table_rebuild_failures_total", "counter",
 		   "Maglev table builds or installs that failed (retried "
 		   "every second).",
 		   vip_rebuild_failures);
@@ -332,12 +331,11 @@ static void render_backends(struct prom *p, const struct lbd *d,
 					u = hs->failures;
 					break;
 				case 9:
-					prom_histogram(p, fam[f].name, &l,
-						       check_bounds,
-						       hs->buckets,
-						       LBD_CHECK_BUCKETS,
-						       (double)hs->sum_us /
-							       1e6);
+					prom_histogram(
+						p, fam[f].name, &l,
+						check_bounds, hs->buckets,
+						LBD_CHECK_BUCKETS,
+						(double)hs->sum_us / 1e6);
 					continue;
 				}
 				prom_u64(p, fam[f].name, &l, u);
