@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Prometheus metrics of lbd (--metrics): bad values refused with one line;
-# the exposition passes promtool; a real Prometheus server in the lab
-# scrapes lbd and sees the VIP's packet counter move with the traffic sent
-# through the balancer; metrics clients that send half a request and stall
-# (every slot taken, and one more refused) hold up neither lbctl nor
-# Prometheus for longer than their deadline.
+# Prometheus metrics of lbd (--metrics) and lb-backend (/metrics): bad
+# --metrics values refused with one line; both expositions pass promtool; a
+# real Prometheus server in the lab scrapes both, and its HTTP API returns
+# the VIP's packet counter as it moved with the traffic sent through the
+# balancer, and lb-backend's origin fetches and cache hits as they moved
+# with the requests sent to it; metrics clients that send half a request
+# and stall (every slot taken, and one more refused) hold up neither lbctl
+# nor Prometheus for longer than their deadline.
 # shellcheck source=tests/net/e2e_lib.sh
 source "$(dirname "$0")/e2e_lib.sh" "${1:-build}" m
 
@@ -58,6 +60,17 @@ else
 	pass "metrics on loopback only (bare port $MPORT)"
 fi
 
+# On b1, besides the lb-backend serving files on port 80 for the VIP, one
+# that fetches from it as its origin: the one Prometheus scrapes
+B1=$(lab_backend_addr 1 4)
+BPORT=8080
+on_bg b1 "$O/lb-backend" --listen "[::]:$BPORT" \
+	--origin "http://127.0.0.1:80" --workers 2 >>"$T/backend-origin.log" 2>&1
+for _ in $(seq 100); do
+	on b1 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$BPORT/healthz" && break
+	sleep 0.05
+done
+
 # A Prometheus server in the balancer's namespace, scraping every second
 mkdir -p "$T/prom"
 cat >"$T/prom.yml" <<EOF
@@ -68,6 +81,9 @@ scrape_configs:
   - job_name: lbd
     static_configs:
       - targets: ['127.0.0.1:$MPORT']
+  - job_name: backend
+    static_configs:
+      - targets: ['$B1:$BPORT']
 EOF
 if ! promtool check config "$T/prom.yml" >"$T/promtool-config.log" 2>&1; then
 	fail "prometheus config" "$(tail -3 "$T/promtool-config.log")"
@@ -91,6 +107,18 @@ for want in 'xdplb_rx_packets_total ' 'xdplb_dropped_packets_total{reason="no_ba
 	"xdplb_vip_table_rebuilds_total{vip=\"$VIP\"} " \
 	'process_cpu_seconds_total ' 'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/lbd.prom" || fail "lbd metrics" "no line starting '$want'"
+done
+on lb curl -s --max-time 2 "http://$B1:$BPORT/metrics" >"$T/backend.prom"
+if out=$(promtool check metrics <"$T/backend.prom" 2>&1); then
+	pass "promtool check metrics: lb-backend ($(grep -c '^# TYPE' "$T/backend.prom") families)"
+else
+	fail "promtool check metrics: lb-backend" "$(echo "$out" | head -5)"
+fi
+for want in 'lb_backend_requests_total{worker="0",generation="0",class="2xx"} ' \
+	'lb_backend_cache_hits_total{worker="1",generation="0"} ' \
+	'lb_backend_origin_fetch_duration_seconds_bucket{worker="0",generation="0",le="+Inf"} ' \
+	'lb_backend_cache_singleflight_waits_total ' 'lb_backend_worker_cpu_seconds_total{'; do
+	grep -qF "$want" "$T/backend.prom" || fail "lb-backend metrics" "no line starting '$want'"
 done
 hc=$(awk -v m="xdplb_health_check_duration_seconds_count{vip=\"$VIP\",backend=\"$(lab_backend_addr 1 4)\"}" \
 	'$1 == m { print $2 }' "$T/lbd.prom")
@@ -117,6 +145,30 @@ if got=$(on lb python3 "$PROM_HELPER" query "$API" \
 	pass "Prometheus scraped lbd: xdplb_vip_packets_total = $got, as lbctl says"
 else
 	fail "Prometheus scraped lbd" "query gave $got, lbctl says $p1 ($(tail -2 "$T/prometheus.log"))"
+fi
+
+# N distinct objects through lb-backend: N origin fetches; then the same
+# N again: N cache hits.  Prometheus must see exactly these.
+prom_sum() { # EXPR WANT: Prometheus' sum(EXPR) reaches WANT
+	on lb python3 "$PROM_HELPER" query "$API" "sum($1)" "$2" 20
+}
+fetches0=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' 0)
+hits0=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' 0)
+for round in 1 2; do
+	codes=$(on cl curl -s --max-time 20 -o /dev/null -w '%{http_code}\n' \
+		"http://$B1:$BPORT/who?m=[1-$N]")
+	[ "$(echo "$codes" | grep -c '^200$')" -eq $N ] ||
+		fail "lb-backend requests, round $round" "codes: $(echo "$codes" | sort | uniq -c | tr -s ' \n' ' ')"
+done
+if got=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' $N); then
+	pass "Prometheus scraped lb-backend: $got origin fetches after $N new objects"
+else
+	fail "Prometheus scraped lb-backend: origin fetches" "got $got, want $N (was $fetches0)"
+fi
+if got=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' $N); then
+	pass "Prometheus scraped lb-backend: $got cache hits after $N repeated requests"
+else
+	fail "Prometheus scraped lb-backend: cache hits" "got $got, want $N (was $hits0)"
 fi
 
 # ---------------------------------------------------------------- stalled clients
