@@ -16,6 +16,9 @@ The fake origin answers:
   /nostore/...     Cache-Control: no-store
   /chunked/...     body in chunks, Cache-Control: max-age=60
   /hang/...        never answers
+  /raw/CASE/...    the head of RAW[CASE] byte for byte (fields in that order,
+                   no Server or Date), then "raw PATH"
+  /big/N/...       N bytes, Content-Length, Cache-Control: max-age=60
   anything else    "hello PATH", Cache-Control: max-age=60
 """
 import http.client
@@ -36,6 +39,31 @@ def freeport():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+# heads written byte for byte: the order of the fields is the point
+RAW = {
+    # defect of a policy read from memory the kept headers overwrote
+    "nostore-first": "Cache-Control: no-store\r\n"
+                     "Content-Type: text/html; charset=utf-8\r\n",
+    "private-first": "Cache-Control: private, max-age=600\r\n"
+                     "Content-Type: text/html; charset=utf-8\r\n",
+    # every Cache-Control field counts
+    "private-then-maxage": "Cache-Control: private\r\n"
+                           "Cache-Control: max-age=600\r\n",
+    "maxage-then-nostore": "Cache-Control: max-age=600\r\n"
+                           "Content-Type: text/plain\r\n"
+                           "Cache-Control: no-store\r\n",
+    "nocache": "Cache-Control: no-cache, max-age=600\r\n",
+    "cookie": "Set-Cookie: session=alice\r\nCache-Control: max-age=600\r\n",
+    "vary-star": "Vary: *\r\nCache-Control: max-age=600\r\n",
+    "vary-ua": "Vary: User-Agent\r\nCache-Control: max-age=600\r\n",
+    "vary-ae": "Vary: Accept-Encoding\r\nCache-Control: max-age=600\r\n",
+    "expires-past": "Expires: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+    "maxage": "Cache-Control: max-age=600\r\n",
+    # short "Name:value\n" fields that are kept, and grow when rewritten
+    "short": "Cache-Control:max-age=60\n" + "ETag:x\n" * 30,
+}
 
 
 class Origin(BaseHTTPRequestHandler):
@@ -84,6 +112,23 @@ class Origin(BaseHTTPRequestHandler):
             self.send_body(body * 3, chunked=True)
         elif u.path.startswith("/hang/"):
             time.sleep(30)
+        elif u.path.startswith("/raw/"):
+            head = RAW[parts[2]]
+            body = ("raw %s\n" % self.path).encode()
+            eol = "\n" if head.endswith("\n") and not head.endswith("\r\n") else "\r\n"
+            out = ("HTTP/1.1 200 OK" + eol + head +
+                   "Content-Length: %d" % len(body) + eol + eol).encode()
+            self.wfile.write(out + body)
+        elif u.path.startswith("/big/"):
+            n = int(parts[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.send_header("Cache-Control", "max-age=60")
+            self.end_headers()
+            chunk = b"b" * 65536
+            while n > 0:
+                self.wfile.write(chunk[:n])
+                n -= len(chunk)
         else:
             self.send_body(body)
 

@@ -17,10 +17,17 @@
 
 struct config {
 	char listen[300]; /* ADDR:PORT */
+	char admin_listen[300]; /* ADDR:PORT of the admin endpoints, or "" */
 	unsigned int workers;
 	char origin_url[512];
 	char root[PATH_MAX]; /* realpath of --root */
 	uint64_t cache_size;
+	uint64_t max_object; /* larger bodies are never stored */
+	uint64_t max_response; /* origin bodies larger than this: 502 */
+	char temp_dir[PATH_MAX]; /* origin bodies over max_object go here */
+	int cache_cookies; /* store answers with Set-Cookie (without it) */
+	unsigned int origin_keepalive; /* idle origin connections per worker */
+	unsigned int origin_idle_ms; /* an idle one is closed after this */
 	long ttl;
 	unsigned int read_timeout_ms; /* a request head must arrive within */
 	unsigned int idle_timeout_ms; /* keep-alive connection with nothing */
@@ -81,8 +88,8 @@ static inline struct cache *shared_cache(struct shared *sh)
 #define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Run a worker; never returns. */
-void worker_run(const struct config *cfg, int lfd, struct shared *sh, int slot)
-	__attribute__((noreturn));
+void worker_run(const struct config *cfg, int lfd, int afd, struct shared *sh,
+		int slot) __attribute__((noreturn));
 
 /* Run the master: fork workers and supervise them.  Returns the exit code. */
 int master_run(struct config *cfg, int argc, char **argv);

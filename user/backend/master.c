@@ -37,6 +37,7 @@
 #include "log.h"
 
 #define ENV_INHERIT "LB_BACKEND_INHERIT"
+#define ENV_ADMIN "LB_BACKEND_ADMIN" /* ADDR:PORT the inherited afd is on */
 #define CRASH_WINDOW_MS 10000 /* a worker dying younger than this crashed */
 #define BACKOFF_MAX_MS 30000
 #define READY_WAIT_MS 10000 /* reload: how long new workers get to start */
@@ -54,7 +55,7 @@ struct child {
 static struct config *cfg;
 static struct shared *sh;
 static size_t sh_size;
-static int lfd = -1, shmfd = -1, sigfd = -1;
+static int lfd = -1, afd = -1, shmfd = -1, sigfd = -1;
 static char exe[PATH_MAX];
 static struct child children[MAX_SLOTS];
 /* old workers that live in a previous shared block (cache size changed) */
@@ -214,7 +215,7 @@ static int spawn(int slot)
 	}
 	if (pid == 0) {
 		close(sigfd);
-		worker_run(cfg, lfd, sh, slot);
+		worker_run(cfg, lfd, afd, sh, slot);
 	}
 	c->pid = pid;
 	c->started = mono_ms();
@@ -368,8 +369,8 @@ static void reload(int argc, char **argv)
 	env = malloc(n);
 	if (!env)
 		return;
-	p = env + snprintf(env, n, "lfd=%d;shm=%d;gen=%u;old=", lfd, shmfd,
-			   sh->generation);
+	p = env + snprintf(env, n, "lfd=%d;shm=%d;gen=%u;afd=%d;old=", lfd,
+			   shmfd, sh->generation, afd);
 	for (i = 0; i < MAX_SLOTS; i++)
 		if (children[i].used && children[i].pid)
 			p += snprintf(p, env + n - p, "%d:%d,", children[i].pid,
@@ -377,18 +378,21 @@ static void reload(int argc, char **argv)
 	for (i = 0; i < nforeign; i++)
 		p += snprintf(p, env + n - p, "%d:-1,", foreign[i]);
 	setenv(ENV_INHERIT, env, 1);
+	if (afd >= 0)
+		setenv(ENV_ADMIN, cfg->admin_listen, 1);
 	free(env);
 	pr_info("reload: executing %s", exe);
 	execv(exe, argv);
 	pr_err("reload failed: exec %s: %s", exe, strerror(errno));
 	unsetenv(ENV_INHERIT);
+	unsetenv(ENV_ADMIN);
 }
 
 /* Take over what the previous master left: socket, shared block, workers. */
 static int inherit(const char *env)
 {
 	int ofd = -1, gen = 0, slot, err;
-	const char *old;
+	const char *old, *aspec;
 	pid_t pid;
 
 	if (sscanf(env, "lfd=%d;shm=%d;gen=%d;", &lfd, &ofd, &gen) != 3 ||
@@ -396,7 +400,24 @@ static int inherit(const char *env)
 		pr_err("bad %s", ENV_INHERIT);
 		return -EINVAL;
 	}
+	/* absent when the previous binary had no admin listener */
+	aspec = strstr(env, ";afd=");
+	if (!aspec || sscanf(aspec, ";afd=%d;", &afd) != 1)
+		afd = -1;
 	fcntl(lfd, F_SETFD, 0);
+	aspec = getenv(ENV_ADMIN);
+	if (afd >= 0 && (!aspec || strcmp(aspec, cfg->admin_listen))) {
+		/* the admin listener moved (or went): the old socket closes
+		 * with the old workers */
+		close(afd);
+		afd = -1;
+	}
+	if (cfg->admin_listen[0] && afd < 0) {
+		afd = listen_on(cfg->admin_listen);
+		if (afd < 0)
+			pr_err("reload: no admin listener on %s",
+			       cfg->admin_listen);
+	}
 	err = shared_adopt(ofd);
 	if (err) {
 		pr_info("reload: cache layout changed, starting an empty cache");
@@ -461,6 +482,7 @@ int master_run(struct config *config, int argc, char **argv)
 	if (env) {
 		err = inherit(env);
 		unsetenv(ENV_INHERIT);
+		unsetenv(ENV_ADMIN);
 		if (err)
 			return EXIT_FAILURE;
 		reloading = 1;
@@ -472,6 +494,11 @@ int master_run(struct config *config, int argc, char **argv)
 		lfd = listen_on(cfg->listen);
 		if (lfd < 0)
 			return EXIT_FAILURE;
+		if (cfg->admin_listen[0]) {
+			afd = listen_on(cfg->admin_listen);
+			if (afd < 0)
+				return EXIT_FAILURE;
+		}
 		err = shared_create();
 		if (err) {
 			pr_err("shared memory of %llu bytes: %s",
@@ -514,6 +541,9 @@ int master_run(struct config *config, int argc, char **argv)
 			signal_all(SIGTERM, 0);
 			close(lfd);
 			lfd = -1;
+			if (afd >= 0)
+				close(afd);
+			afd = -1;
 			stopping = 2;
 			kill_at = now + cfg->grace_ms;
 		}

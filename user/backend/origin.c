@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,13 +118,391 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* ---------------------------------------------------------------- reader */
+
+#define HEAD_MAX 16384 /* origin response head: 502 beyond */
+
+void origin_rx_init(struct origin_rx *rx, size_t max_mem, uint64_t max_size,
+		    const char *spool_dir)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->fd = -1;
+	rx->max_mem = max_mem;
+	rx->max_size = max_size;
+	rx->spool_dir = spool_dir ? spool_dir : "/tmp";
+}
+
+void origin_rx_free(struct origin_rx *rx)
+{
+	free(rx->head);
+	free(rx->body);
+	if (rx->fd >= 0)
+		close(rx->fd);
+	rx->head = rx->body = NULL;
+	rx->fd = -1;
+}
+
+static int rx_fail(struct origin_rx *rx, const char *why)
+{
+	rx->error = why;
+	return -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t k;
+
+	while (n) {
+		k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Append n bytes to a growable buffer, as many as fit within max in all.
+ * The count appended, or -1 when out of memory. */
+static ssize_t buf_append(char **buf, size_t *len, size_t *cap, const char *p,
+			  size_t n, size_t max)
+{
+	if (n > max - *len)
+		n = max - *len;
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *nb;
+
+		while (c < *len + n)
+			c *= 2;
+		if (c > max)
+			c = max;
+		nb = realloc(*buf, c);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = c;
+	}
+	if (n)
+		memcpy(*buf + *len, p, n);
+	*len += n;
+	return n;
+}
+
+/* Append decoded body bytes: to memory while the body fits in max_mem,
+ * then to an unlinked temp file. */
+static int rx_body(struct origin_rx *rx, const char *p, size_t n)
+{
+	uint64_t total = rx->body_len + rx->fd_len + n;
+
+	if (!n)
+		return 0;
+	if (total > rx->max_size)
+		return rx_fail(rx, "response too large");
+	if (rx->fd < 0 && total <= rx->max_mem) {
+		if (buf_append(&rx->body, &rx->body_len, &rx->body_cap, p, n,
+			       rx->max_mem) < 0)
+			return rx_fail(rx, "out of memory");
+		return 0;
+	}
+	if (rx->fd < 0) {
+		rx->fd = open(rx->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
+			      0600);
+		if (rx->fd < 0)
+			return rx_fail(rx, "cannot create a temp file");
+		if (write_all(rx->fd, rx->body, rx->body_len))
+			return rx_fail(rx, "temp file write failed");
+		rx->fd_len = rx->body_len;
+		free(rx->body);
+		rx->body = NULL;
+		rx->body_len = rx->body_cap = 0;
+	}
+	if (write_all(rx->fd, p, n))
+		return rx_fail(rx, "temp file write failed");
+	rx->fd_len += n;
+	return 0;
+}
+
+/* Body bytes as they come, framed by chunks, a length or the close. */
+static int rx_body_bytes(struct origin_rx *rx, char *in, size_t n)
+{
+	struct http_response *r = &rx->resp;
+	size_t out = 0, used;
+	int k;
+
+	if (rx->done) {
+		rx->extra += n;
+		return 1;
+	}
+	if (r->chunked) {
+		/* decoded in place: the output never overtakes the input */
+		k = http_chunked_feed(&rx->ch, in, n, in, &out, &used);
+		if (k < 0)
+			return rx_fail(rx, "bad chunked encoding");
+		if (rx_body(rx, in, out))
+			return -1;
+		rx->extra += n - used;
+		rx->done = k == 1;
+		return rx->done;
+	}
+	if (r->content_length >= 0) {
+		uint64_t left = (uint64_t)r->content_length - rx->got;
+
+		if (left > rx->max_size)
+			return rx_fail(rx, "response too large");
+		if (n > left) {
+			rx->extra += n - left;
+			n = left;
+		}
+		rx->got += n;
+		if (rx_body(rx, in, n))
+			return -1;
+		rx->done = rx->got == (uint64_t)r->content_length;
+		return rx->done;
+	}
+	return rx_body(rx, in, n) ? -1 : 0; /* until the close */
+}
+
+int origin_rx_feed(struct origin_rx *rx, char *in, size_t n)
+{
+	int h;
+
+	if (!n)
+		return rx->done;
+	if (rx->hdone)
+		return rx_body_bytes(rx, in, n);
+	/* a head longer than HEAD_MAX is refused by the parser below */
+	if (buf_append(&rx->head, &rx->head_len, &rx->head_cap, in, n,
+		       HEAD_MAX + 65536) < 0)
+		return rx_fail(rx, "out of memory");
+	h = http_parse_response(rx->head, rx->head_len, HEAD_MAX, &rx->resp);
+	if (h < 0)
+		return rx_fail(rx, "malformed response");
+	if (h == 0)
+		return 0;
+	rx->hdone = 1;
+	if (rx->resp.status < 200)
+		return rx_fail(rx, "interim response");
+	if (rx->resp.status == 204 || rx->resp.status == 304) {
+		rx->resp.chunked = 0;
+		rx->resp.content_length = 0;
+	}
+	if (rx->resp.content_length == 0)
+		rx->done = 1;
+	/* what came after the head is the start of the body */
+	return rx_body_bytes(rx, rx->head + h, rx->head_len - h);
+}
+
+int origin_rx_eof(struct origin_rx *rx)
+{
+	if (!rx->hdone)
+		return rx_fail(rx, "connection closed before the headers");
+	if (rx->done)
+		return 1;
+	if (rx->resp.chunked)
+		return rx_fail(rx, "truncated chunked body");
+	if (rx->resp.content_length >= 0)
+		return rx_fail(rx, "truncated body");
+	rx->done = 1;
+	return 1;
+}
+
+int origin_rx_reusable(const struct origin_rx *rx)
+{
+	const struct http_response *r = &rx->resp;
+
+	return rx->done && !rx->error && !rx->extra && !r->conn_close &&
+	       (r->chunked || r->content_length >= 0);
+}
+
+/* ---------------------------------------------------------------- pool */
+
+#define POOL_MAX 64
+
+static struct {
+	int fd[POOL_MAX];
+	long long since[POOL_MAX]; /* mono ms it became idle */
+	unsigned int n, max, idle_ms;
+	struct origin_pool_stats st;
+} pool;
+
+void origin_pool_init(unsigned int max, unsigned int idle_ms)
+{
+	pool.max = max > POOL_MAX ? POOL_MAX : max;
+	pool.idle_ms = idle_ms;
+}
+
+void origin_pool_expire(long long now)
+{
+	for (unsigned int i = 0; i < pool.n;) {
+		if (now - pool.since[i] > pool.idle_ms) {
+			close(pool.fd[i]);
+			pool.n--;
+			pool.fd[i] = pool.fd[pool.n];
+			pool.since[i] = pool.since[pool.n];
+			continue;
+		}
+		i++;
+	}
+}
+
+void origin_pool_stats(struct origin_pool_stats *s)
+{
+	*s = pool.st;
+}
+
+/* The most recently used idle connection (the warmest), or -1. */
+static int pool_take(void)
+{
+	origin_pool_expire(mono_ms());
+	return pool.n ? pool.fd[--pool.n] : -1;
+}
+
+static void pool_put(int fd)
+{
+	if (pool.n >= pool.max) {
+		close(fd);
+		return;
+	}
+	pool.fd[pool.n] = fd;
+	pool.since[pool.n++] = mono_ms();
+}
+
+/* ---------------------------------------------------------------- fetch */
+
+void origin_reply_free(struct origin_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->body_fd >= 0)
+		close(r->body_fd);
+	r->body_fd = -1;
+}
+
 static void fail(struct origin_reply *r, int status, const char *why)
 {
-	free(r->buf);
-	memset(r, 0, sizeof(*r));
+	origin_reply_free(r);
 	r->status = status;
 	r->ttl = 0; /* waiters of the same fill share the error, nobody else */
+	r->hdrs_len = 0;
 	r->error = why;
+}
+
+static int connect_new(const struct origin *o, long long cdeadline,
+		       const char **why, int *status)
+{
+	socklen_t sl = sizeof(int);
+	int fd, err;
+
+	fd = socket(o->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = "socket failed";
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
+	    errno != EINPROGRESS) {
+		*why = "connect failed";
+		goto bad;
+	}
+	err = wait_fd(fd, POLLOUT, cdeadline);
+	if (err) {
+		*status = err == -ETIMEDOUT ? 504 : 502;
+		*why = err == -ETIMEDOUT ? "connect timed out" :
+					   "connect failed";
+		goto bad;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
+		*why = "connection refused";
+		goto bad;
+	}
+	pool.st.connects++;
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+/* Remove the Set-Cookie lines from "Name: value\r\n" headers. */
+static size_t drop_cookies(char *h, size_t len)
+{
+	size_t i = 0, o = 0, e;
+
+	while (i < len) {
+		char *lf = memchr(h + i, '\n', len - i);
+
+		e = lf ? (size_t)(lf - h) + 1 : len;
+		if (e - i < 11 || strncasecmp(h + i, "Set-Cookie:", 11)) {
+			memmove(h + o, h + i, e - i);
+			o += e - i;
+		}
+		i = e;
+	}
+	return o;
+}
+
+/*
+ * One exchange on fd.  Returns 1 when the response is complete, 0 when the
+ * connection failed before a single byte of the answer came (a stale pooled
+ * connection: worth one retry), -1 on any other failure (r filled).
+ */
+static int exchange(int fd, const char *req, size_t n, long long deadline,
+		    struct origin_rx *rx, struct origin_reply *r)
+{
+	char buf[65536];
+	size_t got = 0;
+	ssize_t k;
+	int err;
+
+	for (size_t off = 0; off < n;) {
+		k = send(fd, req + off, n - off, MSG_NOSIGNAL);
+		if (k > 0) {
+			off += k;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			return 0;
+		err = wait_fd(fd, POLLOUT, deadline);
+		if (err) {
+			fail(r, 504, "send timed out");
+			return -1;
+		}
+	}
+	for (;;) {
+		k = recv(fd, buf, sizeof(buf), 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				if (!got)
+					return 0;
+				fail(r, 502, "recv failed");
+				return -1;
+			}
+			err = wait_fd(fd, POLLIN, deadline);
+			if (err) {
+				fail(r, 504, "response timed out");
+				return -1;
+			}
+			continue;
+		}
+		if (k == 0) {
+			if (!got)
+				return 0;
+			err = origin_rx_eof(rx);
+		} else {
+			got += k;
+			err = origin_rx_feed(rx, buf, k);
+		}
+		if (err < 0) {
+			fail(r, 502, rx->error);
+			return -1;
+		}
+		if (err == 1)
+			return 1;
+	}
 }
 
 int origin_fetch(const struct origin *o, const char *target, size_t tlen,
@@ -131,173 +510,73 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 {
 	long long start = mono_ms(), deadline = start + lim->timeout_ms;
 	long long cdeadline = start + lim->connect_ms;
-	struct http_chunked ch = { 0 };
-	struct http_response resp;
-	size_t len = 0, cap = 16384, hlen = 0, pos = 0, out = 0, used;
+	const char *why = NULL;
+	struct origin_rx rx;
+	int fd, n, reused, status = 502, k = 0;
 	char req[9000];
-	int fd, n, err, done = 0, hdone = 0;
-	socklen_t sl = sizeof(err);
-	ssize_t k;
 
 	memset(r, 0, sizeof(*r));
+	r->body_fd = -1;
 	if (cdeadline > deadline)
 		cdeadline = deadline;
 	n = snprintf(req, sizeof(req),
 		     "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
 		     "User-Agent: lb-backend\r\nAccept-Encoding: identity\r\n"
-		     "Connection: close\r\n\r\n",
-		     o->prefix, (int)tlen, target, o->host);
+		     "%s\r\n",
+		     o->prefix, (int)tlen, target, o->host,
+		     pool.max ? "" : "Connection: close\r\n");
 	if (n < 0 || n >= (int)sizeof(req)) {
 		fail(r, 502, "request too long");
 		return 0;
 	}
-	fd = socket(o->addr.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(r, 502, "socket failed");
+	/* a pooled connection first; if the origin had closed it, once more
+	 * on a new one */
+	for (int attempt = 0; attempt < 2 && k == 0; attempt++) {
+		fd = attempt ? -1 : pool_take();
+		reused = fd >= 0;
+		if (!reused) {
+			attempt = 1; /* a new connection is the last try */
+			fd = connect_new(o, cdeadline, &why, &status);
+			if (fd < 0) {
+				fail(r, status, why);
+				return 0;
+			}
+		}
+		origin_rx_init(&rx, lim->max_mem, lim->max_size,
+			       lim->spool_dir);
+		k = exchange(fd, req, n, deadline, &rx, r);
+		if (k == 1 && origin_rx_reusable(&rx) && pool.max)
+			pool_put(fd);
+		else
+			close(fd);
+		if (k == 0 && reused)
+			pool.st.retries++;
+		else if (reused)
+			pool.st.reused++;
+		if (k != 1)
+			origin_rx_free(&rx);
+	}
+	if (k == 0)
+		fail(r, 502, "connection closed before the headers");
+	if (k != 1)
 		return 0;
-	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
-	    errno != EINPROGRESS) {
-		fail(r, 502, "connect failed");
-		goto out;
-	}
-	err = wait_fd(fd, POLLOUT, cdeadline);
-	if (err) {
-		fail(r, err == -ETIMEDOUT ? 504 : 502,
-		     err == -ETIMEDOUT ? "connect timed out" :
-					 "connect failed");
-		goto out;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-		fail(r, 502, "connection refused");
-		goto out;
-	}
-	for (int off = 0; off < n;) {
-		k = send(fd, req + off, n - off, MSG_NOSIGNAL);
-		if (k > 0) {
-			off += k;
-			continue;
-		}
-		if (k < 0 && errno != EAGAIN && errno != EINTR) {
-			fail(r, 502, "send failed");
-			goto out;
-		}
-		err = wait_fd(fd, POLLOUT, deadline);
-		if (err) {
-			fail(r, 504, "send timed out");
-			goto out;
-		}
-	}
-	r->buf = malloc(cap);
-	if (!r->buf) {
-		fail(r, 502, "out of memory");
-		goto out;
-	}
-	while (!done) {
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= lim->max_size) {
-				fail(r, 502, "response too large");
-				goto out;
-			}
-			cap = cap * 2 > lim->max_size ? lim->max_size : cap * 2;
-			nb = realloc(r->buf, cap);
-			if (!nb) {
-				fail(r, 502, "out of memory");
-				goto out;
-			}
-			r->buf = nb;
-		}
-		k = recv(fd, r->buf + len, cap - len, 0);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				fail(r, 502, "recv failed");
-				goto out;
-			}
-			err = wait_fd(fd, POLLIN, deadline);
-			if (err) {
-				fail(r, 504, "response timed out");
-				goto out;
-			}
-			continue;
-		}
-		if (k == 0 && !hdone) {
-			fail(r, 502, "connection closed before the headers");
-			goto out;
-		}
-		len += k;
-		if (!hdone) {
-			n = http_parse_response(r->buf, len, 16384, &resp);
-			if (n < 0) {
-				fail(r, 502, "malformed response");
-				goto out;
-			}
-			if (n == 0)
-				continue;
-			hdone = 1;
-			hlen = pos = n;
-			out = hlen;
-			if (resp.status < 200) {
-				fail(r, 502, "interim response");
-				goto out;
-			}
-			if (resp.status == 204 || resp.status == 304)
-				resp.content_length = 0;
-		}
-		if (resp.chunked) {
-			err = http_chunked_feed(&ch, r->buf + pos, len - pos,
-						r->buf, &out, &used);
-			if (err < 0) {
-				fail(r, 502, "bad chunked encoding");
-				goto out;
-			}
-			pos += used;
-			/* keep the unparsed tail right after the output */
-			memmove(r->buf + out, r->buf + pos, len - pos);
-			len = out + (len - pos);
-			pos = out;
-			done = err == 1;
-			if (!done && k == 0) {
-				fail(r, 502, "truncated chunked body");
-				goto out;
-			}
-		} else if (resp.content_length >= 0) {
-			if (len - hlen >= (uint64_t)resp.content_length) {
-				out = hlen + resp.content_length;
-				done = 1;
-			} else if (k == 0) {
-				fail(r, 502, "truncated body");
-				goto out;
-			} else if (hlen + (uint64_t)resp.content_length >
-				   lim->max_size) {
-				fail(r, 502, "response too large");
-				goto out;
-			}
-		} else {
-			out = len;
-			done = k == 0; /* body delimited by the close */
-		}
-	}
-	r->status = resp.status;
-	/* copy the kept headers into the buffer's head, which the body no
-	 * longer needs: the head is at least as long as what it keeps */
-	memcpy(r->buf, resp.keep, resp.keep_len);
-	r->hdrs = r->buf;
-	r->hdrs_len = resp.keep_len;
-	r->body = r->buf + hlen;
-	r->body_len = out - hlen;
-	r->ttl = http_cache_ttl(resp.cache_control, resp.cache_control_len,
-				lim->def_ttl);
-	/* without an explicit lifetime only 200 is worth keeping */
-	if (!resp.cache_control && resp.status != 200)
-		r->ttl = 0;
-	if (resp.status >= 500 && r->ttl > 0)
-		r->ttl = 0;
-out:
-	close(fd);
+	r->status = rx.resp.status;
+	r->ttl = http_cache_ttl(&rx.resp, lim->def_ttl, time(NULL),
+				lim->cache_flags);
+	memcpy(r->hdrs, rx.resp.keep, rx.resp.keep_len);
+	r->hdrs_len = rx.resp.keep_len;
+	/* a stored answer never carries one client's cookies to another */
+	if (r->ttl > 0 && rx.resp.cache.set_cookie)
+		r->hdrs_len = drop_cookies(r->hdrs, r->hdrs_len);
+	r->body = rx.body;
+	r->body_len = rx.body_len;
+	r->body_fd = rx.fd;
+	r->body_fd_len = rx.fd_len;
+	/* over the largest object kept: never stored, so never waited on */
+	if (rx.fd >= 0)
+		r->ttl = -1;
+	rx.body = NULL;
+	rx.fd = -1;
+	origin_rx_free(&rx);
 	return 0;
 }
