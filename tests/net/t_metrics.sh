@@ -63,8 +63,8 @@ fi
 # On b1, besides the lb-backend serving files on port 80 for the VIP, one
 # that fetches from it as its origin: the one Prometheus scrapes
 B1=$(lab_backend_addr 1 4)
-BPORT=8080
-on_bg b1 "$O/lb-backend" --listen "[::]:$BPORT" \
+BPORT=8080 APORT=9180 # service and admin listeners
+on_bg b1 "$O/lb-backend" --listen "[::]:$BPORT" --admin-listen "$B1:$APORT" \
 	--origin "http://127.0.0.1:80" --workers 2 >>"$T/backend-origin.log" 2>&1
 for _ in $(seq 100); do
 	on b1 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$BPORT/healthz" && break
@@ -83,7 +83,7 @@ scrape_configs:
       - targets: ['127.0.0.1:$MPORT']
   - job_name: backend
     static_configs:
-      - targets: ['$B1:$BPORT']
+      - targets: ['$B1:$APORT']
 EOF
 if ! promtool check config "$T/prom.yml" >"$T/promtool-config.log" 2>&1; then
 	fail "prometheus config" "$(tail -3 "$T/promtool-config.log")"
@@ -108,7 +108,7 @@ for want in 'xdplb_rx_packets_total ' 'xdplb_dropped_packets_total{reason="no_ba
 	'process_cpu_seconds_total ' 'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/lbd.prom" || fail "lbd metrics" "no line starting '$want'"
 done
-on lb curl -s --max-time 2 "http://$B1:$BPORT/metrics" >"$T/backend.prom"
+on lb curl -s --max-time 2 "http://$B1:$APORT/metrics" >"$T/backend.prom"
 if out=$(promtool check metrics <"$T/backend.prom" 2>&1); then
 	pass "promtool check metrics: lb-backend ($(grep -c '^# TYPE' "$T/backend.prom") families)"
 else
@@ -152,23 +152,31 @@ fi
 prom_sum() { # EXPR WANT: Prometheus' sum(EXPR) reaches WANT
 	on lb python3 "$PROM_HELPER" query "$API" "sum($1)" "$2" 20
 }
-fetches0=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' 0)
-hits0=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' 0)
+# (the figures before: ">=0" answers with the first value scraped)
+fetches0=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' '>=0')
+hits0=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' '>=0')
+req0=$(prom_sum 'lb_backend_requests_total{job="backend",class="2xx"}' '>=0')
 for round in 1 2; do
 	codes=$(on cl curl -s --max-time 20 -o /dev/null -w '%{http_code}\n' \
 		"http://$B1:$BPORT/who?m=[1-$N]")
 	[ "$(echo "$codes" | grep -c '^200$')" -eq $N ] ||
 		fail "lb-backend requests, round $round" "codes: $(echo "$codes" | sort | uniq -c | tr -s ' \n' ' ')"
 done
-if got=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' $N); then
-	pass "Prometheus scraped lb-backend: $got origin fetches after $N new objects"
+if got=$(prom_sum 'lb_backend_origin_fetch_duration_seconds_count{job="backend"}' $((fetches0 + N))); then
+	pass "Prometheus scraped lb-backend: origin fetches went $fetches0 -> $got with $N new objects"
 else
-	fail "Prometheus scraped lb-backend: origin fetches" "got $got, want $N (was $fetches0)"
+	fail "Prometheus scraped lb-backend: origin fetches" "got $got, want $((fetches0 + N))"
 fi
-if got=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' $N); then
-	pass "Prometheus scraped lb-backend: $got cache hits after $N repeated requests"
+if got=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' $((hits0 + N))); then
+	pass "Prometheus scraped lb-backend: cache hits went $hits0 -> $got with $N repeated requests"
 else
-	fail "Prometheus scraped lb-backend: cache hits" "got $got, want $N (was $hits0)"
+	fail "Prometheus scraped lb-backend: cache hits" "got $got, want $((hits0 + N))"
+fi
+# scrapes arrive on the admin listener: they are not counted as requests
+if got=$(prom_sum 'lb_backend_requests_total{job="backend",class="2xx"}' $((req0 + 2 * N))); then
+	pass "Prometheus scraped lb-backend: requests answered 2xx went $req0 -> $got with $((2 * N))"
+else
+	fail "Prometheus scraped lb-backend: requests" "got $got, want $((req0 + 2 * N))"
 fi
 
 # ---------------------------------------------------------------- stalled clients

@@ -17,12 +17,10 @@
 
 /* Origin fetch duration buckets, in seconds (ORIGIN_BUCKETS). */
 static const double origin_bounds[ORIGIN_BUCKETS] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-	0.25,  0.5,    1,     2.5,  5,     10,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
 
-void metrics_response(struct worker_metrics *m, int status,
-		      uint64_t body_bytes)
+void metrics_response(struct worker_metrics *m, int status, uint64_t body_bytes)
 {
 	int cls = status / 100;
 
@@ -196,7 +194,7 @@ static void render_workers(struct prom *p, const struct wsnap *ws, int n)
 }
 
 static void single(struct prom *p, const char *name, const char *type,
-		  const char *help, double v)
+		   const char *help, double v)
 {
 	prom_head(p, name, type, help);
 	prom_dbl(p, name, NULL, v);
@@ -218,29 +216,29 @@ void metrics_render(struct prom *p, struct shared *sh)
 	cache_get_stats(shared_cache(sh), &cs);
 
 	single(p, "lb_backend_generation", "gauge",
-	      "Configuration generation (bumped by every reload).",
-	      STAT_GET(sh->generation));
+	       "Configuration generation (bumped by every reload).",
+	       STAT_GET(sh->generation));
 	single(p, "lb_backend_draining", "gauge",
-	      "1 while stopping: /healthz answers 503.",
-	      STAT_GET(sh->draining));
+	       "1 while stopping: /healthz answers 503.",
+	       STAT_GET(sh->draining));
 	single(p, "lb_backend_workers", "gauge",
-	      "Worker processes alive, of every generation.", n);
+	       "Worker processes alive, of every generation.", n);
 	render_workers(p, ws, n);
 	single(p, "lb_backend_cache_capacity_bytes", "gauge",
-	      "Bytes the shared cache may hold.", (double)cs.capacity);
+	       "Bytes the shared cache may hold.", (double)cs.capacity);
 	single(p, "lb_backend_cache_bytes", "gauge",
-	      "Bytes of keys and values stored in the shared cache.",
-	      (double)cs.bytes);
+	       "Bytes of keys and values stored in the shared cache.",
+	       (double)cs.bytes);
 	single(p, "lb_backend_cache_entries", "gauge",
-	      "Entries in the shared cache.", (double)cs.entries);
+	       "Entries in the shared cache.", (double)cs.entries);
 	single(p, "lb_backend_cache_singleflight_waits_total", "counter",
-	      "Requests that waited for another request's fetch of the same "
-	      "key instead of fetching it again.",
-	      (double)cs.coalesced);
+	       "Requests that waited for another request's fetch of the same "
+	       "key instead of fetching it again.",
+	       (double)cs.coalesced);
 	single(p, "lb_backend_cache_expired_total", "counter",
-	      "Cache entries dropped because their time to live ran out.",
-	      (double)cs.expired);
+	       "Cache entries dropped because their time to live ran out.",
+	       (double)cs.expired);
 	single(p, "lb_backend_cache_lock_recoveries_total", "counter",
-	      "Repairs of the cache after a holder of its lock died.",
-	      (double)cs.recoveries);
+	       "Repairs of the cache after a holder of its lock died.",
+	       (double)cs.recoveries);
 }
