@@ -12,7 +12,13 @@
       its one result's value is WANT (a number; ">=X" means at least X),
       for at most TIMEOUT seconds.  Prints the last value seen; exit 0 if
       it matched.
+  dashboard API FILE [VAR=VALUE...]
+      Run every query of a Grafana dashboard (panel targets, and the
+      label_values() of its variables) against Prometheus, with
+      $__rate_interval as 1m and each VAR as given.  Each must succeed and
+      return at least one series.  Prints "N queries" or the failures.
 """
+import re
 import json
 import os
 import select
@@ -83,6 +89,40 @@ def query(api, expr, want, timeout):
         time.sleep(0.3)
 
 
+def dashboard(api, path, assigns):
+    with open(path) as f:
+        d = json.load(f)
+    subst = {"__rate_interval": "1m"}
+    subst.update(a.split("=", 1) for a in assigns)
+    exprs = []
+    for p in d["panels"]:
+        for t in p.get("targets", []):
+            exprs.append((p["title"], t["expr"]))
+    for v in d.get("templating", {}).get("list", []):
+        m = re.fullmatch(r"label_values\((.*), *(\w+)\)",
+                         v.get("definition", ""))
+        if m:
+            exprs.append(("variable " + v["name"],
+                          "group by (%s) (%s)" % (m.group(2), m.group(1))))
+    bad = []
+    for title, e in exprs:
+        q = re.sub(r"\$(\w+)", lambda m: subst.get(m.group(1), m.group(0)), e)
+        url = api + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                res = json.load(r)
+            if res.get("status") != "success" or not res["data"]["result"]:
+                bad.append("%s: %s: no series" % (title, q))
+        except (OSError, ValueError, KeyError) as e:
+            body = getattr(e, "read", lambda: b"")().decode(errors="replace")
+            bad.append("%s: %s: %s %s" % (title, q, e, body[:200]))
+    if bad:
+        print("; ".join(bad))
+        return 1
+    print("%d queries" % len(exprs))
+    return 0
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "hold":
@@ -92,6 +132,8 @@ def main():
     if cmd == "query":
         return query(sys.argv[2], sys.argv[3], sys.argv[4],
                      float(sys.argv[5]))
+    if cmd == "dashboard":
+        return dashboard(sys.argv[2], sys.argv[3], sys.argv[4:])
     print("unknown command", cmd, file=sys.stderr)
     return 2
 

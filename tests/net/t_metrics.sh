@@ -6,7 +6,8 @@
 # real Prometheus server in the lab scrapes both, and its HTTP API returns
 # the VIP's packet counter as it moved with the traffic sent through the
 # balancer, and lb-backend's origin fetches and cache hits as they moved
-# with the requests sent to it; metrics clients that send half a request
+# with the requests sent to it; every query of tools/grafana/xdp-lb.json
+# runs; metrics clients that send half a request
 # and stall (every slot taken, and one more refused) hold up neither lbctl
 # nor Prometheus for longer than their deadline.
 # shellcheck source=tests/net/e2e_lib.sh
@@ -177,6 +178,15 @@ if got=$(prom_sum 'lb_backend_requests_total{job="backend",class="2xx"}' $((req0
 	pass "Prometheus scraped lb-backend: requests answered 2xx went $req0 -> $got with $((2 * N))"
 else
 	fail "Prometheus scraped lb-backend: requests" "got $got, want $((req0 + 2 * N))"
+fi
+
+# every query of the Grafana dashboard in tools/ runs and finds series
+DASH=$HERE/../../tools/grafana/xdp-lb.json
+if out=$(on lb python3 "$PROM_HELPER" dashboard "$API" "$DASH" lbd_job=lbd \
+	backend_job=backend vip=.\*); then
+	pass "Grafana dashboard: $out answered by Prometheus"
+else
+	fail "Grafana dashboard queries" "$out"
 fi
 
 # ---------------------------------------------------------------- stalled clients
