@@ -246,99 +246,111 @@ static void render_vips(struct prom *p, const struct lbd *d,
 
 static const char *const be_states[] = { "active", "draining", "down" };
 
+enum be_field {
+	BE_PACKETS,
+	BE_BYTES,
+	BE_STATE,
+	BE_HEALTHY,
+	BE_RESOLVED,
+	BE_WEIGHT,
+	BE_TABLE_WEIGHT,
+	BE_TRANSITIONS,
+	BE_CHECK_FAILURES,
+	BE_CHECK_DURATION,
+};
+
+static const struct {
+	enum be_field f;
+	const char *name, *type, *help;
+} be_fam[] = {
+	{ BE_PACKETS, "xdplb_backend_packets_total", "counter",
+	  "Packets forwarded to a backend." },
+	{ BE_BYTES, "xdplb_backend_bytes_total", "counter",
+	  "Bytes of packets forwarded to a backend." },
+	{ BE_STATE, "xdplb_backend_state", "gauge",
+	  "A backend's state: 1 for the state it is in (active takes new "
+	  "flows, draining keeps its flows only, down takes nothing)." },
+	{ BE_HEALTHY, "xdplb_backend_healthy", "gauge",
+	  "1 if the health checks pass (or none is configured)." },
+	{ BE_RESOLVED, "xdplb_backend_resolved", "gauge",
+	  "1 if the backend's next-hop MAC address is known." },
+	{ BE_WEIGHT, "xdplb_backend_weight", "gauge",
+	  "The backend's configured weight." },
+	{ BE_TABLE_WEIGHT, "xdplb_backend_table_weight", "gauge",
+	  "The weight the backend has in the Maglev table now (lower during "
+	  "slow start, 0 when it takes no new flows)." },
+	{ BE_TRANSITIONS, "xdplb_backend_health_transitions_total", "counter",
+	  "Health changes between up and down." },
+	{ BE_CHECK_FAILURES, "xdplb_health_check_failures_total", "counter",
+	  "Health checks of a backend that failed." },
+	{ BE_CHECK_DURATION, "xdplb_health_check_duration_seconds", "histogram",
+	  "Duration of a backend's health checks, failed ones included (a "
+	  "timeout counts its full wait)." },
+};
+
+/* The samples of family f for one backend, whose counters are c. */
+static void be_samples(struct prom *p, enum be_field f, const char *name,
+		       const struct prom_labels *l, const struct lbd_backend *b,
+		       const struct lb_counter *c)
+{
+	const struct lbd_check_stats *hs = &b->hc_stats;
+	char st[16];
+
+	switch (f) {
+	case BE_PACKETS:
+		prom_u64(p, name, l, c->packets);
+		break;
+	case BE_BYTES:
+		prom_u64(p, name, l, c->bytes);
+		break;
+	case BE_STATE:
+		lbd_backend_state(b, st, sizeof(st));
+		for (size_t k = 0; k < 3; k++) {
+			struct prom_labels sl = *l;
+
+			prom_label(&sl, "state", be_states[k]);
+			prom_u64(p, name, &sl, !strcmp(st, be_states[k]));
+		}
+		break;
+	case BE_HEALTHY:
+		prom_u64(p, name, l, b->health_up);
+		break;
+	case BE_RESOLVED:
+		prom_u64(p, name, l, b->mac_ok);
+		break;
+	case BE_WEIGHT:
+		prom_u64(p, name, l, b->weight);
+		break;
+	case BE_TABLE_WEIGHT:
+		prom_dbl(p, name, l, lbd_backend_table_weight(b) / 100.0);
+		break;
+	case BE_TRANSITIONS:
+		prom_u64(p, name, l, b->hc.transitions);
+		break;
+	case BE_CHECK_FAILURES:
+		prom_u64(p, name, l, hs->failures);
+		break;
+	case BE_CHECK_DURATION:
+		prom_histogram(p, name, l, check_bounds, hs->buckets,
+			       LBD_CHECK_BUCKETS, (double)hs->sum_us / 1e6);
+		break;
+	}
+}
+
 static void render_backends(struct prom *p, const struct lbd *d,
 			    const struct snap *s)
 {
-	static const struct {
-		const char *name, *type, *help;
-	} fam[] = {
-		{ "xdplb_backend_packets_total", "counter",
-		  "Packets forwarded to a backend." },
-		{ "xdplb_backend_bytes_total", "counter",
-		  "Bytes of packets forwarded to a backend." },
-		{ "xdplb_backend_state", "gauge",
-		  "A backend's state: 1 for the state it is in (active takes "
-		  "new flows, draining keeps its flows only, down takes "
-		  "nothing)." },
-		{ "xdplb_backend_healthy", "gauge",
-		  "1 if the health checks pass (or none is configured)." },
-		{ "xdplb_backend_resolved", "gauge",
-		  "1 if the backend's next-hop MAC address is known." },
-		{ "xdplb_backend_weight", "gauge",
-		  "The backend's configured weight." },
-		{ "xdplb_backend_table_weight", "gauge",
-		  "The weight the backend has in the Maglev table now "
-		  "(lower during slow start, 0 when it takes no new flows)." },
-		{ "xdplb_backend_health_transitions_total", "counter",
-		  "Health changes between up and down." },
-		{ "xdplb_health_check_failures_total", "counter",
-		  "Health checks of a backend that failed." },
-		{ "xdplb_health_check_duration_seconds", "histogram",
-		  "Duration of a backend's health checks, failed ones "
-		  "included (a timeout counts its full wait)." },
-	};
 	struct prom_labels l;
-	char st[16];
 
-	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-		prom_head(p, fam[f].name, fam[f].type, fam[f].help);
+	for (size_t f = 0; f < sizeof(be_fam) / sizeof(be_fam[0]); f++) {
+		prom_head(p, be_fam[f].name, be_fam[f].type, be_fam[f].help);
 		for (size_t i = 0; i < d->nvips; i++) {
 			const struct lbd_vip *v = &d->vips[i];
 
 			for (size_t j = 0; j < v->nbe; j++) {
-				const struct lbd_backend *b = &v->be[j];
-				const struct lbd_check_stats *hs = &b->hc_stats;
-				uint64_t u = 0;
-
-				be_labels(&l, v, b);
-				switch (f) {
-				case 0:
-					u = s->be[i][j].packets;
-					break;
-				case 1:
-					u = s->be[i][j].bytes;
-					break;
-				case 2:
-					lbd_backend_state(b, st, sizeof(st));
-					for (size_t k = 0; k < 3; k++) {
-						struct prom_labels sl = l;
-
-						prom_label(&sl, "state",
-							   be_states[k]);
-						prom_u64(p, fam[f].name, &sl,
-							 !strcmp(st,
-								 be_states[k]));
-					}
-					continue;
-				case 3:
-					u = b->health_up;
-					break;
-				case 4:
-					u = b->mac_ok;
-					break;
-				case 5:
-					u = b->weight;
-					break;
-				case 6:
-					prom_dbl(p, fam[f].name, &l,
-						 lbd_backend_table_weight(b) /
-							 100.0);
-					continue;
-				case 7:
-					u = b->hc.transitions;
-					break;
-				case 8:
-					u = hs->failures;
-					break;
-				case 9:
-					prom_histogram(
-						p, fam[f].name, &l,
-						check_bounds, hs->buckets,
-						LBD_CHECK_BUCKETS,
-						(double)hs->sum_us / 1e6);
-					continue;
-				}
-				prom_u64(p, fam[f].name, &l, u);
+				be_labels(&l, v, &v->be[j]);
+				be_samples(p, be_fam[f].f, be_fam[f].name, &l,
+					   &v->be[j], &s->be[i][j]);
 			}
 		}
 	}
