@@ -118,7 +118,8 @@ fi
 for want in 'lb_backend_requests_total{worker="0",generation="0",class="2xx"} ' \
 	'lb_backend_cache_hits_total{worker="1",generation="0"} ' \
 	'lb_backend_origin_fetch_duration_seconds_bucket{worker="0",generation="0",le="+Inf"} ' \
-	'lb_backend_cache_singleflight_waits_total ' 'lb_backend_worker_cpu_seconds_total{'; do
+	'lb_backend_cache_singleflight_waits_total ' 'lb_backend_worker_cpu_seconds_total{' \
+	'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/backend.prom" || fail "lb-backend metrics" "no line starting '$want'"
 done
 hc=$(awk -v m="xdplb_health_check_duration_seconds_count{vip=\"$VIP\",backend=\"$(lab_backend_addr 1 4)\"}" \

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "metrics.h"
@@ -241,4 +242,9 @@ void metrics_render(struct prom *p, struct shared *sh)
 	single(p, "lb_backend_cache_lock_recoveries_total", "counter",
 	       "Repairs of the cache after a holder of its lock died.",
 	       (double)cs.recoveries);
+	/* process_*: the master's, the one process that lives as long as
+	 * the service (workers have their own figures above); none from an
+	 * orphaned worker, whose parent is no longer the master */
+	if (getppid() > 1)
+		prom_process(p, getppid());
 }

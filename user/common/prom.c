@@ -239,19 +239,23 @@ static double boot_time(void)
 	return bt;
 }
 
-static long count_fds(void)
+static long count_fds(int pid)
 {
-	DIR *dir = opendir("/proc/self/fd");
+	char path[64];
+	DIR *dir;
 	struct dirent *e;
 	long n = 0;
 
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid ? pid : (int)getpid());
+	dir = opendir(path);
 	if (!dir)
 		return -1;
 	while ((e = readdir(dir)))
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(dir);
-	return n - 1; /* the directory's own descriptor */
+	/* the directory's own descriptor, when it is ours */
+	return pid && pid != getpid() ? n : n - 1;
 }
 
 int prom_proc_read(int pid, struct prom_proc *pp)
@@ -291,13 +295,13 @@ int prom_proc_read(int pid, struct prom_proc *pp)
 	return 0;
 }
 
-void prom_process(struct prom *p)
+void prom_process(struct prom *p, int pid)
 {
 	struct prom_proc pp;
-	long fds = count_fds();
+	long fds = count_fds(pid);
 	struct rlimit rl;
 
-	if (prom_proc_read(0, &pp))
+	if (prom_proc_read(pid, &pp))
 		return;
 	prom_head(p, "process_cpu_seconds_total", "counter",
 		  "Total user and system CPU time spent in seconds.");
@@ -313,7 +317,7 @@ void prom_process(struct prom *p)
 			  "Number of open file descriptors.");
 		prom_u64(p, "process_open_fds", NULL, (uint64_t)fds);
 	}
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+	if (!prlimit(pid, RLIMIT_NOFILE, NULL, &rl)) {
 		prom_head(p, "process_max_fds", "gauge",
 			  "Maximum number of open file descriptors.");
 		prom_dbl(p, "process_max_fds", NULL,

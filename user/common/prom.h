@@ -69,11 +69,11 @@ void prom_histogram(struct prom *p, const char *name,
 size_t prom_bucket(const double *bounds, size_t n, double v);
 
 /*
- * The process_* metrics of the calling process, as Prometheus' own client
- * libraries name them: CPU seconds, resident and virtual memory, open and
- * maximum descriptors, start time.  From /proc/self.
+ * The process_* metrics of process pid (0: the caller), as Prometheus' own
+ * client libraries name them: CPU seconds, resident and virtual memory,
+ * open and maximum descriptors, start time.  From /proc/PID.
  */
-void prom_process(struct prom *p);
+void prom_process(struct prom *p, int pid);
 
 /* CPU, memory and start time of a process (pid 0: the caller), from
  * /proc/PID/stat.  0 or -errno. */

@@ -427,7 +427,7 @@ static void render(void *ctx, struct prom *p)
 	render_global(p, &s);
 	render_vips(p, d, &s);
 	render_backends(p, d, &s);
-	prom_process(p);
+	prom_process(p, 0);
 out:
 	if (s.be)
 		for (size_t i = 0; i < d->nvips; i++)
