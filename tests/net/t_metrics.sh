@@ -122,6 +122,13 @@ for want in 'lb_backend_requests_total{worker="0",generation="0",class="2xx"} ' 
 	'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/backend.prom" || fail "lb-backend metrics" "no line starting '$want'"
 done
+# the listener's other answers
+code_of() { on lb curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+got="$(code_of "http://127.0.0.1:$MPORT/") $(code_of -X POST "http://127.0.0.1:$MPORT/metrics")"
+got="$got $(code_of -I "http://127.0.0.1:$MPORT/metrics?x=1") $(code_of -H "X-Big: $big" "http://127.0.0.1:$MPORT/metrics")"
+check "metrics listener: / 404, POST 405, HEAD 200, a 9000-byte header 431" \
+	"$([ "$got" = "404 405 200 431" ]; echo $?)" "got $got"
 hc=$(awk -v m="xdplb_health_check_duration_seconds_count{vip=\"$VIP\",backend=\"$(lab_backend_addr 1 4)\"}" \
 	'$1 == m { print $2 }' "$T/lbd.prom")
 check "health check durations counted (${hc:-none})" \
