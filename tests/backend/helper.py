@@ -287,6 +287,45 @@ def main():
             if time.time() - t0 > 20:
                 break
         print("%.2f %s" % (time.time() - t0, how.replace(" ", "_")))
+    elif cmd == "bodyless":
+        # N connections that announce a body and never send it; print how
+        # many the server closed within SECS and when the last one went
+        port, n, secs = int(a[0]), int(a[1]), float(a[2])
+        req = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+        socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(req)
+            socks.append(s)
+        t0 = time.time()
+        open_ = set(socks)
+        last = 0.0
+        while open_ and time.time() - t0 < secs:
+            r, _, _ = select.select(list(open_), [], [], 0.1)
+            for s in r:
+                try:
+                    d = s.recv(65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    open_.discard(s)
+                    last = time.time() - t0
+        print("closed %d of %d last %.2f" % (n - len(open_), n, last))
+    elif cmd == "noread":
+        # N connections asking for PATH that never read the answer; hold
+        # them until the file STOP exists (at most 60 s)
+        port, n, path, stop = int(a[0]), int(a[1]), a[2], a[3]
+        socks = []
+        for _ in range(n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+            socks.append(s)
+        print("open", flush=True)
+        t0 = time.time()
+        while not os.path.exists(stop) and time.time() - t0 < 60:
+            time.sleep(0.05)
     elif cmd == "json":
         st, xc, by, body = get(a[0])
         j = json.loads(body)

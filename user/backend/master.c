@@ -40,6 +40,7 @@
 #define ENV_ADMIN "LB_BACKEND_ADMIN" /* ADDR:PORT the inherited afd is on */
 #define CRASH_WINDOW_MS 10000 /* a worker dying younger than this crashed */
 #define BACKOFF_MAX_MS 30000
+#define ALONE_MS 1000 /* no worker alive: the next one starts within this */
 #define READY_WAIT_MS 10000 /* reload: how long new workers get to start */
 
 struct child {
@@ -321,6 +322,35 @@ static void reap(int stopping)
 	}
 }
 
+/*
+ * The crash brake may slow each slot down, but it must never leave the
+ * server without any worker for long: when none is alive, the slot due
+ * soonest is brought forward to ALONE_MS, and the log says so loudly (a
+ * server that answers nothing is worse than one that crashes often).
+ */
+static void keep_one(long long now)
+{
+	struct child *first = NULL;
+	int live = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct child *c = &children[i];
+
+		if (!c->used || c->old)
+			continue;
+		if (c->pid)
+			live++;
+		else if (!first || c->respawn_at < first->respawn_at)
+			first = c;
+	}
+	if (live || !first || first->respawn_at <= now + ALONE_MS)
+		return;
+	pr_err("NO WORKER IS RUNNING: every worker crashed within %d ms of its start, %u times in a row; starting worker %u in %d ms instead of %lld ms",
+	       CRASH_WINDOW_MS, first->fails, first->index, ALONE_MS,
+	       first->respawn_at - now);
+	first->respawn_at = now + ALONE_MS;
+}
+
 static void respawn_due(long long now, long long *next)
 {
 	for (int i = 0; i < MAX_SLOTS; i++) {
@@ -520,8 +550,10 @@ int master_run(struct config *config, int argc, char **argv)
 	for (;;) {
 		now = mono_ms();
 		next = now + 1000;
-		if (!stopping)
+		if (!stopping) {
+			keep_one(now);
 			respawn_due(now, &next);
+		}
 		if (reloading) {
 			if (all_ready() || now >= ready_by) {
 				if (!all_ready())
