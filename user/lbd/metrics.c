@@ -86,7 +86,7 @@ static bool is_drop(int i)
 
 static void render_global(struct prom *p, const struct snap *s)
 {
-	char name[96], help[160];
+	char name[96], help[1200];
 	struct prom_labels l;
 
 	for (int i = 0; i < LB_STAT_MAX; i++) {
@@ -104,15 +104,27 @@ static void render_global(struct prom *p, const struct snap *s)
 		prom_head(p, name, "counter", help);
 		prom_u64(p, name, NULL, s->global[i].bytes);
 	}
+	/* the help names every reason with its meaning */
+	char reasons[1024];
+	size_t len = 0;
+
+	reasons[0] = 0;
+	for (int i = 0; i < LB_STAT_MAX && len < sizeof(reasons); i++)
+		if (is_drop(i))
+			len += (size_t)snprintf(reasons + len,
+						sizeof(reasons) - len,
+						"%s%s (%s)", len ? ", " : "",
+						stat_names[i] + 5,
+						stat_help[i]);
 	for (int bytes = 0; bytes < 2; bytes++) {
 		const char *n = bytes ? "xdplb_dropped_bytes_total" :
 					"xdplb_dropped_packets_total";
 
-		prom_head(p, n, "counter",
-			  bytes ? "Bytes of packets dropped by the datapath, "
-				  "by reason." :
-				  "Packets dropped by the datapath, by reason "
-				  "(see the help of lbctl stats).");
+		snprintf(help, sizeof(help),
+			 "%s dropped by the datapath, by "
+			 "reason: %s.",
+			 bytes ? "Bytes of packets" : "Packets", reasons);
+		prom_head(p, n, "counter", help);
 		for (int i = 0; i < LB_STAT_MAX; i++) {
 			if (!is_drop(i))
 				continue;
