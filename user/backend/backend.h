@@ -14,10 +14,18 @@
 #include "http.h"
 #include "origin.h"
 
+/* How the workers share the listening address (--accept). */
+enum accept_mode {
+	ACCEPT_ROTATE, /* one socket; EPOLLEXCLUSIVE, waiters rotated */
+	ACCEPT_EXCLUSIVE, /* one socket; EPOLLEXCLUSIVE alone */
+	ACCEPT_REUSEPORT, /* a SO_REUSEPORT socket per worker */
+};
+
 struct config {
 	char listen[300]; /* ADDR:PORT */
 	char admin_listen[300]; /* ADDR:PORT of the admin endpoints, or "" */
 	unsigned int workers;
+	int accept_mode; /* enum accept_mode */
 	char origin_url[512];
 	char root[PATH_MAX]; /* realpath of --root */
 	uint64_t cache_size;
@@ -63,7 +71,7 @@ struct worker_slot {
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
-#define SHARED_VERSION 1
+#define SHARED_VERSION 2 /* 2: the cache counts its waiters */
 
 struct shared {
 	uint32_t magic, version;

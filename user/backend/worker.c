@@ -826,6 +826,25 @@ static void listeners_watch(int op)
 }
 
 /*
+ * EPOLLEXCLUSIVE wakes the first idle worker in the listening socket's wait
+ * queue, which is the same one again and again while it keeps up: one core
+ * serves everything.  Having taken a connection, a worker re-registers
+ * (delete, add), which puts it at the tail of that queue: the next
+ * connection wakes the idle worker that waited longest, and connections go
+ * round the workers.  Two system calls per accepted connection; none per
+ * request on a kept-alive one.
+ */
+static void rotate_listener(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+				  .data.ptr = &tag_service };
+
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
+		pr_warn("epoll_ctl listener: %s", strerror(errno));
+}
+
+/*
  * accept() failing for want of descriptors or memory leaves the connection
  * in the queue, and a level-triggered listener would wake us again at once:
  * stop accepting for a while instead (nginx does the same), and say so in
@@ -882,6 +901,8 @@ static void on_accept(int listener, int admin)
 		free(c);
 		return;
 	}
+	if (!admin && cfg->accept_mode == ACCEPT_ROTATE)
+		rotate_listener();
 	c->fd = fd;
 	c->file_fd = -1;
 	c->admin = admin;
