@@ -23,6 +23,8 @@ for i in 1 2 3 4 5; do
 	[ "$r" = "stale /stale/$i 200" ] || bad=$((bad + 1))
 done
 check "origin a stale pooled connection is retried, no 502" $([ "$bad" -eq 0 ]; echo $?) "$bad of 5 failed"
+n=$($HELPER json "$URL/stats" workers.0.origin_retries)
+check "origin retries counted in /stats" $([ "$n" -ge 1 ]; echo $?) "origin_retries $n"
 stop_backend
 
 # idle pooled connections close after --origin-idle-timeout

@@ -68,6 +68,9 @@ struct worker_slot {
 	uint64_t misses;
 	uint64_t evictions;
 	uint64_t connections; /* open right now */
+	uint64_t origin_connects; /* new connections to the origin */
+	uint64_t origin_reused; /* fetches on a pooled connection */
+	uint64_t origin_retries; /* stale pooled connections retried */
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */

@@ -3,11 +3,17 @@
  * master.c - the lb-backend master: owns the listening socket and the shared
  * memory, forks the workers, replaces the ones that die, reloads and stops.
  *
- * One listening socket, created here and inherited by every worker, rather
- * than one SO_REUSEPORT socket per worker: with SO_REUSEPORT each socket has
- * its own accept queue, and the connections queued on a worker's socket are
- * reset when that worker dies.  A shared socket has one queue; whichever
- * worker is alive takes the next connection (EPOLLEXCLUSIVE spares the herd).
+ * By default one listening socket, created here and inherited by every
+ * worker: it has one queue, and whichever worker is alive and idle takes
+ * the next connection (EPOLLEXCLUSIVE spares the herd, and a worker that
+ * accepted moves to the back of the waiters, see worker.c).  With
+ * --accept reuseport each worker index has a SO_REUSEPORT socket of its
+ * own, also created and held here, so that its queue waits for a dead
+ * worker's replacement; but connections hashed to a worker in crash
+ * back-off wait with it, and queues of sockets closed on a reload move to
+ * the new ones only with net.ipv4.tcp_migrate_req = 1.  bench-backend
+ * measures both; the shared socket spreads as evenly and has neither
+ * drawback.
  *
  * Reload (SIGHUP) re-executes the master in place: same pid, so the running
  * workers stay its children; the binary is read from disk again and the
