@@ -19,6 +19,9 @@ The fake origin answers:
   /raw/CASE/...    the head of RAW[CASE] byte for byte (fields in that order,
                    no Server or Date), then "raw PATH"
   /big/N/...       N bytes, Content-Length, Cache-Control: max-age=60
+  /stale/...       an answer that keeps the connection alive by its head,
+                   after which the origin closes it all the same
+  /conns           how many TCP connections the origin has accepted
   anything else    "hello PATH", Cache-Control: max-age=60
 """
 import http.client
@@ -70,6 +73,12 @@ class Origin(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     counts = {}
     lock = threading.Lock()
+    connections = 0
+
+    def setup(self):
+        super().setup()
+        with Origin.lock:
+            Origin.connections += 1
 
     def log_message(self, *a):
         pass
@@ -99,6 +108,9 @@ class Origin(BaseHTTPRequestHandler):
                 n = Origin.counts.get(p, 0)
             self.send_body(str(n).encode(), cc="no-store")
             return
+        if u.path == "/conns":
+            self.send_body(str(Origin.connections).encode(), cc="no-store")
+            return
         with Origin.lock:
             Origin.counts[self.path] = Origin.counts.get(self.path, 0) + 1
         parts = u.path.split("/")
@@ -119,6 +131,12 @@ class Origin(BaseHTTPRequestHandler):
             out = ("HTTP/1.1 200 OK" + eol + head +
                    "Content-Length: %d" % len(body) + eol + eol).encode()
             self.wfile.write(out + body)
+        elif u.path.startswith("/stale/"):
+            body = ("stale %s\n" % self.path).encode()
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            self.wfile.flush()
+            self.close_connection = True
         elif u.path.startswith("/big/"):
             n = int(parts[2])
             self.send_response(200)

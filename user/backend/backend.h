@@ -15,10 +15,18 @@
 #include "metrics.h"
 #include "origin.h"
 
+/* How the workers share the listening address (--accept). */
+enum accept_mode {
+	ACCEPT_ROTATE, /* one socket; EPOLLEXCLUSIVE, waiters rotated */
+	ACCEPT_EXCLUSIVE, /* one socket; EPOLLEXCLUSIVE alone */
+	ACCEPT_REUSEPORT, /* a SO_REUSEPORT socket per worker */
+};
+
 struct config {
 	char listen[300]; /* ADDR:PORT */
 	char admin_listen[300]; /* ADDR:PORT of the admin endpoints, or "" */
 	unsigned int workers;
+	int accept_mode; /* enum accept_mode */
 	char origin_url[512];
 	char root[PATH_MAX]; /* realpath of --root */
 	uint64_t cache_size;
@@ -61,11 +69,15 @@ struct worker_slot {
 	uint64_t misses;
 	uint64_t evictions;
 	uint64_t connections; /* open right now */
+	uint64_t origin_connects; /* new connections to the origin */
+	uint64_t origin_reused; /* fetches on a pooled connection */
+	uint64_t origin_retries; /* stale pooled connections retried */
 	struct worker_metrics m; /* for /metrics (metrics.h) */
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
-#define SHARED_VERSION 2
+/* 2: the cache counts its waiters; 3: worker slots hold worker_metrics */
+#define SHARED_VERSION 3
 
 struct shared {
 	uint32_t magic, version;

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		"                  [--origin-timeout S] [--connect-timeout S]\n"
 		"                  [--drain-delay S] [--grace S] [--max-body BYTES]\n"
 		"                  [--max-conns N] [--admin-listen ADDR:PORT]\n"
+		"                  [--accept rotate|exclusive|reuseport]\n"
 		"                  [--max-object-size BYTES] [--max-response BYTES]\n"
 		"                  [--temp-dir DIR] [--cache-set-cookie yes|no]\n"
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
@@ -108,6 +109,19 @@ static int set_option(struct config *c, const char *name, const char *v)
 		if (strlen(v) >= sizeof(c->listen))
 			goto toolong;
 		strcpy(c->listen, v);
+	} else if (!strcmp(name, "accept")) {
+		if (!strcmp(v, "rotate"))
+			c->accept_mode = ACCEPT_ROTATE;
+		else if (!strcmp(v, "exclusive"))
+			c->accept_mode = ACCEPT_EXCLUSIVE;
+		else if (!strcmp(v, "reuseport"))
+			c->accept_mode = ACCEPT_REUSEPORT;
+		else {
+			fprintf(stderr,
+				"lb-backend: --accept: 'rotate', 'exclusive' or 'reuseport', not '%s'\n",
+				v);
+			return -EINVAL;
+		}
 	} else if (!strcmp(name, "admin-listen")) {
 		if (strlen(v) >= sizeof(c->admin_listen))
 			goto toolong;

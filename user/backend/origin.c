@@ -470,6 +470,13 @@ static int exchange(int fd, const char *req, size_t n, long long deadline,
 			return -1;
 		}
 	}
+	/* the answer takes a round trip: wait for it before the first recv
+	 * rather than after a recv that would only say EAGAIN */
+	err = wait_fd(fd, POLLIN, deadline);
+	if (err) {
+		fail(r, 504, "response timed out");
+		return -1;
+	}
 	for (;;) {
 		k = recv(fd, buf, sizeof(buf), 0);
 		if (k < 0) {

@@ -9,7 +9,8 @@
  * of the same key, and its other connections wait meanwhile.  That keeps a
  * worker a simple sequence of steps; the other workers keep accepting (the
  * listening socket is shared, and a busy worker is not in epoll_wait, so the
- * kernel wakes an idle one), and misses are rare by design.
+ * kernel wakes an idle one), and misses are rare by design.  Misses reuse
+ * pooled origin connections (origin.h); the cost left is the wait itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -311,6 +312,7 @@ static int fetch_origin(const void *p, struct fetched *f)
 		.def_ttl = cfg->ttl,
 		.cache_flags = cfg->cache_cookies ? HTTP_CACHE_COOKIES : 0,
 	};
+	struct origin_pool_stats ps;
 	struct origin_reply r;
 	char body[160];
 	uint64_t t0 = metrics_clock_us();
@@ -318,6 +320,10 @@ static int fetch_origin(const void *p, struct fetched *f)
 
 	origin_fetch(&cfg->origin, a->target, a->len, &lim, &r);
 	metrics_origin(&me->m, t0, r.error != NULL);
+	origin_pool_stats(&ps);
+	STAT_SET(me->origin_connects, ps.connects);
+	STAT_SET(me->origin_reused, ps.reused);
+	STAT_SET(me->origin_retries, ps.retries);
 	if (r.error) {
 		pr_warn("origin %s%.*s: %s", cfg->origin_url, (int)a->len,
 			a->target, r.error);
@@ -449,7 +455,7 @@ error:
 static void serve_stats(struct conn *c, int head)
 {
 	struct cache_stats cs;
-	size_t cap = 4096 + MAX_SLOTS * 256, n;
+	size_t cap = 4096 + MAX_SLOTS * 384, n;
 	char *j = malloc(cap);
 	int i, first = 1;
 
@@ -485,7 +491,9 @@ static void serve_stats(struct conn *c, int head)
 			      "\"index\":%u,\"ready\":%s,\"started\":%llu,"
 			      "\"restarts\":%llu,\"requests\":%llu,"
 			      "\"hits\":%llu,\"misses\":%llu,"
-			      "\"evictions\":%llu,\"connections\":%llu}",
+			      "\"evictions\":%llu,\"connections\":%llu,"
+			      "\"origin_connects\":%llu,\"origin_reused\":%llu,"
+			      "\"origin_retries\":%llu}",
 			      first ? "" : ",", i, pid, STAT_GET(s->generation),
 			      STAT_GET(s->index),
 			      STAT_GET(s->ready) ? "true" : "false",
@@ -495,7 +503,10 @@ static void serve_stats(struct conn *c, int head)
 			      (unsigned long long)STAT_GET(s->hits),
 			      (unsigned long long)STAT_GET(s->misses),
 			      (unsigned long long)STAT_GET(s->evictions),
-			      (unsigned long long)STAT_GET(s->connections));
+			      (unsigned long long)STAT_GET(s->connections),
+			      (unsigned long long)STAT_GET(s->origin_connects),
+			      (unsigned long long)STAT_GET(s->origin_reused),
+			      (unsigned long long)STAT_GET(s->origin_retries));
 		first = 0;
 		if (n > cap - 512)
 			break;
@@ -849,6 +860,25 @@ static void listeners_watch(int op)
 }
 
 /*
+ * EPOLLEXCLUSIVE wakes the first idle worker in the listening socket's wait
+ * queue, which is the same one again and again while it keeps up: one core
+ * serves everything.  Having taken a connection, a worker re-registers
+ * (delete, add), which puts it at the tail of that queue: the next
+ * connection wakes the idle worker that waited longest, and connections go
+ * round the workers.  Two system calls per accepted connection; none per
+ * request on a kept-alive one.
+ */
+static void rotate_listener(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+				  .data.ptr = &tag_service };
+
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
+		pr_warn("epoll_ctl listener: %s", strerror(errno));
+}
+
+/*
  * accept() failing for want of descriptors or memory leaves the connection
  * in the queue, and a level-triggered listener would wake us again at once:
  * stop accepting for a while instead (nginx does the same), and say so in
@@ -905,6 +935,8 @@ static void on_accept(int listener, int admin)
 		free(c);
 		return;
 	}
+	if (!admin && cfg->accept_mode == ACCEPT_ROTATE)
+		rotate_listener();
 	c->fd = fd;
 	c->file_fd = -1;
 	c->admin = admin;
