@@ -119,7 +119,7 @@ for want in 'lb_backend_requests_total{worker="0",generation="0",class="2xx"} ' 
 	'lb_backend_cache_hits_total{worker="1",generation="0"} ' \
 	'lb_backend_origin_fetch_duration_seconds_bucket{worker="0",generation="0",le="+Inf"} ' \
 	'lb_backend_cache_singleflight_waits_total ' 'lb_backend_worker_cpu_seconds_total{' \
-	'process_open_fds ' 'process_start_time_seconds '; do
+	'lb_backend_origin_reused_total{' 'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/backend.prom" || fail "lb-backend metrics" "no line starting '$want'"
 done
 # the listener's other answers
@@ -180,6 +180,12 @@ if got=$(prom_sum 'lb_backend_cache_hits_total{job="backend"}' $((hits0 + N))); 
 	pass "Prometheus scraped lb-backend: cache hits went $hits0 -> $got with $N repeated requests"
 else
 	fail "Prometheus scraped lb-backend: cache hits" "got $got, want $((hits0 + N))"
+fi
+# each fetch went on a new or a pooled origin connection
+if got=$(prom_sum 'sum(lb_backend_origin_connections_total{job="backend"}) + sum(lb_backend_origin_reused_total{job="backend"})' ">=$N"); then
+	pass "Prometheus scraped lb-backend: $got origin connections opened or reused"
+else
+	fail "Prometheus scraped lb-backend: origin pool" "got $got, want at least $N"
 fi
 # scrapes arrive on the admin listener: they are not counted as requests
 if got=$(prom_sum 'lb_backend_requests_total{job="backend",class="2xx"}' $((req0 + 2 * N))); then

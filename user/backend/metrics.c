@@ -57,6 +57,7 @@ struct wsnap {
 	struct prom_labels l; /* worker="I",generation="G" */
 	uint64_t ready, started, restarts, connections;
 	uint64_t hits, misses, evictions;
+	uint64_t origin_connects, origin_reused, origin_retries;
 	struct worker_metrics m;
 	struct prom_proc proc;
 	bool proc_ok;
@@ -79,6 +80,9 @@ static void snap_worker(struct worker_slot *s, struct wsnap *w)
 	w->hits = STAT_GET(s->hits);
 	w->misses = STAT_GET(s->misses);
 	w->evictions = STAT_GET(s->evictions);
+	w->origin_connects = STAT_GET(s->origin_connects);
+	w->origin_reused = STAT_GET(s->origin_reused);
+	w->origin_retries = STAT_GET(s->origin_retries);
 	for (int i = 0; i < 6; i++)
 		w->m.responses[i] = STAT_GET(s->m.responses[i]);
 	w->m.response_bytes = STAT_GET(s->m.response_bytes);
@@ -96,6 +100,9 @@ enum wfield {
 	W_MISSES,
 	W_EVICTIONS,
 	W_ORIGIN_ERRORS,
+	W_ORIGIN_CONNECTS,
+	W_ORIGIN_REUSED,
+	W_ORIGIN_RETRIES,
 	W_READY,
 	W_STARTED,
 	W_RESTARTS,
@@ -120,6 +127,13 @@ static const struct {
 	  "Cache entries evicted to make room for this worker's fills." },
 	{ W_ORIGIN_ERRORS, "lb_backend_origin_errors_total", "counter",
 	  "Origin fetches that failed (connect, timeout, bad answer)." },
+	{ W_ORIGIN_CONNECTS, "lb_backend_origin_connections_total", "counter",
+	  "New connections opened to the origin." },
+	{ W_ORIGIN_REUSED, "lb_backend_origin_reused_total", "counter",
+	  "Origin fetches made on a pooled (kept-alive) connection." },
+	{ W_ORIGIN_RETRIES, "lb_backend_origin_retries_total", "counter",
+	  "Fetches retried on a new connection because the pooled one had "
+	  "been closed by the origin." },
 	{ W_READY, "lb_backend_worker_ready", "gauge",
 	  "1 once the worker accepts connections." },
 	{ W_STARTED, "lb_backend_worker_start_time_seconds", "gauge",
@@ -147,6 +161,12 @@ static double wvalue(const struct wsnap *w, enum wfield f)
 		return (double)w->evictions;
 	case W_ORIGIN_ERRORS:
 		return (double)w->m.origin_errors;
+	case W_ORIGIN_CONNECTS:
+		return (double)w->origin_connects;
+	case W_ORIGIN_REUSED:
+		return (double)w->origin_reused;
+	case W_ORIGIN_RETRIES:
+		return (double)w->origin_retries;
 	case W_READY:
 		return (double)w->ready;
 	case W_STARTED:
