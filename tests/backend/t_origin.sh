@@ -25,6 +25,18 @@ done
 check "origin a stale pooled connection is retried, no 502" $([ "$bad" -eq 0 ]; echo $?) "$bad of 5 failed"
 n=$($HELPER json "$URL/stats" workers.0.origin_retries)
 check "origin retries counted in /stats" $([ "$n" -ge 1 ]; echo $?) "origin_retries $n"
+
+# pipelined misses on one connection: each waits for its fetch, the
+# answers come in order; the same key twice in one batch is one fetch
+r=$($HELPER raw "$PORT" 'GET /p/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /p/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /p/1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+	grep '^hello' | tr '\n' ' ')
+check "origin pipelined misses answered in order" \
+	$([ "$r" = "hello /p/1 hello /p/2 hello /p/1 " ]; echo $?) "got '$r'"
+$HELPER burst "$URL/b/same" 20 >"$T/burst"
+ok=$(awk '$1 == 200' "$T/burst" | wc -l)
+check "origin 20 concurrent misses of one key: all answered, one fetch" \
+	$([ "$ok" -eq 20 ] && [ "$(origin_count /b/same)" = 1 ]; echo $?) \
+	"$ok answered, origin saw $(origin_count /b/same)"
 stop_backend
 
 # idle pooled connections close after --origin-idle-timeout

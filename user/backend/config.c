@@ -264,7 +264,7 @@ int config_parse(int argc, char **argv, struct config *c)
 	c->max_object = 1 << 20;
 	c->max_response = 1ull << 30;
 	strcpy(c->temp_dir, "/tmp");
-	c->origin_keepalive = 16;
+	c->origin_keepalive = 32;
 	c->origin_idle_ms = 30000;
 	c->read_timeout_ms = 10000;
 	c->idle_timeout_ms = 60000;

@@ -443,68 +443,97 @@ static size_t drop_cookies(char *h, size_t len)
 	return o;
 }
 
-/*
- * One exchange on fd.  Returns 1 when the response is complete, 0 when the
- * connection failed before a single byte of the answer came (a stale pooled
- * connection: worth one retry), -1 on any other failure (r filled).
- */
-static int exchange(int fd, const char *req, size_t n, long long deadline,
-		    struct origin_rx *rx, struct origin_reply *r)
+/* One fetch of a batch in progress. */
+struct job {
+	int fd;
+	int reused; /* fd came from the pool: may be stale */
+	int done; /* 1 complete, -1 failed (r filled) */
+	size_t got; /* bytes of the answer so far */
+	struct origin_rx rx;
+	char req[9000];
+	int len;
+};
+
+/* Open (or take from the pool) a connection for j and send its request.
+ * A pooled connection that fails here is replaced once.  0 or -1 (j's
+ * reply filled). */
+static int job_start(struct job *j, const struct origin *o, int fresh,
+		     long long cdeadline, long long deadline,
+		     struct origin_reply *r)
+{
+	const char *why = NULL;
+	int status = 502, err, off;
+	ssize_t k;
+
+	for (;;) {
+		j->fd = fresh ? -1 : pool_take();
+		j->reused = j->fd >= 0;
+		if (!j->reused) {
+			j->fd = connect_new(o, cdeadline, &why, &status);
+			if (j->fd < 0) {
+				fail(r, status, why);
+				return -1;
+			}
+		}
+		j->got = 0;
+		for (off = 0; off < j->len;) {
+			k = send(j->fd, j->req + off, j->len - off,
+				 MSG_NOSIGNAL);
+			if (k > 0) {
+				off += k;
+				continue;
+			}
+			if (k < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			err = wait_fd(j->fd, POLLOUT, deadline);
+			if (err) {
+				fail(r, 504, "send timed out");
+				return -1;
+			}
+		}
+		if (off == j->len)
+			return 0;
+		close(j->fd);
+		j->fd = -1;
+		if (!j->reused) {
+			fail(r, 502, "send failed");
+			return -1;
+		}
+		pool.st.retries++;
+		fresh = 1;
+	}
+}
+
+/* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
+ * 2 the pooled connection was stale (nothing came): start again. */
+static int job_read(struct job *j, struct origin_reply *r)
 {
 	char buf[65536];
-	size_t got = 0;
 	ssize_t k;
 	int err;
 
-	for (size_t off = 0; off < n;) {
-		k = send(fd, req + off, n - off, MSG_NOSIGNAL);
-		if (k > 0) {
-			off += k;
-			continue;
-		}
-		if (k < 0 && errno != EAGAIN && errno != EINTR)
-			return 0;
-		err = wait_fd(fd, POLLOUT, deadline);
-		if (err) {
-			fail(r, 504, "send timed out");
-			return -1;
-		}
-	}
-	/* the answer takes a round trip: wait for it before the first recv
-	 * rather than after a recv that would only say EAGAIN */
-	err = wait_fd(fd, POLLIN, deadline);
-	if (err) {
-		fail(r, 504, "response timed out");
-		return -1;
-	}
 	for (;;) {
-		k = recv(fd, buf, sizeof(buf), 0);
+		k = recv(j->fd, buf, sizeof(buf), 0);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN) {
-				if (!got)
-					return 0;
-				fail(r, 502, "recv failed");
-				return -1;
-			}
-			err = wait_fd(fd, POLLIN, deadline);
-			if (err) {
-				fail(r, 504, "response timed out");
-				return -1;
-			}
-			continue;
+			if (errno == EAGAIN)
+				return 0;
+			if (!j->got && j->reused)
+				return 2;
+			fail(r, 502, "recv failed");
+			return -1;
 		}
 		if (k == 0) {
-			if (!got)
-				return 0;
-			err = origin_rx_eof(rx);
+			if (!j->got && j->reused)
+				return 2;
+			err = origin_rx_eof(&j->rx);
 		} else {
-			got += k;
-			err = origin_rx_feed(rx, buf, k);
+			j->got += k;
+			err = origin_rx_feed(&j->rx, buf, k);
 		}
 		if (err < 0) {
-			fail(r, 502, rx->error);
+			fail(r, 502, j->rx.error);
 			return -1;
 		}
 		if (err == 1)
@@ -512,78 +541,147 @@ static int exchange(int fd, const char *req, size_t n, long long deadline,
 	}
 }
 
-int origin_fetch(const struct origin *o, const char *target, size_t tlen,
-		 const struct origin_limits *lim, struct origin_reply *r)
+/* A complete answer into r: the one cacheability decision, the headers to
+ * pass on, the body. */
+static void job_reply(struct job *j, const struct origin_limits *lim,
+		      struct origin_reply *r)
+{
+	struct origin_rx *rx = &j->rx;
+
+	r->status = rx->resp.status;
+	r->ttl = http_cache_ttl(&rx->resp, lim->def_ttl, time(NULL),
+				lim->cache_flags);
+	memcpy(r->hdrs, rx->resp.keep, rx->resp.keep_len);
+	r->hdrs_len = rx->resp.keep_len;
+	/* a stored answer never carries one client's cookies to another */
+	if (r->ttl > 0 && rx->resp.cache.set_cookie)
+		r->hdrs_len = drop_cookies(r->hdrs, r->hdrs_len);
+	r->body = rx->body;
+	r->body_len = rx->body_len;
+	r->body_fd = rx->fd;
+	r->body_fd_len = rx->fd_len;
+	/* over the largest object kept: never stored, so never waited on */
+	if (rx->fd >= 0)
+		r->ttl = -1;
+	rx->body = NULL;
+	rx->fd = -1;
+}
+
+int origin_fetch_many(const struct origin *o, const struct origin_target *t,
+		      unsigned int n, const struct origin_limits *lim,
+		      struct origin_reply *r)
 {
 	long long start = mono_ms(), deadline = start + lim->timeout_ms;
 	long long cdeadline = start + lim->connect_ms;
-	const char *why = NULL;
-	struct origin_rx rx;
-	int fd, n, reused, status = 502, k = 0;
-	char req[9000];
+	struct pollfd pfd[ORIGIN_BATCH];
+	struct job *jobs, *j;
+	unsigned int i, left = 0, np, map[ORIGIN_BATCH];
+	int k;
 
-	memset(r, 0, sizeof(*r));
-	r->body_fd = -1;
+	if (n > ORIGIN_BATCH)
+		n = ORIGIN_BATCH;
 	if (cdeadline > deadline)
 		cdeadline = deadline;
-	n = snprintf(req, sizeof(req),
-		     "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
-		     "User-Agent: lb-backend\r\nAccept-Encoding: identity\r\n"
-		     "%s\r\n",
-		     o->prefix, (int)tlen, target, o->host,
-		     pool.max ? "" : "Connection: close\r\n");
-	if (n < 0 || n >= (int)sizeof(req)) {
-		fail(r, 502, "request too long");
-		return 0;
+	jobs = calloc(n, sizeof(*jobs));
+	for (i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].body_fd = -1;
+		if (!jobs) {
+			fail(&r[i], 502, "out of memory");
+			continue;
+		}
+		j = &jobs[i];
+		j->fd = -1;
+		origin_rx_init(&j->rx, lim->max_mem, lim->max_size,
+			       lim->spool_dir);
+		j->len = snprintf(j->req, sizeof(j->req),
+				  "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
+				  "User-Agent: lb-backend\r\n"
+				  "Accept-Encoding: identity\r\n%s\r\n",
+				  o->prefix, (int)t[i].len, t[i].target,
+				  o->host,
+				  pool.max ? "" : "Connection: close\r\n");
+		if (j->len < 0 || j->len >= (int)sizeof(j->req)) {
+			fail(&r[i], 502, "request too long");
+			j->done = -1;
+			continue;
+		}
+		if (job_start(j, o, 0, cdeadline, deadline, &r[i])) {
+			j->done = -1;
+			continue;
+		}
+		left++;
 	}
-	/* a pooled connection first; if the origin had closed it, once more
-	 * on a new one */
-	for (int attempt = 0; attempt < 2 && k == 0; attempt++) {
-		fd = attempt ? -1 : pool_take();
-		reused = fd >= 0;
-		if (!reused) {
-			attempt = 1; /* a new connection is the last try */
-			fd = connect_new(o, cdeadline, &why, &status);
-			if (fd < 0) {
-				fail(r, status, why);
-				return 0;
+	if (!jobs)
+		return 0;
+	/* all requests are out: the answers come in while we wait for any */
+	while (left) {
+		np = 0;
+		for (i = 0; i < n; i++)
+			if (!jobs[i].done) {
+				pfd[np] = (struct pollfd){ .fd = jobs[i].fd,
+							   .events = POLLIN };
+				map[np++] = i;
+			}
+		k = poll(pfd, np,
+			 deadline > mono_ms() ? (int)(deadline - mono_ms()) :
+						0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			for (i = 0; i < np; i++) {
+				fail(&r[map[i]], 504, "response timed out");
+				jobs[map[i]].done = -1;
+			}
+			break;
+		}
+		for (unsigned int p = 0; p < np; p++) {
+			if (!pfd[p].revents)
+				continue;
+			i = map[p];
+			j = &jobs[i];
+			k = job_read(j, &r[i]);
+			if (k == 2) {
+				/* the origin had closed the pooled connection:
+				 * once more on a new one */
+				close(j->fd);
+				pool.st.retries++;
+				origin_rx_init(&j->rx, lim->max_mem,
+					       lim->max_size, lim->spool_dir);
+				if (job_start(j, o, 1, cdeadline, deadline,
+					      &r[i]))
+					k = -1;
+				else
+					continue;
+			}
+			if (k == 0)
+				continue;
+			j->done = k;
+			left--;
+			if (k == 1) {
+				if (j->reused)
+					pool.st.reused++;
+				if (origin_rx_reusable(&j->rx) && pool.max) {
+					pool_put(j->fd);
+					j->fd = -1;
+				}
+				job_reply(j, lim, &r[i]);
 			}
 		}
-		origin_rx_init(&rx, lim->max_mem, lim->max_size,
-			       lim->spool_dir);
-		k = exchange(fd, req, n, deadline, &rx, r);
-		if (k == 1 && origin_rx_reusable(&rx) && pool.max)
-			pool_put(fd);
-		else
-			close(fd);
-		if (k == 0 && reused)
-			pool.st.retries++;
-		else if (reused)
-			pool.st.reused++;
-		if (k != 1)
-			origin_rx_free(&rx);
 	}
-	if (k == 0)
-		fail(r, 502, "connection closed before the headers");
-	if (k != 1)
-		return 0;
-	r->status = rx.resp.status;
-	r->ttl = http_cache_ttl(&rx.resp, lim->def_ttl, time(NULL),
-				lim->cache_flags);
-	memcpy(r->hdrs, rx.resp.keep, rx.resp.keep_len);
-	r->hdrs_len = rx.resp.keep_len;
-	/* a stored answer never carries one client's cookies to another */
-	if (r->ttl > 0 && rx.resp.cache.set_cookie)
-		r->hdrs_len = drop_cookies(r->hdrs, r->hdrs_len);
-	r->body = rx.body;
-	r->body_len = rx.body_len;
-	r->body_fd = rx.fd;
-	r->body_fd_len = rx.fd_len;
-	/* over the largest object kept: never stored, so never waited on */
-	if (rx.fd >= 0)
-		r->ttl = -1;
-	rx.body = NULL;
-	rx.fd = -1;
-	origin_rx_free(&rx);
+	for (i = 0; i < n; i++) {
+		if (jobs[i].fd >= 0)
+			close(jobs[i].fd);
+		origin_rx_free(&jobs[i].rx);
+	}
+	free(jobs);
 	return 0;
+}
+
+int origin_fetch(const struct origin *o, const char *target, size_t tlen,
+		 const struct origin_limits *lim, struct origin_reply *r)
+{
+	struct origin_target t = { target, tlen };
+
+	return origin_fetch_many(o, &t, 1, lim, r);
 }

@@ -4,7 +4,7 @@
  * (http://host[:port][/prefix] only, no TLS), with a connect timeout and an
  * overall deadline.
  *
- * Each worker keeps a small pool of persistent connections to the origin
+ * Each worker keeps a pool of persistent connections to the origin
  * (nginx's upstream keepalive): bounded, closed after an idle time, and a
  * request that finds a pooled connection stale (the origin closed it
  * meanwhile) is retried once on a new one.  A fetch only ever runs in the
@@ -64,6 +64,23 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 		 const struct origin_limits *lim, struct origin_reply *r);
 
 void origin_reply_free(struct origin_reply *r);
+
+/* At most this many fetches in one batch. */
+#define ORIGIN_BATCH 32
+
+struct origin_target {
+	const char *target;
+	size_t len;
+};
+
+/*
+ * GET n targets (at most ORIGIN_BATCH) at once: every request is sent, each
+ * on its own connection, before any answer is awaited, so that the origin
+ * works on all of them while we wait once.  Fills r[0..n); returns 0.
+ */
+int origin_fetch_many(const struct origin *o, const struct origin_target *t,
+		      unsigned int n, const struct origin_limits *lim,
+		      struct origin_reply *r);
 
 /* The pool of idle origin connections of this process: at most max of
  * them, each closed after idle_ms without use.  max 0: no pool. */

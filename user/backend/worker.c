@@ -9,8 +9,10 @@
  * of the same key, and its other connections wait meanwhile.  That keeps a
  * worker a simple sequence of steps; the other workers keep accepting (the
  * listening socket is shared, and a busy worker is not in epoll_wait, so the
- * kernel wakes an idle one), and misses are rare by design.  Misses reuse
- * pooled origin connections (origin.h); the cost left is the wait itself.
+ * kernel wakes an idle one), and misses are rare by design.  The misses of
+ * one round of epoll are fetched as one batch over pooled origin
+ * connections (see run_jobs), so that the worker waits once per round, not
+ * once per miss.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +57,7 @@ struct conn {
 	off_t file_off;
 	uint64_t file_left;
 	int admin; /* accepted on the admin listener */
+	int waiting; /* its answer waits for the batch of origin fetches */
 	int loopback; /* the client is on a loopback address */
 	long long req_start; /* head must be complete by req_start + timeout */
 	long long last_io;
@@ -300,10 +303,9 @@ struct origin_arg {
 	size_t len;
 };
 
-static int fetch_origin(const void *p, struct fetched *f)
+static void origin_limits(struct origin_limits *lim)
 {
-	const struct origin_arg *a = p;
-	struct origin_limits lim = {
+	*lim = (struct origin_limits){
 		.connect_ms = cfg->connect_timeout_ms,
 		.timeout_ms = cfg->origin_timeout_ms,
 		.max_size = cfg->max_response,
@@ -312,37 +314,235 @@ static int fetch_origin(const void *p, struct fetched *f)
 		.def_ttl = cfg->ttl,
 		.cache_flags = cfg->cache_cookies ? HTTP_CACHE_COOKIES : 0,
 	};
-	struct origin_pool_stats ps;
-	struct origin_reply r;
-	char body[160];
-	uint64_t t0 = metrics_clock_us();
-	int err;
+}
 
-	origin_fetch(&cfg->origin, a->target, a->len, &lim, &r);
-	metrics_origin(&me->m, t0, r.error != NULL);
+static void pool_counters(void)
+{
+	struct origin_pool_stats ps;
+
 	origin_pool_stats(&ps);
 	STAT_SET(me->origin_connects, ps.connects);
 	STAT_SET(me->origin_reused, ps.reused);
 	STAT_SET(me->origin_retries, ps.retries);
-	if (r.error) {
+}
+
+/* An origin reply as a value in vbuf (and its body file in f); r's body
+ * file passes to f. */
+static int reply_value(const struct origin_arg *a, struct origin_reply *r,
+		       struct fetched *f)
+{
+	char body[160];
+	int err;
+
+	if (r->error) {
 		pr_warn("origin %s%.*s: %s", cfg->origin_url, (int)a->len,
-			a->target, r.error);
-		snprintf(body, sizeof(body), "%d %s: %s\n", r.status,
-			 http_reason(r.status), r.error);
-		err = value_build(r.status, TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1,
+			a->target, r->error);
+		snprintf(body, sizeof(body), "%d %s: %s\n", r->status,
+			 http_reason(r->status), r->error);
+		err = value_build(r->status, TEXT_PLAIN, sizeof(TEXT_PLAIN) - 1,
 				  body, strlen(body), &f->len);
 	} else {
-		err = value_build(r.status, r.hdrs, r.hdrs_len, r.body,
-				  r.body_len, &f->len);
+		err = value_build(r->status, r->hdrs, r->hdrs_len, r->body,
+				  r->body_len, &f->len);
 	}
-	f->ttl = r.ttl;
-	if (!err && r.body_fd >= 0) {
-		f->fd = r.body_fd;
-		f->fd_len = r.body_fd_len;
-		r.body_fd = -1;
+	f->ttl = r->ttl;
+	if (!err && r->body_fd >= 0) {
+		f->fd = r->body_fd;
+		f->fd_len = r->body_fd_len;
+		r->body_fd = -1;
 	}
-	origin_reply_free(&r);
+	origin_reply_free(r);
 	return err;
+}
+
+static int fetch_origin(const void *p, struct fetched *f)
+{
+	struct origin_limits lim;
+	struct origin_reply r;
+
+	uint64_t t0 = metrics_clock_us();
+
+	origin_limits(&lim);
+	origin_fetch(&cfg->origin, ((const struct origin_arg *)p)->target,
+		     ((const struct origin_arg *)p)->len, &lim, &r);
+	metrics_origin(&me->m, t0, r.error != NULL);
+	pool_counters();
+	return reply_value(p, &r, f);
+}
+
+/*
+ * Misses to the origin in batches.  A worker that fetched each miss at once
+ * would wait for the origin once per miss, and the origin would see one
+ * request per wake-up.  Instead a miss becomes a job, the worker goes on
+ * with the other connections that epoll reported ready, and then sends all
+ * the batch's requests, each on a pooled connection of its own, before it
+ * waits for their answers together (origin_fetch_many).  A second request
+ * for a key already in the batch follows the first: one fetch answers both.
+ * A connection with a job in the batch reads no further request until its
+ * answer is queued, so answers stay in order.
+ */
+#define MAX_JOBS (2 * ORIGIN_BATCH)
+
+struct fetch_job {
+	struct conn *c; /* NULL once the client has gone */
+	char *key; /* a copy of the target */
+	size_t klen;
+	int head;
+	int r; /* CACHE_MISS (we fill) or CACHE_PASS */
+	struct cache_ticket t;
+	int leader; /* the job whose fetch answers this one, or -1 */
+};
+
+static struct fetch_job jobs[MAX_JOBS];
+static unsigned int njobs, nleaders;
+
+/* 1 if the miss of key was queued for the batch, 0 if it must be served
+ * at once (a full batch), with the cache looked up already. */
+static int job_add(struct conn *c, const char *key, size_t klen, int head)
+{
+	uint64_t fill_ns =
+		(uint64_t)cfg->origin_timeout_ms * 1000000ull + 1000000000ull;
+	struct fetch_job *j;
+	int leader = -1, r;
+
+	if (njobs == MAX_JOBS)
+		return 0;
+	for (unsigned int i = 0; i < njobs; i++)
+		if (jobs[i].leader < 0 && jobs[i].klen == klen &&
+		    !memcmp(jobs[i].key, key, klen)) {
+			leader = i;
+			break;
+		}
+	if (leader < 0) {
+		/* no more fetches at once than the pool keeps connections */
+		if (nleaders == ORIGIN_BATCH ||
+		    nleaders >=
+			    (cfg->origin_keepalive ? cfg->origin_keepalive : 1))
+			return 0;
+		j = &jobs[njobs];
+		r = cache_get(cache, key, klen, fill_ns, &val, &j->t);
+		if (r == CACHE_HIT) {
+			STAT_ADD(me->hits, 1);
+			respond_value(c, val.data, val.len, "HIT", head, -1, 0);
+			return 1;
+		}
+		if (r < 0) {
+			pr_warn("cache: %s", strerror(-r));
+			r = CACHE_PASS;
+		}
+	} else {
+		r = CACHE_PASS;
+	}
+	j = &jobs[njobs];
+	j->key = malloc(klen ? klen : 1);
+	if (!j->key) {
+		if (leader < 0 && r == CACHE_MISS)
+			cache_abort(cache, &j->t, key, klen);
+		respond_error(c, 500, head);
+		return 1;
+	}
+	memcpy(j->key, key, klen);
+	j->klen = klen;
+	j->c = c;
+	j->head = head;
+	j->r = r;
+	j->leader = leader;
+	njobs++;
+	if (leader < 0)
+		nleaders++;
+	STAT_ADD(me->misses, 1);
+	c->waiting = 1;
+	return 1;
+}
+
+/* The client of a job has gone: its answer goes nowhere. */
+static void job_forget(struct conn *c)
+{
+	for (unsigned int i = 0; i < njobs; i++)
+		if (jobs[i].c == c)
+			jobs[i].c = NULL;
+}
+
+static void process(struct conn *c);
+
+static void run_jobs(void)
+{
+	struct origin_target t[ORIGIN_BATCH];
+	struct origin_reply rep[ORIGIN_BATCH];
+	struct conn *resume[MAX_JOBS];
+	unsigned int i, k, n = 0, nres = 0, nj = njobs;
+	struct origin_limits lim;
+	uint64_t t0;
+	int slot[MAX_JOBS];
+
+	if (!njobs)
+		return;
+	for (i = 0; i < nj; i++)
+		if (jobs[i].leader < 0) {
+			slot[i] = n;
+			t[n++] = (struct origin_target){ jobs[i].key,
+							 jobs[i].klen };
+		}
+	origin_limits(&lim);
+	t0 = metrics_clock_us();
+	origin_fetch_many(&cfg->origin, t, n, &lim, rep);
+	/* the fetches of a batch run together: each counts the batch's time */
+	for (k = 0; k < n; k++)
+		metrics_origin(&me->m, t0, rep[k].error != NULL);
+	pool_counters();
+	for (i = 0; i < nj; i++) {
+		struct fetch_job *j = &jobs[i];
+		struct origin_arg a = { j->key, j->klen };
+		struct fetched f = { .fd = -1 };
+		int ev;
+
+		if (j->leader >= 0)
+			continue;
+		if (reply_value(&a, &rep[slot[i]], &f)) {
+			if (j->r == CACHE_MISS)
+				cache_abort(cache, &j->t, j->key, j->klen);
+			for (k = i; k < nj; k++)
+				if ((k == i || jobs[k].leader == (int)i) &&
+				    jobs[k].c)
+					respond_error(jobs[k].c, 500,
+						      jobs[k].head);
+			if (f.fd >= 0)
+				close(f.fd);
+			continue;
+		}
+		if (j->r == CACHE_MISS) {
+			ev = cache_fill(cache, &j->t, j->key, j->klen, vbuf,
+					f.len, f.fd >= 0 ? -1 : f.ttl);
+			if (ev > 0)
+				STAT_ADD(me->evictions, ev);
+		}
+		/* the followers first: each gets its own descriptor of a
+		 * body file, the leader the original */
+		for (k = i + 1; k < nj; k++)
+			if (jobs[k].leader == (int)i && jobs[k].c)
+				respond_value(jobs[k].c, vbuf, f.len, "MISS",
+					      jobs[k].head,
+					      f.fd >= 0 ? dup(f.fd) : -1,
+					      f.fd_len);
+		if (j->c)
+			respond_value(j->c, vbuf, f.len, "MISS", j->head, f.fd,
+				      f.fd_len);
+		else if (f.fd >= 0)
+			close(f.fd);
+	}
+	for (i = 0; i < nj; i++) {
+		if (jobs[i].c) {
+			jobs[i].c->waiting = 0;
+			resume[nres++] = jobs[i].c;
+		}
+		free(jobs[i].key);
+	}
+	njobs = nleaders = 0;
+	/* on with what these connections hold: further requests may start
+	 * the next batch */
+	now = mono_ms();
+	for (i = 0; i < nres; i++)
+		process(resume[i]);
 }
 
 /* ---------------------------------------------------------------- files */
@@ -614,11 +814,15 @@ static void handle(struct conn *c, const struct http_request *req)
 	}
 	struct origin_arg a = { req->target, req->target_len };
 
-	serve_cached(c, req->target, req->target_len, fetch_origin, &a, head);
+	if (!job_add(c, req->target, req->target_len, head))
+		serve_cached(c, req->target, req->target_len, fetch_origin, &a,
+			     head);
 }
 
 static void conn_close(struct conn *c)
 {
+	if (c->waiting)
+		job_forget(c);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->file_fd >= 0)
@@ -662,8 +866,6 @@ static void update_interest(struct conn *c)
 	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	c->events = ev.events;
 }
-
-static void process(struct conn *c);
 
 /* Send the file body, at most what the socket takes now.  1 when it is
  * all sent, 0 when the socket is full, -1 on an error. */
@@ -724,6 +926,11 @@ static int flush(struct conn *c)
 			return 0;
 		}
 	}
+	if (c->waiting) {
+		/* the answer is still to come from the origin */
+		update_interest(c);
+		return 0;
+	}
 	if (c->close_after || (c->eof && !c->in_len)) {
 		/* half-close, then drop what the client still sends, so that
 		 * our answer is not destroyed by a reset before it is read */
@@ -744,9 +951,10 @@ static void process(struct conn *c)
 	struct http_request req;
 	int r;
 
-	/* a file body being sent holds the answers after it back */
+	/* a file body being sent, or an answer being fetched, holds the
+	 * answers after it back */
 	while (c->state == C_READ && !c->close_after && c->file_fd < 0 &&
-	       c->out_len - c->out_off < OUT_HIGH) {
+	       !c->waiting && c->out_len - c->out_off < OUT_HIGH) {
 		if (c->body_left) {
 			size_t n = c->in_len < c->body_left ? c->in_len :
 							      c->body_left;
@@ -815,7 +1023,7 @@ static void on_readable(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	if (c->eof && !c->in_len && !out_pending(c)) {
+	if (c->eof && !c->in_len && !out_pending(c) && !c->waiting) {
 		conn_close(c);
 		return;
 	}
@@ -972,6 +1180,8 @@ static void expire(void)
 				conn_close(c);
 			continue;
 		}
+		if (c->waiting)
+			continue; /* bounded by --origin-timeout */
 		if (out_pending(c)) {
 			/* a client that does not read is as bad as one that
 			 * does not write */
@@ -1085,7 +1295,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 	pr_debug("worker %u of generation %u ready", me->index, me->generation);
 
 	for (;;) {
-		n = epoll_wait(epfd, evs, 64, 100);
+		n = epoll_wait(epfd, evs, 64, njobs ? 0 : 100);
 		now = mono_ms();
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
@@ -1111,6 +1321,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 			    (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				on_readable(c);
 		}
+		run_jobs();
 		if (accept_resume && now >= accept_resume && !draining) {
 			accept_resume = 0;
 			listeners_watch(EPOLL_CTL_ADD);
