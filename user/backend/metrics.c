@@ -207,7 +207,8 @@ static void render_workers(struct prom *p, const struct wsnap *ws, int n)
 		}
 	}
 	prom_head(p, "lb_backend_origin_fetch_duration_seconds", "histogram",
-		  "Duration of fetches from the origin, failed ones included.");
+		  "Duration of fetches from the origin, failed ones included "
+		  "(the fetches of one batch each count the whole batch).");
 	for (int i = 0; i < n; i++)
 		prom_histogram(p, "lb_backend_origin_fetch_duration_seconds",
 			       &ws[i].l, origin_bounds, ws[i].m.origin_buckets,
