@@ -5,13 +5,13 @@
 #   tools/deps.sh --bench  also the benchmark baselines (nginx, haproxy, wrk...)
 set -euo pipefail
 
-# prometheus: promtool and the server that tests/net/t_metrics.sh scrapes with
 pkgs=(
+	prometheus # promtool and the server tests/net/t_metrics.sh scrapes with
 	make gcc clang llvm pkg-config
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libmnl-dev
 	bpftool xdp-tools iproute2 ethtool iputils-ping
 	curl procps psmisc util-linux kmod python3 libclang-rt-14-dev
-	clang-format git prometheus
+	clang-format git
 )
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(wrk nginx-light libnginx-mod-stream haproxy gnuplot-nox nftables nodejs)
