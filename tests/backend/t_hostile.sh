@@ -10,6 +10,17 @@ start_origin
 
 # rss_kb PID / cpu_ticks PID
 rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+# noread_start NAME N PATH: N clients asking for PATH that never read, in
+# the background ($NR) until noread_stop NAME
+noread_start() {
+	$HELPER noread "$PORT" "$2" "$3" "$T/$1.stop" >"$T/$1" &
+	NR=$!
+	for i in $(seq 100); do [ -s "$T/$1" ] && break; sleep 0.05; done
+}
+noread_stop() {
+	touch "$T/$1.stop"
+	wait "$NR"
+}
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 # --- request bodies time out: 25 clients that announce 10 bytes and send
@@ -46,13 +57,10 @@ check "hostile the worker still answers after the FIFO" $([ "$c" = 200 ]; echo $
 # --- 20 clients that never read, each asking for a 20 MB file
 w=$(worker_pids)
 before=$(rss_kb "$w")
-$HELPER noread "$PORT" 20 /big.bin "$T/noread.stop" >"$T/noread" &
-nr=$!
-for i in $(seq 100); do [ -s "$T/noread" ] && break; sleep 0.05; done
+noread_start files 20 /big.bin
 sleep 1.5
 after=$(rss_kb "$w")
-touch "$T/noread.stop"
-wait "$nr"
+noread_stop files
 echo "worker RSS with 20 clients not reading 20 MB each: ${before} kB before, ${after} kB after"
 check "hostile 20 clients not reading 20 MB files keep the worker under 32 MiB" \
 	$([ "$after" -lt 32768 ]; echo $?) "RSS ${after} kB (before: ${before} kB)"
@@ -70,14 +78,11 @@ check "hostile a large origin answer is served whole" \
 check "hostile an answer over --max-object-size is not stored" \
 	$([ "$(origin_count /big/3000000/a)" = 2 ]; echo $?) "origin saw $(origin_count /big/3000000/a)"
 w=$(worker_pids)
-$HELPER noread "$PORT" 10 /big/20000000/b "$T/noread2.stop" >"$T/noread2" &
-nr=$!
-for i in $(seq 100); do [ -s "$T/noread2" ] && break; sleep 0.05; done
+noread_start origin 10 /big/20000000/b
 for i in $(seq 100); do [ "$(origin_count /big/20000000/b)" -ge 10 ] && break; sleep 0.1; done
 sleep 0.5
 after=$(rss_kb "$w")
-touch "$T/noread2.stop"
-wait "$nr"
+noread_stop origin
 echo "worker RSS with 10 clients not reading 20 MB origin answers: ${after} kB"
 check "hostile 10 clients not reading 20 MB origin answers keep the worker under 32 MiB" \
 	$([ "$after" -lt 32768 ]; echo $?) "RSS ${after} kB"
@@ -88,16 +93,13 @@ WORKERS=1 start_backend --workers 1 --root "$T/root"
 w=$(worker_pids)
 prlimit --nofile=40:40 --pid "$w"
 : >"$T/backend.log"
-$HELPER noread "$PORT" 80 / "$T/hold.stop" >"$T/hold" &
-hj=$!
-for i in $(seq 100); do [ -s "$T/hold" ] && break; sleep 0.05; done
+noread_start hold 80 /
 c0=$(cpu_ticks "$w")
 sleep 3
 c1=$(cpu_ticks "$w")
 lines=$(wc -l <"$T/backend.log")
 bytes=$(wc -c <"$T/backend.log")
-touch "$T/hold.stop"
-wait "$hj"
+noread_stop hold
 hz=$(getconf CLK_TCK)
 echo "out of descriptors for 3 s: $((c1 - c0)) ticks of CPU (of $((3 * hz))), $lines log lines, $bytes bytes"
 check "hostile EMFILE does not spin (under 10% of a CPU)" \

@@ -318,6 +318,18 @@ static void test_response(void)
 	T_CHECK("response chunked",
 		n > 0 && r.status == 404 && r.chunked && r.content_length == -1,
 		"n %d", n);
+	a = "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response connection close", n > 0 && r.conn_close,
+		"n %d close %d", n, r.conn_close);
+	a = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response http/1.0 closes", n > 0 && r.conn_close,
+		"n %d close %d", n, r.conn_close);
+	a = "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response http/1.0 keep-alive", n > 0 && !r.conn_close,
+		"n %d close %d", n, r.conn_close);
 	a = "HTTP/1.1 200 OK\r\nContent-Len";
 	T_CHECK("response partial",
 		http_parse_response(a, strlen(a), 4096, &r) == 0, "not 0");

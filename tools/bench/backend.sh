@@ -296,10 +296,12 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
-echo "A MISS goes to the origin over one of the worker's pooled" \
-	"keep-alive connections (--origin-keepalive), and the worker waits" \
-	"for the answer.  A missed key is stored all the same (ttl 600 s);" \
-	"the next run asks for new URLs."
+echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)" \
+	"$(bench_median "$tmp/origin.dat" 1)").  A worker fetches the misses of" \
+	"one round of epoll as a batch, each over one of its pooled keep-alive" \
+	"connections (--origin-keepalive), and waits for their answers" \
+	"together.  A missed key is stored all the same (ttl 600 s); the" \
+	"next run asks for new URLs."
 echo
 echo "How the workers share the listening address (--accept), $W workers," \
 	"the 24-byte file: sequential requests each on a new connection" \
