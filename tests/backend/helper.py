@@ -16,6 +16,12 @@ The fake origin answers:
   /nostore/...     Cache-Control: no-store
   /chunked/...     body in chunks, Cache-Control: max-age=60
   /hang/...        never answers
+  /raw/CASE/...    the head of RAW[CASE] byte for byte (fields in that order,
+                   no Server or Date), then "raw PATH"
+  /big/N/...       N bytes, Content-Length, Cache-Control: max-age=60
+  /stale/...       an answer that keeps the connection alive by its head,
+                   after which the origin closes it all the same
+  /conns           how many TCP connections the origin has accepted
   anything else    "hello PATH", Cache-Control: max-age=60
 """
 import http.client
@@ -38,10 +44,41 @@ def freeport():
     return p
 
 
+# heads written byte for byte: the order of the fields is the point
+RAW = {
+    # defect of a policy read from memory the kept headers overwrote
+    "nostore-first": "Cache-Control: no-store\r\n"
+                     "Content-Type: text/html; charset=utf-8\r\n",
+    "private-first": "Cache-Control: private, max-age=600\r\n"
+                     "Content-Type: text/html; charset=utf-8\r\n",
+    # every Cache-Control field counts
+    "private-then-maxage": "Cache-Control: private\r\n"
+                           "Cache-Control: max-age=600\r\n",
+    "maxage-then-nostore": "Cache-Control: max-age=600\r\n"
+                           "Content-Type: text/plain\r\n"
+                           "Cache-Control: no-store\r\n",
+    "nocache": "Cache-Control: no-cache, max-age=600\r\n",
+    "cookie": "Set-Cookie: session=alice\r\nCache-Control: max-age=600\r\n",
+    "vary-star": "Vary: *\r\nCache-Control: max-age=600\r\n",
+    "vary-ua": "Vary: User-Agent\r\nCache-Control: max-age=600\r\n",
+    "vary-ae": "Vary: Accept-Encoding\r\nCache-Control: max-age=600\r\n",
+    "expires-past": "Expires: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+    "maxage": "Cache-Control: max-age=600\r\n",
+    # short "Name:value\n" fields that are kept, and grow when rewritten
+    "short": "Cache-Control:max-age=60\n" + "ETag:x\n" * 30,
+}
+
+
 class Origin(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     counts = {}
     lock = threading.Lock()
+    connections = 0
+
+    def setup(self):
+        super().setup()
+        with Origin.lock:
+            Origin.connections += 1
 
     def log_message(self, *a):
         pass
@@ -71,6 +108,9 @@ class Origin(BaseHTTPRequestHandler):
                 n = Origin.counts.get(p, 0)
             self.send_body(str(n).encode(), cc="no-store")
             return
+        if u.path == "/conns":
+            self.send_body(str(Origin.connections).encode(), cc="no-store")
+            return
         with Origin.lock:
             Origin.counts[self.path] = Origin.counts.get(self.path, 0) + 1
         parts = u.path.split("/")
@@ -84,6 +124,29 @@ class Origin(BaseHTTPRequestHandler):
             self.send_body(body * 3, chunked=True)
         elif u.path.startswith("/hang/"):
             time.sleep(30)
+        elif u.path.startswith("/raw/"):
+            head = RAW[parts[2]]
+            body = ("raw %s\n" % self.path).encode()
+            eol = "\n" if head.endswith("\n") and not head.endswith("\r\n") else "\r\n"
+            out = ("HTTP/1.1 200 OK" + eol + head +
+                   "Content-Length: %d" % len(body) + eol + eol).encode()
+            self.wfile.write(out + body)
+        elif u.path.startswith("/stale/"):
+            body = ("stale %s\n" % self.path).encode()
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            self.wfile.flush()
+            self.close_connection = True
+        elif u.path.startswith("/big/"):
+            n = int(parts[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.send_header("Cache-Control", "max-age=60")
+            self.end_headers()
+            chunk = b"b" * 65536
+            while n > 0:
+                self.wfile.write(chunk[:n])
+                n -= len(chunk)
         else:
             self.send_body(body)
 
@@ -242,6 +305,45 @@ def main():
             if time.time() - t0 > 20:
                 break
         print("%.2f %s" % (time.time() - t0, how.replace(" ", "_")))
+    elif cmd == "bodyless":
+        # N connections that announce a body and never send it; print how
+        # many the server closed within SECS and when the last one went
+        port, n, secs = int(a[0]), int(a[1]), float(a[2])
+        req = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+        socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(req)
+            socks.append(s)
+        t0 = time.time()
+        open_ = set(socks)
+        last = 0.0
+        while open_ and time.time() - t0 < secs:
+            r, _, _ = select.select(list(open_), [], [], 0.1)
+            for s in r:
+                try:
+                    d = s.recv(65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    open_.discard(s)
+                    last = time.time() - t0
+        print("closed %d of %d last %.2f" % (n - len(open_), n, last))
+    elif cmd == "noread":
+        # N connections asking for PATH that never read the answer; hold
+        # them until the file STOP exists (at most 60 s)
+        port, n, path, stop = int(a[0]), int(a[1]), a[2], a[3]
+        socks = []
+        for _ in range(n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+            socks.append(s)
+        print("open", flush=True)
+        t0 = time.time()
+        while not os.path.exists(stop) and time.time() - t0 < 60:
+            time.sleep(0.05)
     elif cmd == "json":
         st, xc, by, body = get(a[0])
         j = json.loads(body)

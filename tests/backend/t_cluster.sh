@@ -12,6 +12,16 @@ WORKERS=4 start_backend --workers 4 --origin "http://127.0.0.1:$OPORT"
 # --- N workers, distinct pids, all answering
 pids=$(worker_pids | sort -u | wc -l)
 check "cluster four distinct workers in /stats" $([ "$pids" -eq 4 ]; echo $?) "saw $pids"
+# sequential requests, each on a new connection, go round the idle workers
+for i in $(seq 20); do
+	curl -s -D - -o /dev/null "$URL/healthz" | tr -d '\r' |
+		awk -F': ' '$1 == "X-Served-By" {print $2}'
+done | sort | uniq -c | sort -rn >"$T/seq"
+nseq=$(wc -l <"$T/seq")
+top=$(awk 'NR == 1 {print $1}' "$T/seq")
+check "cluster sequential connections spread over the workers" \
+	$([ "$nseq" -ge 3 ] && [ "$top" -le 10 ]; echo $?) \
+	"$nseq workers, the busiest took $top of 20"
 # slow distinct misses keep workers busy, so the kernel hands new
 # connections to the idle ones
 jobs=()
@@ -98,21 +108,29 @@ print(sum(w["restarts"] for w in j["workers"]))' "$URL")
 fi
 
 # --- one worker, busy; connections wait in the queue; it dies; the
-# replacement answers them all
-stop_backend
-WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT"
-w=$(worker_pids)
-$HELPER get "$URL/slow/2000/blocker" >/dev/null 2>&1 &
-sleep 0.3
-for i in 1 2 3 4 5; do
-	$HELPER get "$URL/queued$i" >"$T/queued.$i" 2>&1 &
-done
-sleep 0.3
-kill -KILL "$w"
-for i in 1 2 3 4 5; do
-	for k in $(seq 100); do [ -s "$T/queued.$i" ] && break; sleep 0.05; done
-done
-okq=$(cat "$T"/queued.* | awk '$1 == 200' | wc -l)
-check "cluster queued connections survive the worker's death" \
-	$([ "$okq" -eq 5 ]; echo $?) "$okq of 5 answered: $(cat "$T"/queued.* | head -3)"
+# replacement answers them all.  With --accept reuseport the queue is the
+# worker's own socket, which the master keeps open for the replacement.
+queued_survive() { # NAME ARGS...
+	local name=$1 w i k okq
+	shift
+	stop_backend
+	WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" "$@"
+	w=$(worker_pids)
+	$HELPER get "$URL/slow/2000/blocker$name" >/dev/null 2>&1 &
+	sleep 0.3
+	rm -f "$T"/queued.*
+	for i in 1 2 3 4 5; do
+		$HELPER get "$URL/queued$name$i" >"$T/queued.$i" 2>&1 &
+	done
+	sleep 0.3
+	kill -KILL "$w"
+	for i in 1 2 3 4 5; do
+		for k in $(seq 100); do [ -s "$T/queued.$i" ] && break; sleep 0.05; done
+	done
+	okq=$(cat "$T"/queued.* | awk '$1 == 200' | wc -l)
+	check "cluster queued connections survive the worker's death ($name)" \
+		$([ "$okq" -eq 5 ]; echo $?) "$okq of 5 answered: $(cat "$T"/queued.* | tail -3)"
+}
+queued_survive shared
+queued_survive reuseport --accept reuseport
 finish

@@ -110,10 +110,12 @@ lbctl_q() { # lbctl whose output only matters on failure
 		return 1
 	fi
 }
+# E2E_LBD_ARGS: more options of lbd (an array; set before e2e_up)
+E2E_LBD_ARGS=()
 lbd_start() {
 	on lb "$O/lbd" --iface eth0 --state "$R/state.json" \
 		--socket "$R/lbd.sock" --pin "$R/bpf/lb" --log "$R/lbd.log" \
-		2>>"$T/lbd.err"
+		"${E2E_LBD_ARGS[@]}" 2>>"$T/lbd.err"
 }
 lbd_pid() { lbctl -j status | json_get pid; }
 

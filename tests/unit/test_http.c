@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* test_http.c - the HTTP parsing of lb-backend on valid, pipelined and
  * malformed input, at and beyond every limit. */
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -52,6 +53,12 @@ static const struct rcase rcases[] = {
 	{ "absolute form", "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", -400 },
 	{ "control in target", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", -400 },
 	{ "trailing space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", -400 },
+	{ "asterisk for GET", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", -400 },
+	{ "asterisk for HEAD", "HEAD * HTTP/1.1\r\nHost: a\r\n\r\n", -400 },
+	{ "asterisk for OPTIONS", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 1 },
+	{ "fragment", "GET /x#y HTTP/1.1\r\nHost: a\r\n\r\n", -400 },
+	{ "fragment after query", "GET /x?a#y HTTP/1.1\r\nHost: a\r\n\r\n",
+	  -400 },
 	/* versions */
 	{ "http/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", -505 },
 	{ "http/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", -505 },
@@ -302,15 +309,27 @@ static void test_response(void)
 	T_CHECK("response content-length",
 		n == (int)strlen(a) - 5 && r.status == 200 &&
 			r.content_length == 5 && !r.chunked &&
-			r.cache_control_len == 9 &&
+			r.cache.max_age == 7 && r.cache.set_cookie &&
 			strstr(r.keep, "Content-Type: text/x\r\n") &&
-			!strstr(r.keep, "Set-Cookie"),
+			strstr(r.keep, "Set-Cookie: s=1\r\n"),
 		"n %d status %d", n, r.status);
 	a = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n";
 	n = http_parse_response(a, strlen(a), 4096, &r);
 	T_CHECK("response chunked",
 		n > 0 && r.status == 404 && r.chunked && r.content_length == -1,
 		"n %d", n);
+	a = "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response connection close", n > 0 && r.conn_close,
+		"n %d close %d", n, r.conn_close);
+	a = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response http/1.0 closes", n > 0 && r.conn_close,
+		"n %d close %d", n, r.conn_close);
+	a = "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n";
+	n = http_parse_response(a, strlen(a), 4096, &r);
+	T_CHECK("response http/1.0 keep-alive", n > 0 && !r.conn_close,
+		"n %d close %d", n, r.conn_close);
 	a = "HTTP/1.1 200 OK\r\nContent-Len";
 	T_CHECK("response partial",
 		http_parse_response(a, strlen(a), 4096, &r) == 0, "not 0");
@@ -330,24 +349,97 @@ static void test_response(void)
 		http_parse_response(a, strlen(a), 4096, &r) == -1, "accepted");
 }
 
+/* The one decision, from a whole response head. */
+static long ttl_of(const char *fields, int cookies)
+{
+	struct http_response r;
+	char head[512];
+
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n%s\r\n", fields);
+	if (http_parse_response(head, strlen(head), sizeof(head), &r) <= 0)
+		return -99;
+	return http_cache_ttl(&r, 30, 1000000000,
+			      cookies ? HTTP_CACHE_COOKIES : 0);
+}
+
 static void test_ttl(void)
 {
-#define TTL(s, d) http_cache_ttl(s, strlen(s), d)
-	T_CHECK("ttl default", http_cache_ttl(NULL, 0, 30) == 30, "wrong");
-	T_CHECK("ttl max-age", TTL("public, max-age=120", 30) == 120, "wrong");
-	T_CHECK("ttl s-maxage wins", TTL("max-age=10, s-maxage=99", 30) == 99,
-		"got %ld", TTL("max-age=10, s-maxage=99", 30));
-	T_CHECK("ttl s-maxage wins in any order",
-		TTL("s-maxage=99,max-age=10", 30) == 99, "wrong");
-	T_CHECK("ttl no-store", TTL("max-age=10, no-store", 30) == -1, "wrong");
-	T_CHECK("ttl private", TTL("Private", 30) == -1, "wrong");
-	T_CHECK("ttl no-cache", TTL("no-cache", 30) == -1, "wrong");
-	T_CHECK("ttl max-age zero", TTL("max-age=0", 30) == 0, "wrong");
-	T_CHECK("ttl quoted", TTL("max-age=\"5\"", 30) == 5, "wrong");
-	T_CHECK("ttl invalid ignored", TTL("max-age=abc", 30) == 30, "wrong");
-	T_CHECK("ttl unrelated directive", TTL("must-revalidate", 30) == 30,
-		"wrong");
-#undef TTL
+	static const struct {
+		const char *name, *fields;
+		long want;
+	} cases[] = {
+		{ "default", "", 30 },
+		{ "max-age", "Cache-Control: public, max-age=120\r\n", 120 },
+		{ "s-maxage wins", "Cache-Control: max-age=10, s-maxage=99\r\n",
+		  99 },
+		{ "s-maxage wins in any order",
+		  "Cache-Control: s-maxage=99,max-age=10\r\n", 99 },
+		{ "no-store", "Cache-Control: max-age=10, no-store\r\n", -1 },
+		{ "private", "Cache-Control: Private\r\n", -1 },
+		{ "private with a field list",
+		  "Cache-Control: private=\"Set-Cookie, X\", max-age=60\r\n",
+		  -1 },
+		{ "no-cache", "Cache-Control: no-cache\r\n", -1 },
+		{ "max-age zero", "Cache-Control: max-age=0\r\n", 0 },
+		{ "quoted", "Cache-Control: max-age=\"5\"\r\n", 5 },
+		{ "invalid ignored", "Cache-Control: max-age=abc\r\n", 30 },
+		{ "unrelated directive", "Cache-Control: must-revalidate\r\n",
+		  30 },
+		/* every field counts, in any order (RFC 9111 5.2) */
+		{ "private then max-age in two fields",
+		  "Cache-Control: private\r\nCache-Control: max-age=600\r\n",
+		  -1 },
+		{ "max-age then no-store in two fields",
+		  "Cache-Control: max-age=600\r\nContent-Type: a\r\n"
+		  "Cache-Control: no-store\r\n",
+		  -1 },
+		{ "no-store before other headers",
+		  "Cache-Control: no-store\r\nContent-Type: text/html; charset=utf-8\r\n",
+		  -1 },
+		{ "max-age twice: the shorter",
+		  "Cache-Control: max-age=600\r\nCache-Control: max-age=5\r\n",
+		  5 },
+		{ "expires minus date",
+		  "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+		  "Expires: Sun, 06 Nov 1994 08:50:37 GMT\r\n",
+		  60 },
+		{ "expires in the past",
+		  "Expires: Sun, 06 Nov 1994 08:49:37 GMT\r\n", 0 },
+		{ "expires invalid", "Expires: 0\r\n", 0 },
+		{ "max-age over expires",
+		  "Cache-Control: max-age=7\r\nExpires: 0\r\n", 7 },
+		{ "set-cookie",
+		  "Set-Cookie: id=1\r\nCache-Control: max-age=60\r\n", -1 },
+		{ "vary star", "Vary: *\r\nCache-Control: max-age=60\r\n", -1 },
+		{ "vary on a request field",
+		  "Vary: Accept-Encoding, Cookie\r\nCache-Control: max-age=60\r\n",
+		  -1 },
+		{ "vary on accept-encoding only",
+		  "Vary: accept-encoding\r\nCache-Control: max-age=60\r\n",
+		  60 },
+	};
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long got = ttl_of(cases[i].fields, 0);
+
+		snprintf(name, sizeof(name), "ttl %s", cases[i].name);
+		T_CHECK(name, got == cases[i].want, "got %ld, want %ld", got,
+			cases[i].want);
+	}
+	T_CHECK("ttl set-cookie stored when the operator allows it",
+		ttl_of("Set-Cookie: id=1\r\nCache-Control: max-age=60\r\n",
+		       1) == 60,
+		"not stored");
+	T_CHECK("date parse",
+		http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", 29) ==
+			784111777,
+		"got %lld",
+		(long long)http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT",
+					   29));
+	T_CHECK("date parse refuses other forms",
+		http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", 30) == -1,
+		"accepted");
 }
 
 static void test_paths(void)

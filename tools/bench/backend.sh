@@ -9,7 +9,14 @@
 #  2. lb-backend's cache: a HIT (one URL, always in the cache) against a
 #     MISS (a new URL on every request, so each one is fetched from the
 #     origin, a local nginx answering 513 bytes), and the origin alone.
-#  3. One cache shared by all workers against one cache per worker: the hit
+#  3. The spread of requests over the workers, and p99, for each way the
+#     workers can share the listening address (--accept): one socket with
+#     EPOLLEXCLUSIVE alone, one socket with the waiters rotated (the
+#     default), and a SO_REUSEPORT socket per worker (with
+#     net.ipv4.tcp_migrate_req=1 in the namespace).  Sequential requests,
+#     each on a new connection (wrk -c1, Connection: close), and wrk -c50
+#     keep-alive; the share of the busiest worker comes from /stats.
+#  4. One cache shared by all workers against one cache per worker: the hit
 #     rate after the same request stream (tools/bench/bench_cache.c).
 #     lb-backend has no per-worker-cache mode, so it is built from W
 #     lb-backend instances of one worker each, each with 1/W of the cache
@@ -55,6 +62,8 @@ tmp=$(mktemp -d /tmp/bench-backend.XXXXXX)
 
 ip netns add "$ns"
 ip -n "$ns" link set lo up
+# --accept reuseport: a closed socket's queue moves to the others
+ip netns exec "$ns" sysctl -qw net.ipv4.tcp_migrate_req=1
 in_ns() { ip netns exec "$ns" "$@"; }
 
 # lb_backend PORT WORKERS ARGS...: start one in the background; $! is its
@@ -181,6 +190,50 @@ rounds "${servers[@]}"
 rounds hit miss origin
 
 # ---------------------------------------------------------------- 3
+schemes=(exclusive rotate reuseport)
+declare -A scheme_title=(
+	[exclusive]="one socket, EPOLLEXCLUSIVE"
+	[rotate]="one socket, EPOLLEXCLUSIVE, waiters rotated (default)"
+	[reuseport]="SO_REUSEPORT socket per worker"
+)
+sp_runs=$((runs < 3 ? runs : 3))
+# worker_requests PORT: the request counters of the workers, in slot order
+worker_requests() {
+	in_ns curl -fsS --max-time 2 "http://127.0.0.1:$1/stats" |
+		grep -o '"requests":[0-9]*' | cut -d: -f2 | tr '\n' ' '
+}
+# spread_run SCHEME PORT KIND: one wrk run; appends "P99_US MAX_SHARE"
+spread_run() {
+	local port=$2 kind=$3 before after res
+	before=$(worker_requests "$port")
+	if [ "$kind" = seq ]; then
+		res=$(BENCH_WRK_THREADS=1 BENCH_WRK_CONNS=1 bench_wrk "$ns" \
+			"$secs" "http://127.0.0.1:$port/" -H "Connection: close")
+	else
+		res=$(BENCH_WRK_CONNS=50 bench_wrk "$ns" "$secs" \
+			"http://127.0.0.1:$port/")
+	fi
+	after=$(worker_requests "$port")
+	awk -v a="$before" -v b="$after" -v r="$res" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " "); split(r, z, " ")
+		for (i = 1; i <= n; i++) { d = y[i] - x[i]; t += d; if (d > m) m = d }
+		printf "%s %.3f %s\n", z[3], t ? m / t : 0, z[1]
+	}' >>"$tmp/spread-$1-$kind"
+}
+port=8100
+for s in "${schemes[@]}"; do
+	lb_backend "$port" "$W" --root "$tmp/www" --accept "$s"
+	sp_pid=$!
+	bench_wait_http "$ns" "http://127.0.0.1:$port/"
+	for r in $(seq "$sp_runs"); do
+		spread_run "$s" "$port" seq
+		spread_run "$s" "$port" c50
+	done
+	bench_stop "$sp_pid"
+	port=$((port + 1))
+done
+
+# ---------------------------------------------------------------- 4
 port=8200
 # hit_rate WORKERS LAYOUT: one replay of the stream against fresh servers;
 # appends "HIT_RATE HIT_RATE_2ND DISTINCT IDEAL" to $tmp/hr-LAYOUT-WORKERS
@@ -243,9 +296,31 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
-echo "A MISS costs lb-backend a new TCP connection to the origin" \
-	"(Connection: close) and the worker waits for it.  A missed key is" \
-	"stored all the same (ttl 600 s); the next run asks for new URLs."
+echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)" \
+	"$(bench_median "$tmp/origin.dat" 1)").  A worker fetches the misses of" \
+	"one round of epoll as a batch, each over one of its pooled keep-alive" \
+	"connections (--origin-keepalive), and waits for their answers" \
+	"together.  A missed key is stored all the same (ttl 600 s); the" \
+	"next run asks for new URLs."
+echo
+echo "How the workers share the listening address (--accept), $W workers," \
+	"the 24-byte file: sequential requests each on a new connection" \
+	"(wrk -t1 -c1, Connection: close) and wrk -t$BENCH_WRK_THREADS -c50" \
+	"keep-alive.  \"Busiest worker\" is its share of the requests in" \
+	"/stats during the run (fair: $(awk -v w="$W" 'BEGIN { printf "%.2f", 1 / w }'));" \
+	"median of $sp_runs runs of ${secs} s (min-max)."
+echo
+echo "| accept scheme | sequential: busiest worker | sequential: req/s | sequential: p99 ms | -c50: busiest worker | -c50: req/s | -c50: p99 ms |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for s in "${schemes[@]}"; do
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${scheme_title[$s]}" \
+		"$(bench_summary "$tmp/spread-$s-seq" 2 %.2f)" \
+		"$(bench_summary "$tmp/spread-$s-seq" 3 %.0f)" \
+		"$(bench_summary "$tmp/spread-$s-seq" 1 %.2f 0.001)" \
+		"$(bench_summary "$tmp/spread-$s-c50" 2 %.2f)" \
+		"$(bench_summary "$tmp/spread-$s-c50" 3 %.0f)" \
+		"$(bench_summary "$tmp/spread-$s-c50" 1 %.2f 0.001)"
+done
 echo
 echo "Shared cache against one cache per worker: the same stream of" \
 	"$hr_requests requests over $hr_keys keys (Zipf, exponent $hr_alpha," \

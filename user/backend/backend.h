@@ -12,14 +12,30 @@
 
 #include "cache.h"
 #include "http.h"
+#include "metrics.h"
 #include "origin.h"
+
+/* How the workers share the listening address (--accept). */
+enum accept_mode {
+	ACCEPT_ROTATE, /* one socket; EPOLLEXCLUSIVE, waiters rotated */
+	ACCEPT_EXCLUSIVE, /* one socket; EPOLLEXCLUSIVE alone */
+	ACCEPT_REUSEPORT, /* a SO_REUSEPORT socket per worker */
+};
 
 struct config {
 	char listen[300]; /* ADDR:PORT */
+	char admin_listen[300]; /* ADDR:PORT of the admin endpoints, or "" */
 	unsigned int workers;
+	int accept_mode; /* enum accept_mode */
 	char origin_url[512];
 	char root[PATH_MAX]; /* realpath of --root */
 	uint64_t cache_size;
+	uint64_t max_object; /* larger bodies are never stored */
+	uint64_t max_response; /* origin bodies larger than this: 502 */
+	char temp_dir[PATH_MAX]; /* origin bodies over max_object go here */
+	int cache_cookies; /* store answers with Set-Cookie (without it) */
+	unsigned int origin_keepalive; /* idle origin connections per worker */
+	unsigned int origin_idle_ms; /* an idle one is closed after this */
 	long ttl;
 	unsigned int read_timeout_ms; /* a request head must arrive within */
 	unsigned int idle_timeout_ms; /* keep-alive connection with nothing */
@@ -53,10 +69,15 @@ struct worker_slot {
 	uint64_t misses;
 	uint64_t evictions;
 	uint64_t connections; /* open right now */
+	uint64_t origin_connects; /* new connections to the origin */
+	uint64_t origin_reused; /* fetches on a pooled connection */
+	uint64_t origin_retries; /* stale pooled connections retried */
+	struct worker_metrics m; /* for /metrics (metrics.h) */
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
-#define SHARED_VERSION 1
+/* 2: the cache counts its waiters; 3: worker slots hold worker_metrics */
+#define SHARED_VERSION 3
 
 struct shared {
 	uint32_t magic, version;
@@ -79,8 +100,8 @@ static inline struct cache *shared_cache(struct shared *sh)
 #define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Run a worker; never returns. */
-void worker_run(const struct config *cfg, int lfd, struct shared *sh, int slot)
-	__attribute__((noreturn));
+void worker_run(const struct config *cfg, int lfd, int afd, struct shared *sh,
+		int slot) __attribute__((noreturn));
 
 /* Run the master: fork workers and supervise them.  Returns the exit code. */
 int master_run(struct config *cfg, int argc, char **argv);

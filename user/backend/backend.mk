@@ -11,7 +11,8 @@ $(O)/backend/%.o: user/backend/%.c | $(O)/backend
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(DEPFLAGS) -c $< -o $@
 
-$(O)/lb-backend: $(BACKEND_OBJS)
+# libcommon gives the Prometheus exposition writer (prom.o, addr.o)
+$(O)/lb-backend: $(BACKEND_OBJS) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $^ -o $@ $(LDLIBS)
 
@@ -26,16 +27,17 @@ $(O)/tests/test_cache: tests/unit/test_cache.c $(O)/backend/cache.o | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(O)/backend/cache.o -o $@ $(LDLIBS)
 
-# The request parser under libFuzzer: "make fuzz" runs it for FUZZ_TIME
+# The HTTP parsing and the origin response reader under libFuzzer: "make fuzz" runs it for FUZZ_TIME
 # seconds (tests/backend/t_fuzz.sh runs it briefly as part of "make test").
 FUZZ_TIME ?= 300
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser/backend
 .PHONY: fuzz
 
-$(O)/fuzz/fuzz_http: tools/fuzz/fuzz_http.c user/backend/http.c user/backend/http.h
+$(O)/fuzz/fuzz_http: tools/fuzz/fuzz_http.c user/backend/http.c user/backend/http.h \
+		user/backend/origin.c user/backend/origin.h
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) tools/fuzz/fuzz_http.c user/backend/http.c -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tools/fuzz/fuzz_http.c user/backend/http.c user/backend/origin.c -o $@
 
 fuzz: $(O)/fuzz/fuzz_http
 	$(Q)mkdir -p $(O)/fuzz/corpus

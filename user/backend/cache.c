@@ -14,7 +14,7 @@
 #include "cache.h"
 
 #define CACHE_MAGIC 0x4c424b43u /* "LBKC" */
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2
 #define CHUNK 256u /* allocation unit: small waste, short chains */
 #define NIL UINT32_MAX
 #define WAIT_SLICE_NS 20000000ull /* re-check a fill's owner this often */
@@ -41,6 +41,10 @@ struct cache {
 	pthread_mutex_t lock;
 	/* futex word: bumped and woken whenever a fill ends */
 	uint32_t fill_seq;
+	/* processes between deciding to wait and having waited: a fill
+	 * that ends with none spares itself the FUTEX_WAKE system call.
+	 * Never reset: one that died waiting costs only needless wakes. */
+	uint32_t nwaiting;
 	uint32_t next_fill_id;
 	uint32_t nbuckets, nentries, nchunks;
 	uint32_t free_entry, free_chunk, nfree_chunks;
@@ -196,8 +200,11 @@ struct cache *cache_attach(void *mem, size_t size)
 static void wake_waiters(struct cache *c)
 {
 	__atomic_add_fetch(&c->fill_seq, 1, __ATOMIC_RELEASE);
-	/* not FUTEX_PRIVATE: the word is shared between processes */
-	syscall(SYS_futex, &c->fill_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	/* not FUTEX_PRIVATE: the word is shared between processes.  A
+	 * waiter counts itself under the lock, which the caller holds. */
+	if (__atomic_load_n(&c->nwaiting, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &c->fill_seq, FUTEX_WAKE, INT_MAX, NULL,
+			NULL, 0);
 }
 
 static int cache_lock(struct cache *c)
@@ -551,11 +558,15 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 				waited = e->fill_id;
 				seq = __atomic_load_n(&c->fill_seq,
 						      __ATOMIC_ACQUIRE);
+				__atomic_add_fetch(&c->nwaiting, 1,
+						   __ATOMIC_ACQ_REL);
 				cache_unlock(c);
 				ts.tv_sec = 0;
 				ts.tv_nsec = WAIT_SLICE_NS;
 				syscall(SYS_futex, &c->fill_seq, FUTEX_WAIT,
 					seq, &ts, NULL, 0);
+				__atomic_sub_fetch(&c->nwaiting, 1,
+						   __ATOMIC_ACQ_REL);
 				err = cache_lock(c);
 				if (err)
 					return err;

@@ -23,7 +23,12 @@ static void usage(FILE *f)
 		"                  [--config FILE] [--read-timeout S] [--idle-timeout S]\n"
 		"                  [--origin-timeout S] [--connect-timeout S]\n"
 		"                  [--drain-delay S] [--grace S] [--max-body BYTES]\n"
-		"                  [--max-conns N] [--verbose]\n"
+		"                  [--max-conns N] [--admin-listen ADDR:PORT]\n"
+		"                  [--accept rotate|exclusive|reuseport]\n"
+		"                  [--max-object-size BYTES] [--max-response BYTES]\n"
+		"                  [--temp-dir DIR] [--cache-set-cookie yes|no]\n"
+		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
+		"                  [--verbose]\n"
 		"signals: HUP reload (new binary and configuration), TERM graceful\n"
 		"         stop (/healthz 503 first), QUIT immediate stop\n");
 }
@@ -104,6 +109,49 @@ static int set_option(struct config *c, const char *name, const char *v)
 		if (strlen(v) >= sizeof(c->listen))
 			goto toolong;
 		strcpy(c->listen, v);
+	} else if (!strcmp(name, "accept")) {
+		if (!strcmp(v, "rotate"))
+			c->accept_mode = ACCEPT_ROTATE;
+		else if (!strcmp(v, "exclusive"))
+			c->accept_mode = ACCEPT_EXCLUSIVE;
+		else if (!strcmp(v, "reuseport"))
+			c->accept_mode = ACCEPT_REUSEPORT;
+		else {
+			fprintf(stderr,
+				"lb-backend: --accept: 'rotate', 'exclusive' or 'reuseport', not '%s'\n",
+				v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(name, "admin-listen")) {
+		if (strlen(v) >= sizeof(c->admin_listen))
+			goto toolong;
+		strcpy(c->admin_listen, v);
+	} else if (!strcmp(name, "max-object-size")) {
+		NEED_U64(1, 0, 1ull << 40);
+		c->max_object = x;
+	} else if (!strcmp(name, "max-response")) {
+		NEED_U64(1, 1, 1ull << 44);
+		c->max_response = x;
+	} else if (!strcmp(name, "temp-dir")) {
+		if (!realpath(v, c->temp_dir)) {
+			fprintf(stderr, "lb-backend: --temp-dir %s: %s\n", v,
+				strerror(errno));
+			return -EINVAL;
+		}
+	} else if (!strcmp(name, "cache-set-cookie")) {
+		if (strcmp(v, "yes") && strcmp(v, "no")) {
+			fprintf(stderr,
+				"lb-backend: --cache-set-cookie: 'yes' or 'no', not '%s'\n",
+				v);
+			return -EINVAL;
+		}
+		c->cache_cookies = !strcmp(v, "yes");
+	} else if (!strcmp(name, "origin-keepalive")) {
+		NEED_U64(0, 0, 64);
+		c->origin_keepalive = x;
+	} else if (!strcmp(name, "origin-idle-timeout")) {
+		NEED_SECS();
+		c->origin_idle_ms = ms;
 	} else if (!strcmp(name, "workers")) {
 		NEED_U64(0, 1, MAX_SLOTS / 2);
 		c->workers = x;
@@ -213,6 +261,11 @@ int config_parse(int argc, char **argv, struct config *c)
 	c->workers = n > 0 ? (n > MAX_SLOTS / 2 ? MAX_SLOTS / 2 : n) : 1;
 	c->cache_size = 64ull << 20;
 	c->ttl = 60;
+	c->max_object = 1 << 20;
+	c->max_response = 1ull << 30;
+	strcpy(c->temp_dir, "/tmp");
+	c->origin_keepalive = 32;
+	c->origin_idle_ms = 30000;
 	c->read_timeout_ms = 10000;
 	c->idle_timeout_ms = 60000;
 	c->connect_timeout_ms = 2000;

@@ -8,6 +8,7 @@
  * conflicting Content-Length, Transfer-Encoding with Content-Length) is
  * refused with 400 instead of being guessed at.
  */
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,23 +34,34 @@ static int lower_eq(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
 }
 
+/* The next item of the comma-separated list s[0..n) from *i: s[*b..*e),
+ * without the white space around it.  0 at the end of the list. */
+static int list_next(const char *s, size_t n, size_t *i, size_t *b, size_t *e)
+{
+	while (*i < n) {
+		while (*i < n &&
+		       (s[*i] == ' ' || s[*i] == '\t' || s[*i] == ','))
+			(*i)++;
+		*b = *i;
+		while (*i < n && s[*i] != ',')
+			(*i)++;
+		*e = *i;
+		while (*e > *b && (s[*e - 1] == ' ' || s[*e - 1] == '\t'))
+			(*e)--;
+		if (*e > *b)
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether the comma-separated token list s[0..n) holds tok (any case). */
 static int list_has(const char *s, size_t n, const char *tok)
 {
 	size_t i = 0, b, e;
 
-	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
-			i++;
-		b = i;
-		while (i < n && s[i] != ',')
-			i++;
-		e = i;
-		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			e--;
-		if (e > b && lower_eq(s + b, e - b, tok))
+	while (list_next(s, n, &i, &b, &e))
+		if (lower_eq(s + b, e - b, tok))
 			return 1;
-	}
 	return 0;
 }
 
@@ -97,9 +109,15 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
 	req->target_len = p + i - req->target;
 	if (req->target_len == 0 || i >= n || p[i] != ' ')
 		return -400;
-	/* origin-form only; "*" is for OPTIONS, which gets 405 anyway */
+	/* origin-form only; "*" (asterisk-form) is for OPTIONS alone, which
+	 * gets 405 anyway.  A fragment is never sent (RFC 9110 7.1): a '#'
+	 * means a broken client, and two servers could read it differently. */
 	if (req->target[0] != '/' &&
-	    !(req->target_len == 1 && req->target[0] == '*'))
+	    !(req->target_len == 1 && req->target[0] == '*' &&
+	      req->method == HTTP_M_OTHER && m == 7 &&
+	      !memcmp(p, "OPTIONS", 7)))
+		return -400;
+	if (memchr(req->target, '#', req->target_len))
 		return -400;
 	i++;
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive */
@@ -229,18 +247,158 @@ static void keep_header(struct http_response *r, const char *name, size_t nlen,
 	r->keep_len += 2;
 }
 
+/* delta-seconds (RFC 9111 1.2.2), possibly quoted; -1 when invalid.  Values
+ * too large to hold are the largest we hold, as the RFC asks. */
+static long delta_seconds(const char *v, size_t n)
+{
+	long x = 0;
+	size_t i;
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (x < 100000000)
+			x = x * 10 + (v[i] - '0');
+	}
+	return x > 100000000 ? 100000000 : x;
+}
+
+/* The smaller of two lifetimes, -1 meaning absent: a directive given twice
+ * (in one field or in two) counts with its shorter value. */
+static long min_age(long a, long b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* One Cache-Control field into the policy; every field adds to it. */
+static void cache_control(struct http_cache_policy *p, const char *cc,
+			  size_t len)
+{
+	size_t i = 0, b, e, k;
+
+	p->has_cc = 1;
+	while (i < len) {
+		while (i < len &&
+		       (cc[i] == ' ' || cc[i] == '\t' || cc[i] == ','))
+			i++;
+		b = i;
+		/* a quoted argument may hold commas: private="a, b" */
+		for (int q = 0; i < len && (q || cc[i] != ','); i++)
+			if (cc[i] == '"')
+				q = !q;
+		e = i;
+		while (e > b && (cc[e - 1] == ' ' || cc[e - 1] == '\t'))
+			e--;
+		for (k = b; k < e && cc[k] != '='; k++)
+			;
+		while (k > b && (cc[k - 1] == ' ' || cc[k - 1] == '\t'))
+			k--;
+		if (lower_eq(cc + b, k - b, "no-store"))
+			p->no_store = 1;
+		else if (lower_eq(cc + b, k - b, "private"))
+			p->private_ = 1;
+		else if (lower_eq(cc + b, k - b, "no-cache"))
+			p->no_cache = 1;
+		else if (k < e && lower_eq(cc + b, k - b, "max-age"))
+			p->max_age =
+				min_age(p->max_age,
+					delta_seconds(cc + k + 1, e - k - 1));
+		else if (k < e && lower_eq(cc + b, k - b, "s-maxage"))
+			p->s_maxage =
+				min_age(p->s_maxage,
+					delta_seconds(cc + k + 1, e - k - 1));
+	}
+}
+
+/* One Vary field: Accept-Encoding is the one request field we set
+ * ourselves (identity, for every fetch), so an answer varying only on it
+ * is the same for every client.  Any other field, or "*", makes it vary
+ * with what clients send, and we key on none of it. */
+static void vary(struct http_cache_policy *p, const char *v, size_t len)
+{
+	size_t i = 0, b, e;
+
+	while (list_next(v, len, &i, &b, &e)) {
+		if (e - b == 1 && v[b] == '*')
+			p->vary_star = 1;
+		else if (!lower_eq(v + b, e - b, "accept-encoding"))
+			p->vary_other = 1;
+	}
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n)
+{
+	int x = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	return x;
+}
+
+int64_t http_parse_date(const char *s, size_t len)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int d, y, hh, mm, ss, m;
+
+	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+	if (len != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
+	    s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+	    s[25] != ' ' || memcmp(s + 26, "GMT", 3))
+		return -1;
+	for (m = 0; m < 12; m++)
+		if (!memcmp(s + 8, months + 3 * m, 3))
+			break;
+	d = digits(s + 5, 2);
+	y = digits(s + 12, 4);
+	hh = digits(s + 17, 2);
+	mm = digits(s + 20, 2);
+	ss = digits(s + 23, 2);
+	if (m == 12 || d < 1 || d > 31 || y < 1970 || hh < 0 || hh > 23 ||
+	    mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		return -1;
+	return days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
 int http_parse_response(const char *buf, size_t len, size_t max,
 			struct http_response *r)
 {
 	static const char *const kept[] = {
 		"Content-Type",	    "Cache-Control", "ETag",	"Last-Modified",
 		"Content-Encoding", "Location",	     "Expires", "Vary",
+		"Set-Cookie",
 	};
 	const char *p = buf, *end, *lf, *colon, *v, *ve;
+	int conn_keep = 0;
 	size_t line, i;
 
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, offsetof(struct http_response, keep));
+	r->keep_len = 0;
 	r->content_length = -1;
+	r->cache.s_maxage = r->cache.max_age = -1;
+	r->cache.expires = r->cache.date = -1;
 	end = buf + (len < max ? len : max);
 
 	lf = find_lf(p, end);
@@ -302,10 +460,22 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 			if (!lower_eq(v, ve - v, "chunked"))
 				return -1;
 			r->chunked = 1;
-		}
-		if (lower_eq(p, colon - p, "cache-control")) {
-			r->cache_control = v;
-			r->cache_control_len = ve - v;
+		} else if (lower_eq(p, colon - p, "connection")) {
+			r->conn_close |= list_has(v, ve - v, "close");
+			conn_keep |= list_has(v, ve - v, "keep-alive");
+		} else if (lower_eq(p, colon - p, "cache-control")) {
+			cache_control(&r->cache, v, ve - v);
+		} else if (lower_eq(p, colon - p, "vary")) {
+			vary(&r->cache, v, ve - v);
+		} else if (lower_eq(p, colon - p, "set-cookie")) {
+			r->cache.set_cookie = 1;
+		} else if (lower_eq(p, colon - p, "expires")) {
+			int64_t t = http_parse_date(v, ve - v);
+
+			/* an invalid Expires means "already expired" */
+			r->cache.expires = t < 0 ? 0 : t;
+		} else if (lower_eq(p, colon - p, "date")) {
+			r->cache.date = http_parse_date(v, ve - v);
 		}
 		for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 			if (lower_eq(p, colon - p, kept[i]))
@@ -315,6 +485,8 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 	}
 	if (r->chunked)
 		r->content_length = -1; /* RFC 9112 6.3: chunked wins */
+	if (r->minor == 0 && !conn_keep)
+		r->conn_close = 1;
 	r->header_len = p - buf;
 	return (int)r->header_len;
 }
@@ -449,54 +621,32 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 	return c->state == CH_DONE;
 }
 
-long http_cache_ttl(const char *cc, size_t len, long def_ttl)
+long http_cache_ttl(const struct http_response *r, long def_ttl, int64_t now,
+		    unsigned int flags)
 {
-	long smax = -1, max = -1;
-	size_t i = 0, b, e, k;
+	const struct http_cache_policy *p = &r->cache;
+	long ttl;
 
-	while (cc && i < len) {
-		while (i < len &&
-		       (cc[i] == ' ' || cc[i] == '\t' || cc[i] == ','))
-			i++;
-		b = i;
-		while (i < len && cc[i] != ',')
-			i++;
-		e = i;
-		while (e > b && (cc[e - 1] == ' ' || cc[e - 1] == '\t'))
-			e--;
-		for (k = b; k < e && cc[k] != '='; k++)
-			;
-		if (lower_eq(cc + b, k - b, "no-store") ||
-		    lower_eq(cc + b, k - b, "private") ||
-		    lower_eq(cc + b, k - b, "no-cache"))
-			return -1;
-		if (k < e && (lower_eq(cc + b, k - b, "max-age") ||
-			      lower_eq(cc + b, k - b, "s-maxage"))) {
-			const char *v = cc + k + 1;
-			size_t n = e - k - 1;
-			long x = 0;
+	if (p->no_store || p->private_ || p->no_cache || p->vary_star ||
+	    p->vary_other || (p->set_cookie && !(flags & HTTP_CACHE_COOKIES)))
+		return -1;
+	if (r->status >= 500 || r->status == 206)
+		return 0; /* errors pass; we serve no ranges */
+	if (p->s_maxage >= 0)
+		ttl = p->s_maxage;
+	else if (p->max_age >= 0)
+		ttl = p->max_age;
+	else if (p->expires >= 0) {
+		int64_t base = p->date >= 0 ? p->date : now;
 
-			if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-				v++;
-				n -= 2;
-			}
-			if (n == 0 || n > 9)
-				continue; /* invalid: ignore the directive */
-			for (k = 0; k < n && v[k] >= '0' && v[k] <= '9'; k++)
-				x = x * 10 + (v[k] - '0');
-			if (k != n)
-				continue;
-			if (cc[b] == 's' || cc[b] == 'S')
-				smax = x;
-			else
-				max = x;
-		}
+		ttl = p->expires > base ? (long)(p->expires - base) : 0;
+		if (p->expires - base > 100000000)
+			ttl = 100000000;
+	} else {
+		/* without an explicit lifetime only 200 is worth keeping */
+		ttl = r->status == 200 ? def_ttl : 0;
 	}
-	if (smax >= 0)
-		return smax;
-	if (max >= 0)
-		return max;
-	return def_ttl;
+	return ttl;
 }
 
 int http_target_path(const char *t, size_t len, char *out, size_t size)

@@ -46,16 +46,41 @@ struct http_request {
 int http_parse_request(const char *buf, size_t len,
 		       const struct http_limits *lim, struct http_request *req);
 
+/*
+ * What an origin response says about being stored, gathered from every
+ * Cache-Control, Expires, Date, Set-Cookie and Vary field while the head is
+ * parsed (RFC 9111): later code reads this, never the raw header bytes.
+ */
+struct http_cache_policy {
+	unsigned int no_store : 1;
+	unsigned int private_ : 1; /* "private", with or without field names */
+	unsigned int
+		no_cache : 1; /* must revalidate: we never do, so never store */
+	unsigned int set_cookie : 1; /* a Set-Cookie field is present */
+	unsigned int vary_star : 1; /* Vary: * */
+	unsigned int vary_other : 1; /* Vary names a field other than
+					  Accept-Encoding */
+	unsigned int has_cc : 1; /* some Cache-Control field was present */
+	long s_maxage; /* seconds, -1 absent */
+	long max_age; /* seconds, -1 absent */
+	int64_t expires; /* Unix seconds; -1 absent; 0 invalid (= in the past) */
+	int64_t date; /* Unix seconds of Date, -1 absent or invalid */
+};
+
+/* Room for the headers passed on to clients (they are dropped beyond). */
+#define HTTP_KEEP_MAX 4096
+
 struct http_response {
 	int status;
 	int minor;
 	int chunked; /* Transfer-Encoding: chunked */
+	int conn_close; /* Connection: close (or HTTP/1.0 without keep-alive) */
 	int64_t content_length; /* -1 when absent */
-	const char *cache_control; /* value, not terminated; NULL if absent */
-	size_t cache_control_len;
+	struct http_cache_policy cache;
 	size_t header_len;
-	/* headers worth passing on to clients, "Name: value\r\n" each */
-	char keep[1024];
+	/* headers worth passing on to clients, "Name: value\r\n" each, in a
+	 * buffer of their own: never written over the origin's bytes */
+	char keep[HTTP_KEEP_MAX];
 	size_t keep_len;
 };
 
@@ -83,12 +108,24 @@ struct http_chunked {
 int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 		      char *out, size_t *outlen, size_t *used);
 
+/* Whether to store responses that set cookies (stored without them). */
+#define HTTP_CACHE_COOKIES 1
+
 /*
- * Time to live from a Cache-Control value: s-maxage wins over max-age,
- * def_ttl applies when neither is present.  Returns the TTL in seconds,
- * or -1 when the response must not be shared (no-store, private, no-cache).
+ * The one cacheability decision for a parsed origin response.  Returns the
+ * seconds to keep it (> 0); 0 when it may only be handed to requests that
+ * waited for this very fetch (expired at once, or a status not worth
+ * keeping); -1 when it must never be shared (no-store, private, no-cache,
+ * Vary: *, Vary on a request field, Set-Cookie unless flags has
+ * HTTP_CACHE_COOKIES).  Lifetime: s-maxage, then max-age, then Expires
+ * minus Date (or now), then def_ttl for a 200 only.
  */
-long http_cache_ttl(const char *cc, size_t len, long def_ttl);
+long http_cache_ttl(const struct http_response *r, long def_ttl, int64_t now,
+		    unsigned int flags);
+
+/* Parse an HTTP-date (IMF-fixdate only, RFC 9110 5.6.7) into Unix
+ * seconds; -1 when it is not one. */
+int64_t http_parse_date(const char *s, size_t len);
 
 /*
  * Turn the path of a request target into a normalised relative path (no

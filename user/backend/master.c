@@ -3,11 +3,17 @@
  * master.c - the lb-backend master: owns the listening socket and the shared
  * memory, forks the workers, replaces the ones that die, reloads and stops.
  *
- * One listening socket, created here and inherited by every worker, rather
- * than one SO_REUSEPORT socket per worker: with SO_REUSEPORT each socket has
- * its own accept queue, and the connections queued on a worker's socket are
- * reset when that worker dies.  A shared socket has one queue; whichever
- * worker is alive takes the next connection (EPOLLEXCLUSIVE spares the herd).
+ * By default one listening socket, created here and inherited by every
+ * worker: it has one queue, and whichever worker is alive and idle takes
+ * the next connection (EPOLLEXCLUSIVE spares the herd, and a worker that
+ * accepted moves to the back of the waiters, see worker.c).  With
+ * --accept reuseport each worker index has a SO_REUSEPORT socket of its
+ * own, also created and held here, so that its queue waits for a dead
+ * worker's replacement; but connections hashed to a worker in crash
+ * back-off wait with it, and queues of sockets closed on a reload move to
+ * the new ones only with net.ipv4.tcp_migrate_req = 1.  bench-backend
+ * measures both; the shared socket spreads as evenly and has neither
+ * drawback.
  *
  * Reload (SIGHUP) re-executes the master in place: same pid, so the running
  * workers stay its children; the binary is read from disk again and the
@@ -37,8 +43,10 @@
 #include "log.h"
 
 #define ENV_INHERIT "LB_BACKEND_INHERIT"
+#define ENV_ADMIN "LB_BACKEND_ADMIN" /* ADDR:PORT the inherited afd is on */
 #define CRASH_WINDOW_MS 10000 /* a worker dying younger than this crashed */
 #define BACKOFF_MAX_MS 30000
+#define ALONE_MS 1000 /* no worker alive: the next one starts within this */
 #define READY_WAIT_MS 10000 /* reload: how long new workers get to start */
 
 struct child {
@@ -54,7 +62,10 @@ struct child {
 static struct config *cfg;
 static struct shared *sh;
 static size_t sh_size;
-static int lfd = -1, shmfd = -1, sigfd = -1;
+static int lfd = -1, afd = -1, shmfd = -1, sigfd = -1;
+/* --accept reuseport: worker i of the generation accepts on rp[i]; those of
+ * the previous generation (old_rp) close once it drains */
+static int rp[MAX_SLOTS], nrp, old_rp[MAX_SLOTS], nold_rp;
 static char exe[PATH_MAX];
 static struct child children[MAX_SLOTS];
 /* old workers that live in a previous shared block (cache size changed) */
@@ -69,7 +80,7 @@ static long long mono_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
-static int listen_on(const char *spec)
+static int listen_on(const char *spec, int reuseport)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE },
@@ -107,6 +118,13 @@ static int listen_on(const char *spec)
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
+		rc = -errno;
+		pr_err("--listen %s: SO_REUSEPORT: %s", spec, strerror(errno));
+		close(fd);
+		goto out;
+	}
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
 		rc = -errno;
 		pr_err("--listen %s: %s", spec, strerror(errno));
@@ -117,6 +135,30 @@ static int listen_on(const char *spec)
 out:
 	freeaddrinfo(ai);
 	return rc;
+}
+
+/*
+ * --accept reuseport: one SO_REUSEPORT socket per worker index, held by the
+ * master, so that a worker's death leaves its queue to its replacement.
+ * Queues of closed sockets (a reload, fewer workers) move to the others
+ * only with net.ipv4.tcp_migrate_req = 1 (Linux 5.14): warn without it.
+ */
+static int open_reuseport(void)
+{
+	char v = '0';
+	int fd;
+
+	for (nrp = 0; nrp < (int)cfg->workers; nrp++) {
+		rp[nrp] = listen_on(cfg->listen, 1);
+		if (rp[nrp] < 0)
+			return -1;
+	}
+	fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, &v, 1) != 1 || v != '1')
+		pr_warn("--accept reuseport: net.ipv4.tcp_migrate_req is not 1: connections queued for a closed socket are reset on reload and shutdown");
+	if (fd >= 0)
+		close(fd);
+	return 0;
 }
 
 /* A new shared block (counters and an empty cache). */
@@ -213,8 +255,18 @@ static int spawn(int slot)
 		return -errno;
 	}
 	if (pid == 0) {
+		int fd = lfd;
+
 		close(sigfd);
-		worker_run(cfg, lfd, sh, slot);
+		for (int i = 0; i < nold_rp; i++)
+			close(old_rp[i]);
+		for (int i = 0; i < nrp; i++) {
+			if (i == (int)c->index)
+				fd = rp[i];
+			else
+				close(rp[i]);
+		}
+		worker_run(cfg, fd, afd, sh, slot);
 	}
 	c->pid = pid;
 	c->started = mono_ms();
@@ -320,6 +372,35 @@ static void reap(int stopping)
 	}
 }
 
+/*
+ * The crash brake may slow each slot down, but it must never leave the
+ * server without any worker for long: when none is alive, the slot due
+ * soonest is brought forward to ALONE_MS, and the log says so loudly (a
+ * server that answers nothing is worse than one that crashes often).
+ */
+static void keep_one(long long now)
+{
+	struct child *first = NULL;
+	int live = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct child *c = &children[i];
+
+		if (!c->used || c->old)
+			continue;
+		if (c->pid)
+			live++;
+		else if (!first || c->respawn_at < first->respawn_at)
+			first = c;
+	}
+	if (live || !first || first->respawn_at <= now + ALONE_MS)
+		return;
+	pr_err("NO WORKER IS RUNNING: every worker crashed within %d ms of its start, %u times in a row; starting worker %u in %d ms instead of %lld ms",
+	       CRASH_WINDOW_MS, first->fails, first->index, ALONE_MS,
+	       first->respawn_at - now);
+	first->respawn_at = now + ALONE_MS;
+}
+
 static void respawn_due(long long now, long long *next)
 {
 	for (int i = 0; i < MAX_SLOTS; i++) {
@@ -360,6 +441,12 @@ static void reload(int argc, char **argv)
 		free(probe);
 		return;
 	}
+	if ((probe->accept_mode == ACCEPT_REUSEPORT) !=
+	    (cfg->accept_mode == ACCEPT_REUSEPORT)) {
+		pr_err("reload aborted: --accept reuseport cannot be turned on or off by a reload; restart instead");
+		free(probe);
+		return;
+	}
 	free(probe);
 	if (access(exe, X_OK)) {
 		pr_err("reload aborted: %s: %s", exe, strerror(errno));
@@ -368,8 +455,11 @@ static void reload(int argc, char **argv)
 	env = malloc(n);
 	if (!env)
 		return;
-	p = env + snprintf(env, n, "lfd=%d;shm=%d;gen=%u;old=", lfd, shmfd,
-			   sh->generation);
+	p = env + snprintf(env, n, "lfd=%d;shm=%d;gen=%u;afd=%d;rp=", lfd,
+			   shmfd, sh->generation, afd);
+	for (i = 0; i < nrp; i++)
+		p += snprintf(p, env + n - p, "%d,", rp[i]);
+	p += snprintf(p, env + n - p, ";old=");
 	for (i = 0; i < MAX_SLOTS; i++)
 		if (children[i].used && children[i].pid)
 			p += snprintf(p, env + n - p, "%d:%d,", children[i].pid,
@@ -377,18 +467,21 @@ static void reload(int argc, char **argv)
 	for (i = 0; i < nforeign; i++)
 		p += snprintf(p, env + n - p, "%d:-1,", foreign[i]);
 	setenv(ENV_INHERIT, env, 1);
+	if (afd >= 0)
+		setenv(ENV_ADMIN, cfg->admin_listen, 1);
 	free(env);
 	pr_info("reload: executing %s", exe);
 	execv(exe, argv);
 	pr_err("reload failed: exec %s: %s", exe, strerror(errno));
 	unsetenv(ENV_INHERIT);
+	unsetenv(ENV_ADMIN);
 }
 
 /* Take over what the previous master left: socket, shared block, workers. */
 static int inherit(const char *env)
 {
 	int ofd = -1, gen = 0, slot, err;
-	const char *old;
+	const char *old, *aspec;
 	pid_t pid;
 
 	if (sscanf(env, "lfd=%d;shm=%d;gen=%d;", &lfd, &ofd, &gen) != 3 ||
@@ -396,7 +489,37 @@ static int inherit(const char *env)
 		pr_err("bad %s", ENV_INHERIT);
 		return -EINVAL;
 	}
+	/* the reuseport sockets of the old generation, if any */
+	aspec = strstr(env, ";rp=");
+	for (const char *q = aspec ? aspec + 4 : NULL;
+	     q && *q != ';' && nold_rp < MAX_SLOTS;) {
+		int fd;
+
+		if (sscanf(q, "%d", &fd) != 1)
+			break;
+		old_rp[nold_rp++] = fd;
+		q = strchr(q, ',');
+		if (q)
+			q++;
+	}
+	/* absent when the previous binary had no admin listener */
+	aspec = strstr(env, ";afd=");
+	if (!aspec || sscanf(aspec, ";afd=%d;", &afd) != 1)
+		afd = -1;
 	fcntl(lfd, F_SETFD, 0);
+	aspec = getenv(ENV_ADMIN);
+	if (afd >= 0 && (!aspec || strcmp(aspec, cfg->admin_listen))) {
+		/* the admin listener moved (or went): the old socket closes
+		 * with the old workers */
+		close(afd);
+		afd = -1;
+	}
+	if (cfg->admin_listen[0] && afd < 0) {
+		afd = listen_on(cfg->admin_listen, 0);
+		if (afd < 0)
+			pr_err("reload: no admin listener on %s",
+			       cfg->admin_listen);
+	}
 	err = shared_adopt(ofd);
 	if (err) {
 		pr_info("reload: cache layout changed, starting an empty cache");
@@ -461,7 +584,9 @@ int master_run(struct config *config, int argc, char **argv)
 	if (env) {
 		err = inherit(env);
 		unsetenv(ENV_INHERIT);
-		if (err)
+		unsetenv(ENV_ADMIN);
+		if (err ||
+		    (cfg->accept_mode == ACCEPT_REUSEPORT && open_reuseport()))
 			return EXIT_FAILURE;
 		reloading = 1;
 		ready_by = mono_ms() + READY_WAIT_MS;
@@ -469,9 +594,18 @@ int master_run(struct config *config, int argc, char **argv)
 			sh->generation, cfg->workers,
 			cfg->root[0] ? cfg->root : cfg->origin_url);
 	} else {
-		lfd = listen_on(cfg->listen);
-		if (lfd < 0)
+		if (cfg->accept_mode != ACCEPT_REUSEPORT) {
+			lfd = listen_on(cfg->listen, 0);
+			if (lfd < 0)
+				return EXIT_FAILURE;
+		} else if (open_reuseport()) {
 			return EXIT_FAILURE;
+		}
+		if (cfg->admin_listen[0]) {
+			afd = listen_on(cfg->admin_listen, 0);
+			if (afd < 0)
+				return EXIT_FAILURE;
+		}
 		err = shared_create();
 		if (err) {
 			pr_err("shared memory of %llu bytes: %s",
@@ -493,8 +627,10 @@ int master_run(struct config *config, int argc, char **argv)
 	for (;;) {
 		now = mono_ms();
 		next = now + 1000;
-		if (!stopping)
+		if (!stopping) {
+			keep_one(now);
 			respawn_due(now, &next);
+		}
 		if (reloading) {
 			if (all_ready() || now >= ready_by) {
 				if (!all_ready())
@@ -502,6 +638,11 @@ int master_run(struct config *config, int argc, char **argv)
 				pr_info("reload: new workers accepting, draining %d old",
 					live_children(1));
 				signal_all(SIGTERM, 1);
+				/* with tcp_migrate_req, what waits in these
+				 * queues moves to the new sockets */
+				for (int i = 0; i < nold_rp; i++)
+					close(old_rp[i]);
+				nold_rp = 0;
 				reloading = 0;
 			} else {
 				next = now + 20;
@@ -514,6 +655,12 @@ int master_run(struct config *config, int argc, char **argv)
 			signal_all(SIGTERM, 0);
 			close(lfd);
 			lfd = -1;
+			if (afd >= 0)
+				close(afd);
+			afd = -1;
+			for (int i = 0; i < nrp; i++)
+				close(rp[i]);
+			nrp = 0;
 			stopping = 2;
 			kill_at = now + cfg->grace_ms;
 		}

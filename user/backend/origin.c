@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,187 +118,570 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* ---------------------------------------------------------------- reader */
+
+#define HEAD_MAX 16384 /* origin response head: 502 beyond */
+
+void origin_rx_init(struct origin_rx *rx, size_t max_mem, uint64_t max_size,
+		    const char *spool_dir)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->fd = -1;
+	rx->max_mem = max_mem;
+	rx->max_size = max_size;
+	rx->spool_dir = spool_dir ? spool_dir : "/tmp";
+}
+
+void origin_rx_free(struct origin_rx *rx)
+{
+	free(rx->head);
+	free(rx->body);
+	if (rx->fd >= 0)
+		close(rx->fd);
+	rx->head = rx->body = NULL;
+	rx->fd = -1;
+}
+
+static int rx_fail(struct origin_rx *rx, const char *why)
+{
+	rx->error = why;
+	return -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t k;
+
+	while (n) {
+		k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Append n bytes to a growable buffer, as many as fit within max in all.
+ * The count appended, or -1 when out of memory. */
+static ssize_t buf_append(char **buf, size_t *len, size_t *cap, const char *p,
+			  size_t n, size_t max)
+{
+	if (n > max - *len)
+		n = max - *len;
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *nb;
+
+		while (c < *len + n)
+			c *= 2;
+		if (c > max)
+			c = max;
+		nb = realloc(*buf, c);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = c;
+	}
+	if (n)
+		memcpy(*buf + *len, p, n);
+	*len += n;
+	return n;
+}
+
+/* Append decoded body bytes: to memory while the body fits in max_mem,
+ * then to an unlinked temp file. */
+static int rx_body(struct origin_rx *rx, const char *p, size_t n)
+{
+	uint64_t total = rx->body_len + rx->fd_len + n;
+
+	if (!n)
+		return 0;
+	if (total > rx->max_size)
+		return rx_fail(rx, "response too large");
+	if (rx->fd < 0 && total <= rx->max_mem) {
+		if (buf_append(&rx->body, &rx->body_len, &rx->body_cap, p, n,
+			       rx->max_mem) < 0)
+			return rx_fail(rx, "out of memory");
+		return 0;
+	}
+	if (rx->fd < 0) {
+		rx->fd = open(rx->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
+			      0600);
+		if (rx->fd < 0)
+			return rx_fail(rx, "cannot create a temp file");
+		if (write_all(rx->fd, rx->body, rx->body_len))
+			return rx_fail(rx, "temp file write failed");
+		rx->fd_len = rx->body_len;
+		free(rx->body);
+		rx->body = NULL;
+		rx->body_len = rx->body_cap = 0;
+	}
+	if (write_all(rx->fd, p, n))
+		return rx_fail(rx, "temp file write failed");
+	rx->fd_len += n;
+	return 0;
+}
+
+/* Body bytes as they come, framed by chunks, a length or the close. */
+static int rx_body_bytes(struct origin_rx *rx, char *in, size_t n)
+{
+	struct http_response *r = &rx->resp;
+	size_t out = 0, used;
+	int k;
+
+	if (rx->done) {
+		rx->extra += n;
+		return 1;
+	}
+	if (r->chunked) {
+		/* decoded in place: the output never overtakes the input */
+		k = http_chunked_feed(&rx->ch, in, n, in, &out, &used);
+		if (k < 0)
+			return rx_fail(rx, "bad chunked encoding");
+		if (rx_body(rx, in, out))
+			return -1;
+		rx->extra += n - used;
+		rx->done = k == 1;
+		return rx->done;
+	}
+	if (r->content_length >= 0) {
+		uint64_t left = (uint64_t)r->content_length - rx->got;
+
+		if (left > rx->max_size)
+			return rx_fail(rx, "response too large");
+		if (n > left) {
+			rx->extra += n - left;
+			n = left;
+		}
+		rx->got += n;
+		if (rx_body(rx, in, n))
+			return -1;
+		rx->done = rx->got == (uint64_t)r->content_length;
+		return rx->done;
+	}
+	return rx_body(rx, in, n) ? -1 : 0; /* until the close */
+}
+
+int origin_rx_feed(struct origin_rx *rx, char *in, size_t n)
+{
+	int h;
+
+	if (!n)
+		return rx->done;
+	if (rx->hdone)
+		return rx_body_bytes(rx, in, n);
+	/* a head longer than HEAD_MAX is refused by the parser below */
+	if (buf_append(&rx->head, &rx->head_len, &rx->head_cap, in, n,
+		       HEAD_MAX + 65536) < 0)
+		return rx_fail(rx, "out of memory");
+	h = http_parse_response(rx->head, rx->head_len, HEAD_MAX, &rx->resp);
+	if (h < 0)
+		return rx_fail(rx, "malformed response");
+	if (h == 0)
+		return 0;
+	rx->hdone = 1;
+	if (rx->resp.status < 200)
+		return rx_fail(rx, "interim response");
+	if (rx->resp.status == 204 || rx->resp.status == 304) {
+		rx->resp.chunked = 0;
+		rx->resp.content_length = 0;
+	}
+	if (rx->resp.content_length == 0)
+		rx->done = 1;
+	/* what came after the head is the start of the body */
+	return rx_body_bytes(rx, rx->head + h, rx->head_len - h);
+}
+
+int origin_rx_eof(struct origin_rx *rx)
+{
+	if (!rx->hdone)
+		return rx_fail(rx, "connection closed before the headers");
+	if (rx->done)
+		return 1;
+	if (rx->resp.chunked)
+		return rx_fail(rx, "truncated chunked body");
+	if (rx->resp.content_length >= 0)
+		return rx_fail(rx, "truncated body");
+	rx->done = 1;
+	return 1;
+}
+
+int origin_rx_reusable(const struct origin_rx *rx)
+{
+	const struct http_response *r = &rx->resp;
+
+	return rx->done && !rx->error && !rx->extra && !r->conn_close &&
+	       (r->chunked || r->content_length >= 0);
+}
+
+/* ---------------------------------------------------------------- pool */
+
+#define POOL_MAX 64
+
+static struct {
+	int fd[POOL_MAX];
+	long long since[POOL_MAX]; /* mono ms it became idle */
+	unsigned int n, max, idle_ms;
+	struct origin_pool_stats st;
+} pool;
+
+void origin_pool_init(unsigned int max, unsigned int idle_ms)
+{
+	pool.max = max > POOL_MAX ? POOL_MAX : max;
+	pool.idle_ms = idle_ms;
+}
+
+void origin_pool_expire(long long now)
+{
+	for (unsigned int i = 0; i < pool.n;) {
+		if (now - pool.since[i] > pool.idle_ms) {
+			close(pool.fd[i]);
+			pool.n--;
+			pool.fd[i] = pool.fd[pool.n];
+			pool.since[i] = pool.since[pool.n];
+			continue;
+		}
+		i++;
+	}
+}
+
+void origin_pool_stats(struct origin_pool_stats *s)
+{
+	*s = pool.st;
+}
+
+/* The most recently used idle connection (the warmest), or -1. */
+static int pool_take(void)
+{
+	origin_pool_expire(mono_ms());
+	return pool.n ? pool.fd[--pool.n] : -1;
+}
+
+static void pool_put(int fd)
+{
+	if (pool.n >= pool.max) {
+		close(fd);
+		return;
+	}
+	pool.fd[pool.n] = fd;
+	pool.since[pool.n++] = mono_ms();
+}
+
+/* ---------------------------------------------------------------- fetch */
+
+void origin_reply_free(struct origin_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->body_fd >= 0)
+		close(r->body_fd);
+	r->body_fd = -1;
+}
+
 static void fail(struct origin_reply *r, int status, const char *why)
 {
-	free(r->buf);
-	memset(r, 0, sizeof(*r));
+	origin_reply_free(r);
 	r->status = status;
 	r->ttl = 0; /* waiters of the same fill share the error, nobody else */
+	r->hdrs_len = 0;
 	r->error = why;
+}
+
+static int connect_new(const struct origin *o, long long cdeadline,
+		       const char **why, int *status)
+{
+	socklen_t sl = sizeof(int);
+	int fd, err;
+
+	fd = socket(o->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = "socket failed";
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
+	    errno != EINPROGRESS) {
+		*why = "connect failed";
+		goto bad;
+	}
+	err = wait_fd(fd, POLLOUT, cdeadline);
+	if (err) {
+		*status = err == -ETIMEDOUT ? 504 : 502;
+		*why = err == -ETIMEDOUT ? "connect timed out" :
+					   "connect failed";
+		goto bad;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
+		*why = "connection refused";
+		goto bad;
+	}
+	pool.st.connects++;
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+/* Remove the Set-Cookie lines from "Name: value\r\n" headers. */
+static size_t drop_cookies(char *h, size_t len)
+{
+	size_t i = 0, o = 0, e;
+
+	while (i < len) {
+		char *lf = memchr(h + i, '\n', len - i);
+
+		e = lf ? (size_t)(lf - h) + 1 : len;
+		if (e - i < 11 || strncasecmp(h + i, "Set-Cookie:", 11)) {
+			memmove(h + o, h + i, e - i);
+			o += e - i;
+		}
+		i = e;
+	}
+	return o;
+}
+
+/* One fetch of a batch in progress. */
+struct job {
+	int fd;
+	int reused; /* fd came from the pool: may be stale */
+	int done; /* 1 complete, -1 failed (r filled) */
+	size_t got; /* bytes of the answer so far */
+	struct origin_rx rx;
+	char req[9000];
+	int len;
+};
+
+/* Open (or take from the pool) a connection for j and send its request.
+ * A pooled connection that fails here is replaced once.  0 or -1 (j's
+ * reply filled). */
+static int job_start(struct job *j, const struct origin *o, int fresh,
+		     long long cdeadline, long long deadline,
+		     struct origin_reply *r)
+{
+	const char *why = NULL;
+	int status = 502, err, off;
+	ssize_t k;
+
+	for (;;) {
+		j->fd = fresh ? -1 : pool_take();
+		j->reused = j->fd >= 0;
+		if (!j->reused) {
+			j->fd = connect_new(o, cdeadline, &why, &status);
+			if (j->fd < 0) {
+				fail(r, status, why);
+				return -1;
+			}
+		}
+		j->got = 0;
+		for (off = 0; off < j->len;) {
+			k = send(j->fd, j->req + off, j->len - off,
+				 MSG_NOSIGNAL);
+			if (k > 0) {
+				off += k;
+				continue;
+			}
+			if (k < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			err = wait_fd(j->fd, POLLOUT, deadline);
+			if (err) {
+				fail(r, 504, "send timed out");
+				return -1;
+			}
+		}
+		if (off == j->len)
+			return 0;
+		close(j->fd);
+		j->fd = -1;
+		if (!j->reused) {
+			fail(r, 502, "send failed");
+			return -1;
+		}
+		pool.st.retries++;
+		fresh = 1;
+	}
+}
+
+/* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
+ * 2 the pooled connection was stale (nothing came): start again. */
+static int job_read(struct job *j, struct origin_reply *r)
+{
+	char buf[65536];
+	ssize_t k;
+	int err;
+
+	for (;;) {
+		k = recv(j->fd, buf, sizeof(buf), 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			if (!j->got && j->reused)
+				return 2;
+			fail(r, 502, "recv failed");
+			return -1;
+		}
+		if (k == 0) {
+			if (!j->got && j->reused)
+				return 2;
+			err = origin_rx_eof(&j->rx);
+		} else {
+			j->got += k;
+			err = origin_rx_feed(&j->rx, buf, k);
+		}
+		if (err < 0) {
+			fail(r, 502, j->rx.error);
+			return -1;
+		}
+		if (err == 1)
+			return 1;
+	}
+}
+
+/* A complete answer into r: the one cacheability decision, the headers to
+ * pass on, the body. */
+static void job_reply(struct job *j, const struct origin_limits *lim,
+		      struct origin_reply *r)
+{
+	struct origin_rx *rx = &j->rx;
+
+	r->status = rx->resp.status;
+	r->ttl = http_cache_ttl(&rx->resp, lim->def_ttl, time(NULL),
+				lim->cache_flags);
+	memcpy(r->hdrs, rx->resp.keep, rx->resp.keep_len);
+	r->hdrs_len = rx->resp.keep_len;
+	/* a stored answer never carries one client's cookies to another */
+	if (r->ttl > 0 && rx->resp.cache.set_cookie)
+		r->hdrs_len = drop_cookies(r->hdrs, r->hdrs_len);
+	r->body = rx->body;
+	r->body_len = rx->body_len;
+	r->body_fd = rx->fd;
+	r->body_fd_len = rx->fd_len;
+	/* over the largest object kept: never stored, so never waited on */
+	if (rx->fd >= 0)
+		r->ttl = -1;
+	rx->body = NULL;
+	rx->fd = -1;
+}
+
+int origin_fetch_many(const struct origin *o, const struct origin_target *t,
+		      unsigned int n, const struct origin_limits *lim,
+		      struct origin_reply *r)
+{
+	long long start = mono_ms(), deadline = start + lim->timeout_ms;
+	long long cdeadline = start + lim->connect_ms;
+	struct pollfd pfd[ORIGIN_BATCH];
+	struct job *jobs, *j;
+	unsigned int i, left = 0, np, map[ORIGIN_BATCH];
+	int k;
+
+	if (n > ORIGIN_BATCH)
+		n = ORIGIN_BATCH;
+	if (cdeadline > deadline)
+		cdeadline = deadline;
+	jobs = calloc(n, sizeof(*jobs));
+	for (i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].body_fd = -1;
+		if (!jobs) {
+			fail(&r[i], 502, "out of memory");
+			continue;
+		}
+		j = &jobs[i];
+		j->fd = -1;
+		origin_rx_init(&j->rx, lim->max_mem, lim->max_size,
+			       lim->spool_dir);
+		j->len = snprintf(j->req, sizeof(j->req),
+				  "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
+				  "User-Agent: lb-backend\r\n"
+				  "Accept-Encoding: identity\r\n%s\r\n",
+				  o->prefix, (int)t[i].len, t[i].target,
+				  o->host,
+				  pool.max ? "" : "Connection: close\r\n");
+		if (j->len < 0 || j->len >= (int)sizeof(j->req)) {
+			fail(&r[i], 502, "request too long");
+			j->done = -1;
+			continue;
+		}
+		if (job_start(j, o, 0, cdeadline, deadline, &r[i])) {
+			j->done = -1;
+			continue;
+		}
+		left++;
+	}
+	if (!jobs)
+		return 0;
+	/* all requests are out: the answers come in while we wait for any */
+	while (left) {
+		np = 0;
+		for (i = 0; i < n; i++)
+			if (!jobs[i].done) {
+				pfd[np] = (struct pollfd){ .fd = jobs[i].fd,
+							   .events = POLLIN };
+				map[np++] = i;
+			}
+		k = poll(pfd, np,
+			 deadline > mono_ms() ? (int)(deadline - mono_ms()) :
+						0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			for (i = 0; i < np; i++) {
+				fail(&r[map[i]], 504, "response timed out");
+				jobs[map[i]].done = -1;
+			}
+			break;
+		}
+		for (unsigned int p = 0; p < np; p++) {
+			if (!pfd[p].revents)
+				continue;
+			i = map[p];
+			j = &jobs[i];
+			k = job_read(j, &r[i]);
+			if (k == 2) {
+				/* the origin had closed the pooled connection:
+				 * once more on a new one */
+				close(j->fd);
+				pool.st.retries++;
+				origin_rx_init(&j->rx, lim->max_mem,
+					       lim->max_size, lim->spool_dir);
+				if (job_start(j, o, 1, cdeadline, deadline,
+					      &r[i]))
+					k = -1;
+				else
+					continue;
+			}
+			if (k == 0)
+				continue;
+			j->done = k;
+			left--;
+			if (k == 1) {
+				if (j->reused)
+					pool.st.reused++;
+				if (origin_rx_reusable(&j->rx) && pool.max) {
+					pool_put(j->fd);
+					j->fd = -1;
+				}
+				job_reply(j, lim, &r[i]);
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (jobs[i].fd >= 0)
+			close(jobs[i].fd);
+		origin_rx_free(&jobs[i].rx);
+	}
+	free(jobs);
+	return 0;
 }
 
 int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 		 const struct origin_limits *lim, struct origin_reply *r)
 {
-	long long start = mono_ms(), deadline = start + lim->timeout_ms;
-	long long cdeadline = start + lim->connect_ms;
-	struct http_chunked ch = { 0 };
-	struct http_response resp;
-	size_t len = 0, cap = 16384, hlen = 0, pos = 0, out = 0, used;
-	char req[9000];
-	int fd, n, err, done = 0, hdone = 0;
-	socklen_t sl = sizeof(err);
-	ssize_t k;
+	struct origin_target t = { target, tlen };
 
-	memset(r, 0, sizeof(*r));
-	if (cdeadline > deadline)
-		cdeadline = deadline;
-	n = snprintf(req, sizeof(req),
-		     "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
-		     "User-Agent: lb-backend\r\nAccept-Encoding: identity\r\n"
-		     "Connection: close\r\n\r\n",
-		     o->prefix, (int)tlen, target, o->host);
-	if (n < 0 || n >= (int)sizeof(req)) {
-		fail(r, 502, "request too long");
-		return 0;
-	}
-	fd = socket(o->addr.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(r, 502, "socket failed");
-		return 0;
-	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
-	    errno != EINPROGRESS) {
-		fail(r, 502, "connect failed");
-		goto out;
-	}
-	err = wait_fd(fd, POLLOUT, cdeadline);
-	if (err) {
-		fail(r, err == -ETIMEDOUT ? 504 : 502,
-		     err == -ETIMEDOUT ? "connect timed out" :
-					 "connect failed");
-		goto out;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-		fail(r, 502, "connection refused");
-		goto out;
-	}
-	for (int off = 0; off < n;) {
-		k = send(fd, req + off, n - off, MSG_NOSIGNAL);
-		if (k > 0) {
-			off += k;
-			continue;
-		}
-		if (k < 0 && errno != EAGAIN && errno != EINTR) {
-			fail(r, 502, "send failed");
-			goto out;
-		}
-		err = wait_fd(fd, POLLOUT, deadline);
-		if (err) {
-			fail(r, 504, "send timed out");
-			goto out;
-		}
-	}
-	r->buf = malloc(cap);
-	if (!r->buf) {
-		fail(r, 502, "out of memory");
-		goto out;
-	}
-	while (!done) {
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= lim->max_size) {
-				fail(r, 502, "response too large");
-				goto out;
-			}
-			cap = cap * 2 > lim->max_size ? lim->max_size : cap * 2;
-			nb = realloc(r->buf, cap);
-			if (!nb) {
-				fail(r, 502, "out of memory");
-				goto out;
-			}
-			r->buf = nb;
-		}
-		k = recv(fd, r->buf + len, cap - len, 0);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				fail(r, 502, "recv failed");
-				goto out;
-			}
-			err = wait_fd(fd, POLLIN, deadline);
-			if (err) {
-				fail(r, 504, "response timed out");
-				goto out;
-			}
-			continue;
-		}
-		if (k == 0 && !hdone) {
-			fail(r, 502, "connection closed before the headers");
-			goto out;
-		}
-		len += k;
-		if (!hdone) {
-			n = http_parse_response(r->buf, len, 16384, &resp);
-			if (n < 0) {
-				fail(r, 502, "malformed response");
-				goto out;
-			}
-			if (n == 0)
-				continue;
-			hdone = 1;
-			hlen = pos = n;
-			out = hlen;
-			if (resp.status < 200) {
-				fail(r, 502, "interim response");
-				goto out;
-			}
-			if (resp.status == 204 || resp.status == 304)
-				resp.content_length = 0;
-		}
-		if (resp.chunked) {
-			err = http_chunked_feed(&ch, r->buf + pos, len - pos,
-						r->buf, &out, &used);
-			if (err < 0) {
-				fail(r, 502, "bad chunked encoding");
-				goto out;
-			}
-			pos += used;
-			/* keep the unparsed tail right after the output */
-			memmove(r->buf + out, r->buf + pos, len - pos);
-			len = out + (len - pos);
-			pos = out;
-			done = err == 1;
-			if (!done && k == 0) {
-				fail(r, 502, "truncated chunked body");
-				goto out;
-			}
-		} else if (resp.content_length >= 0) {
-			if (len - hlen >= (uint64_t)resp.content_length) {
-				out = hlen + resp.content_length;
-				done = 1;
-			} else if (k == 0) {
-				fail(r, 502, "truncated body");
-				goto out;
-			} else if (hlen + (uint64_t)resp.content_length >
-				   lim->max_size) {
-				fail(r, 502, "response too large");
-				goto out;
-			}
-		} else {
-			out = len;
-			done = k == 0; /* body delimited by the close */
-		}
-	}
-	r->status = resp.status;
-	/* copy the kept headers into the buffer's head, which the body no
-	 * longer needs: the head is at least as long as what it keeps */
-	memcpy(r->buf, resp.keep, resp.keep_len);
-	r->hdrs = r->buf;
-	r->hdrs_len = resp.keep_len;
-	r->body = r->buf + hlen;
-	r->body_len = out - hlen;
-	r->ttl = http_cache_ttl(resp.cache_control, resp.cache_control_len,
-				lim->def_ttl);
-	/* without an explicit lifetime only 200 is worth keeping */
-	if (!resp.cache_control && resp.status != 200)
-		r->ttl = 0;
-	if (resp.status >= 500 && r->ttl > 0)
-		r->ttl = 0;
-out:
-	close(fd);
-	return 0;
+	return origin_fetch_many(o, &t, 1, lim, r);
 }

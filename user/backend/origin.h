@@ -2,15 +2,27 @@
 /*
  * origin.h - a plain HTTP/1.1 client for the --origin of lb-backend
  * (http://host[:port][/prefix] only, no TLS), with a connect timeout and an
- * overall deadline.  One connection per fetch (Connection: close): fetches
- * only happen on cache misses, and a pool would be state to share and
- * repair across worker crashes for little gain.
+ * overall deadline.
+ *
+ * Each worker keeps a pool of persistent connections to the origin
+ * (nginx's upstream keepalive): bounded, closed after an idle time, and a
+ * request that finds a pooled connection stale (the origin closed it
+ * meanwhile) is retried once on a new one.  A fetch only ever runs in the
+ * worker that owns the pool, so the pool is plain per-process state and
+ * dies with its worker.
+ *
+ * Bodies up to max_mem bytes are read into memory; a longer one goes to an
+ * unlinked temporary file that the worker sends with sendfile(), so a
+ * worker's memory never holds a large answer.
  */
 #ifndef LB_BACKEND_ORIGIN_H
 #define LB_BACKEND_ORIGIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
+
+#include "http.h"
 
 struct origin {
 	char url[512];
@@ -26,24 +38,98 @@ int origin_parse(const char *url, struct origin *o, char *err, size_t errlen);
 
 struct origin_reply {
 	int status; /* the origin's, or 502 / 504 when the fetch failed */
-	long ttl; /* seconds to keep; -1 never share (private, no-store) */
-	char *buf; /* owns everything below; free() it */
-	const char *hdrs; /* headers to pass on, "Name: value\r\n" each */
+	long ttl; /* see http_cache_ttl(); 0 for failures */
+	char hdrs[HTTP_KEEP_MAX]; /* to pass on, "Name: value\r\n" each */
 	size_t hdrs_len;
-	const char *body;
+	char *body; /* malloc'ed, or NULL when the body is in body_fd */
 	size_t body_len;
+	int body_fd; /* -1, or an unlinked file holding the body */
+	uint64_t body_fd_len;
 	const char *error; /* why a fetch failed, for the log */
 };
 
 struct origin_limits {
 	unsigned int connect_ms;
 	unsigned int timeout_ms; /* whole fetch */
-	size_t max_size; /* response head + body: 502 beyond */
+	uint64_t max_size; /* response body: 502 beyond */
+	size_t max_mem; /* body bytes held in memory; a temp file beyond */
+	const char *spool_dir; /* where those temp files live */
 	long def_ttl;
+	unsigned int cache_flags; /* HTTP_CACHE_* */
 };
 
-/* GET prefix+target from the origin.  Always fills r; returns 0. */
+/* GET prefix+target from the origin.  Always fills r (free it with
+ * origin_reply_free); returns 0. */
 int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 		 const struct origin_limits *lim, struct origin_reply *r);
+
+void origin_reply_free(struct origin_reply *r);
+
+/* At most this many fetches in one batch. */
+#define ORIGIN_BATCH 32
+
+struct origin_target {
+	const char *target;
+	size_t len;
+};
+
+/*
+ * GET n targets (at most ORIGIN_BATCH) at once: every request is sent, each
+ * on its own connection, before any answer is awaited, so that the origin
+ * works on all of them while we wait once.  Fills r[0..n); returns 0.
+ */
+int origin_fetch_many(const struct origin *o, const struct origin_target *t,
+		      unsigned int n, const struct origin_limits *lim,
+		      struct origin_reply *r);
+
+/* The pool of idle origin connections of this process: at most max of
+ * them, each closed after idle_ms without use.  max 0: no pool. */
+void origin_pool_init(unsigned int max, unsigned int idle_ms);
+
+/* Close pooled connections idle too long.  now: CLOCK_MONOTONIC ms. */
+void origin_pool_expire(long long now);
+
+/* Counters of this process's pool, for the log and for tests. */
+struct origin_pool_stats {
+	uint64_t connects; /* new connections opened */
+	uint64_t reused; /* fetches on a pooled connection */
+	uint64_t retries; /* stale pooled connections retried */
+};
+
+void origin_pool_stats(struct origin_pool_stats *s);
+
+/*
+ * The response reader that origin_fetch() runs over the bytes it receives,
+ * apart so that it can be tested and fuzzed without sockets.
+ */
+struct origin_rx {
+	struct http_response resp;
+	struct http_chunked ch;
+	int hdone; /* the head is parsed */
+	int done; /* the whole response is in */
+	char *head; /* bytes until the head is complete */
+	size_t head_len, head_cap;
+	char *body; /* the body while it fits in max_mem */
+	size_t body_len, body_cap;
+	int fd; /* -1, or the temp file the body went to */
+	uint64_t fd_len;
+	uint64_t got; /* body bytes received (Content-Length framing) */
+	size_t extra; /* bytes after the end: the connection is not reusable */
+	size_t max_mem;
+	uint64_t max_size;
+	const char *spool_dir;
+	const char *error;
+};
+
+void origin_rx_init(struct origin_rx *rx, size_t max_mem, uint64_t max_size,
+		    const char *spool_dir);
+/* Feed n received bytes (in is used as scratch space).  1 when the response
+ * is complete, 0 when more is needed, -1 on error (rx->error says why). */
+int origin_rx_feed(struct origin_rx *rx, char *in, size_t n);
+/* The origin closed the connection.  1 if that ends the response, else -1. */
+int origin_rx_eof(struct origin_rx *rx);
+/* Whether the connection can carry another request after this response. */
+int origin_rx_reusable(const struct origin_rx *rx);
+void origin_rx_free(struct origin_rx *rx);
 
 #endif /* LB_BACKEND_ORIGIN_H */

@@ -639,6 +639,10 @@ static int install_table(struct lbd *d, struct lbd_vip *v)
 	err = maglev_build(mb, v->nbe, table, v->table_size);
 	if (!err)
 		err = lb_dp_install_table(&d->dp, v->id, table, v->table_size);
+	if (err)
+		v->rebuild_failures++;
+	else
+		v->rebuilds++;
 	lb_format_vip(&v->spec, name, sizeof(name));
 	if (err)
 		pr_warn("VIP %s: cannot install its Maglev table: %s", name,

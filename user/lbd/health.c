@@ -122,6 +122,7 @@ static void result(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 	bool was_up = b->health_up, first = !h->checked;
 	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
 
+	lbd_metrics_check_result(b, ok, latency_us);
 	h->checks++;
 	h->checked = true;
 	h->last_ok = ok;

@@ -60,6 +60,16 @@ struct lbd_health {
 	uint64_t ramp_start_ms, ramp_ms; /* slow start in progress */
 };
 
+/* Every health check result of one backend since it was added (never
+ * reset by a change of its check, unlike struct lbd_health): the
+ * Prometheus histogram of check durations and the failures. */
+#define LBD_CHECK_BUCKETS 14
+struct lbd_check_stats {
+	uint64_t count, failures;
+	uint64_t sum_us;
+	uint64_t buckets[LBD_CHECK_BUCKETS + 1]; /* the last one: above all */
+};
+
 struct lbd_backend {
 	/* configuration (persisted) */
 	union lb_addr addr;
@@ -81,6 +91,7 @@ struct lbd_backend {
 	bool health_up; /* health checks say up (true without checks) */
 	char health_err[96];
 	struct lbd_health hc;
+	struct lbd_check_stats hc_stats;
 	uint64_t last_change_ms; /* last transition of usability */
 	bool was_usable;
 	double rate_pps, rate_bps; /* from the 1 s sampler */
@@ -97,6 +108,7 @@ struct lbd_vip {
 	struct lbd_check check; /* for every backend without its own */
 	uint64_t table_sig; /* signature of the installed table's input */
 	bool dirty; /* the last datapath sync failed: retry */
+	uint64_t rebuilds, rebuild_failures; /* of its Maglev table */
 	double rate_pps, rate_bps;
 	struct lb_counter last;
 };
@@ -111,6 +123,7 @@ struct lbd {
 	const char *sock_path;
 	const char *pin_root;
 	const char *log_path;
+	const char *metrics_listen; /* --metrics ADDR:PORT; NULL: off */
 	char pin_dir[256]; /* pin_root/abi-N */
 	/* an older layout's pins whose connection table is carried over */
 	char old_pin_dir[512];
@@ -241,6 +254,19 @@ enum lbd_refresh_mode {
 	LBD_REFRESH_EVENTS,
 };
 void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
+
+/* metrics.c: Prometheus metrics over HTTP (--metrics) */
+#define LBD_EV_METRICS (1ULL << 34) /* epoll data: the metrics server */
+/* Validate a --metrics value: 0, or -EINVAL with a one-line message. */
+int lbd_metrics_check(const char *spec, char *err, size_t errlen);
+/* Listen (if --metrics was given) and join the event loop. */
+int lbd_metrics_open(struct lbd *d);
+void lbd_metrics_event(struct lbd *d);
+void lbd_metrics_expire(struct lbd *d);
+void lbd_metrics_close(struct lbd *d);
+/* Count a health check result into the backend's histogram. */
+void lbd_metrics_check_result(struct lbd_backend *b, bool ok,
+			      uint64_t latency_us);
 void lbd_sample_rates(struct lbd *d);
 
 #endif /* LBD_H */

@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"                           (default %s)\n"
 		"  -f, --foreground         do not daemonize; log to stderr\n"
 		"  -l, --log FILE           log file of the daemon (default: syslog)\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (off by\n"
+		"                           default; a bare PORT means 127.0.0.1:PORT)\n"
 		"      --conntrack-size N   connection table entries (default %u)\n"
 		"      --hash-seed N        fleet-wide flow hash seed (same on every LB)\n"
 		"      --encap-src4 ADDR    outer source of IPIP packets\n"
@@ -221,7 +223,9 @@ static void run_loop(struct lbd *d)
 			uint64_t tag = ev[i].data.u64;
 			int fd = (int)tag;
 
-			if (tag & LBD_EV_CTL) {
+			if (tag & LBD_EV_METRICS) {
+				lbd_metrics_event(d);
+			} else if (tag & LBD_EV_CTL) {
 				lbd_ctl_event(d, (uint32_t)tag, ev[i].events);
 			} else if (tag & LBD_EV_PROBE) {
 				lbd_health_event(d, (uint32_t)tag,
@@ -229,6 +233,7 @@ static void run_loop(struct lbd *d)
 			} else if (fd == d->hc_timer_fd) {
 				lbd_health_tick(d);
 				lbd_ctl_expire(d);
+				lbd_metrics_expire(d);
 			} else if (fd == d->sig_fd) {
 				struct signalfd_siginfo si;
 
@@ -316,7 +321,8 @@ int main(int argc, char **argv)
 		OPT_SRC6,
 		OPT_DETACH,
 		OPT_DETACH_EXIT,
-		OPT_RELOAD
+		OPT_RELOAD,
+		OPT_METRICS
 	};
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
@@ -333,6 +339,7 @@ int main(int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_EXIT },
 		{ "reload", no_argument, NULL, OPT_RELOAD },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -416,6 +423,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RELOAD:
 			d.reload_prog = true;
+			break;
+		case OPT_METRICS:
+			if (lbd_metrics_check(optarg, err, sizeof(err))) {
+				fprintf(stderr, "lbd: --metrics %s\n", err);
+				return 2;
+			}
+			d.metrics_listen = optarg;
 			break;
 		case 'v':
 			lb_log_level = LB_LOG_DEBUG;
@@ -523,7 +537,7 @@ int main(int argc, char **argv)
 		pr_warn("%s", err);
 		goto fail;
 	}
-	if (setup_loop(&d) || lbd_health_open(&d))
+	if (setup_loop(&d) || lbd_health_open(&d) || lbd_metrics_open(&d))
 		goto fail;
 	pr_info("lbd ready on %s: %zu VIPs, control socket %s", d.iface,
 		d.nvips, d.sock_path);
@@ -532,6 +546,7 @@ int main(int argc, char **argv)
 
 	run_loop(&d);
 
+	lbd_metrics_close(&d);
 	lbd_health_close(&d);
 	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
@@ -542,6 +557,7 @@ int main(int argc, char **argv)
 	lbd_state_free(&d);
 	return 0;
 fail:
+	lbd_metrics_close(&d);
 	lbd_health_close(&d);
 	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# lb-backend's pool of origin connections: misses in a row share one
+# connection, a pooled connection the origin has closed is retried on a new
+# one without the client noticing, and --origin-keepalive 0 turns it off.
+source "$(dirname "$0")/lib.sh"
+need
+start_origin
+conns() { curl -s "http://127.0.0.1:$OPORT/conns"; }
+
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT"
+c0=$(conns)
+for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null "$URL/ka/$i"; done
+c1=$(conns)
+check "origin eight misses in a row use one pooled connection" \
+	$([ $((c1 - c0 - 1)) -eq 1 ]; echo $?) "$((c1 - c0 - 1)) connections (the count itself takes one)"
+
+# the origin closes after each /stale/ answer: the next fetch finds the
+# pooled connection dead and must retry on a new one
+bad=0
+for i in 1 2 3 4 5; do
+	r=$(curl -s -w ' %{http_code}' "$URL/stale/$i" | tr -d '\n')
+	[ "$r" = "stale /stale/$i 200" ] || bad=$((bad + 1))
+done
+check "origin a stale pooled connection is retried, no 502" $([ "$bad" -eq 0 ]; echo $?) "$bad of 5 failed"
+n=$($HELPER json "$URL/stats" workers.0.origin_retries)
+check "origin retries counted in /stats" $([ "$n" -ge 1 ]; echo $?) "origin_retries $n"
+
+# pipelined misses on one connection: each waits for its fetch, the
+# answers come in order; the same key twice in one batch is one fetch
+r=$($HELPER raw "$PORT" 'GET /p/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /p/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /p/1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+	grep '^hello' | tr '\n' ' ')
+check "origin pipelined misses answered in order" \
+	$([ "$r" = "hello /p/1 hello /p/2 hello /p/1 " ]; echo $?) "got '$r'"
+$HELPER burst "$URL/b/same" 20 >"$T/burst"
+ok=$(awk '$1 == 200' "$T/burst" | wc -l)
+check "origin 20 concurrent misses of one key: all answered, one fetch" \
+	$([ "$ok" -eq 20 ] && [ "$(origin_count /b/same)" = 1 ]; echo $?) \
+	"$ok answered, origin saw $(origin_count /b/same)"
+stop_backend
+
+# idle pooled connections close after --origin-idle-timeout
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --origin-idle-timeout 0.3
+curl -s -o /dev/null "$URL/idle/1"
+n1=$(ss -tn state established "( dport = :$OPORT )" | grep -c 127.0.0.1)
+sleep 1
+n2=$(ss -tn state established "( dport = :$OPORT )" | grep -c 127.0.0.1)
+check "origin idle pooled connection closed after --origin-idle-timeout" \
+	$([ "$n1" -ge 1 ] && [ "$n2" -eq 0 ]; echo $?) "$n1 open after the fetch, $n2 after 1 s"
+stop_backend
+
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --origin-keepalive 0
+c0=$(conns)
+for i in 1 2 3 4; do curl -s -o /dev/null "$URL/nk/$i"; done
+c1=$(conns)
+check "origin --origin-keepalive 0: a connection per fetch" \
+	$([ $((c1 - c0 - 1)) -eq 4 ]; echo $?) "$((c1 - c0 - 1)) connections"
+finish
