@@ -152,10 +152,17 @@ format:
 check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
+MAN_PAGES := man/lbd.8 man/lbctl.8 man/lb-backend.8 man/lb-decap.8
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdp-lb \
-		$(DESTDIR)/etc/systemd/system $(DESTDIR)$(PREFIX)/share/doc/xdp-lb
+		$(DESTDIR)/etc/systemd/system $(DESTDIR)$(PREFIX)/share/doc/xdp-lb \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 user/lbctl/lbctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/lbctl
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdp-lb/
 	sed 's|/usr/local|$(PREFIX)|g' user/lbd/lbd@.service > \
 		$(DESTDIR)/etc/systemd/system/lbd@.service

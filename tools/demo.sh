@@ -50,7 +50,7 @@ run() { # show a command as the operator would type it, then run it
 	printf '%s$ %s%s\n' "$Y" "${*#"$O/"}" "$N"
 	lab_exec "$NAME" lb "$@"
 }
-lbctl() { run "$O/lbctl" -s "$R/lbd.sock" "$@"; }
+lbctl() { run "$O/lbctl" -S "$R/lbd.sock" "$@"; }
 die() {
 	echo "demo: $*" >&2
 	exit 1
@@ -108,7 +108,7 @@ for k in 1 2 3; do
 	lbctl add-backend "$VIP" "10.200.0.1$k" >/dev/null || die "add-backend failed"
 done
 for _ in $(seq 60); do
-	[ "$(lab_exec "$NAME" lb "$O/lbctl" -s "$R/lbd.sock" -j list |
+	[ "$(lab_exec "$NAME" lb "$O/lbctl" -S "$R/lbd.sock" -j list |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["backends_in_table"])' 2>/dev/null)" = 3 ] && break
 	sleep 0.1
 done
@@ -155,7 +155,7 @@ sleep 0.3
 kill -KILL $victim_pids 2>/dev/null
 t0=$(date +%s.%N)
 for _ in $(seq 100); do
-	lab_exec "$NAME" lb "$O/lbctl" -s "$R/lbd.sock" -j health |
+	lab_exec "$NAME" lb "$O/lbctl" -S "$R/lbd.sock" -j health |
 		grep -q '"backend":"10.200.0.12","state":"down"' && break
 	sleep 0.05
 done
@@ -180,7 +180,7 @@ step "Bringing backend2 back"
 start_backend 2
 wait_backend 2
 for _ in $(seq 100); do
-	lab_exec "$NAME" lb "$O/lbctl" -s "$R/lbd.sock" -j health |
+	lab_exec "$NAME" lb "$O/lbctl" -S "$R/lbd.sock" -j health |
 		grep -q '"backend":"10.200.0.12","state":"active"' && break
 	sleep 0.05
 done

@@ -11,7 +11,7 @@ pkgs=(
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libmnl-dev
 	bpftool xdp-tools iproute2 ethtool iputils-ping
 	curl procps psmisc util-linux kmod python3 libclang-rt-14-dev
-	clang-format git
+	clang-format git mandoc strace
 )
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(wrk nginx-light libnginx-mod-stream haproxy gnuplot-nox nftables nodejs)

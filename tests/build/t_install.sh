@@ -24,4 +24,21 @@ check "systemd unit installed for the prefix" \
 check "documentation installed" \
 	"$([ -s "$D/opt/xlb/share/doc/xdp-lb/README.md" ] && [ -s "$D/opt/xlb/share/doc/xdp-lb/PROTOCOL.md" ]; echo $?)" \
 	"missing under $D/opt/xlb/share/doc/xdp-lb"
+for p in lbd lbctl lb-backend lb-decap; do
+	page=$D/opt/xlb/share/man/man8/$p.8
+	check "man page $p(8) installed for the prefix" \
+		"$([ -s "$page" ] && cmp -s "$page" "man/$p.8"; echo $?)" "missing or not man/$p.8: $page"
+done
+if command -v man >/dev/null; then
+	out=$(MANPATH=$D/opt/xlb/share/man man -P cat 8 lbctl 2>/dev/null | col -b)
+	check "man finds the installed lbctl(8)" "$(grep -q 'control the xdp-lb load balancer daemon' <<<"$out"; echo $?)" \
+		"$(head -3 <<<"$out")"
+fi
+comp=$D/opt/xlb/share/bash-completion/completions/lbctl
+check "bash completion installed for the prefix" \
+	"$(bash -c 'source "$1" && complete -p lbctl' _ "$comp" 2>&1 | grep -q -- '-F _lbctl lbctl'; echo $?)" \
+	"$comp does not register _lbctl"
+check "installed under DESTDIR only (PREFIX and /etc)" \
+	"$(find "$D" -mindepth 1 -maxdepth 1 | sort | tr '\n' ' ' | grep -qx "$D/etc $D/opt "; echo $?)" \
+	"$(find "$D" -mindepth 1 -maxdepth 1 | tr '\n' ' ')"
 exit $FAILED

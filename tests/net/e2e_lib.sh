@@ -102,7 +102,7 @@ on() { # HOST CMD...: run in a host of the lab
 on_bg() {
 	(lab_exec "$NAME" "$@" &)
 }
-lbctl() { on lb "$O/lbctl" -s "$R/lbd.sock" "$@"; }
+lbctl() { on lb "$O/lbctl" -S "$R/lbd.sock" "$@"; }
 lbctl_q() { # lbctl whose output only matters on failure
 	local out
 	if ! out=$(lbctl "$@" 2>&1); then

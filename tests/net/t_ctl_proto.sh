@@ -160,6 +160,10 @@ def main():
         if not isinstance(r, dict) or a[0].lower() not in str(r.get("error", "")).lower():
             print("not one JSON error naming %r: %r" % (a[0], out[:300]))
             sys.exit(1)
+        # one shape for lbctl's own errors and lbd's: {"ok":false,"error":...}
+        if r.get("ok") is not False:
+            print("JSON error without \"ok\": false: %r" % out[:300])
+            sys.exit(1)
     elif cmd == "concurrent":  # SOCK N: N clients at once, half malformed
         sock, n = a[0], int(a[1])
         conns, bad = [], []
@@ -235,10 +239,10 @@ if ! start_lbd 2>"$T/lbd.err"; then
 	echo "FAIL start: lbd did not start: $(cat "$T/lbd.err")"
 	exit 1
 fi
-LBD_PID=$($LBCTL -s "$SOCK" -j status |
+LBD_PID=$($LBCTL -S "$SOCK" -j status |
 	$PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 
-q() { "$LBCTL" -s "$SOCK" "$@" >/dev/null 2>"$T/q.err" || {
+q() { "$LBCTL" -S "$SOCK" "$@" >/dev/null 2>"$T/q.err" || {
 	echo "FAIL setup: lbctl $*: $(cat "$T/q.err")"
 	exit 1
 }; }
@@ -253,7 +257,7 @@ q backend drain 10.200.100.2/udp fd00:200::11
 # lbd reports
 snap() {
 	sha256sum <"$STATE"
-	"$LBCTL" -s "$SOCK" -j list | ctl norm
+	"$LBCTL" -S "$SOCK" -j list | ctl norm
 }
 BASE=$(snap)
 # unchanged NAME: the state and lbd are as before
@@ -405,6 +409,14 @@ bad "duplicate backend" '{"cmd":"backend-add","vip":"'$VIP'","backend":"10.200.0
 bad "IPv6 backend behind DSR IPv4 VIP" '{"cmd":"backend-add","vip":"'$VIP'","backend":"fd00:200::11"}' "direct server return"
 bad "IPv6 backend behind new DSR IPv4 VIP" '{"cmd":"add-backend","vip":"10.200.100.30:80/tcp","backend":"fd00:200::11"}' "direct server return"
 bad "IPv4 backend behind IPv6 VIP" '{"cmd":"backend-add","vip":"[fd00:200:100::1]:443/tcp","backend":"10.200.0.11"}' "IPv4"
+bad "weight 1e3" '{"cmd":"backend-weight","vip":"'$VIP'","backend":"10.200.0.11","weight":1e3}' "must be written as an integer"
+bad "table size 61.0" '{"cmd":"vip-add","vip":"10.200.100.31:80/tcp","table_size":61.0}' "table size must be written as an integer"
+bad "table size 1e3" '{"cmd":"vip-add","vip":"10.200.100.31:80/tcp","table_size":1e3}' "must be written as an integer"
+bad "backend is the VIP" '{"cmd":"backend-add","vip":"'$VIP'","backend":"10.200.100.1"}' "is the address of VIP 10.200.100.1:80/tcp itself"
+bad "backend is the VIP of a new VIP" '{"cmd":"add-backend","vip":"10.200.100.32/udp","backend":"10.200.100.32"}' "itself"
+bad "backend is the balancer" '{"cmd":"backend-add","vip":"'$VIP'","backend":"10.200.0.2"}' "address of this balancer (on eth0)"
+bad "backend is the balancer, IPv6" '{"cmd":"backend-add","vip":"[fd00:200:100::1]:443/tcp","backend":"fd00:200::2"}' "address of this balancer"
+bad "backend is the balancer's loopback" '{"cmd":"add-backend","vip":"10.200.100.33:80/tcp","backend":"::1","mode":"ipip"}' "backend"
 bad "explain mixed families" '{"cmd":"explain","src":"10.200.0.10:1","dst":"[fd00:200:100::1]:443","proto":"tcp"}' "families"
 bad "incomplete request" '{"cmd":"vip-del","vip":"'$VIP'"}' "incomplete" --raw --shut
 bad "empty request" '' "incomplete" --raw --shut
@@ -431,7 +443,7 @@ unchanged "silent clients"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 for args in "list" "del-backend $VIP 10.200.0.11" "vip del $VIP"; do
 	# shellcheck disable=SC2086
-	out=$($NOBODY "$LBCTL" -s "$SOCK" $args 2>&1)
+	out=$($NOBODY "$LBCTL" -S "$SOCK" $args 2>&1)
 	rc=$?
 	name="lbctl as nobody: $args"
 	if [ $rc -eq 1 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] &&
@@ -464,7 +476,7 @@ for args in "add-backend 10.200.100.9:80/tcp 10.200.0.11" \
 	"vip add 10.200.100.9:80/tcp" "vip del $VIP"; do
 	name="unsaved change undone: $args"
 	# shellcheck disable=SC2086
-	out=$("$LBCTL" -s "$SOCK" $args 2>&1)
+	out=$("$LBCTL" -S "$SOCK" $args 2>&1)
 	rc=$?
 	if [ $rc -eq 1 ] && [[ $out == *"change not made"* ]]; then
 		unchanged "$name" && pass "$name"
@@ -475,13 +487,13 @@ for args in "add-backend 10.200.100.9:80/tcp 10.200.0.11" \
 done
 rmdir "$BLOCKER"
 BLOCKER=
-if "$LBCTL" -s "$SOCK" backend weight $VIP 10.200.0.11 4 >/dev/null 2>&1 &&
+if "$LBCTL" -S "$SOCK" backend weight $VIP 10.200.0.11 4 >/dev/null 2>&1 &&
 	ctl state "$STATE" "s['vips'][0]['backends'][0]['weight']==4" >/dev/null; then
 	pass "saves work again"
 else
 	fail "saves work again" "weight change not saved"
 fi
-"$LBCTL" -s "$SOCK" backend weight $VIP 10.200.0.11 1 >/dev/null 2>&1
+"$LBCTL" -S "$SOCK" backend weight $VIP 10.200.0.11 1 >/dev/null 2>&1
 BASE=$(snap)
 
 # ---------------------------------------------------------------- lbctl
@@ -490,7 +502,7 @@ BASE=$(snap)
 cli() {
 	local name="lbctl $1" want=$2 needle=$3 out err rc
 	shift 3
-	out=$("$LBCTL" -s "$SOCK" "$@" 2>"$T/err")
+	out=$("$LBCTL" -S "$SOCK" "$@" 2>"$T/err")
 	rc=$?
 	err=$(cat "$T/err")
 	if [ $rc -ne "$want" ]; then
@@ -501,9 +513,9 @@ cli() {
 		fail "$name" "error '$err' does not name '$needle'"
 	elif [ "$want" -eq 1 ] && [ "$(wc -l <<<"$err")" -ne 1 ]; then
 		fail "$name" "more than one line: $err"
-	elif ! out=$("$LBCTL" -j -s "$SOCK" "$@" 2>/dev/null | ctl jsonerr "$needle"); then
+	elif ! out=$("$LBCTL" -j -S "$SOCK" "$@" 2>/dev/null | ctl jsonerr "$needle"); then
 		fail "$name" "with -j: $out"
-	elif rc=$("$LBCTL" -j -s "$SOCK" "$@" >/dev/null 2>&1; echo $?) &&
+	elif rc=$("$LBCTL" -j -S "$SOCK" "$@" >/dev/null 2>&1; echo $?) &&
 		[ "$rc" -ne "$want" ]; then
 		fail "$name" "with -j exit $rc, want $want"
 	else
@@ -550,6 +562,10 @@ cli "unknown mode" 1 "nat" vip add 10.200.100.9:80/tcp --mode nat
 cli "unknown hash" 1 "dst" vip add 10.200.100.9:80/tcp --hash dst
 cli "table size not prime" 1 "not prime" vip add 10.200.100.9:80/tcp --table-size 250
 cli "table size out of range" 1 "out of range 3.." vip add 10.200.100.9:80/tcp --table-size 2
+cli "weight 1e3" 1 "weight '1e3' must be an integer 0..10000" add-backend $VIP 10.200.0.12 --weight 1e3
+cli "table size 61.0" 1 "table size '61.0' must be an integer" vip add 10.200.100.9:80/tcp --table-size 61.0
+cli "backend is the VIP" 1 "backend 10.200.100.1 is the address of VIP" backend add $VIP 10.200.100.1
+cli "backend is the balancer" 1 "10.200.0.2 is an address of this balancer" add-backend $VIP 10.200.0.2
 cli "usage: unknown command" 2 "frobnicate" frobnicate
 cli "usage: unknown option" 2 "--bogus" --bogus list
 cli "usage: missing backend" 2 "missing" add-backend $VIP
@@ -558,6 +574,47 @@ cli "usage: missing option value" 2 "--weight" add-backend $VIP 10.200.0.12 --we
 cli "usage: unexpected argument" 2 "extra" vip show $VIP extra
 cli "usage: unknown backend command" 2 "frob" backend frob $VIP 10.200.0.11
 cli "usage: option of another command" 2 "--mode" backend add $VIP 10.200.0.12 --mode ipip
+
+# the old spelling of the socket option works, with a warning
+out=$("$LBCTL" -s "$SOCK" -j status 2>"$T/err")
+if [ $? -eq 0 ] && [[ $out == *'"ok":true'* ]] &&
+	grep -q "^lbctl: warning: -s is deprecated.*use -S" "$T/err"; then
+	pass "lbctl -s still works, with a warning"
+else
+	fail "lbctl -s still works, with a warning" "out '$out', stderr '$(cat "$T/err")'"
+fi
+
+# lbd closes a connection before lbctl sends (a busy lbd does): lbctl
+# reports it instead of dying of SIGPIPE.  strace holds lbctl between its
+# connect and its send until the server has closed.
+cat >"$T/closer.py" <<'EOF2'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+c.close()
+s.close()
+EOF2
+if command -v strace >/dev/null; then
+	"$PY" "$T/closer.py" "$T/closer.sock" &
+	for _ in $(seq 100); do [ -e "$T/closer.sock.ready" ] && break; sleep 0.05; done
+	strace -f -o /dev/null -e trace=setsockopt \
+		-e inject=setsockopt:delay_exit=300000 \
+		"$LBCTL" -S "$T/closer.sock" list 2>"$T/err"
+	rc=$?
+	wait
+	err=$(cat "$T/err")
+	if [ $rc -eq 1 ] && [ "$(wc -l <<<"$err")" -eq 1 ] &&
+		[[ $err == "lbctl: lbd closed the connection before taking the request"* ]]; then
+		pass "lbctl reports a connection lbd closed, no SIGPIPE"
+	else
+		fail "lbctl reports a connection lbd closed, no SIGPIPE" "exit $rc (141 is SIGPIPE): $err"
+	fi
+else
+	fail "lbctl reports a connection lbd closed, no SIGPIPE" "strace is missing (tools/deps.sh installs it)"
+fi
 
 # ---------------------------------------------------------------- lbd down
 ctl stale "$T/stale.sock"
@@ -568,7 +625,7 @@ for _ in $(seq 50); do
 done
 for s in "$SOCK" "$T/stale.sock"; do
 	name="lbctl says lbd is not running ($(basename "$s"))"
-	out=$("$LBCTL" -s "$s" list 2>&1)
+	out=$("$LBCTL" -S "$s" list 2>&1)
 	rc=$?
 	if [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
 		[[ $out == *"not running"* ]] && [[ $out == *"lbd --iface"* ]]; then
@@ -577,13 +634,41 @@ for s in "$SOCK" "$T/stale.sock"; do
 		fail "$name" "exit $rc: $out"
 	fi
 done
-if out=$("$LBCTL" -j -s "$SOCK" status 2>/dev/null | ctl jsonerr "not running"); then
+if out=$("$LBCTL" -j -S "$SOCK" status 2>/dev/null | ctl jsonerr "not running"); then
 	pass "lbctl -j says lbd is not running"
 else
 	fail "lbctl -j says lbd is not running" "$out"
 fi
 
-# A corrupt state file: lbd refuses to start and leaves the file as it is.
+# While lbd starts (its state file is read here from a FIFO that the test
+# holds), lbctl says that it is starting, not that it is not running.
+mkfifo "$T/slow.json"
+lb "$O/lbd" --iface eth0 --state "$T/slow.json" --socket "$SOCK" \
+	--pin "$PIN" --foreground 2>"$T/slow.err" &
+slow=$!
+for _ in $(seq 100); do [ -e "$SOCK.starting" ] && break; sleep 0.05; done
+out=$("$LBCTL" -S "$SOCK" list 2>&1)
+rc=$?
+jout=$("$LBCTL" -j -S "$SOCK" list 2>/dev/null | ctl jsonerr "is starting")
+jrc=$?
+if [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
+	[[ $out == "lbctl: lbd is starting (pid "*"$SOCK"* ]] && [ $jrc -eq 0 ]; then
+	pass "lbctl says lbd is starting"
+else
+	fail "lbctl says lbd is starting" "exit $rc: $out; -j: $jout"
+fi
+echo '{"version":1,"hash_seed":"0x1","next_gen":0,"vips":[]}' >"$T/slow.json"
+wait "$slow"
+slow_rc=$?
+out=$("$LBCTL" -S "$SOCK" list 2>&1)
+if [ $slow_rc -ne 0 ] && [[ $out == *"not running"* ]] && [ ! -e "$SOCK.starting" ]; then
+	pass "lbctl says not running once a start failed"
+else
+	fail "lbctl says not running once a start failed" "lbd exit $slow_rc, marker $(ls "$SOCK.starting" 2>&1): $out"
+fi
+
+# A corrupt state file: lbd refuses to start and leaves the file as it is,
+# and the log says it as an error.
 head -c 100 "$STATE" >"$T/cut.json"
 cp "$T/cut.json" "$STATE"
 if start_lbd 2>"$T/lbd.err"; then
@@ -595,6 +680,25 @@ else
 		pass "lbd refuses a corrupt state file"
 	else
 		fail "lbd refuses a corrupt state file" "$err"
+	fi
+	if grep -q " error: state file $STATE is corrupt" "$R/lbd.log"; then
+		pass "a corrupt state file is logged as an error"
+	else
+		fail "a corrupt state file is logged as an error" "$(grep corrupt "$R/lbd.log")"
+	fi
+fi
+# A directory as state file: the message says so.
+mkdir "$T/state.d"
+if lb "$O/lbd" --iface eth0 --state "$T/state.d" --socket "$SOCK" \
+	--pin "$PIN" --foreground 2>"$T/lbd.err"; then
+	fail "lbd names a directory as state file" "it started"
+else
+	err=$(cat "$T/lbd.err")
+	if [ "$(wc -l <<<"$err")" -eq 1 ] &&
+		[[ $err == *"error: state file $T/state.d is a directory"* ]]; then
+		pass "lbd names a directory as state file"
+	else
+		fail "lbd names a directory as state file" "$err"
 	fi
 fi
 

@@ -26,6 +26,49 @@ for k in 1 2 3; do
 done
 wait_in_table 3 || finish
 
+# lbctl health shows the check as it was typed
+line=$(lbctl health "$VIP" | head -1)
+check "health shows --check as typed" \
+	"$(grep -q "^$VIP  check http:/healthz  every ${INTERVAL_MS}ms" <<<"$line"; echo $?)" "'$line'"
+# a check set on a VIP whose backends are up: SINCE counts from then; an
+# interval below 500 ms alone takes it as the timeout
+V2=10.200.100.2:80/tcp
+lbctl_q add-backend "$V2" 10.200.0.11 &&
+	lbctl_q vip set "$V2" --check tcp --check-interval 200ms
+h2=$(lbctl -j health "$V2" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["vips"][0]
+b = v["backends"][0]
+print(v["check"]["timeout_ms"], b["health"], "since" if "since_transition_s" in b else "no-since")')
+row=$(lbctl health "$V2" | grep "10.200.0.11")
+check "a 200ms interval alone gets a 200 ms timeout" \
+	"$([ "${h2%% *}" = 200 ]; echo $?)" "timeout, health, since: $h2"
+check "SINCE shown for a backend up since its check was set" \
+	"$([ "${h2#* }" = "up since" ] && grep -Eq ' [0-9]+s ' <<<"$row"; echo $?)" "$h2; row '$row'"
+lbctl_q vip del "$V2"
+
+# health_of K FIELD: a field of backend K in `lbctl -j health`
+health_of() {
+	lbctl -j health | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    for b in v["backends"]:
+        if b["backend"] == sys.argv[1]:
+            print(b.get(sys.argv[2], ""))' "10.200.0.1$1" "$2"
+}
+# wait_health K up|down SECONDS: sets WAITED (seconds, 0.1 resolution)
+wait_health() {
+	local i
+	WAITED=
+	for i in $(seq $(($3 * 20))); do
+		if [ "$(health_of "$1" health)" = "$2" ]; then
+			WAITED=$(awk -v i="$i" 'BEGIN { printf "%.2f", i / 20 }')
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
 backend_stop() { # K: every process of backend host K
 	local p
 	for p in $(ip netns pids "$NAME-b$1"); do kill -KILL "$p"; done

@@ -40,7 +40,7 @@ fail() {
 	FAILED=1
 }
 lb() { lab_exec "$NAME" lb "$@"; }
-lbctl() { lb "$O/lbctl" -s "$R/lbd.sock" "$@"; }
+lbctl() { lb "$O/lbctl" -S "$R/lbd.sock" "$@"; }
 start_lbd() {
 	lb "$O/lbd" --iface eth0 --state "$R/state.json" \
 		--socket "$R/lbd.sock" --pin "$PIN" --log "$R/lbd.log" "$@"
@@ -91,6 +91,64 @@ else
 	exit 1
 fi
 FIRST_PROG=$(prog_on_eth0)
+
+# one line in lbd's words on how the program was attached, none of
+# libxdp's own notes about its dispatcher
+attach_lines=$(grep -c "info: attached to eth0 in native mode (--xdp-mode native), alone on the interface: " "$R/lbd.log")
+if [ "$attach_lines" -eq 1 ] && ! grep -Eqi "bpffs found|use dispatcher|falling back" "$R/lbd.log"; then
+	pass attach_mode_said_once_in_lbd_words
+else
+	fail attach_mode_said_once_in_lbd_words "$attach_lines attach lines; log: $(head -5 "$R/lbd.log" | tr '\n' '|')"
+fi
+
+# ---------------------------------------------------------------- a second lbd
+# A second lbd on the same interface, with pins, socket and state of its
+# own, must refuse to start, name the first one's pin directory, and leave
+# nothing pinned; so must one that takes the first one's socket, and one
+# that finds another program on its interface.
+left_in() { # DIR: what a refused start left in DIR ("" if nothing)
+	[ -e "$1" ] && find "$1" -mindepth 1 | head -5 | tr '\n' ' '
+}
+second_lbd() { # SOCKET PIN [IFACE]: start one more lbd; sets out and rc
+	out=$(lb "$O/lbd" --iface "${3:-eth0}" --state "$R/state2.json" \
+		--socket "$1" --pin "$2" 2>&1)
+	rc=$?
+	# one that started after all is stopped again
+	[ $rc -eq 0 ] && kill "$(lb "$O/lbctl" -S "$1" -j status |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')"
+}
+second_lbd "$R/lbd2.sock" "$R/bpf/lb2"
+if [ $rc -ne 0 ] && [ "$(grep -c ' error: ' <<<"$out")" -eq 1 ] &&
+	[[ $out == *"another lbd owns this interface"* ]] && [[ $out == *"$PIN"* ]] &&
+	[ -z "$(left_in "$R/bpf/lb2")" ] && [ ! -e "$R/lbd2.sock" ] &&
+	[ ! -e "$R/lbd2.sock.starting" ] &&
+	[ "$(prog_on_eth0)" = "$FIRST_PROG" ]; then
+	pass second_lbd_on_interface_refused_names_first
+else
+	fail second_lbd_on_interface_refused_names_first "exit $rc: $out; left: $(left_in "$R/bpf/lb2")"
+fi
+second_lbd "$R/lbd.sock" "$R/bpf/lb2"
+if [ $rc -ne 0 ] && [[ $out == *"another lbd answers on $R/lbd.sock"* ]] &&
+	[ -z "$(left_in "$R/bpf/lb2")" ] && lbctl status >/dev/null; then
+	pass second_lbd_on_socket_refused_leaves_nothing
+else
+	fail second_lbd_on_socket_refused_leaves_nothing "exit $rc: $out; left: $(left_in "$R/bpf/lb2")"
+fi
+# a program that is not lbd's on another interface: refused after the
+# maps were pinned, which are removed again
+lb ip link add "x$NAME" type veth peer name "y$NAME"
+lb ip link set "x$NAME" up
+lb ip link set "y$NAME" up
+lb xdp-loader load -m native "x$NAME" "$O/bpf/pass.bpf.o" >/dev/null 2>&1
+second_lbd "$R/lbd2.sock" "$R/bpf/lb3" "x$NAME"
+if [ $rc -ne 0 ] && [[ $out == *"not ours"* ]] &&
+	[[ $out == *"removed what this start had pinned"* ]] &&
+	[ -z "$(left_in "$R/bpf/lb3")" ] && [ ! -e "$R/bpf/lb3" ]; then
+	pass refused_start_removes_its_pins
+else
+	fail refused_start_removes_its_pins "exit $rc: $out; left: $(left_in "$R/bpf/lb3")"
+fi
+lb ip link del "x$NAME" 2>/dev/null
 
 # ---------------------------------------------------------------- maps
 lbctl vip add "$VIP" --table-size 1021 >/dev/null &&
@@ -152,6 +210,22 @@ else
 	fail del_backend_leaves_table "slots $shares after removing id $id3"
 fi
 lbctl add-backend "$VIP" 10.200.0.13 >/dev/null
+
+# bash completion asks this lbd for its VIPs and backends
+comp() { # LINE: what the completion of lbctl offers at the end of LINE
+	PATH=$O:$PATH bash -c '
+source "$1"
+COMP_LINE=$2 COMP_POINT=${#2}
+_lbctl
+printf "%s " "${COMPREPLY[@]}"' _ "$HERE/../../user/lbctl/lbctl.bash" "$1"
+}
+got_vips=$(comp "lbctl -S $R/lbd.sock backend drain ")
+got_bes=$(comp "lbctl -S $R/lbd.sock backend drain $VIP ")
+if [ "$got_vips" = "$VIP " ] && [ "$got_bes" = "10.200.0.11 10.200.0.12 10.200.0.13 " ]; then
+	pass completion_offers_live_vips_and_backends
+else
+	fail completion_offers_live_vips_and_backends "VIPs '$got_vips', backends '$got_bes'"
+fi
 
 # a backend whose MAC cannot be resolved is down, with the reason
 lbctl add-backend 10.200.100.9:80/tcp 10.200.0.99 >/dev/null
@@ -215,6 +289,7 @@ before=$(stable_list)
 pid=$(lbd_pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+log_lines=$(wc -l <"$R/lbd.log")
 if [ "$(prog_on_eth0)" = "$FIRST_PROG" ]; then
 	pass sigterm_keeps_datapath
 else
@@ -228,6 +303,14 @@ if [ "$before" = "$after" ] && [ "$(prog_on_eth0)" = "$FIRST_PROG" ] &&
 else
 	fail restart_keeps_state_and_adopts "list before/after differ or not adopted"
 	diff <(echo "$before") <(echo "$after") | head -5
+fi
+# one summary line for the tables, not one line per VIP
+restart_log=$(tail -n +"$((log_lines + 1))" "$R/lbd.log")
+if ! grep -q "Maglev table rebuilt" <<<"$restart_log" &&
+	[ "$(grep -Ec "Maglev tables built for 1 VIP: [0-3] of 3 backends take new flows" <<<"$restart_log")" -eq 1 ]; then
+	pass restart_logs_one_table_summary
+else
+	fail restart_logs_one_table_summary "$(grep Maglev <<<"$restart_log" | tr '\n' '|')"
 fi
 
 # ---------------------------------------------------------------- kill -9 under traffic
@@ -281,7 +364,7 @@ print(c.get("backend"), c.get("valid"), e.get("verdict"))')
 fi
 
 # stats --watch redraws every second until interrupted
-n=$(timeout -s INT 2.6 "$O/lbctl" -s "$R/lbd.sock" stats --watch 2>&1 | grep -c 'datapath counters')
+n=$(timeout -s INT 2.6 "$O/lbctl" -S "$R/lbd.sock" stats --watch 2>&1 | grep -c 'datapath counters')
 if [ "$n" -ge 2 ]; then
 	pass "stats_watch_redraws ($n screens in 2.6 s)"
 else

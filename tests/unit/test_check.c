@@ -92,10 +92,29 @@ int main(void)
 	     "{\"kind\":\"tcp\",\"port\":22}", &vip_all, &c);
 	good("none", "{\"kind\":\"none\"}", &vip_all, &c);
 
+	/* the default timeout is 500 ms, or the interval when shorter */
+	good("short interval alone", "{\"kind\":\"tcp\",\"interval_ms\":200}",
+	     &vip80, &c);
+	T_CHECK("short interval: timeout defaults to the interval",
+		c.interval_ms == 200 && c.timeout_ms == 200,
+		"interval %u timeout %u", c.interval_ms, c.timeout_ms);
+	good("long interval alone", "{\"kind\":\"tcp\",\"interval_ms\":3000}",
+	     &vip80, &c);
+	T_CHECK("long interval: timeout stays 500 ms",
+		c.interval_ms == 3000 && c.timeout_ms == 500,
+		"interval %u timeout %u", c.interval_ms, c.timeout_ms);
+	good("spec as typed",
+	     "{\"kind\":\"http\",\"spec\":\"http:/healthz\","
+	     "\"path\":\"/healthz\"}",
+	     &vip80, &c);
+	T_CHECK("spec kept as typed", !strcmp(c.spec, "http:/healthz"),
+		"spec '%s'", c.spec);
+
 	/* JSON round trip */
 	parse("{\"kind\":\"http\",\"port\":81,\"path\":\"/h\",\"host\":\"x\","
 	      "\"expect\":\"2xx,5xx\",\"interval_ms\":700,\"timeout_ms\":300,"
-	      "\"rise\":4,\"fall\":1,\"slowstart_ms\":5000}",
+	      "\"rise\":4,\"fall\":1,\"slowstart_ms\":5000,"
+	      "\"spec\":\"http:81/h\"}",
 	      &vip80, &c, err, sizeof(err));
 	jw_init(&w, false);
 	lbd_check_to_json(&c, &w);
@@ -136,6 +155,14 @@ int main(void)
 	bad("timeout above interval",
 	    "{\"kind\":\"tcp\",\"interval_ms\":500,\"timeout_ms\":600}",
 	    "must not exceed");
+	bad("timeout given above a short interval",
+	    "{\"kind\":\"tcp\",\"interval_ms\":200,\"timeout_ms\":500}",
+	    "must not exceed");
+	bad("interval 1e3", "{\"kind\":\"tcp\",\"interval_ms\":1e3}",
+	    "must be an integer");
+	bad("spec with a space", "{\"kind\":\"tcp\",\"spec\":\"tcp 80\"}",
+	    "spec");
+	bad("spec not a string", "{\"kind\":\"tcp\",\"spec\":1}", "spec");
 	bad("rise 0", "{\"kind\":\"tcp\",\"rise\":0}", "rise");
 	bad("fall 101", "{\"kind\":\"tcp\",\"fall\":101}", "fall");
 	bad("fall negative", "{\"kind\":\"tcp\",\"fall\":-1}", "fall");

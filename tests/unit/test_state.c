@@ -336,6 +336,18 @@ static void test_empty_and_missing(void)
 		free(after);
 	}
 	lbd_state_free(&a);
+
+	/* a directory where the file should be: the reason, not just "cannot
+	 * read" */
+	snprintf(path, sizeof(path), "%s/adir.json", tmpdir);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		perror("mkdir");
+	init_lbd(&b, path);
+	rc = lbd_state_load(&b, err, sizeof(err));
+	T_CHECK("a directory as state file is refused with the reason",
+		rc < 0 && strstr(err, path) && strstr(err, "is a directory"),
+		"rc %d: %s", rc, err);
+	lbd_state_free(&b);
 }
 
 /* A file that must be refused: load fails, names the file and contains

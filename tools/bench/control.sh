@@ -50,7 +50,7 @@ maglev=$("$O/bench/bench_maglev" -r "$runs")
 
 # ---------------------------------------------------------------- 2
 bench_lab "$name" 2 "$O" "$tmp"
-lbctl() { lab_exec "$name" lb "$O/lbctl" -s "$R/lbd.sock" "$@"; }
+lbctl() { lab_exec "$name" lb "$O/lbctl" -S "$R/lbd.sock" "$@"; }
 b1=$(lab_backend_addr 1)
 b2=$(lab_backend_addr 2)
 lbctl add-backend "$vip:$port/udp" "$b1" >/dev/null

@@ -59,7 +59,7 @@ bench_lab "$name" 3 "$O" "$tmp"
 backends=()
 for k in 1 2 3; do
 	backends+=("$(lab_backend_addr "$k")")
-	lab_exec "$name" lb "$O/lbctl" -s "$R/lbd.sock" add-backend \
+	lab_exec "$name" lb "$O/lbctl" -S "$R/lbd.sock" add-backend \
 		"$vip:80/tcp" "${backends[-1]}" >/dev/null
 done
 
@@ -132,7 +132,7 @@ for r in $(seq 0 $((runs - 1))); do
 done
 
 # how lbd spread the VIP's packets over the backends (Maglev per flow)
-spread=$(lab_exec "$name" lb "$O/lbctl" -s "$R/lbd.sock" -j stats |
+spread=$(lab_exec "$name" lb "$O/lbctl" -S "$R/lbd.sock" -j stats |
 	python3 -c '
 import json, sys
 vip = [v for v in json.load(sys.stdin)["vips"] if v["vip"].startswith(sys.argv[1] + ":")][0]

@@ -43,9 +43,17 @@ int lb_parse_u32(const char *s, const char *what, uint32_t min, uint32_t max,
 
 	if (!s || !*s)
 		return fail("missing %s", what);
-	for (const char *p = s; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			return fail("invalid %s '%s': not a number", what, s);
+	for (const char *p = s; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			continue;
+		/* 1e3, 61.0, -1: a number, but not written as an integer */
+		errno = 0;
+		(void)strtod(s, &end);
+		if (end != s && !*end && !errno && !isspace((unsigned char)*s))
+			return fail("%s '%s' must be an integer %u..%u", what,
+				    s, min, max);
+		return fail("invalid %s '%s': not a number", what, s);
+	}
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || *end || v < min || v > max)

@@ -42,14 +42,15 @@ void lb_log_syslog(const char *ident)
 
 static void vlog(enum lb_log_level level, const char *fmt, va_list ap)
 {
-	static const char *tag[] = { "warn", "info", "debug" };
+	static const char *tag[] = { "error", "warn", "info", "debug" };
 	struct timespec ts;
 	struct tm tm;
 	char when[32];
 	size_t n;
 
 	if (use_syslog) {
-		static const int prio[] = { LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+					    LOG_DEBUG };
 
 		vsyslog(prio[level], fmt, ap);
 		return;
@@ -63,7 +64,7 @@ static void vlog(enum lb_log_level level, const char *fmt, va_list ap)
 		va_list aq;
 
 		if (i == 1 &&
-		    !(log_file && echo_warnings && level == LB_LOG_WARN))
+		    !(log_file && echo_warnings && level <= LB_LOG_WARN))
 			break;
 		va_copy(aq, ap);
 		fprintf(f, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000,

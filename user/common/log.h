@@ -6,7 +6,8 @@
 #include <stdbool.h>
 
 enum lb_log_level {
-	LB_LOG_WARN = 0,
+	LB_LOG_ERR = 0, /* lbd cannot go on: it stops or refuses to start */
+	LB_LOG_WARN,
 	LB_LOG_INFO,
 	LB_LOG_DEBUG,
 };
@@ -16,6 +17,7 @@ extern enum lb_log_level lb_log_level;
 __attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
 						  const char *fmt, ...);
 
+#define pr_err(...) lb_log(LB_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) lb_log(LB_LOG_WARN, __VA_ARGS__)
 #define pr_info(...)                                      \
 	do {                                              \
@@ -29,7 +31,7 @@ __attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
 	} while (0)
 
 /* Log to the file at path (appending) instead of stderr; with echo_warn,
- * warnings go to stderr as well.  Returns the file's descriptor or -1. */
+ * errors and warnings go to stderr as well.  Returns the file's descriptor or -1. */
 int lb_log_open(const char *path, bool echo_warn);
 void lb_log_echo_warnings(bool on);
 

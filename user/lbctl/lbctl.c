@@ -2,14 +2,15 @@
 /*
  * lbctl - the command-line client of lbd.
  *
- *   lbctl [-j] [-s SOCKET] add-backend VIP BACKEND [--weight N]
- *   lbctl [-j] [-s SOCKET] OBJECT COMMAND ARGS      (like ip and bpftool)
+ *   lbctl [-j] [-S SOCKET] add-backend VIP BACKEND [--weight N]
+ *   lbctl [-j] [-S SOCKET] OBJECT COMMAND ARGS      (like ip and bpftool)
  *
  * Input is checked here first, so a typo is reported even when lbd is not
  * running; lbd checks everything again and is the authority.  With -j every
  * answer, errors included, is one JSON object on stdout.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,8 +50,10 @@ static int fail(int code, const char *fmt, ...)
 	if (json_out) {
 		struct jw w;
 
+		/* the shape of lbd's own errors, so -j users parse one */
 		jw_init(&w, false);
 		jw_obj_begin(&w);
+		jw_kbool(&w, "ok", false);
 		jw_kstr(&w, "error", msg);
 		jw_obj_end(&w);
 		printf("%s\n", w.buf ? w.buf : "{}");
@@ -61,98 +64,244 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-static void usage(FILE *f)
+/*
+ * Usage, one entry per command: `lbctl help` prints them all, `lbctl help
+ * COMMAND` and `lbctl OBJECT help` only the command's own, with the notes
+ * on the arguments it takes.
+ */
+enum {
+	NOTE_VIP = 1, /* takes a VIP */
+	NOTE_BACKEND = 2, /* takes a backend address */
+	NOTE_CHECK = 4, /* takes CHECK OPTIONS */
+	NOTE_VIPOPT = 8, /* takes VIP OPTIONS */
+};
+
+static const struct help {
+	const char *cmd;
+	const char *text;
+	int notes;
+} helps[] = {
+	{ "add-backend",
+	  "  add-backend VIP BACKEND [--weight N] [VIP OPTIONS] [CHECK OPTIONS]\n"
+	  "                          add a backend, creating the VIP if needed\n",
+	  NOTE_VIP | NOTE_BACKEND | NOTE_CHECK | NOTE_VIPOPT },
+	{ "del-backend", "  del-backend VIP BACKEND\n",
+	  NOTE_VIP | NOTE_BACKEND },
+	{ "vip",
+	  "  vip add VIP [VIP OPTIONS] [CHECK OPTIONS]\n"
+	  "  vip set VIP [--on-down keep|rehash] [CHECK OPTIONS]\n"
+	  "                                change the VIP's health check or what\n"
+	  "                                its flows do when their backend fails\n"
+	  "                                its check\n"
+	  "  vip del VIP\n"
+	  "  vip list\n"
+	  "  vip show VIP\n",
+	  NOTE_VIP | NOTE_CHECK | NOTE_VIPOPT },
+	{ "backend",
+	  "  backend add VIP BACKEND [--weight N] [CHECK OPTIONS]\n"
+	  "  backend check VIP BACKEND (CHECK OPTIONS | --inherit)\n"
+	  "  backend del VIP BACKEND\n"
+	  "  backend drain VIP BACKEND     keep its connections, send no new ones\n"
+	  "  backend undrain VIP BACKEND\n"
+	  "  backend weight VIP BACKEND N\n",
+	  NOTE_VIP | NOTE_BACKEND | NOTE_CHECK },
+	{ "list", "  list                          every VIP and backend\n",
+	  0 },
+	{ "stats",
+	  "  stats [--watch]               counters, drop reasons, rates\n",
+	  0 },
+	{ "status",
+	  "  status                        the daemon and the datapath\n", 0 },
+	{ "explain",
+	  "  explain SRC:PORT DST:PORT PROTO   where would this flow go?\n",
+	  0 },
+	{ "health",
+	  "  health [VIP]                  health checks of every backend\n",
+	  NOTE_VIP },
+	{ "help", "  help [COMMAND]                this text, or COMMAND's\n",
+	  0 },
+};
+
+static void usage_notes(FILE *f, int notes)
+{
+	if (notes & NOTE_VIPOPT)
+		fprintf(f,
+			"\n  VIP OPTIONS: [--mode dsr|ipip] [--hash 5tuple|src]\n"
+			"      [--table-size PRIME] [--on-down keep|rehash]\n"
+			"      --on-down: established flows of a backend that fails\n"
+			"      its check stay on it (keep, default for tcp) or are\n"
+			"      hashed again (rehash, default for udp).\n");
+	if (notes & NOTE_CHECK)
+		fprintf(f,
+			"\n  CHECK OPTIONS: --check none|tcp[:PORT]|http[:PORT][/PATH]\n"
+			"      [--check-interval 1s] [--check-timeout 500ms] [--rise 2]\n"
+			"      [--fall 2] [--slowstart 0s] [--check-expect 2xx,3xx]\n"
+			"      [--check-host NAME]; the port defaults to the VIP's, the\n"
+			"      timeout to 500ms or the interval if that is shorter.\n");
+	if (notes & (NOTE_VIP | NOTE_BACKEND))
+		fprintf(f, "\n");
+	if (notes & NOTE_VIP)
+		fprintf(f,
+			"  VIP is ADDR:PORT/PROTO, [V6ADDR]:PORT/PROTO, or ADDR/PROTO for all\n"
+			"  ports; PROTO is tcp or udp.\n");
+	if (notes & NOTE_BACKEND)
+		fprintf(f, "  BACKEND is an address.  Weights are 0..10000.\n");
+}
+
+static void usage_tail(FILE *f)
 {
 	fprintf(f,
-		"usage: lbctl [-j] [-s SOCKET] COMMAND [ARGS]\n"
-		"\n"
-		"  add-backend VIP BACKEND [--weight N] [VIP OPTIONS] [CHECK OPTIONS]\n"
-		"                          add a backend, creating the VIP if needed\n"
-		"  del-backend VIP BACKEND\n"
-		"  vip add VIP [--mode dsr|ipip] [--hash 5tuple|src] [--table-size PRIME]\n"
-		"              [--on-down keep|rehash] [CHECK OPTIONS]\n"
-		"  vip set VIP [--on-down keep|rehash] [CHECK OPTIONS]\n"
-		"                                change the VIP's health check or what\n"
-		"                                its flows do when their backend fails\n"
-		"                                its check (default keep for tcp,\n"
-		"                                rehash for udp)\n"
-		"  vip del VIP\n"
-		"  vip list\n"
-		"  vip show VIP\n"
-		"  backend add VIP BACKEND [--weight N] [CHECK OPTIONS]\n"
-		"  backend check VIP BACKEND (CHECK OPTIONS | --inherit)\n"
-		"  backend del VIP BACKEND\n"
-		"  backend drain VIP BACKEND     keep its connections, send no new ones\n"
-		"  backend undrain VIP BACKEND\n"
-		"  backend weight VIP BACKEND N\n"
-		"  list                          every VIP and backend\n"
-		"  stats [--watch]               counters, drop reasons, rates\n"
-		"  status                        the daemon and the datapath\n"
-		"  explain SRC:PORT DST:PORT PROTO   where would this flow go?\n"
-		"  health [VIP]                  health checks of every backend\n"
-		"\n"
-		"  CHECK OPTIONS: --check none|tcp[:PORT]|http[:PORT][/PATH]\n"
-		"      [--check-interval 1s] [--check-timeout 500ms] [--rise 2]\n"
-		"      [--fall 2] [--slowstart 0s] [--check-expect 2xx,3xx]\n"
-		"      [--check-host NAME]; the port defaults to the VIP's.\n"
-		"\n"
-		"  VIP is ADDR:PORT/PROTO, [V6ADDR]:PORT/PROTO, or ADDR/PROTO for all\n"
-		"  ports; PROTO is tcp or udp.  BACKEND is an address.  Weights are\n"
-		"  0..10000.  -j prints JSON; -s names lbd's socket (default %s,\n"
-		"  or $LBCTL_SOCKET).\n",
+		"\n  -j, --json           print JSON (errors too)\n"
+		"  -S, --socket PATH    lbd's socket (default %s,\n"
+		"                       or $LBCTL_SOCKET)\n"
+		"  -h, --help\n",
 		LBCTL_DEFAULT_SOCKET);
+}
+
+static void usage(FILE *f)
+{
+	int notes = 0;
+
+	fprintf(f, "usage: lbctl [-j] [-S SOCKET] COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		fputs(helps[i].text, f);
+		notes |= helps[i].notes;
+	}
+	usage_notes(f, notes);
+	usage_tail(f);
+}
+
+/* The usage of one command (a name from the command table). */
+static void usage_of(FILE *f, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		if (strcmp(helps[i].cmd, cmd))
+			continue;
+		fprintf(f, "usage: lbctl [-j] [-S SOCKET] %s ...\n\n", cmd);
+		fputs(helps[i].text, f);
+		usage_notes(f, helps[i].notes);
+		return;
+	}
+	usage(f);
 }
 
 /* ---------------------------------------------------------------- talking */
 
-/* Send one request, return the parsed answer or NULL after printing why. */
-static struct jv *call(struct jw *req, int *code)
+/*
+ * lbd writes "<socket>.starting" with its pid while it starts (loading the
+ * datapath and a large state can take a while) and removes it once it
+ * listens.  Returns that pid if that lbd is alive, else 0.
+ */
+static long lbd_starting_pid(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *buf = NULL, perr[128];
-	size_t len = 0, cap = 0;
-	struct jv *ans;
-	int fd;
+	char path[PATH_MAX];
+	long pid = 0;
+	FILE *f;
 
-	*code = 1;
-	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
-		fail(1, "socket path too long: %s", sock_path);
-		return NULL;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(1, "socket: %s", strerror(errno));
-		return NULL;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	snprintf(path, sizeof(path), "%s.starting", sock_path);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1 || pid <= 0)
+		pid = 0;
+	fclose(f);
+	if (pid && kill((pid_t)pid, 0) && errno == ESRCH)
+		pid = 0;
+	return pid;
+}
+
+static int lbd_connect(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) {
 		int e = errno;
 
 		close(fd);
-		if (e == EACCES || e == EPERM)
-			fail(1,
-			     "permission denied on %s: lbctl must run as "
-			     "root",
-			     sock_path);
-		else if (e == ENOENT || e == ECONNREFUSED)
-			fail(1,
-			     "lbd is not running (no answer on %s); start it "
-			     "with: lbd --iface IFACE",
-			     sock_path);
-		else
-			fail(1, "cannot reach lbd on %s: %s", sock_path,
-			     strerror(e));
-		return NULL;
+		return -e;
 	}
+	return fd;
+}
+
+/* Connect to lbd, or print why not (and return -1). */
+static int connect_lbd(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long pid;
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fail(1, "socket path too long: %s", sock_path);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	fd = lbd_connect(&sa);
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		pid = lbd_starting_pid();
+		if (pid) {
+			fail(1,
+			     "lbd is starting (pid %ld) and answers on %s once "
+			     "it is ready; try again shortly",
+			     pid, sock_path);
+			return -1;
+		}
+		/* it may have become ready since the first try */
+		fd = lbd_connect(&sa);
+	}
+	if (fd >= 0)
+		return fd;
+	if (fd == -EACCES || fd == -EPERM)
+		fail(1, "permission denied on %s: lbctl must run as root",
+		     sock_path);
+	else if (fd == -ENOENT || fd == -ECONNREFUSED)
+		fail(1,
+		     "lbd is not running (no answer on %s); start it "
+		     "with: lbd --iface IFACE",
+		     sock_path);
+	else
+		fail(1, "cannot reach lbd on %s: %s", sock_path, strerror(-fd));
+	return -1;
+}
+
+/* Send all of buf; 0 or a negative errno (EPIPE: lbd closed first). */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Send one request, return the parsed answer or NULL after printing why. */
+static struct jv *call(struct jw *req, int *code)
+{
+	char *buf = NULL, perr[128];
+	size_t len = 0, cap = 0;
+	struct jv *ans;
+	int fd, serr;
+
+	*code = 1;
+	fd = connect_lbd();
+	if (fd < 0)
+		return NULL;
 	/* a wedged lbd must not wedge its operator */
 	struct timeval tv = { .tv_sec = LBCTL_TIMEOUT_S };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write(fd, req->buf, req->len) != (ssize_t)req->len ||
-	    write(fd, "\n", 1) != 1) {
-		close(fd);
-		fail(1, "cannot send to lbd: %s", strerror(errno));
-		return NULL;
-	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	serr = send_all(fd, req->buf, req->len);
+	if (!serr)
+		serr = send_all(fd, "\n", 1);
+	/* lbd may have closed the connection having said why (busy, request
+	 * too large): its answer, if any, is read below all the same */
 	for (;;) {
 		ssize_t n;
 
@@ -180,6 +329,14 @@ static struct jv *call(struct jw *req, int *code)
 		len += (size_t)n;
 	}
 	close(fd);
+	if (serr && !len) {
+		free(buf);
+		fail(1,
+		     "lbd closed the connection before taking the request "
+		     "(%s); it may be busy: try again",
+		     strerror(-serr));
+		return NULL;
+	}
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (!len) {
@@ -391,6 +548,12 @@ static int check_backend(const char *vip, const char *s)
 	if (lb_parse_addr(s, &a, &fam, err, sizeof(err)) ||
 	    lb_addr_check_unicast(&a, fam, err, sizeof(err)))
 		return fail(1, "backend: %s", err);
+	if (!lb_parse_vip(vip, &v, NULL, 0) && v.family == fam &&
+	    !memcmp(&v.addr, &a, sizeof(a)))
+		return fail(1,
+			    "backend %s is the address of VIP %s itself: its "
+			    "traffic would come back to the balancer",
+			    s, vip);
 	if (!lb_parse_vip(vip, &v, NULL, 0) && v.family == LB_FAMILY_V4 &&
 	    fam == LB_FAMILY_V6)
 		return 0; /* allowed for ipip; lbd knows the VIP's mode */
@@ -431,6 +594,7 @@ static int parse_duration_ms(const char *s, const char *what, uint32_t *ms)
 /* The check options, gathered before they become one "check" object. */
 struct cli_check {
 	bool any, kind_set;
+	const char *spec; /* --check as typed, shown back by lbctl health */
 	char kind[8];
 	char path[256];
 	const char *host, *expect;
@@ -456,6 +620,7 @@ static int parse_check_spec(const char *s, struct cli_check *c)
 	memcpy(c->kind, s, klen);
 	c->kind[klen] = 0;
 	c->kind_set = true;
+	c->spec = s;
 	if (!rest)
 		return 0;
 	if (*rest == ':')
@@ -490,6 +655,7 @@ static void emit_check(struct jw *w, const struct cli_check *c)
 	jw_key(w, "check");
 	jw_obj_begin(w);
 	jw_kstr(w, "kind", c->kind);
+	jw_kstr(w, "spec", c->spec);
 	if (c->port)
 		jw_kuint(w, "port", c->port);
 	if (c->path[0])
@@ -962,6 +1128,12 @@ static void check_summary(const struct jv *c, char *buf, size_t len)
 	if (jv_get(c, "port"))
 		snprintf(port, sizeof(port), ":%s",
 			 num(c, "port", n1, sizeof(n1)));
+	/* as the operator typed it, if lbctl sent it; else rebuilt */
+	if (jv_get_str(c, "spec")) {
+		kind = jv_get_str(c, "spec");
+		port[0] = 0;
+		path = NULL;
+	}
 	snprintf(buf, len,
 		 "check %s%s%s  every %sms  timeout %sms  rise %s  "
 		 "fall %s",
@@ -1111,7 +1283,7 @@ static int do_vip(struct args *a)
 	if (is(c, "show"))
 		return cmd_vip_one(a, "vip-show");
 	if (is(c, "help")) {
-		usage(stdout);
+		usage_of(stdout, "vip");
 		return 0;
 	}
 	return 2;
@@ -1147,7 +1319,7 @@ static int do_backend(struct args *a)
 	if (is(c, "weight"))
 		return cmd_vip_backend(a, "backend-weight", 1);
 	if (is(c, "help")) {
-		usage(stdout);
+		usage_of(stdout, "backend");
 		return 0;
 	}
 	return 2;
@@ -1164,15 +1336,24 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int i = 1;
 
+	/* lbd closing a connection is an error to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	if (getenv("LBCTL_SOCKET"))
 		sock_path = getenv("LBCTL_SOCKET");
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
 			json_out = true;
-		} else if (!strcmp(argv[i], "-s") ||
+		} else if (!strcmp(argv[i], "-S") || !strcmp(argv[i], "-s") ||
 			   !strcmp(argv[i], "--socket")) {
+			/* -S as lbd spells it; -s is the old spelling */
+			if (!strcmp(argv[i], "-s"))
+				fprintf(stderr,
+					"lbctl: warning: -s is deprecated and "
+					"will be removed; use -S (or --socket), "
+					"as lbd does\n");
 			if (++i >= argc)
-				return fail(2, "missing value of -s");
+				return fail(2, "missing value of %s",
+					    argv[i - 1]);
 			sock_path = argv[i];
 		} else if (!strcmp(argv[i], "-h") ||
 			   !strcmp(argv[i], "--help")) {
@@ -1215,6 +1396,14 @@ int main(int argc, char **argv)
 		return cmd_explain(&a);
 	if (is(cmd, "health"))
 		return cmd_health(&a);
-	usage(stdout); /* help */
+	/* help [COMMAND] */
+	if (a.argc) {
+		cmd = pick(a.argv[0], top, "command");
+		if (!cmd)
+			return 2;
+		usage_of(stdout, cmd);
+		return 0;
+	}
+	usage(stdout);
 	return 0;
 }

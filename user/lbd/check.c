@@ -85,19 +85,38 @@ static int get_ms(const struct jv *o, const char *key, uint64_t min,
 	if (!x)
 		return 0;
 	if (x->type != JV_NUM || !x->is_uint || x->u < min || x->u > max)
-		return bad("check %s must be %llu..%llu", key,
+		return bad("check %s must be an integer %llu..%llu", key,
 			   (unsigned long long)min, (unsigned long long)max);
 	*out = (uint32_t)x->u;
+	return 0;
+}
+
+/* An optional string member that is one token (a host name, ...). */
+static int get_token(const struct jv *o, const char *key, char *out,
+		     size_t outlen, char *err, size_t errlen)
+{
+	const char *s = jv_get_str(o, key);
+
+	if (jv_get(o, key) && !s)
+		return bad("check %s must be a string", key);
+	if (!s)
+		return 0;
+	if (!s[0] || !printable_token(s) || strlen(s) >= outlen)
+		return bad("check %s must be text without spaces, shorter "
+			   "than %zu bytes",
+			   key, outlen);
+	snprintf(out, outlen, "%s", s);
 	return 0;
 }
 
 int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
 			struct lbd_check *c, char *err, size_t errlen)
 {
-	const char *kind, *path, *host, *expect;
+	const char *kind, *path, *expect;
 	static const char *const known[] = {
-		"kind",	       "port",	     "path", "host", "expect",
-		"interval_ms", "timeout_ms", "rise", "fall", "slowstart_ms",
+		"kind",	  "port",	  "path",	"host",
+		"expect", "interval_ms",  "timeout_ms", "rise",
+		"fall",	  "slowstart_ms", "spec",
 	};
 	int rc;
 
@@ -145,17 +164,11 @@ int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
 				   sizeof(c->path));
 		snprintf(c->path, sizeof(c->path), "%s", path);
 	}
-	host = jv_get_str(o, "host");
-	if (jv_get(o, "host") && !host)
-		return bad("check host must be a string");
-	if (host) {
-		if (!host[0] || !printable_token(host) ||
-		    strlen(host) >= sizeof(c->host))
-			return bad("check host must be a name without spaces, "
-				   "shorter than %zu bytes",
-				   sizeof(c->host));
-		snprintf(c->host, sizeof(c->host), "%s", host);
-	}
+	/* spec: the check as the operator wrote it, shown back as it was */
+	if ((rc = get_token(o, "host", c->host, sizeof(c->host), err,
+			    errlen)) ||
+	    (rc = get_token(o, "spec", c->spec, sizeof(c->spec), err, errlen)))
+		return rc;
 	expect = jv_get_str(o, "expect");
 	if (jv_get(o, "expect") && !expect)
 		return bad("check expect must be a string");
@@ -173,6 +186,9 @@ int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
 	    (rc = get_ms(o, "slowstart_ms", 0, 3600000, &c->slowstart_ms, err,
 			 errlen)))
 		return rc;
+	/* the default timeout fits a short interval: min(500 ms, interval) */
+	if (!jv_get(o, "timeout_ms") && c->timeout_ms > c->interval_ms)
+		c->timeout_ms = c->interval_ms;
 	if (c->timeout_ms > c->interval_ms)
 		return bad("check timeout (%u ms) must not exceed the interval "
 			   "(%u ms)",
@@ -186,6 +202,8 @@ void lbd_check_to_json(const struct lbd_check *c, struct jw *w)
 
 	jw_obj_begin(w);
 	jw_kstr(w, "kind", kind_name(c->kind));
+	if (c->spec[0])
+		jw_kstr(w, "spec", c->spec);
 	if (c->port)
 		jw_kuint(w, "port", c->port);
 	if (c->kind == LBD_CHECK_HTTP) {

@@ -9,9 +9,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +36,14 @@
 
 static const char *stat_names[LB_STAT_MAX] = { LB_STAT_NAMES };
 
-int lbd_ctl_open(struct lbd *d)
+/* The socket's address, its directory made; -ENAMETOOLONG if too long. */
+static int sock_addr(struct lbd *d, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
+	char dir[sizeof(sa->sun_path)];
 	char *slash;
-	mode_t old;
-	int fd;
 
-	if (strlen(d->sock_path) >= sizeof(sa.sun_path)) {
-		pr_warn("socket path too long: %s", d->sock_path);
+	if (strlen(d->sock_path) >= sizeof(sa->sun_path)) {
+		pr_err("socket path too long: %s", d->sock_path);
 		return -ENAMETOOLONG;
 	}
 	snprintf(dir, sizeof(dir), "%s", d->sock_path);
@@ -51,18 +52,112 @@ int lbd_ctl_open(struct lbd *d)
 		*slash = 0;
 		mkdir(dir, 0755);
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	sa->sun_family = AF_UNIX;
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", d->sock_path);
+	return 0;
+}
+
+/* -EADDRINUSE, said why, when another lbd answers on the socket. */
+static int sock_free(struct lbd *d, const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
 	if (fd < 0)
 		return -errno;
 	/* a socket file left by a killed lbd: nobody answers on it */
 	/* EAGAIN: a live lbd whose backlog is full */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ||
 	    errno == EAGAIN) {
-		pr_warn("another lbd answers on %s", d->sock_path);
+		pr_err("another lbd answers on %s", d->sock_path);
 		close(fd);
 		return -EADDRINUSE;
 	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * "<socket>.starting" holds the pid of an lbd that is starting: lbctl
+ * tells "starting" from "not running" by it.  It lives from the first
+ * check of the socket until lbd listens (or gives up).
+ */
+static void starting_path(struct lbd *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.starting", d->sock_path);
+}
+
+void lbd_ctl_mark_starting(struct lbd *d)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	starting_path(d, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f) {
+		pr_debug("cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	d->starting_marked = true;
+}
+
+void lbd_ctl_unmark_starting(struct lbd *d)
+{
+	char path[PATH_MAX];
+
+	if (!d->starting_marked)
+		return;
+	starting_path(d, path, sizeof(path));
+	unlink(path);
+	d->starting_marked = false;
+}
+
+int lbd_ctl_claim(struct lbd *d)
+{
+	struct sockaddr_un sa;
+	char path[PATH_MAX];
+	long pid = 0;
+	FILE *f;
+	int err;
+
+	err = sock_addr(d, &sa);
+	if (!err)
+		err = sock_free(d, &sa);
+	if (err)
+		return err;
+	starting_path(d, path, sizeof(path));
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0 && pid != (long)getpid() &&
+	    (!kill((pid_t)pid, 0) || errno != ESRCH)) {
+		pr_err("another lbd (pid %ld) is starting with the control "
+		       "socket %s",
+		       pid, d->sock_path);
+		return -EADDRINUSE;
+	}
+	lbd_ctl_mark_starting(d);
+	return 0;
+}
+
+int lbd_ctl_open(struct lbd *d)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+	int fd, err;
+
+	err = sock_addr(d, &sa);
+	if (!err)
+		err = sock_free(d, &sa);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
 	unlink(d->sock_path);
 	old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
@@ -77,6 +172,7 @@ int lbd_ctl_open(struct lbd *d)
 	umask(old);
 	chmod(d->sock_path, 0600);
 	d->ctl_fd = fd;
+	lbd_ctl_unmark_starting(d);
 	return 0;
 }
 
@@ -235,6 +331,20 @@ static int req_backend(const struct jv *req, struct jw *w, union lb_addr *a,
 	return 0;
 }
 
+/* A number that is not a plain integer (1.5, 1e3, 61.0, -1). */
+static void int_reply(struct jw *w, const char *what, const struct jv *v,
+		      uint32_t min, uint32_t max)
+{
+	if (v->d >= min && v->d <= max && v->d == (double)(uint32_t)v->d)
+		err_reply(w,
+			  "%s must be written as an integer %u..%u, without "
+			  "a fraction or exponent",
+			  what, min, max);
+	else
+		err_reply(w, "%s must be an integer %u..%u, not %g", what, min,
+			  max, v->d);
+}
+
 static int req_weight(const struct jv *req, struct jw *w, uint32_t *weight,
 		      bool required)
 {
@@ -252,8 +362,7 @@ static int req_weight(const struct jv *req, struct jw *w, uint32_t *weight,
 		return -EINVAL;
 	}
 	if (!v->is_uint) {
-		err_reply(w, "weight %g is not a whole number 0..%u", v->d,
-			  LBD_MAX_WEIGHT);
+		int_reply(w, "weight", v, 0, LBD_MAX_WEIGHT);
 		return -EINVAL;
 	}
 	if (v->u > LBD_MAX_WEIGHT) {
@@ -276,6 +385,59 @@ static int req_check(const struct jv *req, const struct lb_vip_spec *spec,
 	lbd_check_defaults(c);
 	if (o && lbd_check_from_json(o, spec, c, err, sizeof(err))) {
 		err_reply(w, "%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The interface of this host that holds address a, if any, in ifname. */
+static bool local_address(const union lb_addr *a, uint8_t fam, char *ifname,
+			  size_t len)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (fam == LB_FAMILY_V4 && i->ifa_addr->sa_family == AF_INET)
+			found = !memcmp(
+				&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				&a->v4, 4);
+		else if (fam == LB_FAMILY_V6 &&
+			 i->ifa_addr->sa_family == AF_INET6)
+			found = !memcmp(
+				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				a->v6, 16);
+		if (found)
+			snprintf(ifname, len, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* A backend the balancer could never forward to: the VIP itself, or an
+ * address of this host (its traffic would stay here, "via lo"). */
+static int backend_reachable(struct jw *w, const struct lb_vip_spec *spec,
+			     const union lb_addr *a, uint8_t fam,
+			     const char *vname, const char *bname)
+{
+	char ifname[IF_NAMESIZE];
+
+	if (fam == spec->family && !memcmp(&spec->addr, a, sizeof(*a))) {
+		err_reply(w,
+			  "backend %s is the address of VIP %s itself: its "
+			  "traffic would come back to the balancer",
+			  bname, vname);
+		return -EINVAL;
+	}
+	if (local_address(a, fam, ifname, sizeof(ifname))) {
+		err_reply(w,
+			  "backend %s is an address of this balancer (on %s): "
+			  "its traffic would never leave this host",
+			  bname, ifname);
 		return -EINVAL;
 	}
 	return 0;
@@ -391,7 +553,11 @@ static int vip_options(const struct jv *req, const struct lb_vip_spec *spec,
 		return -EINVAL;
 	}
 	if (ts) {
-		if (ts->type != JV_NUM || !ts->is_uint || ts->u < 3 ||
+		if (ts->type == JV_NUM && !ts->is_uint) {
+			int_reply(w, "table size", ts, 3, LB_MAGLEV_MAX_SIZE);
+			return -EINVAL;
+		}
+		if (ts->type != JV_NUM || ts->u < 3 ||
 		    ts->u > LB_MAGLEV_MAX_SIZE) {
 			err_reply(w, "table size out of range 3..%u",
 				  LB_MAGLEV_MAX_SIZE);
@@ -561,7 +727,9 @@ static void cmd_backend_add(struct lbd *d, const struct jv *req, struct jw *w,
 	lb_format_addr(&a, fam, bname, sizeof(bname));
 	if (!v && vip_options(req, &spec, w, &flags, &size))
 		return;
-	if (family_ok(w, v ? v->flags : flags, spec.family, fam, vname, bname))
+	if (family_ok(w, v ? v->flags : flags, spec.family, fam, vname,
+		      bname) ||
+	    backend_reachable(w, &spec, &a, fam, vname, bname))
 		return;
 	if (v && lbd_find_backend(v, &a, fam)) {
 		err_reply(w, "backend %s already in VIP %s", bname, vname);

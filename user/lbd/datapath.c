@@ -22,7 +22,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <linux/if_link.h>
+#include <mntent.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +66,7 @@ static int mkdirs(const char *path)
 }
 
 /* Make sure pin_root lives on a bpffs, mounting one there if not. */
-static int ensure_bpffs(const char *root)
+static int ensure_bpffs(const char *root, bool *mounted)
 {
 	struct statfs sfs;
 	int err;
@@ -87,6 +90,7 @@ static int ensure_bpffs(const char *root)
 		return err;
 	}
 	pr_info("mounted bpffs on %s", root);
+	*mounted = true;
 	return 0;
 }
 
@@ -96,8 +100,8 @@ static bool map_is_pinned_kind(const struct bpf_map *map)
 	return bpf_map__name(map)[0] != '.' && !strchr(bpf_map__name(map), '.');
 }
 
-/* Remove the pinned objects of one abi-N directory, and the directory. */
-static void unpin_abi_dir(const char *dir)
+/* Remove every object lbd pins from dir (PIN/abi-N), and dir. */
+static void unpin_dir(const char *dir)
 {
 	static const char *const names[] = {
 		"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
@@ -219,24 +223,42 @@ static void finish_carry_over(struct lbd *d)
 			n, d->old_pin_dir);
 	close(d->old_ct_fd);
 	d->old_ct_fd = -1;
-	unpin_abi_dir(d->old_pin_dir);
+	unpin_dir(d->old_pin_dir);
 	pr_info("removed the pinned objects of %s", d->old_pin_dir);
 }
+/*
+ * libxdp explains on every start why it cannot use its multi-program
+ * dispatcher ("No bpffs found at /sys/fs/bpf", "Can't use dispatcher
+ * without a working bpffs", ...).  Those notes are debug output; lbd says
+ * once, in its own words, how the program was attached and why (see
+ * attach_line), from what libxdp said meanwhile.
+ */
+static enum {
+	XDP_NOTE_NONE,
+	XDP_NOTE_NO_BPFFS, /* no bpffs where libxdp looks for one */
+	XDP_NOTE_NO_DISPATCHER, /* the kernel cannot run the dispatcher */
+} xdp_note;
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt,
 			va_list ap)
 {
 	char buf[512];
 
-	if (level == LIBXDP_DEBUG && lb_log_level < LB_LOG_DEBUG)
-		return 0;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = 0;
-	if (level == LIBXDP_WARN)
-		pr_info("%s", buf);
-	else
-		pr_debug("%s", buf);
+	if (level != LIBXDP_DEBUG) {
+		if (strstr(buf, "bpffs"))
+			xdp_note = XDP_NOTE_NO_BPFFS;
+		else if (strstr(buf, "dispatcher") && xdp_note == XDP_NOTE_NONE)
+			xdp_note = XDP_NOTE_NO_DISPATCHER;
+	}
+	pr_debug("libxdp: %s", buf);
 	return 0;
+}
+
+void lbd_dp_quiet_libxdp(void)
+{
+	libxdp_set_print(libxdp_print);
 }
 
 int lbd_dp_open(struct lbd *d)
@@ -245,12 +267,17 @@ int lbd_dp_open(struct lbd *d)
 	char path[600];
 	int err, fd;
 
-	libxdp_set_print(libxdp_print);
-	err = ensure_bpffs(d->pin_root);
-	if (err)
-		return err;
+	lbd_dp_quiet_libxdp();
 	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s/abi-%d", d->pin_root,
 		 LB_ABI_VERSION);
+	/* nothing to adopt: what this lbd pins, it removes if it fails to
+	 * start (lbd_dp_abandon) */
+	snprintf(path, sizeof(path), "%s/lb_conntrack", d->pin_dir);
+	d->pins_fresh = access(path, F_OK) != 0;
+	d->root_made = access(d->pin_root, F_OK) != 0;
+	err = ensure_bpffs(d->pin_root, &d->mounted_bpffs);
+	if (err)
+		return err;
 	err = mkdirs(d->pin_dir);
 	if (err)
 		return err;
@@ -378,6 +405,161 @@ static struct xdp_program *find_ours(struct xdp_multiprog *mp)
 	return NULL;
 }
 
+/* The id of the program or map pinned at path, or 0. */
+static __u32 pinned_id(const char *path, bool prog)
+{
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi = {};
+	__u32 len = prog ? sizeof(pi) : sizeof(mi), id = 0;
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, prog ? (void *)&pi : (void *)&mi, &len))
+		id = prog ? pi.id : mi.id;
+	close(fd);
+	return id;
+}
+
+#define OWNER_MAX_MAPS 64
+
+/* The program with its ids, and the maps it uses. */
+struct owner_query {
+	__u32 prog_id;
+	__u32 maps[OWNER_MAX_MAPS];
+	__u32 nmaps;
+};
+
+/* Did the lbd whose pin root is root attach the program?  Its pins of any
+ * ABI version (an upgrade replaces an older one) hold the program or a
+ * map the program uses. */
+static bool root_owns(const char *root, const struct owner_query *q)
+{
+	char path[PATH_MAX];
+
+	for (int v = 1; v <= LB_ABI_VERSION; v++) {
+		__u32 id;
+
+		snprintf(path, sizeof(path), "%s/abi-%d/lb_xdp", root, v);
+		if (pinned_id(path, true) == q->prog_id)
+			return true;
+		snprintf(path, sizeof(path), "%s/abi-%d/lb_conntrack", root, v);
+		id = pinned_id(path, false);
+		for (__u32 i = 0; id && i < q->nmaps; i++)
+			if (q->maps[i] == id)
+				return true;
+	}
+	return false;
+}
+
+/* nftw has no context argument: the search in progress */
+static const struct owner_query *owner_q;
+static char owner_found[PATH_MAX];
+
+static int owner_visit(const char *path, const struct stat *st, int type,
+		       struct FTW *ftw)
+{
+	char root[PATH_MAX];
+	int v;
+
+	(void)st;
+	if (type != FTW_D || sscanf(path + ftw->base, "abi-%d", &v) != 1 ||
+	    ftw->base < 2)
+		return 0;
+	snprintf(root, sizeof(root), "%.*s", ftw->base - 1, path);
+	if (!root_owns(root, owner_q))
+		return 0;
+	snprintf(owner_found, sizeof(owner_found), "%s", root);
+	return 1;
+}
+
+/* The pin root of the lbd that owns the program, searched on every bpffs
+ * this process sees; "" if none. */
+static void find_owner(const struct owner_query *q, char *buf, size_t len)
+{
+	struct mntent *m;
+	FILE *f = setmntent("/proc/self/mounts", "re");
+
+	buf[0] = 0;
+	owner_q = q;
+	owner_found[0] = 0;
+	while (f && (m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "bpf") &&
+		    nftw(m->mnt_dir, owner_visit, 16, FTW_PHYS) == 1)
+			break;
+	if (f)
+		endmntent(f);
+	snprintf(buf, len, "%s", owner_found);
+}
+
+int lbd_dp_check_owner(struct lbd *d)
+{
+	struct owner_query q = {};
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	char owner[PATH_MAX];
+	int fd;
+
+	lbd_dp_quiet_libxdp();
+	mp = xdp_multiprog__get_from_ifindex(d->ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return 0; /* nothing there (or a failure attaching reports) */
+	p = find_ours(mp);
+	q.prog_id = p ? xdp_program__id(p) : 0;
+	xdp_multiprog__close(mp);
+	if (!q.prog_id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (fd >= 0) {
+		info.nr_map_ids = OWNER_MAX_MAPS;
+		info.map_ids = (__u64)(unsigned long)q.maps;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			q.nmaps = info.nr_map_ids < OWNER_MAX_MAPS ?
+					  info.nr_map_ids :
+					  OWNER_MAX_MAPS;
+		close(fd);
+	}
+	if (root_owns(d->pin_root, &q))
+		return 0;
+	find_owner(&q, owner, sizeof(owner));
+	if (owner[0])
+		pr_err("%s already runs the XDP program (id %u) of the lbd "
+		       "whose pinned maps are in %s, not in %s: another lbd "
+		       "owns this interface; stop it, or use its --pin %s",
+		       d->iface, q.prog_id, owner, d->pin_root, owner);
+	else
+		pr_err("%s already runs an lbd XDP program (id %u) whose "
+		       "maps are pinned nowhere in reach (not in %s); remove "
+		       "it with: lbd --iface %s --detach",
+		       d->iface, q.prog_id, d->pin_root, d->iface);
+	return -EBUSY;
+}
+
+/* "alone on the interface: why", or "in libxdp's dispatcher" */
+static const char *attach_how(struct lbd *d)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(d->ifindex);
+	bool legacy = libxdp_get_error(mp) || !mp ||
+		      xdp_multiprog__is_legacy(mp);
+
+	if (!libxdp_get_error(mp) && mp)
+		xdp_multiprog__close(mp);
+	if (!legacy)
+		return "in libxdp's multi-program dispatcher";
+	switch (xdp_note) {
+	case XDP_NOTE_NO_BPFFS:
+		return "alone on the interface: libxdp's multi-program "
+		       "dispatcher needs a bpffs at /sys/fs/bpf";
+	case XDP_NOTE_NO_DISPATCHER:
+		return "alone on the interface: this kernel cannot run "
+		       "libxdp's multi-program dispatcher";
+	default:
+		return "alone on the interface";
+	}
+}
+
 static int attach_new(struct lbd *d, int prog_fd)
 {
 	enum xdp_attach_mode mode = d->xdp_auto ?
@@ -394,6 +576,7 @@ static int attach_new(struct lbd *d, int prog_fd)
 		close(fd);
 		return err;
 	}
+	xdp_note = XDP_NOTE_NONE;
 	err = xdp_program__attach(xp, d->ifindex, mode, 0);
 	if (err && d->xdp_auto) {
 		pr_warn("native XDP attach on %s failed (%s); falling back to "
@@ -409,7 +592,12 @@ static int attach_new(struct lbd *d, int prog_fd)
 		return err;
 	}
 	d->attach_mode = mode_str(mode);
-	pr_info("attached to %s in %s mode", d->iface, d->attach_mode);
+	pr_info("attached to %s in %s mode (--xdp-mode %s), %s", d->iface,
+		d->attach_mode,
+		!d->xdp_auto		? d->attach_mode :
+		mode == XDP_MODE_NATIVE ? "auto: native works" :
+					  "auto: native failed",
+		attach_how(d));
 	return 0;
 }
 
@@ -430,6 +618,7 @@ int lbd_dp_attach(struct lbd *d)
 	err = libxdp_get_error(mp);
 	if (err == -ENOENT || (!err && !mp)) {
 		err = attach_new(d, prog_fd);
+		d->attached_new = !err;
 		goto pin;
 	}
 	if (err) {
@@ -442,17 +631,18 @@ int lbd_dp_attach(struct lbd *d)
 		struct xdp_program *main = xdp_multiprog__main_prog(mp);
 
 		if (xdp_multiprog__is_legacy(mp) && main) {
-			pr_warn("%s already has XDP program '%s' (id %u) "
-				"attached; not replacing a program that is not "
-				"ours",
-				d->iface, xdp_program__name(main),
-				xdp_program__id(main));
+			pr_err("%s already has XDP program '%s' (id %u) "
+			       "attached; not replacing a program that is not "
+			       "ours",
+			       d->iface, xdp_program__name(main),
+			       xdp_program__id(main));
 			xdp_multiprog__close(mp);
 			return -EBUSY;
 		}
 		/* a libxdp dispatcher: add ourselves to it */
 		xdp_multiprog__close(mp);
 		err = attach_new(d, prog_fd);
+		d->attached_new = !err;
 		goto pin;
 	}
 
@@ -511,51 +701,74 @@ pin_old:
 	return 0;
 }
 
-int lbd_dp_detach(struct lbd *d)
+/* Take our program off the interface, if it is there. */
+static int detach_ours(struct lbd *d)
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *ours;
-	char path[600];
 	int err = 0;
 
-	if (d->ifindex > 0) {
-		mp = xdp_multiprog__get_from_ifindex(d->ifindex);
-		if (!libxdp_get_error(mp) && mp) {
-			ours = find_ours(mp);
-			if (ours && xdp_multiprog__is_legacy(mp)) {
-				LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
-					    .old_prog_fd =
-						    xdp_program__fd(ours));
+	if (d->ifindex <= 0)
+		return 0;
+	mp = xdp_multiprog__get_from_ifindex(d->ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return 0;
+	ours = find_ours(mp);
+	if (ours && xdp_multiprog__is_legacy(mp)) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+			    .old_prog_fd = xdp_program__fd(ours));
 
-				err = bpf_xdp_detach(
-					d->ifindex,
-					XDP_FLAGS_REPLACE |
-						(xdp_multiprog__attach_mode(
-							 mp) == XDP_MODE_SKB ?
-							 XDP_FLAGS_SKB_MODE :
-							 XDP_FLAGS_DRV_MODE),
-					&opts);
-			} else if (ours) {
-				err = xdp_program__detach(
-					ours, d->ifindex,
-					xdp_multiprog__attach_mode(mp), 0);
-			}
-			if (ours && !err)
-				pr_info("detached from %s", d->iface);
-			else if (ours)
-				pr_warn("cannot detach from %s: %s", d->iface,
-					strerror(-err));
-			xdp_multiprog__close(mp);
-		}
+		err = bpf_xdp_detach(d->ifindex,
+				     XDP_FLAGS_REPLACE |
+					     (xdp_multiprog__attach_mode(mp) ==
+							      XDP_MODE_SKB ?
+						      XDP_FLAGS_SKB_MODE :
+						      XDP_FLAGS_DRV_MODE),
+				     &opts);
+	} else if (ours) {
+		err = xdp_program__detach(ours, d->ifindex,
+					  xdp_multiprog__attach_mode(mp), 0);
 	}
+	if (ours && !err)
+		pr_info("detached from %s", d->iface);
+	else if (ours)
+		pr_warn("cannot detach from %s: %s", d->iface, strerror(-err));
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+int lbd_dp_detach(struct lbd *d)
+{
+	char dir[PATH_MAX];
+	int err = detach_ours(d);
 
 	/* unpin everything of every ABI version under the pin root */
 	for (int v = 1; v <= LB_ABI_VERSION; v++) {
-		snprintf(path, sizeof(path), "%s/abi-%d", d->pin_root, v);
-		unpin_abi_dir(path);
+		snprintf(dir, sizeof(dir), "%s/abi-%d", d->pin_root, v);
+		unpin_dir(dir);
 	}
 	pr_info("removed pinned objects under %s", d->pin_root);
 	return err;
+}
+
+void lbd_dp_abandon(struct lbd *d)
+{
+	/* adopted pins belong to the datapath that forwards on without
+	 * this lbd; so does an older program this lbd replaced */
+	if (!d->pins_fresh || (d->attach_mode && !d->attached_new))
+		return;
+	if (d->attached_new)
+		detach_ours(d);
+	if (d->skel) {
+		lb__destroy(d->skel);
+		d->skel = NULL;
+	}
+	unpin_dir(d->pin_dir);
+	if (d->mounted_bpffs && umount2(d->pin_root, MNT_DETACH))
+		pr_warn("cannot unmount %s: %s", d->pin_root, strerror(errno));
+	if (d->root_made)
+		rmdir(d->pin_root);
+	pr_info("removed what this start had pinned in %s", d->pin_dir);
 }
 
 void lbd_dp_close(struct lbd *d)
@@ -647,7 +860,7 @@ static int install_table(struct lbd *d, struct lbd_vip *v)
 	if (err)
 		pr_warn("VIP %s: cannot install its Maglev table: %s", name,
 			strerror(-err));
-	else
+	else if (!d->tables_quiet) /* starting: lbd_dp_tables_summary */
 		pr_info("VIP %s: Maglev table rebuilt (%zu of %zu backends "
 			"take new flows)",
 			name, live, v->nbe);
@@ -830,6 +1043,23 @@ int lbd_dp_sync_all(struct lbd *d)
 	}
 	free(used);
 	return 0;
+}
+
+void lbd_dp_tables_summary(struct lbd *d)
+{
+	size_t live = 0, total = 0;
+
+	d->tables_quiet = false;
+	if (!d->nvips)
+		return;
+	for (size_t i = 0; i < d->nvips; i++) {
+		for (size_t j = 0; j < d->vips[i].nbe; j++)
+			live += lbd_backend_table_weight(&d->vips[i].be[j]) > 0;
+		total += d->vips[i].nbe;
+	}
+	pr_info("Maglev tables built for %zu VIP%s: %zu of %zu backends take "
+		"new flows",
+		d->nvips, d->nvips == 1 ? "" : "s", live, total);
 }
 
 void lbd_dp_seed_macs(struct lbd *d)

@@ -96,7 +96,9 @@ void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		b->hc.ramp_start_ms = old.ramp_start_ms;
 		b->hc.ramp_ms = old.ramp_ms;
 		b->hc.transitions = old.transitions;
-		b->hc.last_transition_ms = old.last_transition_ms;
+		/* never changed: in this state since the check was set */
+		b->hc.last_transition_ms =
+			old.last_transition_ms ? old.last_transition_ms : now;
 	}
 	if (c->kind == LBD_CHECK_NONE) {
 		b->health_up = true;

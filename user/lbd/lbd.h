@@ -42,6 +42,7 @@ struct lbd_check {
 	uint32_t interval_ms, timeout_ms, rise, fall, slowstart_ms;
 	char path[LBD_CHECK_STRLEN];
 	char host[LBD_CHECK_STRLEN];
+	char spec[LBD_CHECK_STRLEN]; /* as typed (lbctl --check), or "" */
 };
 
 /* Health of one backend, as the checks see it (runtime; up/down and the
@@ -157,6 +158,12 @@ struct lbd {
 	uint64_t started_ms;
 	bool stop;
 	bool save_pending; /* runtime state (health) changed, not saved yet */
+	bool starting_marked; /* wrote <socket>.starting */
+	bool pins_fresh; /* this lbd created the pinned maps (none to adopt) */
+	bool attached_new; /* this lbd attached the program (none to adopt) */
+	bool mounted_bpffs; /* this lbd mounted the bpffs at pin_root */
+	bool root_made; /* pin_root did not exist before this lbd */
+	bool tables_quiet; /* starting: one summary, not a line per table */
 };
 
 uint64_t lbd_now_ms(void);
@@ -191,6 +198,13 @@ const char *lbd_on_down_name(uint32_t flags);
 int lbd_dp_open(struct lbd *d);
 int lbd_dp_attach(struct lbd *d);
 int lbd_dp_detach(struct lbd *d);
+/* Refuse (-EBUSY, said why) when the interface runs the program of an lbd
+ * whose pins are not under our pin root: another lbd owns it. */
+int lbd_dp_check_owner(struct lbd *d);
+/* A start that failed: remove what it pinned and attached, unless that was
+ * adopted from an earlier lbd (then the datapath forwards on). */
+void lbd_dp_abandon(struct lbd *d);
+void lbd_dp_quiet_libxdp(void);
 void lbd_dp_close(struct lbd *d);
 int lbd_dp_write_config(struct lbd *d);
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
@@ -199,6 +213,8 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b);
 int lbd_dp_sync_all(struct lbd *d);
 int lbd_dp_sync_vip_addrs(struct lbd *d);
 void lbd_dp_seed_macs(struct lbd *d);
+/* The one log line about the tables built while starting (tables_quiet). */
+void lbd_dp_tables_summary(struct lbd *d);
 
 /* neigh.c: next-hop MAC resolution over rtnetlink */
 int lbd_neigh_open(struct lbd *d);
@@ -234,6 +250,12 @@ void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
 
 /* ctl.c: the control socket */
+/* Before lbd creates anything: refuse (-EADDRINUSE, said why) when another
+ * lbd answers on the socket or is starting with it; else mark the socket as
+ * "starting" for lbctl until lbd_ctl_open listens. */
+int lbd_ctl_claim(struct lbd *d);
+void lbd_ctl_mark_starting(struct lbd *d); /* again, after a fork */
+void lbd_ctl_unmark_starting(struct lbd *d);
 int lbd_ctl_open(struct lbd *d);
 #define LBD_EV_CTL (1ULL << 33) /* epoll data: control client slot */
 #define LBD_CTL_MAX_CLIENTS 64

@@ -352,6 +352,8 @@ int main(int argc, char **argv)
 			 .epfd = -1,
 			 .xdp_mode = XDP_MODE_NATIVE };
 	const char *seed_opt = NULL, *src4 = NULL, *src6 = NULL;
+	union lb_addr a4 = {}, a6 = {};
+	uint64_t seed = 0;
 	bool detach = false;
 	char err[512];
 	int notify_fd = -1, log_fd = -1, c, rc;
@@ -472,58 +474,72 @@ int main(int argc, char **argv)
 		 * still sees why a start fails */
 		log_fd = lb_log_open(d.log_path, true);
 		if (log_fd < 0) {
-			pr_warn("cannot open log file %s: %s", d.log_path,
-				strerror(errno));
+			pr_err("cannot open log file %s: %s", d.log_path,
+			       strerror(errno));
 			return 1;
 		}
 	}
-	rc = lbd_state_load(&d, err, sizeof(err));
-	if (rc < 0) {
-		pr_warn("%s", err);
-		return 1;
-	}
-	if (rc > 0)
-		pr_info("no state file at %s: starting empty", d.state_path);
 	if (seed_opt) {
 		char *end;
 
 		errno = 0;
-		d.seed = strtoull(seed_opt, &end, 0);
-		if (errno || *end) {
-			pr_warn("invalid --hash-seed '%s'", seed_opt);
+		seed = strtoull(seed_opt, &end, 0);
+		if (errno || *end || !*seed_opt) {
+			pr_err("invalid --hash-seed '%s'", seed_opt);
 			return 2;
 		}
 	}
+	if (src4 && (lb_parse_addr(src4, &a4, &fam, err, sizeof(err)) ||
+		     fam != LB_FAMILY_V4)) {
+		pr_err("invalid --encap-src4 '%s'", src4);
+		return 2;
+	}
+	if (src6 && (lb_parse_addr(src6, &a6, &fam, err, sizeof(err)) ||
+		     fam != LB_FAMILY_V6)) {
+		pr_err("invalid --encap-src6 '%s'", src6);
+		return 2;
+	}
+	/* before anything is created: another lbd on the socket refuses
+	 * this start; from here lbctl says "starting" */
+	if (lbd_ctl_claim(&d))
+		return 1;
+	rc = lbd_state_load(&d, err, sizeof(err));
+	if (rc < 0) {
+		pr_err("%s", err);
+		goto fail;
+	}
+	if (rc > 0)
+		pr_info("no state file at %s: starting empty", d.state_path);
+	if (seed_opt)
+		d.seed = seed;
 	if (src4) {
-		if (lb_parse_addr(src4, &d.encap_src4, &fam, err,
-				  sizeof(err)) ||
-		    fam != LB_FAMILY_V4) {
-			pr_warn("invalid --encap-src4 '%s'", src4);
-			return 2;
-		}
+		d.encap_src4 = a4;
 		d.encap_src4_set = true;
 	}
 	if (src6) {
-		if (lb_parse_addr(src6, &d.encap_src6, &fam, err,
-				  sizeof(err)) ||
-		    fam != LB_FAMILY_V6) {
-			pr_warn("invalid --encap-src6 '%s'", src6);
-			return 2;
-		}
+		d.encap_src6 = a6;
 		d.encap_src6_set = true;
 	}
 	/* fill in defaults for what the state did not set */
 	lbd_iface_info(&d);
+	/* another lbd's program on the interface: refuse before pinning */
+	if (lbd_dp_check_owner(&d))
+		goto fail;
 
-	if (!d.foreground && daemon_begin(&notify_fd))
-		return 1;
+	if (!d.foreground) {
+		if (daemon_begin(&notify_fd))
+			goto fail;
+		lbd_ctl_mark_starting(&d); /* the daemon's pid */
+	}
 	d.started_ms = lbd_now_ms();
 
+	/* one summary line for the tables built while starting */
+	d.tables_quiet = true;
 	if (lbd_dp_open(&d))
 		goto fail;
 	lbd_dp_seed_macs(&d);
 	if (lbd_dp_write_config(&d) || lbd_dp_sync_all(&d)) {
-		pr_warn("cannot write the configuration into the datapath");
+		pr_err("cannot write the configuration into the datapath");
 		goto fail;
 	}
 	if (lbd_dp_attach(&d))
@@ -531,10 +547,11 @@ int main(int argc, char **argv)
 	if (lbd_neigh_open(&d))
 		goto fail;
 	lbd_refresh(&d, LBD_REFRESH_ALL);
+	lbd_dp_tables_summary(&d);
 	if (lbd_ctl_open(&d))
 		goto fail;
 	if (lbd_state_save(&d, err, sizeof(err))) {
-		pr_warn("%s", err);
+		pr_err("%s", err);
 		goto fail;
 	}
 	if (setup_loop(&d) || lbd_health_open(&d) || lbd_metrics_open(&d))
@@ -561,7 +578,10 @@ fail:
 	lbd_health_close(&d);
 	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
+	lbd_ctl_unmark_starting(&d);
 	lbd_neigh_close(&d);
+	/* a refused start leaves nothing behind that it made */
+	lbd_dp_abandon(&d);
 	if (d.skel)
 		lbd_dp_close(&d);
 	lbd_state_free(&d);

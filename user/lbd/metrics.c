@@ -45,6 +45,14 @@ static const char *const stat_help[] = {
 	[LB_STAT_DROP_ADJUST_FAILED] = "whose headroom could not be adjusted",
 	[LB_STAT_DROP_TOO_BIG] = "too big to forward",
 	[LB_STAT_DROP_EXTHDR_LIMIT] = "with too many IPv6 extension headers",
+	[LB_STAT_DROP_BAD_LENGTH] =
+		"whose IP length ends before a header it needs",
+	[LB_STAT_DROP_ICMP_BAD_QUOTE] =
+		"ICMP errors whose quote is no usable IP header",
+	[LB_STAT_DROP_ICMP_VIP_MISMATCH] =
+		"ICMP errors quoting another address than their destination",
+	[LB_STAT_DROP_BAD_SOURCE] =
+		"echo requests from a source that gets no answer",
 };
 _Static_assert(sizeof(stat_help) / sizeof(stat_help[0]) == LB_STAT_MAX,
 	       "every datapath counter needs a metric help text");

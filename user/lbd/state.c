@@ -471,17 +471,35 @@ int lbd_state_load(struct lbd *d, char *err, size_t errlen)
 		return bad("cannot open state file %s: %s", d->state_path,
 			   strerror(errno));
 	}
-	if (fstat(fileno(f), &st) || st.st_size > (64 << 20)) {
+	if (fstat(fileno(f), &st)) {
+		rc = errno;
 		fclose(f);
-		return bad("state file %s: unreadable or too large",
+		return bad("cannot read state file %s: %s", d->state_path,
+			   strerror(rc));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return bad("state file %s is a directory; give a file path",
 			   d->state_path);
 	}
+	if (st.st_size > (64 << 20)) {
+		fclose(f);
+		return bad("state file %s is too large (%lld bytes, at most "
+			   "64 MiB)",
+			   d->state_path, (long long)st.st_size);
+	}
 	text = malloc((size_t)st.st_size + 1);
-	if (!text ||
-	    fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+	if (!text) {
+		fclose(f);
+		return bad("out of memory reading state file %s",
+			   d->state_path);
+	}
+	if (fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		rc = ferror(f) ? errno : 0;
 		fclose(f);
 		free(text);
-		return bad("cannot read state file %s", d->state_path);
+		return bad("cannot read state file %s: %s", d->state_path,
+			   rc ? strerror(rc) : "it became shorter");
 	}
 	fclose(f);
 	root = jv_parse(text, (size_t)st.st_size, perr, sizeof(perr));
