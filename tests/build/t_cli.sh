@@ -24,7 +24,7 @@ help_of() {
 		"exit $rc: $(head -3 <<<"$out" | tr '\n' '|')"
 }
 help_of "help vip: the vip commands only" "vip show VIP" "backend drain" help vip
-help_of "vip help: the vip commands only" "vip set VIP CHECK OPTIONS" "add-backend" vip help
+help_of "vip help: the vip commands only" "vip set VIP \[--on-down" "add-backend" vip help
 help_of "backend help: the backend commands only" "backend weight VIP BACKEND N" "vip add" backend help
 help_of "help backend" "backend check VIP BACKEND" "explain" help backend
 help_of "help add-backend, with its option notes" "CHECK OPTIONS: --check" "vip del" help add-backend

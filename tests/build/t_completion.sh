@@ -70,6 +70,7 @@ expect "backends of the VIP from lbd" "lbctl backend drain 10.0.0.1:80/tcp " "10
 expect "backend prefix" "lbctl del-backend 10.0.0.1:80/tcp 10.0.0.12" "10.0.0.12"
 expect "no completion for a new backend" "lbctl add-backend 10.0.0.1:80/tcp " ""
 expect "values of --mode" "lbctl add-backend 10.0.0.1:80/tcp 10.0.0.13 --mode " "dsr ipip"
+expect "values of --on-down" "lbctl vip set 10.0.0.1:80/tcp --on-down " "keep rehash"
 expect "values of --hash" "lbctl vip add 10.0.0.9:80/tcp --hash " "5tuple src"
 has "options of add-backend" "lbctl add-backend 10.0.0.1:80/tcp 10.0.0.13 --" \
 	--weight --mode --hash --table-size --check --check-interval --check-timeout --rise --fall --slowstart --check-expect --check-host

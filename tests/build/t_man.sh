@@ -38,7 +38,8 @@ check "lbctl.8 describes every command of lbctl help" "$([ -z "$missing" ]; echo
 
 text=$(mandoc -Tascii man/lbd.8 | col -b)
 missing=
-for o in $(sed -n '/^`lbd` options:/,/^$/p; /^| `-/p' README.md | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u); do
+for o in $(sed -n '/^### The balancer/,/^##* [A-Z]/p' README.md |
+	sed -n '/^`lbd` options:/,/^$/p; /^| `-/p' | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u); do
 	case $o in --encap-src4/6) o=--encap-src4 ;; esac
 	grep -qe "$o" <<<"$text" || missing="$missing $o"
 done

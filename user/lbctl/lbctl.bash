@@ -7,11 +7,11 @@
 # words are therefore taken from the line itself, and each completion is
 # cut to the part after the last ':' of the word being completed.
 
-_lbctl_vip_opts="--mode --hash --table-size"
+_lbctl_vip_opts="--mode --hash --table-size --on-down"
 _lbctl_check_opts="--check --check-interval --check-timeout --rise --fall
 	--slowstart --check-expect --check-host"
 # options that take a value
-_lbctl_valued=" --weight --mode --hash --table-size --check --check-interval
+_lbctl_valued=" --weight --mode --hash --table-size --on-down --check --check-interval
 	--check-timeout --rise --fall --slowstart --check-expect --check-host
 	-S -s --socket "
 
@@ -100,6 +100,7 @@ _lbctl() {
 	case $prev in
 	--mode) w="dsr ipip" ;;
 	--hash) w="5tuple src" ;;
+	--on-down) w="keep rehash" ;;
 	--check) w="none tcp http tcp: http: http:/" ;;
 	--check-expect) w="2xx 3xx 2xx,3xx 2xx,3xx,4xx" ;;
 	*) w= ;;
@@ -114,7 +115,7 @@ _lbctl() {
 	case "$cmd $verb" in
 	"add-backend ") w="--weight $_lbctl_vip_opts $_lbctl_check_opts" ;;
 	"vip add") w="$_lbctl_vip_opts $_lbctl_check_opts" ;;
-	"vip set") w="$_lbctl_check_opts" ;;
+	"vip set") w="--on-down $_lbctl_check_opts" ;;
 	"backend add") w="--weight $_lbctl_check_opts" ;;
 	"backend check") w="--inherit $_lbctl_check_opts" ;;
 	"stats ") w="--watch" ;;
