@@ -434,9 +434,9 @@ else
 	fail older_layout_conntrack_carried_over "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
 fi
 
-# A layout it cannot read (here: a connection table with another value
-# size under the previous layout's name): refuse to start, saying why, and
-# leave the attached program as it is.
+# A layout it cannot read (here: the attached program pinned under the
+# previous layout's name with a connection table of another value size):
+# refuse to start, saying why, and leave the attached program as it is.
 kill -TERM "$(lbd_pid)"
 sleep 0.5
 prog=$(prog_on_eth0)
@@ -444,6 +444,8 @@ mv "$PIN/abi-$ABI" "$PIN/keep-abi"
 lb mkdir -p "$OLD"
 lb bpftool map create "$OLD/lb_conntrack" type lru_hash key 40 value 8 \
 	entries 1024 name lb_conntrack
+# the attached program is that older lbd's: pinned in its directory
+lb bpftool prog pin id "$prog" "$OLD/lb_xdp"
 : >"$R/lbd.log"
 if ! start_lbd >/dev/null 2>&1 && grep -q "cannot carry over" "$R/lbd.log" &&
 	[ "$(prog_on_eth0)" = "$prog" ] && [ -e "$OLD/lb_conntrack" ] &&
@@ -452,7 +454,7 @@ if ! start_lbd >/dev/null 2>&1 && grep -q "cannot carry over" "$R/lbd.log" &&
 else
 	fail unknown_older_layout_refused "log: $(tail -2 "$R/lbd.log" | tr '\n' ' '), prog '$(prog_on_eth0)' (was $prog)"
 fi
-rm -f "$OLD/lb_conntrack"
+rm -f "$OLD/lb_conntrack" "$OLD/lb_xdp"
 rmdir "$OLD" "$PIN/abi-$ABI" 2>/dev/null
 mv "$PIN/keep-abi" "$PIN/abi-$ABI"
 start_lbd || fail restart_after_refusal "lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
