@@ -8,12 +8,15 @@
   helper.py load URL SECONDS THREADS OUT  load until SECONDS or OUT/stop exists;
                                       writes "ok N fail M pids P,..." to OUT
   helper.py burst URL N               N concurrent requests (new connections)
+  helper.py wburst URL N              the same on connections accepted before
   ...
 
 The fake origin answers:
   /count?p=PATH    how many times PATH was requested (plain number)
   /slow/MS/...     after MS milliseconds, Cache-Control: max-age=60
   /nostore/...     Cache-Control: no-store
+  /private/MS/...  after MS milliseconds, Cache-Control: private, and a body
+                   that names which request of that path it answers ("N PATH")
   /chunked/...     body in chunks, Cache-Control: max-age=60
   /hang/...        never answers
   /raw/CASE/...    the head of RAW[CASE] byte for byte (fields in that order,
@@ -112,12 +115,15 @@ class Origin(BaseHTTPRequestHandler):
             self.send_body(str(Origin.connections).encode(), cc="no-store")
             return
         with Origin.lock:
-            Origin.counts[self.path] = Origin.counts.get(self.path, 0) + 1
+            Origin.counts[self.path] = seq = Origin.counts.get(self.path, 0) + 1
         parts = u.path.split("/")
         body = ("hello %s\n" % self.path).encode()
         if u.path.startswith("/slow/"):
             time.sleep(int(parts[2]) / 1000.0)
             self.send_body(body)
+        elif u.path.startswith("/private/"):
+            time.sleep(int(parts[2]) / 1000.0)
+            self.send_body(("%d %s\n" % (seq, self.path)).encode(), cc="private, max-age=600")
         elif u.path.startswith("/nostore/"):
             self.send_body(body, cc="no-store")
         elif u.path.startswith("/chunked/"):
@@ -153,6 +159,7 @@ class Origin(BaseHTTPRequestHandler):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # bursts of fetches must not wait for a SYN retry
 
     def handle_error(self, request, client_address):
         pass  # clients killed mid-answer are part of the tests
@@ -219,14 +226,29 @@ def load(url, seconds, threads, out):
     os.rename(out + ".tmp", out)
 
 
-def burst(url, n):
+def burst(url, n, warm=False):
+    """N requests at once on new connections; with warm, on connections
+    that have had an answer to /healthz first, so that the server has
+    accepted them all and their requests arrive together."""
     res = [None] * n
     barrier = threading.Barrier(n)
+    u = urllib.parse.urlsplit(url)
 
     def run(i):
-        barrier.wait()
         try:
-            res[i] = get(url, timeout=20)
+            if not warm:
+                barrier.wait()
+                res[i] = get(url, timeout=20)
+                return
+            c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+            c.request("GET", "/healthz")
+            c.getresponse().read()
+            barrier.wait()
+            c.request("GET", u.path)
+            r = c.getresponse()
+            res[i] = (r.status, r.getheader("X-Cache", "-"),
+                      r.getheader("X-Served-By", "-"), r.read())
+            c.close()
         except Exception as e:
             res[i] = (0, "-", "-", repr(e).encode())
 
@@ -253,8 +275,8 @@ def main():
         print(st, xc, by, len(body))
     elif cmd == "load":
         load(a[0], a[1], a[2], a[3])
-    elif cmd == "burst":
-        res = burst(a[0], int(a[1]))
+    elif cmd in ("burst", "wburst"):
+        res = burst(a[0], int(a[1]), cmd == "wburst")
         for st, xc, by, body in res:
             print(st, xc, by, body.decode(errors="replace").strip())
     elif cmd == "stats":

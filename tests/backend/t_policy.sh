@@ -54,6 +54,23 @@ n=$(grep -c '^ETag: x' "$T/short.h")
 check "policy short fields passed on well-formed" $([ "$n" -eq 30 ]; echo $?) "$n ETag lines"
 stop_backend
 
+# requests that meet in one worker's batch (kept-alive connections, all
+# readable in one epoll round): a shared answer serves them all from one
+# fetch (HIT), a private one goes to the request it answers only
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --ttl 600
+$HELPER wburst "$URL/private/300/p" 20 >"$T/private"
+n=$(awk '$1 == 200 {print $4}' "$T/private" | sort -u | wc -l)
+m=$(awk '$2 == "MISS"' "$T/private" | wc -l)
+check "policy 20 concurrent private requests get 20 answers of their own" \
+	$([ "$n" -eq 20 ] && [ "$m" -eq 20 ]; echo $?) \
+	"$n distinct bodies, $m MISS, origin saw $(origin_count /private/300/p)"
+$HELPER wburst "$URL/slow/300/shared" 20 >"$T/shared"
+h=$(awk '$1 == 200 && $2 == "HIT"' "$T/shared" | wc -l)
+n=$(origin_count /slow/300/shared)
+check "policy 20 concurrent shared requests: one fetch, 19 hits" \
+	$([ "$h" -eq 19 ] && [ "$n" -eq 1 ]; echo $?) "$h hits, origin saw $n"
+stop_backend
+
 # the operator may store answers that set cookies: without the cookie
 WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --cache-set-cookie yes
 policy "--cache-set-cookie yes stores them" /raw/cookie/c "MISS HIT HIT 1"

@@ -377,7 +377,8 @@ static int fetch_origin(const void *p, struct fetched *f)
  * with the other connections that epoll reported ready, and then sends all
  * the batch's requests, each on a pooled connection of its own, before it
  * waits for their answers together (origin_fetch_many).  A second request
- * for a key already in the batch follows the first: one fetch answers both.
+ * for a key already in the batch follows the first: one fetch answers both,
+ * unless the answer is private, which goes to the first alone.
  * A connection with a job in the batch reads no further request until its
  * answer is queued, so answers stay in order.
  */
@@ -391,6 +392,13 @@ struct fetch_job {
 	int r; /* CACHE_MISS (we fill) or CACHE_PASS */
 	struct cache_ticket t;
 	int leader; /* the job whose fetch answers this one, or -1 */
+	int state; /* of the job in a round: enum job_state */
+};
+
+enum job_state {
+	JOB_WAIT, /* not fetched in this round */
+	JOB_DONE, /* answered (or its client has gone) */
+	JOB_AGAIN, /* its leader's answer was private: fetch its own */
 };
 
 static struct fetch_job jobs[MAX_JOBS];
@@ -448,9 +456,12 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	j->r = r;
 	j->leader = leader;
 	njobs++;
-	if (leader < 0)
+	/* a follower counts when it is answered: a hit, or a miss of its
+	 * own when the answer was private */
+	if (leader < 0) {
 		nleaders++;
-	STAT_ADD(me->misses, 1);
+		STAT_ADD(me->misses, 1);
+	}
 	c->waiting = 1;
 	return 1;
 }
@@ -465,24 +476,28 @@ static void job_forget(struct conn *c)
 
 static void process(struct conn *c);
 
-static void run_jobs(void)
+/* One origin round: the fetches of up to ORIGIN_BATCH leaders, sent
+ * together.  The jobs still to fetch stay in jobs[] (a follower of a leader
+ * whose answer may not be shared becomes a leader of its own); the
+ * connections of the answered ones are added to resume. */
+static void run_round(struct conn **resume, unsigned int *nres)
 {
 	struct origin_target t[ORIGIN_BATCH];
 	struct origin_reply rep[ORIGIN_BATCH];
-	struct conn *resume[MAX_JOBS];
-	unsigned int i, k, n = 0, nres = 0, nj = njobs;
+	unsigned int i, k, n = 0, nj = njobs, left = 0;
+	int slot[MAX_JOBS], remap[MAX_JOBS];
 	struct origin_limits lim;
 	uint64_t t0;
-	int slot[MAX_JOBS];
 
-	if (!njobs)
-		return;
-	for (i = 0; i < nj; i++)
-		if (jobs[i].leader < 0) {
+	for (i = 0; i < nj; i++) {
+		slot[i] = -1;
+		jobs[i].state = JOB_WAIT;
+		if (jobs[i].leader < 0 && n < ORIGIN_BATCH) {
 			slot[i] = n;
 			t[n++] = (struct origin_target){ jobs[i].key,
 							 jobs[i].klen };
 		}
+	}
 	origin_limits(&lim);
 	t0 = metrics_clock_us();
 	origin_fetch_many(&cfg->origin, t, n, &lim, rep);
@@ -496,16 +511,21 @@ static void run_jobs(void)
 		struct fetched f = { .fd = -1 };
 		int ev;
 
-		if (j->leader >= 0)
+		if (slot[i] < 0)
 			continue;
+		j->state = JOB_DONE;
 		if (reply_value(&a, &rep[slot[i]], &f)) {
+			/* waiters share an error, as those of another worker
+			 * do (cache_abort wakes them to the same end) */
 			if (j->r == CACHE_MISS)
 				cache_abort(cache, &j->t, j->key, j->klen);
 			for (k = i; k < nj; k++)
-				if ((k == i || jobs[k].leader == (int)i) &&
-				    jobs[k].c)
-					respond_error(jobs[k].c, 500,
-						      jobs[k].head);
+				if (k == i || jobs[k].leader == (int)i) {
+					jobs[k].state = JOB_DONE;
+					if (jobs[k].c)
+						respond_error(jobs[k].c, 500,
+							      jobs[k].head);
+				}
 			if (f.fd >= 0)
 				close(f.fd);
 			continue;
@@ -516,28 +536,67 @@ static void run_jobs(void)
 			if (ev > 0)
 				STAT_ADD(me->evictions, ev);
 		}
-		/* the followers first: each gets its own descriptor of a
-		 * body file, the leader the original */
-		for (k = i + 1; k < nj; k++)
-			if (jobs[k].leader == (int)i && jobs[k].c)
-				respond_value(jobs[k].c, vbuf, f.len, "MISS",
-					      jobs[k].head,
-					      f.fd >= 0 ? dup(f.fd) : -1,
-					      f.fd_len);
+		/* A follower takes the answer when a waiter in another
+		 * worker would (ttl >= 0): then it is a hit.  A private
+		 * answer (or one too big to keep) is the leader's alone:
+		 * the follower fetches its own in the next round. */
+		for (k = i + 1; k < nj; k++) {
+			struct fetch_job *w = &jobs[k];
+
+			if (w->leader != (int)i)
+				continue;
+			if (f.fd >= 0 || f.ttl < 0) {
+				w->state = JOB_AGAIN;
+				continue;
+			}
+			w->state = JOB_DONE;
+			if (!w->c)
+				continue;
+			STAT_ADD(me->hits, 1);
+			respond_value(w->c, vbuf, f.len, "HIT", w->head, -1, 0);
+		}
 		if (j->c)
 			respond_value(j->c, vbuf, f.len, "MISS", j->head, f.fd,
 				      f.fd_len);
 		else if (f.fd >= 0)
 			close(f.fd);
 	}
+	/* keep what is still to fetch, in order, so leaders stay ahead of
+	 * their followers */
+	nleaders = 0;
 	for (i = 0; i < nj; i++) {
-		if (jobs[i].c) {
-			jobs[i].c->waiting = 0;
-			resume[nres++] = jobs[i].c;
+		struct fetch_job *j = &jobs[i];
+
+		if (j->state == JOB_DONE || (j->state == JOB_AGAIN && !j->c)) {
+			if (j->c) {
+				j->c->waiting = 0;
+				resume[(*nres)++] = j->c;
+			}
+			free(j->key);
+			continue;
 		}
-		free(jobs[i].key);
+		if (j->state == JOB_AGAIN) {
+			STAT_ADD(me->misses, 1);
+			j->leader = -1;
+			j->r = CACHE_PASS;
+		} else if (j->leader >= 0) {
+			j->leader = remap[j->leader];
+		}
+		if (j->leader < 0)
+			nleaders++;
+		remap[i] = left;
+		jobs[left++] = *j;
 	}
-	njobs = nleaders = 0;
+	njobs = left;
+}
+
+static void run_jobs(void)
+{
+	struct conn *resume[MAX_JOBS];
+	unsigned int i, nres = 0;
+
+	while (njobs)
+		run_round(resume, &nres);
 	/* on with what these connections hold: further requests may start
 	 * the next batch */
 	now = mono_ms();
