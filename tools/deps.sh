@@ -7,6 +7,7 @@ set -euo pipefail
 
 pkgs=(
 	prometheus # promtool and the server tests/net/t_metrics.sh scrapes with
+	bird2 # BGP and BFD of the fleet lab (tools/fleet.sh)
 	make gcc clang llvm pkg-config
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libmnl-dev
 	bpftool xdp-tools iproute2 ethtool iputils-ping

@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# tools/fleet.sh - a fleet of balancers behind a BGP router, in namespaces.
+#
+#   tools/fleet.sh up NAME [--balancers N] [--backends N] [--build DIR]
+#   tools/fleet.sh down NAME
+#   tools/fleet.sh exec NAME HOST CMD...   HOST: rt, cl, l1..lN, b1..bN, f1, f2
+#   tools/fleet.sh birdc NAME HOST CMD...  (BIRD of rt or lK)
+#
+# or, from a bash script:  source tools/fleet.sh; fleet_up NAME ...
+#
+# Topology (addresses 10.201.x.y; the front segment is a bridge in the
+# router's namespace):
+#
+#     NAME-cl  client     10.201.1.10 ── eth1 NAME-rt (router) 10.201.1.1
+#                                               │ br0 10.201.0.1
+#                ┌──────────────┬───────────────┼──────────────┐
+#     NAME-lK  balancer K  10.201.0.1K     NAME-bK  backend K  10.201.0.2K
+#                                               │ eth2 10.201.2.1
+#     NAME-fK  backend K behind the router (IPIP)  10.201.2.2K
+#
+# Every balancer runs BIRD: its kernel protocol learns the routes of the
+# announce table (FLEET_TABLE, where lbd --announce-table puts one route per
+# VIP that it can serve) and exports them over BGP, with BFD (100 ms x 3),
+# to the router.  The router's BIRD merges the equal routes into one
+# multipath route per VIP, hashed on the L4 ports
+# (fib_multipath_hash_policy=1): ECMP over the balancers.
+#
+# The backends on the front segment serve DSR VIPs (VIP ranges on lo, ARP
+# quiet); those behind the router run lb-decap for IPIP.  Both answer the
+# client directly through the router.  The lab's veth rules hold: the
+# router's bridge ports facing the balancers run an XDP_PASS program, and
+# transmit checksum offload is off everywhere.
+#
+# /run/xdp-lb-lab/NAME holds a bpffs (bpf/), BIRD's sockets and logs.
+
+_fleet_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/lab.sh
+source "$_fleet_here/lab.sh"
+
+FLEET_NET=10.201
+FLEET_RT4=10.201.0.1
+FLEET_CL4=10.201.1.10
+FLEET_VIP4_NET=10.201.100.0/24
+FLEET_TABLE=100 # the announce table lbd writes and BIRD reads
+FLEET_AS_RT=65000
+FLEET_AS_LB=65001
+
+fleet_lb_addr() { echo "$FLEET_NET.0.$((10 + $1))"; }
+fleet_backend_addr() { echo "$FLEET_NET.0.$((20 + $1))"; }
+fleet_far_addr() { echo "$FLEET_NET.2.$((20 + $1))"; }
+
+fleet_birdc() { # NAME HOST CMD...
+	local name=$1 host=$2
+	shift 2
+	ip netns exec "$name-$host" birdc -s "$LAB_RUN/$name/bird-$host.ctl" "$@"
+}
+
+# _fleet_ns NAME HOST: a namespace with lo up and no DAD
+_fleet_ns() {
+	ip netns add "$1-$2" || return 1
+	ip -n "$1-$2" link set lo up
+	ip netns exec "$1-$2" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 >/dev/null
+}
+
+# _fleet_port NAME HOST ADDR MAC: HOST's eth0 on the router's bridge
+_fleet_port() {
+	local name=$1 host=$2 addr=$3 mac=$4 ns="$1-$2"
+	_fleet_ns "$name" "$host" || return 1
+	ip link add name "fl$$$host" netns "$ns" address "$mac" type veth \
+		peer name "p-$host" netns "$name-rt" || return 1
+	ip -n "$ns" link set "fl$$$host" name eth0 || return 1
+	ip -n "$ns" addr add "$addr/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$name-rt" link set "p-$host" master br0 up
+	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null 2>&1
+	ip -n "$ns" route add default via "$FLEET_RT4"
+}
+
+# _fleet_link NAME HOST RTDEV NET: HOST on a point-to-point link to the
+# router (RTDEV there), HOST at NET.K, the router at NET.1
+_fleet_link() {
+	local name=$1 host=$2 dev=$3 addr=$4 rtaddr=$5 ns="$1-$2"
+	_fleet_ns "$name" "$host" || return 1
+	ip link add name "fl$$$host" netns "$ns" type veth \
+		peer name "$dev" netns "$name-rt" || return 1
+	ip -n "$ns" link set "fl$$$host" name eth0 || return 1
+	ip -n "$ns" addr add "$addr/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$name-rt" addr add "$rtaddr/24" dev "$dev" 2>/dev/null
+	ip -n "$name-rt" link set "$dev" up
+	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null 2>&1
+	ip netns exec "$name-rt" ethtool -K "$dev" tx off >/dev/null 2>&1
+	ip -n "$ns" route add default via "$rtaddr"
+}
+
+# _fleet_backend_sysctl NS: a backend that holds the VIP ranges
+_fleet_backend() {
+	ip netns exec "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2 \
+		net.ipv4.conf.eth0.arp_ignore=1 \
+		net.ipv4.conf.eth0.arp_announce=2 \
+		net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.eth0.rp_filter=0 >/dev/null
+	ip -n "$1" route add local "$FLEET_VIP4_NET" dev lo
+}
+
+_fleet_bird_rt() { # NAME NB
+	local k
+	cat <<EOF
+router id $FLEET_RT4;
+log "$LAB_RUN/$1/bird-rt.log" all;
+protocol device { scan time 10; }
+protocol kernel {
+	ipv4 { import none; export all; };
+	merge paths on;
+}
+protocol bfd {
+	interface "br0" {
+		min rx interval 100 ms;
+		min tx interval 100 ms;
+		multiplier 3;
+	};
+}
+template bgp balancer {
+	local $FLEET_RT4 as $FLEET_AS_RT;
+	bfd on;
+	hold time 9;
+	connect retry time 1;
+	error wait time 1, 5;
+	ipv4 { import all; export none; };
+}
+EOF
+	for k in $(seq "$2"); do
+		echo "protocol bgp l$k from balancer { neighbor $(fleet_lb_addr "$k") as $FLEET_AS_LB; }"
+	done
+}
+
+_fleet_bird_lb() { # NAME K
+	local addr
+	addr=$(fleet_lb_addr "$2")
+	cat <<EOF
+router id $addr;
+log "$LAB_RUN/$1/bird-l$2.log" all;
+protocol device { scan time 10; }
+# the routes lbd announces: one per VIP address it can serve
+protocol kernel announced {
+	ipv4 { import all; export none; };
+	kernel table $FLEET_TABLE;
+	learn;
+	scan time 1;
+}
+protocol bfd {
+	interface "eth0" {
+		min rx interval 100 ms;
+		min tx interval 100 ms;
+		multiplier 3;
+	};
+}
+protocol bgp uplink {
+	local $addr as $FLEET_AS_LB;
+	neighbor $FLEET_RT4 as $FLEET_AS_RT;
+	bfd on;
+	hold time 9;
+	connect retry time 1;
+	error wait time 1, 5;
+	ipv4 { import none; export all; next hop self; };
+}
+EOF
+}
+
+# fleet_bird NAME HOST: (re)start BIRD in HOST (rt or lK)
+fleet_bird() {
+	local name=$1 host=$2 dir="$LAB_RUN/$1" conf
+	conf="$dir/bird-$host.conf"
+	if [ "$host" = rt ]; then
+		_fleet_bird_rt "$name" "$(cat "$dir/balancers")" >"$conf"
+	else
+		_fleet_bird_lb "$name" "${host#l}" >"$conf"
+	fi
+	ip netns exec "$name-$host" bird -c "$conf" -s "$dir/bird-$host.ctl" \
+		-P "$dir/bird-$host.pid"
+}
+
+# fleet_bird_stop NAME HOST: kill -9, as a crash would
+fleet_bird_stop() {
+	local pid
+	pid=$(cat "$LAB_RUN/$1/bird-$2.pid" 2>/dev/null) &&
+		kill -KILL "$pid" 2>/dev/null
+	rm -f "$LAB_RUN/$1/bird-$2.pid"
+}
+
+fleet_up() { # NAME [--balancers N] [--backends N] [--build DIR]
+	local name=$1 nl=3 nb=3 k
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--balancers) nl=$2; shift 2 ;;
+		--backends) nb=$2; shift 2 ;;
+		--build) LAB_BUILD=$2; shift 2 ;;
+		*) lab_err "unknown option '$1'"; return 2 ;;
+		esac
+	done
+	case $nl in [1-8]) ;; *) lab_err "balancers must be 1..8, not '$nl'"; return 2 ;; esac
+	case $nb in [1-8]) ;; *) lab_err "backends must be 1..8, not '$nb'"; return 2 ;; esac
+	if [ ${#name} -gt 12 ] || ! [[ $name =~ ^[a-zA-Z0-9_-]+$ ]]; then
+		lab_err "name must be 1..12 characters of [a-zA-Z0-9_-]: '$name'"
+		return 2
+	fi
+	if ip netns list | grep -q "^$name-"; then
+		lab_err "a lab named '$name' already exists (tools/fleet.sh down $name)"
+		return 1
+	fi
+	local pass=$LAB_BUILD/bpf/pass.bpf.o decap=$LAB_BUILD/lb-decap
+	if [ ! -f "$pass" ] || [ ! -x "$decap" ]; then
+		lab_err "$pass or $decap not built (make)"
+		return 1
+	fi
+	if ! command -v bird >/dev/null; then
+		lab_err "bird not installed (tools/deps.sh)"
+		return 1
+	fi
+
+	(
+		set -e
+		mkdir -p "$LAB_RUN/$name/bpf"
+		echo "$nl" >"$LAB_RUN/$name/balancers"
+		_fleet_ns "$name" rt
+		ip netns exec "$name-rt" sysctl -qw net.ipv4.ip_forward=1 \
+			net.ipv4.fib_multipath_hash_policy=1 \
+			net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 >/dev/null
+		ip -n "$name-rt" link add br0 type bridge forward_delay 0 \
+			stp_state 0 mcast_snooping 0
+		ip -n "$name-rt" addr add "$FLEET_RT4/24" dev br0
+		ip -n "$name-rt" link set br0 up
+		_fleet_link "$name" cl eth1 "$FLEET_CL4" "$FLEET_NET.1.1"
+		for k in $(seq "$nl"); do
+			_fleet_port "$name" "l$k" "$(fleet_lb_addr "$k")" \
+				"$(printf '02:00:00:01:00:%02x' $((10 + k)))"
+			# frames a balancer sends with XDP_TX arrive at its port
+			ip netns exec "$name-rt" xdp-loader load -m native \
+				"p-l$k" "$pass" >/dev/null 2>&1
+			ip -n "$name-l$k" route add "$FLEET_NET.2.0/24" via "$FLEET_RT4"
+		done
+		for k in $(seq "$nb"); do
+			_fleet_port "$name" "b$k" "$(fleet_backend_addr "$k")" \
+				"$(printf '02:00:00:01:00:%02x' $((20 + k)))"
+			_fleet_backend "$name-b$k"
+		done
+		for k in 1 2; do
+			_fleet_link "$name" "f$k" "eth$((1 + k))" \
+				"$(fleet_far_addr "$k")" "$FLEET_NET.2.1"
+			_fleet_backend "$name-f$k"
+			ip netns exec "$name-f$k" "$decap" --iface eth0 \
+				--addr "$(fleet_far_addr "$k")" >/dev/null
+		done
+		# the second far link shares the subnet: route each backend
+		ip -n "$name-rt" route replace "$(fleet_far_addr 1)" dev eth2
+		ip -n "$name-rt" route replace "$(fleet_far_addr 2)" dev eth3
+		mount -t bpf bpf "$LAB_RUN/$name/bpf"
+		fleet_bird "$name" rt
+		for k in $(seq "$nl"); do
+			fleet_bird "$name" "l$k"
+		done
+	)
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		lab_err "setting up fleet '$name' failed; removing it"
+		fleet_down "$name"
+		return 1
+	fi
+	return 0
+}
+
+fleet_down() { # NAME
+	lab_down "$1"
+}
+
+# fleet_paths NAME VIP: the balancers the router's route to VIP goes to,
+# as "10.201.0.11 10.201.0.13" (empty without a route)
+fleet_paths() {
+	ip -n "$1-rt" -4 route show "$2/32" 2>/dev/null |
+		grep -o 'via [0-9.]*' | awk '{print $2}' | sort | tr '\n' ' ' |
+		sed 's/ $//'
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	cmd=${1:-}
+	[ $# -ge 2 ] || {
+		sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+		exit 2
+	}
+	shift
+	case $cmd in
+	up) fleet_up "$@" ;;
+	down) fleet_down "$1" ;;
+	exec) lab_exec "$@" ;;
+	birdc) fleet_birdc "$@" ;;
+	*)
+		lab_err "unknown command '$cmd'"
+		exit 2
+		;;
+	esac
+fi
