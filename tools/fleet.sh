@@ -240,6 +240,10 @@ fleet_up() { # NAME [--balancers N] [--backends N] [--build DIR]
 		for k in $(seq "$nl"); do
 			_fleet_port "$name" "l$k" "$(fleet_lb_addr "$k")" \
 				"$(printf '02:00:00:01:00:%02x' $((10 + k)))"
+			# like a NIC's MAC filter: frames for one balancer
+			# never reach another (the bridge floods unknown
+			# unicast, and XDP on a veth sees every frame)
+			bridge -n "$name-rt" link set dev "p-l$k" flood off
 			# frames a balancer sends with XDP_TX arrive at its port
 			ip netns exec "$name-rt" xdp-loader load -m native \
 				"p-l$k" "$pass" >/dev/null 2>&1
