@@ -73,8 +73,8 @@ static void test_flow_hash(void)
 	struct lb_flow a = flow4("198.51.100.7", "203.0.113.10", 40000, 80, 6);
 	struct lb_flow b = flow4("198.51.100.7", "203.0.113.10", 40001, 80, 6);
 	struct lb_flow u = flow4("192.0.2.1", "203.0.113.10", 5353, 53, 17);
-	struct lb_flow c = flow6("2001:db8::7", "2001:db8:100::1", 40000, 443,
-				 6);
+	struct lb_flow c =
+		flow6("2001:db8::7", "2001:db8:100::1", 40000, 443, 6);
 
 	check_u64("contract_hash_v4_tcp", lb_hash_flow(&a, SEED_DEFAULT, 0),
 		  HASH_V4_TCP);
