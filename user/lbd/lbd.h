@@ -216,14 +216,29 @@ void lbd_dp_seed_macs(struct lbd *d);
 /* The one log line about the tables built while starting (tables_quiet). */
 void lbd_dp_tables_summary(struct lbd *d);
 
+/* model.c: the model kept in line with time, next hops and the datapath */
+/* Re-evaluate backends' next hops, sync the VIPs that changed: all of
+ * them, those due on the 1 s tick, or those a neighbour event named. */
+enum lbd_refresh_mode {
+	LBD_REFRESH_ALL,
+	LBD_REFRESH_TICK,
+	LBD_REFRESH_EVENTS,
+};
+void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
+/* Log and time-stamp usability transitions of v's backends. */
+void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
+/* The packet rates of VIPs and backends, from the 1 s tick. */
+void lbd_sample_rates(struct lbd *d);
+
 /* neigh.c: next-hop MAC resolution over rtnetlink */
 int lbd_neigh_open(struct lbd *d);
 void lbd_neigh_close(struct lbd *d);
 /* Resolve one backend; returns true if its MAC or usability changed. */
 bool lbd_neigh_resolve(struct lbd *d, struct lbd_backend *b);
-/* Handle multicast neighbour events (fd readable). */
-void lbd_neigh_events(struct lbd *d);
 int lbd_iface_info(struct lbd *d);
+/* Read the multicast neighbour events (fd readable); true, with the
+ * refresh they call for in *mode, when a backend's next hop is due. */
+bool lbd_neigh_events(struct lbd *d, enum lbd_refresh_mode *mode);
 
 /* health.c: TCP and HTTP health checks in the event loop */
 /* epoll data of a probe: the tag, its sequence (bits 16..31) and the
@@ -246,9 +261,6 @@ void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
 /* Reset the health of b after its check changed (or it was added). */
 void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state);
-/* Log and time-stamp usability transitions of v's backends. */
-void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
-
 /* ctl.c: the control socket */
 /* Before lbd creates anything: refuse (-EADDRINUSE, said why) when another
  * lbd answers on the socket or is starting with it; else mark the socket as
@@ -268,15 +280,6 @@ void lbd_ctl_close(struct lbd *d);
 /* Handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
 
-/* Re-evaluate backends' next hops, sync the VIPs that changed: all of
- * them, those due on the 1 s tick, or those a neighbour event named. */
-enum lbd_refresh_mode {
-	LBD_REFRESH_ALL,
-	LBD_REFRESH_TICK,
-	LBD_REFRESH_EVENTS,
-};
-void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
-
 /* metrics.c: Prometheus metrics over HTTP (--metrics) */
 #define LBD_EV_METRICS (1ULL << 34) /* epoll data: the metrics server */
 /* Validate a --metrics value: 0, or -EINVAL with a one-line message. */
@@ -289,6 +292,5 @@ void lbd_metrics_close(struct lbd *d);
 /* Count a health check result into the backend's histogram. */
 void lbd_metrics_check_result(struct lbd_backend *b, bool ok,
 			      uint64_t latency_us);
-void lbd_sample_rates(struct lbd *d);
 
 #endif /* LBD_H */

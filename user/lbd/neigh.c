@@ -333,7 +333,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-void lbd_neigh_events(struct lbd *d)
+bool lbd_neigh_events(struct lbd *d, enum lbd_refresh_mode *mode)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct neigh_event e = { .d = d };
@@ -352,8 +352,8 @@ void lbd_neigh_events(struct lbd *d)
 		mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &e);
 	}
 	/* only the backends whose next hop changed are re-read */
-	if (lost || e.any)
-		lbd_refresh(d, lost ? LBD_REFRESH_ALL : LBD_REFRESH_EVENTS);
+	*mode = lost ? LBD_REFRESH_ALL : LBD_REFRESH_EVENTS;
+	return lost || e.any;
 }
 
 int lbd_iface_info(struct lbd *d)
