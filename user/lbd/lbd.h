@@ -261,7 +261,7 @@ void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
 /* Reset the health of b after its check changed (or it was added). */
 void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state);
-/* ctl.c: the control socket */
+/* ctl.c: the control socket (the commands: cmd.c, see ctl.h) */
 /* Before lbd creates anything: refuse (-EADDRINUSE, said why) when another
  * lbd answers on the socket or is starting with it; else mark the socket as
  * "starting" for lbctl until lbd_ctl_open listens. */
@@ -277,7 +277,7 @@ void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events);
 void lbd_ctl_expire(struct lbd *d);
 void lbd_ctl_close_clients(struct lbd *d);
 void lbd_ctl_close(struct lbd *d);
-/* Handle one request; writes the response object into w. */
+/* cmd.c: handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
 
 /* metrics.c: Prometheus metrics over HTTP (--metrics) */
