@@ -103,12 +103,10 @@ static bool map_is_pinned_kind(const struct bpf_map *map)
 /* Remove every object lbd pins from dir (PIN/abi-N), and dir. */
 static void unpin_dir(const char *dir)
 {
-	static const char *const names[] = {
-		"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
-		"lb_backends",	    "lb_maglev", "lb_conntrack",
-		"lb_config",	    "lb_stats",	 "lb_vip_stats",
-		"lb_backend_stats",
-	};
+#define DP_MAP_NAME(field, name) name,
+	static const char *const names[] = { LB_PROG_NAME,
+					     LB_MAPS(DP_MAP_NAME) };
+#undef DP_MAP_NAME
 	char path[600];
 	struct stat st;
 
@@ -336,15 +334,15 @@ int lbd_dp_open(struct lbd *d)
 			d->pin_dir, strerror(-err));
 		return err;
 	}
-	d->dp.vips = bpf_map__fd(d->skel->maps.lb_vips);
-	d->dp.vip_addrs = bpf_map__fd(d->skel->maps.lb_vip_addrs);
-	d->dp.backends = bpf_map__fd(d->skel->maps.lb_backends);
-	d->dp.maglev = bpf_map__fd(d->skel->maps.lb_maglev);
-	d->dp.conntrack = bpf_map__fd(d->skel->maps.lb_conntrack);
-	d->dp.config = bpf_map__fd(d->skel->maps.lb_config);
-	d->dp.stats = bpf_map__fd(d->skel->maps.lb_stats);
-	d->dp.vip_stats = bpf_map__fd(d->skel->maps.lb_vip_stats);
-	d->dp.backend_stats = bpf_map__fd(d->skel->maps.lb_backend_stats);
+	/* every map of LB_MAPS, by its name */
+#define DP_MAP_FD(field, name)                                             \
+	d->dp.field = bpf_object__find_map_fd_by_name(d->skel->obj, name); \
+	if (d->dp.field < 0) {                                             \
+		pr_warn("the BPF program has no map %s", name);            \
+		return -ENOENT;                                            \
+	}
+	LB_MAPS(DP_MAP_FD)
+#undef DP_MAP_FD
 	d->ct_size = bpf_map__max_entries(d->skel->maps.lb_conntrack);
 	pr_info("datapath loaded, maps pinned in %s", d->pin_dir);
 	if (d->old_ct_fd >= 0) {
@@ -396,11 +394,12 @@ static struct xdp_program *find_ours(struct xdp_multiprog *mp)
 
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
-		return p && !strcmp(xdp_program__name(p), "lb_xdp") ? p : NULL;
+		return p && !strcmp(xdp_program__name(p), LB_PROG_NAME) ? p :
+									  NULL;
 	}
 	for (p = xdp_multiprog__next_prog(NULL, mp); p;
 	     p = xdp_multiprog__next_prog(p, mp))
-		if (!strcmp(xdp_program__name(p), "lb_xdp"))
+		if (!strcmp(xdp_program__name(p), LB_PROG_NAME))
 			return p;
 	return NULL;
 }
