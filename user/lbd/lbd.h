@@ -194,8 +194,16 @@ uint32_t lbd_vip_default_flags(const struct lb_vip_spec *spec);
 /* "keep" or "rehash" (LB_VIP_F_ON_DOWN_KEEP) */
 const char *lbd_on_down_name(uint32_t flags);
 
-/* datapath.c: load, pin, adopt, attach, sync */
+/* pins.c: load the program, pin or adopt its maps */
 int lbd_dp_open(struct lbd *d);
+void lbd_dp_close(struct lbd *d);
+/* Remove every object lbd pins from dir (PIN/abi-N), and dir. */
+void lbd_dp_unpin_dir(const char *dir);
+/* Once the new program is attached: copy what the older layout's program
+ * added to its connection table meanwhile, remove the old pins. */
+void lbd_dp_finish_carry_over(struct lbd *d);
+
+/* attach.c: attach, adopt or refuse, detach */
 int lbd_dp_attach(struct lbd *d);
 int lbd_dp_detach(struct lbd *d);
 /* Refuse (-EBUSY, said why) when the interface runs the program of an lbd
@@ -205,7 +213,8 @@ int lbd_dp_check_owner(struct lbd *d);
  * adopted from an earlier lbd (then the datapath forwards on). */
 void lbd_dp_abandon(struct lbd *d);
 void lbd_dp_quiet_libxdp(void);
-void lbd_dp_close(struct lbd *d);
+
+/* datapath.c: the model written into the maps */
 int lbd_dp_write_config(struct lbd *d);
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);

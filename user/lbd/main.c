@@ -418,6 +418,7 @@ int main(int argc, char **argv)
 
 	/* one summary line for the tables built while starting */
 	d.tables_quiet = true;
+	lbd_dp_quiet_libxdp();
 	if (lbd_dp_open(&d))
 		goto fail;
 	lbd_dp_seed_macs(&d);
