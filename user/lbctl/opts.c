@@ -158,6 +158,17 @@ static void emit_check(struct jw *w, const struct cli_check *c)
 	jw_obj_end(w);
 }
 
+/* An option that is one of two words, into the request's key; else
+ * "unknown WHAT ..." (exit code 1). */
+static int choice(struct jw *w, const char *key, const char *what,
+		  const char *val, const char *a, const char *b)
+{
+	if (strcmp(val, a) && strcmp(val, b))
+		return fail(1, "unknown %s '%s' (%s or %s)", what, val, a, b);
+	jw_kstr(w, key, val);
+	return 0;
+}
+
 /* Parse trailing --options of vip/backend commands into the request. */
 int parse_opts(struct args *a, int from, struct jw *w, int allowed)
 {
@@ -183,25 +194,18 @@ int parse_opts(struct args *a, int from, struct jw *w, int allowed)
 				return fail(1, "%s", err);
 			jw_kuint(w, "weight", n);
 		} else if (!strcmp(o, "--mode") && (allowed & OPTS_VIP)) {
-			if (strcmp(val, "dsr") && strcmp(val, "ipip"))
-				return fail(1,
-					    "unknown mode '%s' (dsr or ipip)",
-					    val);
-			jw_kstr(w, "mode", val);
+			if ((rc = choice(w, "mode", "mode", val, "dsr",
+					 "ipip")))
+				return rc;
 		} else if (!strcmp(o, "--hash") && (allowed & OPTS_VIP)) {
-			if (strcmp(val, "5tuple") && strcmp(val, "src"))
-				return fail(1,
-					    "unknown hash '%s' (5tuple or src)",
-					    val);
-			jw_kstr(w, "hash", val);
+			if ((rc = choice(w, "hash", "hash", val, "5tuple",
+					 "src")))
+				return rc;
 		} else if (!strcmp(o, "--on-down") &&
 			   (allowed & (OPTS_VIP | OPTS_ON_DOWN))) {
-			if (strcmp(val, "keep") && strcmp(val, "rehash"))
-				return fail(1,
-					    "unknown on-down '%s' (keep or "
-					    "rehash)",
-					    val);
-			jw_kstr(w, "on_down", val);
+			if ((rc = choice(w, "on_down", "on-down", val, "keep",
+					 "rehash")))
+				return rc;
 		} else if (!strcmp(o, "--table-size") && (allowed & OPTS_VIP)) {
 			if (lb_parse_u32(val, "table size", 3,
 					 LB_MAGLEV_MAX_SIZE, &n, err,
