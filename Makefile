@@ -86,8 +86,16 @@ $(O)/%.skel.h: $(O)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
 # ---------------------------------------------------------------- user/common
+# libcore: what every program shares, without libbpf (log, json, addr,
+# maglev, prom, rules, fsutil).  libcommon: libcore and the libbpf side
+# (dp.c: the datapath's maps; libbpf_log.c: libbpf's messages in our log).
 COMMON_SRCS := $(wildcard user/common/*.c)
+COMMON_BPF_SRCS := user/common/dp.c user/common/libbpf_log.c
+CORE_SRCS := $(filter-out $(COMMON_BPF_SRCS),$(COMMON_SRCS))
 COMMON_OBJS := $(COMMON_SRCS:user/common/%.c=$(O)/common/%.o)
+CORE_OBJS := $(CORE_SRCS:user/common/%.c=$(O)/common/%.o)
+COMMON_BPF_OBJS := $(COMMON_BPF_SRCS:user/common/%.c=$(O)/common/%.o)
+LIBCORE := $(O)/libcore.a
 LIBCOMMON := $(O)/libcommon.a
 DEPS += $(COMMON_OBJS:.o=.d)
 
@@ -95,12 +103,16 @@ $(O)/common/%.o: user/common/%.c | $(O)/common
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+$(LIBCORE): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(LIBCOMMON): $(COMMON_OBJS)
 	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # Objects that include a skeleton must wait for it.
-$(COMMON_OBJS): | $(SKELS)
+$(COMMON_BPF_OBJS): | $(SKELS)
 
 # ---------------------------------------------------------------- programs
 PROGS :=

@@ -20,7 +20,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LB_MAX_DECAP_ADDRS);
 	__type(key, struct lb_addr_key);
-	__type(value, __u32);
+	__type(value, struct lb_decap_addr);
 } decap_addrs SEC(".maps");
 
 /* Counters, indexed by enum lb_decap_stat. */

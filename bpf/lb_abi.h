@@ -153,66 +153,102 @@ struct lb_counter {
 _Static_assert(sizeof(struct lb_counter) == 16, "lb_counter layout");
 
 /*
- * Global statistics (lb_stats index).  Numbers are never reused: add new
- * entries before LB_STAT_MAX and give them a name in lb_stat_names.
+ * Global statistics (lb_stats index), with the names lbd, lbctl and the
+ * metrics show: one list, X(enumerator, name).  Numbers are never reused:
+ * add new entries at the end only.
  */
+#define LB_STATS(X)                                                 \
+	/* every packet the program saw */                          \
+	X(LB_STAT_RX, "rx")                                         \
+	/* passed up: not for a VIP */                              \
+	X(LB_STAT_PASS, "pass")                                     \
+	/* forwarded to a backend */                                \
+	X(LB_STAT_TX, "tx")                                         \
+	/* connection table gave the backend */                     \
+	X(LB_STAT_CT_HIT, "conntrack_hit")                          \
+	/* backend chosen by the Maglev table */                    \
+	X(LB_STAT_CT_MISS, "conntrack_miss")                        \
+	/* remembered backend unusable: re-hashed */                \
+	X(LB_STAT_CT_STALE, "conntrack_stale")                      \
+	/* echo requests to a VIP answered */                       \
+	X(LB_STAT_ICMP_ECHO, "icmp_echo_reply")                     \
+	/* ICMP too-big sent on to the flow's backend */            \
+	X(LB_STAT_ICMP_PTB, "icmp_too_big_forwarded")               \
+	/* forwarded with encapsulation */                          \
+	X(LB_STAT_ENCAP, "encap")                                   \
+	/* too big to encapsulate: told the client */               \
+	X(LB_STAT_PTB_SENT, "too_big_sent")                         \
+	/* drops: one counter per reason */                         \
+	X(LB_STAT_DROP_TRUNCATED, "drop_truncated")                 \
+	X(LB_STAT_DROP_BAD_HEADER, "drop_bad_header")               \
+	X(LB_STAT_DROP_FRAGMENT, "drop_fragment")                   \
+	X(LB_STAT_DROP_NO_BACKEND, "drop_no_backend")               \
+	X(LB_STAT_DROP_UNSUPPORTED, "drop_unsupported")             \
+	X(LB_STAT_DROP_ADJUST_FAILED, "drop_adjust_failed")         \
+	X(LB_STAT_DROP_TOO_BIG, "drop_too_big")                     \
+	X(LB_STAT_DROP_EXTHDR_LIMIT, "drop_exthdr_limit")           \
+	/* IP length ends before a header it needs */               \
+	X(LB_STAT_DROP_BAD_LENGTH, "drop_bad_length")               \
+	/* ICMP error quoting no IP header */                       \
+	X(LB_STAT_DROP_ICMP_BAD_QUOTE, "drop_icmp_bad_quote")       \
+	/* quotes another VIP than its dest */                      \
+	X(LB_STAT_DROP_ICMP_VIP_MISMATCH, "drop_icmp_vip_mismatch") \
+	/* echo from a source that gets no answer */                \
+	X(LB_STAT_DROP_BAD_SOURCE, "drop_bad_source")
+
+#define LB_ABI_ENUMERATOR(id, name) id,
+#define LB_ABI_NAME_OF(id, name) [id] = name,
+
 enum lb_stat {
-	LB_STAT_RX = 0, /* every packet the program saw */
-	LB_STAT_PASS, /* passed up: not for a VIP */
-	LB_STAT_TX, /* forwarded to a backend */
-	LB_STAT_CT_HIT, /* connection table gave the backend */
-	LB_STAT_CT_MISS, /* backend chosen by the Maglev table */
-	LB_STAT_CT_STALE, /* remembered backend unusable: re-hashed */
-	LB_STAT_ICMP_ECHO, /* echo requests to a VIP answered */
-	LB_STAT_ICMP_PTB, /* ICMP too-big sent on to the flow's backend */
-	LB_STAT_ENCAP, /* forwarded with encapsulation */
-	LB_STAT_PTB_SENT, /* too big to encapsulate: told the client */
-	/* drops: one counter per reason */
-	LB_STAT_DROP_TRUNCATED,
-	LB_STAT_DROP_BAD_HEADER,
-	LB_STAT_DROP_FRAGMENT,
-	LB_STAT_DROP_NO_BACKEND,
-	LB_STAT_DROP_UNSUPPORTED,
-	LB_STAT_DROP_ADJUST_FAILED,
-	LB_STAT_DROP_TOO_BIG,
-	LB_STAT_DROP_EXTHDR_LIMIT,
-	LB_STAT_DROP_BAD_LENGTH, /* IP length ends before a header it needs */
-	LB_STAT_DROP_ICMP_BAD_QUOTE, /* ICMP error quoting no IP header */
-	LB_STAT_DROP_ICMP_VIP_MISMATCH, /* quotes another VIP than its dest */
-	LB_STAT_DROP_BAD_SOURCE, /* echo from a source that gets no answer */
+	LB_STATS(LB_ABI_ENUMERATOR) /* LB_STAT_RX is 0 */
 	LB_STAT_MAX,
 };
 #define LB_STAT_DROP_FIRST LB_STAT_DROP_TRUNCATED
+/* { LB_STAT_NAMES }: an array of the names, indexed by enum lb_stat */
+#define LB_STAT_NAMES LB_STATS(LB_ABI_NAME_OF)
 
-#define LB_STAT_NAMES                                                             \
-	[LB_STAT_RX] = "rx", [LB_STAT_PASS] = "pass", [LB_STAT_TX] = "tx",        \
-	[LB_STAT_CT_HIT] = "conntrack_hit", [LB_STAT_CT_MISS] = "conntrack_miss", \
-	[LB_STAT_CT_STALE] = "conntrack_stale",                                   \
-	[LB_STAT_ICMP_ECHO] = "icmp_echo_reply",                                  \
-	[LB_STAT_ICMP_PTB] = "icmp_too_big_forwarded",                            \
-	[LB_STAT_ENCAP] = "encap", [LB_STAT_PTB_SENT] = "too_big_sent",           \
-	[LB_STAT_DROP_TRUNCATED] = "drop_truncated",                              \
-	[LB_STAT_DROP_BAD_HEADER] = "drop_bad_header",                            \
-	[LB_STAT_DROP_FRAGMENT] = "drop_fragment",                                \
-	[LB_STAT_DROP_NO_BACKEND] = "drop_no_backend",                            \
-	[LB_STAT_DROP_UNSUPPORTED] = "drop_unsupported",                          \
-	[LB_STAT_DROP_ADJUST_FAILED] = "drop_adjust_failed",                      \
-	[LB_STAT_DROP_TOO_BIG] = "drop_too_big",                                  \
-	[LB_STAT_DROP_EXTHDR_LIMIT] = "drop_exthdr_limit",                        \
-	[LB_STAT_DROP_BAD_LENGTH] = "drop_bad_length",                            \
-	[LB_STAT_DROP_ICMP_BAD_QUOTE] = "drop_icmp_bad_quote",                    \
-	[LB_STAT_DROP_ICMP_VIP_MISMATCH] = "drop_icmp_vip_mismatch",              \
-	[LB_STAT_DROP_BAD_SOURCE] = "drop_bad_source"
+/* Decap program statistics (decap_stats index), as lb-decap names them. */
+#define LB_DECAP_STATS(X)                                  \
+	X(LB_DECAP_RX, "rx")                               \
+	/* outer header removed, inner passed up */        \
+	X(LB_DECAP_DONE, "decapsulated")                   \
+	/* not a tunnel packet for us: passed untouched */ \
+	X(LB_DECAP_PASS, "passed")                         \
+	X(LB_DECAP_DROP_TRUNCATED, "drop_truncated")       \
+	X(LB_DECAP_DROP_ADJUST_FAILED, "drop_adjust_failed")
 
-/* Decap program statistics (decap_stats index). */
 enum lb_decap_stat {
-	LB_DECAP_RX = 0,
-	LB_DECAP_DONE, /* outer header removed, inner passed up */
-	LB_DECAP_PASS, /* not a tunnel packet for us: passed untouched */
-	LB_DECAP_DROP_TRUNCATED,
-	LB_DECAP_DROP_ADJUST_FAILED,
+	LB_DECAP_STATS(LB_ABI_ENUMERATOR) /* LB_DECAP_RX is 0 */
 	LB_DECAP_STAT_MAX,
 };
+#define LB_DECAP_STAT_NAMES LB_DECAP_STATS(LB_ABI_NAME_OF)
+
+/* decap_addrs value: the key is an outer destination to decapsulate. */
+struct lb_decap_addr {
+	__u32 accept; /* 1 */
+};
+_Static_assert(sizeof(struct lb_decap_addr) == 4, "lb_decap_addr layout");
+
+/*
+ * The names of the datapath's programs and maps.  lbd pins them under
+ * PIN/abi-N by these names, so they are part of the ABI: never renamed.
+ * X(field, name): field is the map's descriptor in struct lb_dp (dp.h).
+ */
+#define LB_PROG_NAME "lb_xdp"
+#define LB_MAPS(X)                   \
+	X(vips, "lb_vips")           \
+	X(vip_addrs, "lb_vip_addrs") \
+	X(backends, "lb_backends")   \
+	X(maglev, "lb_maglev")       \
+	X(conntrack, "lb_conntrack") \
+	X(config, "lb_config")       \
+	X(stats, "lb_stats")         \
+	X(vip_stats, "lb_vip_stats") \
+	X(backend_stats, "lb_backend_stats")
+/* lb-decap's program and maps (not pinned) */
+#define LB_DECAP_PROG_NAME "decap_xdp"
+#define LB_DECAP_ADDRS_MAP "decap_addrs"
+#define LB_DECAP_STATS_MAP "decap_stats"
 
 /* Limits of the parser. */
 #define LB_MAX_VLAN_TAGS 2

@@ -6,10 +6,13 @@
  * malformed ones with a message that says what and where.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "json.h"
@@ -719,12 +722,43 @@ static void test_lookups(void)
 		"accepted");
 	jv_free(v);
 	jv_free(arr);
+}
+
+static void jv_free_null(void)
+{
 	jv_free(NULL);
-	t_pass("jv_free NULL");
+}
+
+/* fn runs in a child: true if it returned (did not crash or abort). */
+static bool survives(void (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (!pid) {
+		fn();
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Every parse failure hands NULL to jv_free: it must be a no-op.  Run
+ * first, in a child, so that a crash is this case's FAIL line. */
+static void test_free_null(void)
+{
+	T_CHECK("jv_free NULL", survives(jv_free_null),
+		"jv_free(NULL) killed the process");
 }
 
 int main(void)
 {
+	test_free_null();
 	test_writer_escapes();
 	test_writer_values();
 	test_writer_nesting();

@@ -497,8 +497,14 @@ static void test_refused(void)
 		struct lbd d;
 		int rc;
 
-		if (write_file(path, good, n))
+		if (write_file(path, good, n)) {
+			/* a prefix not tried is not a prefix refused */
+			if (!bad_prefix++)
+				t_fail("refuse every truncation",
+				       "cannot write %zu of %zu bytes to %s", n,
+				       end, path);
 			break;
+		}
 		full_model(&d, path);
 		rc = lbd_state_load(&d, err2, sizeof(err2));
 		if (rc >= 0 || !strstr(err2, path) || d.nvips != 4) {

@@ -11,29 +11,15 @@
 
 #include "lb_abi.h"
 
-/* The datapath's maps, by the names they have in bpf/maps.bpf.h. */
+/* The datapath's maps: a descriptor for each of LB_MAPS (bpf/lb_abi.h). */
 struct lb_dp {
-	int vips;
-	int vip_addrs;
-	int backends;
-	int maglev;
-	int conntrack;
-	int config;
-	int stats;
-	int vip_stats;
-	int backend_stats;
+#define LB_DP_FIELD(field, name) int field;
+	LB_MAPS(LB_DP_FIELD)
+#undef LB_DP_FIELD
 };
 
-#define LB_DP_MAPS(X)                \
-	X(vips, "lb_vips")           \
-	X(vip_addrs, "lb_vip_addrs") \
-	X(backends, "lb_backends")   \
-	X(maglev, "lb_maglev")       \
-	X(conntrack, "lb_conntrack") \
-	X(config, "lb_config")       \
-	X(stats, "lb_stats")         \
-	X(vip_stats, "lb_vip_stats") \
-	X(backend_stats, "lb_backend_stats")
+/* X(field, name) for each map: see LB_MAPS */
+#define LB_DP_MAPS(X) LB_MAPS(X)
 
 /*
  * Build a Maglev table map of size entries filled from table[] and swap it

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
-#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -87,19 +86,9 @@ void lb_log(enum lb_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
+void lb_vlog(enum lb_log_level level, const char *fmt, va_list ap)
 {
-	/* libbpf's warnings are our info, its info our debug */
-	enum lb_log_level l = level == LIBBPF_WARN ? LB_LOG_INFO : LB_LOG_DEBUG;
-
-	if (l > lb_log_level)
-		return 0;
-	vlog(l, fmt, ap);
-	return 0;
-}
-
-void lb_log_libbpf(void)
-{
-	libbpf_set_print(libbpf_print);
+	if (level > lb_log_level)
+		return;
+	vlog(level, fmt, ap);
 }

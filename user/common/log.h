@@ -3,6 +3,7 @@
 #ifndef LB_LOG_H
 #define LB_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 enum lb_log_level {
@@ -16,6 +17,9 @@ extern enum lb_log_level lb_log_level;
 
 __attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
 						  const char *fmt, ...);
+/* lb_log with a va_list (for callbacks such as libbpf's print hook). */
+__attribute__((format(printf, 2, 0))) void lb_vlog(enum lb_log_level level,
+						   const char *fmt, va_list ap);
 
 #define pr_err(...) lb_log(LB_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) lb_log(LB_LOG_WARN, __VA_ARGS__)
@@ -38,7 +42,9 @@ void lb_log_echo_warnings(bool on);
 /* From now on log to syslog (a daemon without a log file). */
 void lb_log_syslog(const char *ident);
 
-/* Route libbpf's messages through lb_log, one level down. */
+/* Route libbpf's messages through lb_log, one level down.  The one
+ * libbpf-facing function here: it lives in libbpf_log.c, in libcommon
+ * but not in the libbpf-free libcore. */
 void lb_log_libbpf(void);
 
 #endif /* LB_LOG_H */

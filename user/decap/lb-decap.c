@@ -30,14 +30,8 @@
 #include "log.h"
 #include "decap.skel.h"
 
-#define PROG_NAME "decap_xdp"
-
 static const char *const decap_stat_names[LB_DECAP_STAT_MAX] = {
-	[LB_DECAP_RX] = "rx",
-	[LB_DECAP_DONE] = "decapsulated",
-	[LB_DECAP_PASS] = "passed",
-	[LB_DECAP_DROP_TRUNCATED] = "drop_truncated",
-	[LB_DECAP_DROP_ADJUST_FAILED] = "drop_adjust_failed",
+	LB_DECAP_STAT_NAMES
 };
 
 static void usage(FILE *f)
@@ -113,12 +107,12 @@ static int status(const char *iface, int ifindex)
 	int fd;
 
 	if (attached_prog(ifindex, 0, &id, name, sizeof(name)) || !id ||
-	    strcmp(name, PROG_NAME)) {
+	    strcmp(name, LB_DECAP_PROG_NAME)) {
 		printf("%s: no decap program attached\n", iface);
 		return 1;
 	}
 	printf("%s: decap program id %u\naddresses:", iface, id);
-	fd = prog_map(id, "decap_addrs");
+	fd = prog_map(id, LB_DECAP_ADDRS_MAP);
 	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
 		printf(" %s", lb_format_addr(&next.addr, next.family, buf,
 					     sizeof(buf)));
@@ -128,7 +122,7 @@ static int status(const char *iface, int ifindex)
 	printf("\n");
 	if (fd >= 0)
 		close(fd);
-	fd = prog_map(id, "decap_stats");
+	fd = prog_map(id, LB_DECAP_STATS_MAP);
 	if (fd < 0 || ncpu <= 0)
 		return 0;
 	for (i = 0; i < LB_DECAP_STAT_MAX; i++) {
@@ -164,7 +158,8 @@ int main(int argc, char **argv)
 	struct lb_addr_key keys[LB_MAX_DECAP_ADDRS];
 	char err[LB_ERRLEN], name[BPF_OBJ_NAME_LEN];
 	const char *iface = NULL;
-	__u32 mode = XDP_FLAGS_DRV_MODE, old_id, one = 1;
+	__u32 mode = XDP_FLAGS_DRV_MODE, old_id;
+	struct lb_decap_addr accept = { .accept = 1 };
 	int nkeys = 0, ifindex, c, i, rc = 1;
 	bool do_status = false, do_detach = false;
 	struct decap *skel;
@@ -232,7 +227,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-decap: cannot query XDP on %s\n", iface);
 		return 1;
 	}
-	if (old_id && strcmp(name, PROG_NAME)) {
+	if (old_id && strcmp(name, LB_DECAP_PROG_NAME)) {
 		fprintf(stderr,
 			"lb-decap: %s runs another XDP program (%s, id %u); not touching it\n",
 			iface, name, old_id);
@@ -260,8 +255,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < nkeys; i++) {
 		if (bpf_map__update_elem(skel->maps.decap_addrs, &keys[i],
-					 sizeof(keys[i]), &one, sizeof(one),
-					 BPF_ANY)) {
+					 sizeof(keys[i]), &accept,
+					 sizeof(accept), BPF_ANY)) {
 			fprintf(stderr, "lb-decap: adding an address: %s\n",
 				strerror(errno));
 			goto out;

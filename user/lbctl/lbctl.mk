@@ -9,6 +9,7 @@ $(O)/obj/lbctl/%.o: user/lbctl/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(O)/lbctl: $(LBCTL_OBJS) $(LIBCOMMON)
+# lbctl needs no libbpf: it links libcore only
+$(O)/lbctl: $(LBCTL_OBJS) $(LIBCORE)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)

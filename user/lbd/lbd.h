@@ -194,8 +194,16 @@ uint32_t lbd_vip_default_flags(const struct lb_vip_spec *spec);
 /* "keep" or "rehash" (LB_VIP_F_ON_DOWN_KEEP) */
 const char *lbd_on_down_name(uint32_t flags);
 
-/* datapath.c: load, pin, adopt, attach, sync */
+/* pins.c: load the program, pin or adopt its maps */
 int lbd_dp_open(struct lbd *d);
+void lbd_dp_close(struct lbd *d);
+/* Remove every object lbd pins from dir (PIN/abi-N), and dir. */
+void lbd_dp_unpin_dir(const char *dir);
+/* Once the new program is attached: copy what the older layout's program
+ * added to its connection table meanwhile, remove the old pins. */
+void lbd_dp_finish_carry_over(struct lbd *d);
+
+/* attach.c: attach, adopt or refuse, detach */
 int lbd_dp_attach(struct lbd *d);
 int lbd_dp_detach(struct lbd *d);
 /* Refuse (-EBUSY, said why) when the interface runs the program of an lbd
@@ -205,7 +213,8 @@ int lbd_dp_check_owner(struct lbd *d);
  * adopted from an earlier lbd (then the datapath forwards on). */
 void lbd_dp_abandon(struct lbd *d);
 void lbd_dp_quiet_libxdp(void);
-void lbd_dp_close(struct lbd *d);
+
+/* datapath.c: the model written into the maps */
 int lbd_dp_write_config(struct lbd *d);
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);
@@ -216,14 +225,29 @@ void lbd_dp_seed_macs(struct lbd *d);
 /* The one log line about the tables built while starting (tables_quiet). */
 void lbd_dp_tables_summary(struct lbd *d);
 
+/* model.c: the model kept in line with time, next hops and the datapath */
+/* Re-evaluate backends' next hops, sync the VIPs that changed: all of
+ * them, those due on the 1 s tick, or those a neighbour event named. */
+enum lbd_refresh_mode {
+	LBD_REFRESH_ALL,
+	LBD_REFRESH_TICK,
+	LBD_REFRESH_EVENTS,
+};
+void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
+/* Log and time-stamp usability transitions of v's backends. */
+void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
+/* The packet rates of VIPs and backends, from the 1 s tick. */
+void lbd_sample_rates(struct lbd *d);
+
 /* neigh.c: next-hop MAC resolution over rtnetlink */
 int lbd_neigh_open(struct lbd *d);
 void lbd_neigh_close(struct lbd *d);
 /* Resolve one backend; returns true if its MAC or usability changed. */
 bool lbd_neigh_resolve(struct lbd *d, struct lbd_backend *b);
-/* Handle multicast neighbour events (fd readable). */
-void lbd_neigh_events(struct lbd *d);
 int lbd_iface_info(struct lbd *d);
+/* Read the multicast neighbour events (fd readable); true, with the
+ * refresh they call for in *mode, when a backend's next hop is due. */
+bool lbd_neigh_events(struct lbd *d, enum lbd_refresh_mode *mode);
 
 /* health.c: TCP and HTTP health checks in the event loop */
 /* epoll data of a probe: the tag, its sequence (bits 16..31) and the
@@ -246,10 +270,7 @@ void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
 /* Reset the health of b after its check changed (or it was added). */
 void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state);
-/* Log and time-stamp usability transitions of v's backends. */
-void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
-
-/* ctl.c: the control socket */
+/* ctl.c: the control socket (the commands: cmd.c, see ctl.h) */
 /* Before lbd creates anything: refuse (-EADDRINUSE, said why) when another
  * lbd answers on the socket or is starting with it; else mark the socket as
  * "starting" for lbctl until lbd_ctl_open listens. */
@@ -265,17 +286,8 @@ void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events);
 void lbd_ctl_expire(struct lbd *d);
 void lbd_ctl_close_clients(struct lbd *d);
 void lbd_ctl_close(struct lbd *d);
-/* Handle one request; writes the response object into w. */
+/* cmd.c: handle one request; writes the response object into w. */
 void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
-
-/* Re-evaluate backends' next hops, sync the VIPs that changed: all of
- * them, those due on the 1 s tick, or those a neighbour event named. */
-enum lbd_refresh_mode {
-	LBD_REFRESH_ALL,
-	LBD_REFRESH_TICK,
-	LBD_REFRESH_EVENTS,
-};
-void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
 
 /* metrics.c: Prometheus metrics over HTTP (--metrics) */
 #define LBD_EV_METRICS (1ULL << 34) /* epoll data: the metrics server */
@@ -289,6 +301,5 @@ void lbd_metrics_close(struct lbd *d);
 /* Count a health check result into the backend's histogram. */
 void lbd_metrics_check_result(struct lbd_backend *b, bool ok,
 			      uint64_t latency_us);
-void lbd_sample_rates(struct lbd *d);
 
 #endif /* LBD_H */

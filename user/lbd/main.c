@@ -55,124 +55,6 @@ static void usage(FILE *f)
 		LB_CT_DEFAULT_SIZE);
 }
 
-void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
-{
-	char vname[LB_VIPSTRLEN], bname[LB_ADDRSTRLEN];
-
-	for (size_t i = 0; i < v->nbe; i++) {
-		struct lbd_backend *b = &v->be[i];
-		bool now = lbd_backend_usable(b);
-
-		if (now == b->was_usable)
-			continue;
-		b->was_usable = now;
-		b->last_change_ms = lbd_now_ms();
-		lb_format_vip(&v->spec, vname, sizeof(vname));
-		lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
-		if (now)
-			pr_info("VIP %s: backend %s up", vname, bname);
-		else
-			pr_warn("VIP %s: backend %s down: %s", vname, bname,
-				!b->mac_ok ? b->neigh_err : b->health_err);
-	}
-}
-
-void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
-{
-	static unsigned int tick;
-	uint64_t now = lbd_now_ms();
-	bool retry_addrs = false;
-
-	if (mode == LBD_REFRESH_TICK)
-		tick++;
-	for (size_t i = 0; i < d->nvips; i++) {
-		struct lbd_vip *v = &d->vips[i];
-		bool changed = false;
-
-		for (size_t j = 0; j < v->nbe; j++) {
-			struct lbd_backend *b = &v->be[j];
-			/* neighbour events report MAC changes as they happen;
-			 * the poll catches route changes, each backend every
-			 * 5 s, every second while it is in trouble */
-			bool trouble = b->unresolved_since_ms &&
-				       (b->mac_ok ||
-					now - b->unresolved_since_ms < 10000);
-
-			bool due = mode == LBD_REFRESH_ALL || b->neigh_due ||
-				   (mode == LBD_REFRESH_TICK &&
-				    (trouble || !b->last_change_ms ||
-				     (b->id + tick) % 5 == 0));
-
-			if (due)
-				changed |= lbd_neigh_resolve(d, b);
-			b->neigh_due = false;
-		}
-		lbd_note_transitions(d, v);
-		/* slow start: the weights move every second until done */
-		for (size_t j = 0; j < v->nbe; j++) {
-			struct lbd_health *h = &v->be[j].hc;
-
-			if (!h->ramp_ms)
-				continue;
-			changed = true;
-			if (lbd_now_ms() >= h->ramp_start_ms + h->ramp_ms)
-				h->ramp_ms = 0;
-		}
-		/* the table is only rebuilt when its input changed */
-		retry_addrs |= v->dirty;
-		if (changed || v->dirty)
-			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
-	}
-	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
-		pr_warn("VIP addresses: datapath update failed; retrying");
-	/* health transitions are saved here, at most once a second */
-	if (d->save_pending) {
-		char err[256];
-
-		d->save_pending = false;
-		if (lbd_state_save(d, err, sizeof(err))) {
-			pr_warn("%s", err);
-			d->save_pending = true;
-		}
-	}
-}
-
-void lbd_sample_rates(struct lbd *d)
-{
-	static uint64_t last_ms;
-	uint64_t now = lbd_now_ms();
-	double dt = last_ms ? (double)(now - last_ms) / 1000.0 : 0;
-
-	last_ms = now;
-	for (size_t i = 0; i < d->nvips; i++) {
-		struct lbd_vip *v = &d->vips[i];
-		struct lb_counter c;
-
-		lb_dp_counter(d->dp.vip_stats, v->id, &c);
-		if (dt > 0 && c.packets >= v->last.packets) {
-			v->rate_pps =
-				(double)(c.packets - v->last.packets) / dt;
-			v->rate_bps =
-				(double)(c.bytes - v->last.bytes) * 8 / dt;
-		}
-		v->last = c;
-		for (size_t j = 0; j < v->nbe; j++) {
-			struct lbd_backend *b = &v->be[j];
-
-			lb_dp_counter(d->dp.backend_stats, b->id, &c);
-			if (dt > 0 && c.packets >= b->last.packets) {
-				b->rate_pps =
-					(double)(c.packets - b->last.packets) /
-					dt;
-				b->rate_bps =
-					(double)(c.bytes - b->last.bytes) * 8 /
-					dt;
-			}
-			b->last = c;
-		}
-	}
-}
-
 static int epoll_add(struct lbd *d, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
@@ -209,6 +91,7 @@ static int setup_loop(struct lbd *d)
 static void run_loop(struct lbd *d)
 {
 	struct epoll_event ev[16];
+	enum lbd_refresh_mode mode;
 
 	while (!d->stop) {
 		int n = epoll_wait(d->epfd, ev, 16, -1);
@@ -263,8 +146,8 @@ static void run_loop(struct lbd *d)
 				lbd_sample_rates(d);
 			} else if (fd == d->ctl_fd) {
 				lbd_ctl_accept(d);
-			} else {
-				lbd_neigh_events(d);
+			} else if (lbd_neigh_events(d, &mode)) {
+				lbd_refresh(d, mode);
 			}
 		}
 	}
@@ -535,6 +418,7 @@ int main(int argc, char **argv)
 
 	/* one summary line for the tables built while starting */
 	d.tables_quiet = true;
+	lbd_dp_quiet_libxdp();
 	if (lbd_dp_open(&d))
 		goto fail;
 	lbd_dp_seed_macs(&d);

@@ -130,18 +130,29 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* A request of type in buf, with its family header (hlen bytes, zeroed)
+ * in *hdr for the caller to fill. */
+static struct nlmsghdr *nl_request(char *buf, uint16_t type, void **hdr,
+				   size_t hlen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	*hdr = mnl_nlmsg_put_extra_header(nlh, hlen);
+	return nlh;
+}
+
 static int route_get(struct lbd *d, const union lb_addr *dst, uint8_t family,
 		     struct route_ans *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
+	struct nlmsghdr *nlh =
+		nl_request(buf, RTM_GETROUTE, (void **)&rtm, sizeof(*rtm));
 
 	memset(r, 0, sizeof(*r));
 	r->family = family;
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)af_of(family);
 	rtm->rtm_dst_len = (uint8_t)(alen_of(family) * 8);
 	mnl_attr_put(nlh, RTA_DST, alen_of(family), dst);
@@ -180,13 +191,11 @@ static int neigh_get(struct lbd *d, const union lb_addr *a, uint8_t family,
 		     struct neigh_ans *n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ndmsg *ndm;
+	struct nlmsghdr *nlh =
+		nl_request(buf, RTM_GETNEIGH, (void **)&ndm, sizeof(*ndm));
 
 	memset(n, 0, sizeof(*n));
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = (uint8_t)af_of(family);
 	ndm->ndm_ifindex = d->ifindex;
 	mnl_attr_put(nlh, NDA_DST, alen_of(family), a);
@@ -333,7 +342,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-void lbd_neigh_events(struct lbd *d)
+bool lbd_neigh_events(struct lbd *d, enum lbd_refresh_mode *mode)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct neigh_event e = { .d = d };
@@ -352,8 +361,8 @@ void lbd_neigh_events(struct lbd *d)
 		mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &e);
 	}
 	/* only the backends whose next hop changed are re-read */
-	if (lost || e.any)
-		lbd_refresh(d, lost ? LBD_REFRESH_ALL : LBD_REFRESH_EVENTS);
+	*mode = lost ? LBD_REFRESH_ALL : LBD_REFRESH_EVENTS;
+	return lost || e.any;
 }
 
 int lbd_iface_info(struct lbd *d)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "lbd.h"
 #include "log.h"
 #include "maglev.h"
@@ -515,24 +516,6 @@ int lbd_state_load(struct lbd *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Write everything or fail with errno set (ENOSPC for a full disk). */
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -560,7 +543,7 @@ int lbd_state_save(struct lbd *d, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s", d->state_path);
 	snprintf(dir, sizeof(dir), "%s", dirname(path));
-	if (mkdir_p(dir))
+	if (lb_mkdir_p(dir, 0755))
 		return bad("cannot create %s: %s", dir, strerror(errno));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", d->state_path, (int)getpid());
 	jw_init(&w, true);

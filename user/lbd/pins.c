@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * pins.c - loading the XDP program and pinning its maps.
+ *
+ * Hitless restart: every map is pinned under PIN/abi-N.  A new lbd reuses
+ * the pinned maps (libbpf's pin-path reuse), so the program that is still
+ * attached and the new one share one connection table (attach.c decides
+ * whether the attached program is kept or replaced).
+ *
+ * A new map layout (LB_ABI_VERSION) pins under a new abi-N.  When lbd
+ * finds no pins of its own layout but those of an older one that it knows
+ * (from LB_ABI_MIGRATE_FROM on), it carries the connection table over:
+ * copies it into the new table before attaching, replaces the old program
+ * (which reads the old maps), copies again what that program added in the
+ * meantime, and removes the old pins.  Counters start again from zero.  A
+ * layout it does not know makes it refuse to start, saying so, with
+ * nothing changed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fsutil.h"
+#include "lbd.h"
+#include "lb.skel.h"
+#include "log.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+/* Make sure pin_root lives on a bpffs, mounting one there if not. */
+static int ensure_bpffs(const char *root, bool *mounted)
+{
+	struct statfs sfs;
+	int err;
+
+	err = lb_mkdir_p(root, 0700);
+	if (err) {
+		pr_warn("cannot create pin directory %s: %s", root,
+			strerror(-err));
+		return err;
+	}
+	if (statfs(root, &sfs)) {
+		err = -errno;
+		pr_warn("statfs %s: %s", root, strerror(errno));
+		return err;
+	}
+	if (sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		pr_warn("cannot mount bpffs on %s: %s", root, strerror(errno));
+		return err;
+	}
+	pr_info("mounted bpffs on %s", root);
+	*mounted = true;
+	return 0;
+}
+
+static bool map_is_pinned_kind(const struct bpf_map *map)
+{
+	/* .rodata/.bss belong to one program load, never shared */
+	return bpf_map__name(map)[0] != '.' && !strchr(bpf_map__name(map), '.');
+}
+
+/* Remove every object lbd pins from dir (PIN/abi-N), and dir. */
+void lbd_dp_unpin_dir(const char *dir)
+{
+#define DP_MAP_NAME(field, name) name,
+	static const char *const names[] = { LB_PROG_NAME,
+					     LB_MAPS(DP_MAP_NAME) };
+#undef DP_MAP_NAME
+	char path[600];
+	struct stat st;
+
+	if (stat(dir, &st))
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("cannot remove %s: %s", dir, strerror(errno));
+}
+
+/*
+ * No connection table of our layout is pinned: look for one of an older
+ * layout.  Returns its fd (also kept in d->old_ct_fd), -ENOENT if there is
+ * none, or -EPROTO if there is one that cannot be carried over.
+ */
+static int find_older_ct(struct lbd *d)
+{
+	char dir[512], path[600];
+
+	for (int v = LB_ABI_VERSION - 1; v >= 1; v--) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		snprintf(dir, sizeof(dir), "%s/abi-%d", d->pin_root, v);
+		snprintf(path, sizeof(path), "%s/lb_conntrack", dir);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (v < LB_ABI_MIGRATE_FROM ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.key_size != sizeof(struct lb_flow) ||
+		    info.value_size != sizeof(struct lb_conn)) {
+			pr_warn("%s holds a datapath of map layout %d, which "
+				"this lbd (layout %d) cannot carry over; stop "
+				"it with the lbd that pinned it (lbd --detach) "
+				"or remove it, losing its connection table",
+				dir, v, LB_ABI_VERSION);
+			close(fd);
+			rmdir(d->pin_dir); /* made empty just before */
+			return -EPROTO;
+		}
+		snprintf(d->old_pin_dir, sizeof(d->old_pin_dir), "%s", dir);
+		d->old_ct_fd = fd;
+		/* the attached program reads the old maps: it must go, even if
+		 * its code were the same */
+		d->reload_prog = true;
+		return fd;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Copy the old connection table into ours.  Layout 1's key and value are
+ * those of today; only created_ns was read from the precise clock, whose
+ * epoch the coarse one shares, so entries copy as they are.  flags:
+ * BPF_ANY, or BPF_NOEXIST to leave entries our program already made.
+ * Returns the number of entries copied or -errno.
+ */
+static int copy_old_ct(struct lbd *d, __u64 flags)
+{
+	enum { BATCH = 4096 };
+	struct lb_flow *keys;
+	struct lb_conn *vals;
+	__u64 pos = 0;
+	void *in = NULL;
+	int copied = 0, err;
+
+	keys = calloc(BATCH, sizeof(*keys));
+	vals = calloc(BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	do {
+		__u32 n = BATCH;
+
+		err = bpf_map_lookup_batch(d->old_ct_fd, in, &pos, keys, vals,
+					   &n, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		in = &pos;
+		for (__u32 i = 0; i < n; i++)
+			if (!bpf_map_update_elem(d->dp.conntrack, &keys[i],
+						 &vals[i], flags))
+				copied++;
+	} while (!err);
+	err = copied;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* After the new program is attached: the rest of the old table, then the
+ * old pins go. */
+void lbd_dp_finish_carry_over(struct lbd *d)
+{
+	int n = copy_old_ct(d, BPF_NOEXIST);
+
+	if (n < 0)
+		pr_warn("cannot read the connection table in %s: %s",
+			d->old_pin_dir, strerror(-n));
+	else
+		pr_info("carried over %d more connection-table entries from "
+			"%s",
+			n, d->old_pin_dir);
+	close(d->old_ct_fd);
+	d->old_ct_fd = -1;
+	lbd_dp_unpin_dir(d->old_pin_dir);
+	pr_info("removed the pinned objects of %s", d->old_pin_dir);
+}
+
+int lbd_dp_open(struct lbd *d)
+{
+	struct bpf_map *map;
+	char path[600];
+	int err, fd;
+
+	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s/abi-%d", d->pin_root,
+		 LB_ABI_VERSION);
+	/* nothing to adopt: what this lbd pins, it removes if it fails to
+	 * start (lbd_dp_abandon) */
+	snprintf(path, sizeof(path), "%s/lb_conntrack", d->pin_dir);
+	d->pins_fresh = access(path, F_OK) != 0;
+	d->root_made = access(d->pin_root, F_OK) != 0;
+	err = ensure_bpffs(d->pin_root, &d->mounted_bpffs);
+	if (err)
+		return err;
+	err = lb_mkdir_p(d->pin_dir, 0700);
+	if (err)
+		return err;
+
+	d->skel = lb__open();
+	if (!d->skel) {
+		err = -errno;
+		pr_warn("cannot open the BPF object: %s", strerror(errno));
+		return err;
+	}
+
+	/* an adopted or carried-over connection table keeps its size */
+	snprintf(path, sizeof(path), "%s/lb_conntrack", d->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fd = find_older_ct(d);
+		if (fd == -EPROTO)
+			return fd;
+	}
+	if (fd >= 0) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			if (d->ct_size && d->ct_size != info.max_entries)
+				pr_warn("keeping the pinned connection table's "
+					"size %u, not %u (lbd --detach to "
+					"resize)",
+					info.max_entries, d->ct_size);
+			d->ct_size = info.max_entries;
+		}
+		if (fd != d->old_ct_fd)
+			close(fd);
+	}
+	if (d->ct_size)
+		bpf_map__set_max_entries(d->skel->maps.lb_conntrack,
+					 d->ct_size);
+
+	bpf_object__for_each_map(map, d->skel->obj)
+	{
+		if (!map_is_pinned_kind(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->pin_dir,
+			 bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			pr_warn("pin path %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+
+	err = lb__load(d->skel);
+	if (err) {
+		pr_warn("cannot load the BPF program (or adopt the maps pinned "
+			"in %s): %s",
+			d->pin_dir, strerror(-err));
+		return err;
+	}
+	/* every map of LB_MAPS, by its name */
+#define DP_MAP_FD(field, name)                                             \
+	d->dp.field = bpf_object__find_map_fd_by_name(d->skel->obj, name); \
+	if (d->dp.field < 0) {                                             \
+		pr_warn("the BPF program has no map %s", name);            \
+		return -ENOENT;                                            \
+	}
+	LB_MAPS(DP_MAP_FD)
+#undef DP_MAP_FD
+	d->ct_size = bpf_map__max_entries(d->skel->maps.lb_conntrack);
+	pr_info("datapath loaded, maps pinned in %s", d->pin_dir);
+	if (d->old_ct_fd >= 0) {
+		int n = copy_old_ct(d, BPF_ANY);
+
+		if (n < 0) {
+			pr_warn("cannot read the connection table in %s: %s",
+				d->old_pin_dir, strerror(-n));
+			return n;
+		}
+		pr_info("carrying over the connection table of %s (an older "
+			"map layout): %d entries",
+			d->old_pin_dir, n);
+	}
+	return 0;
+}
+
+void lbd_dp_close(struct lbd *d)
+{
+	if (d->old_ct_fd >= 0) {
+		close(d->old_ct_fd);
+		d->old_ct_fd = -1;
+	}
+	lb__destroy(d->skel);
+	d->skel = NULL;
+}
