@@ -1311,7 +1311,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 	me = &sh->slots[slot];
 	lfd = listen_fd;
 	afd = admin_fd;
-	blog_role = "worker";
+	lb_log_name("lb-backend", "worker");
 	in_cap = cfg->limits.max_header + 2;
 
 	sigaction(SIGTERM, &sa, NULL);
