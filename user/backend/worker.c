@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "prom.h"
@@ -711,71 +712,91 @@ error:
 
 /* ---------------------------------------------------------------- stats */
 
-static void serve_stats(struct conn *c, int head)
+/* A JSON document as the answer, ended by a newline as a line of text. */
+static void respond_json(struct conn *c, const struct jw *w, int head)
 {
-	struct cache_stats cs;
-	size_t cap = 4096 + MAX_SLOTS * 384, n;
-	char *j = malloc(cap);
-	int i, first = 1;
-
-	if (!j) {
-		respond_error(c, 500, head);
-		return;
-	}
-	cache_get_stats(cache, &cs);
-	n = snprintf(j, cap,
-		     "{\"host\":\"%s\",\"generation\":%u,\"draining\":%s,"
-		     "\"cache\":{\"capacity\":%llu,\"bytes\":%llu,"
-		     "\"entries\":%llu,\"hits\":%llu,\"misses\":%llu,"
-		     "\"coalesced\":%llu,\"evictions\":%llu,\"expired\":%llu,"
-		     "\"recoveries\":%llu},\"workers\":[",
-		     host, STAT_GET(sh->generation),
-		     STAT_GET(sh->draining) ? "true" : "false",
-		     (unsigned long long)cs.capacity,
-		     (unsigned long long)cs.bytes,
-		     (unsigned long long)cs.entries,
-		     (unsigned long long)cs.hits, (unsigned long long)cs.misses,
-		     (unsigned long long)cs.coalesced,
-		     (unsigned long long)cs.evictions,
-		     (unsigned long long)cs.expired,
-		     (unsigned long long)cs.recoveries);
-	for (i = 0; i < MAX_SLOTS; i++) {
-		struct worker_slot *s = &sh->slots[i];
-		int pid = STAT_GET(s->pid);
-
-		if (!pid)
-			continue;
-		n += snprintf(j + n, cap - n,
-			      "%s{\"slot\":%d,\"pid\":%d,\"generation\":%u,"
-			      "\"index\":%u,\"ready\":%s,\"started\":%llu,"
-			      "\"restarts\":%llu,\"requests\":%llu,"
-			      "\"hits\":%llu,\"misses\":%llu,"
-			      "\"evictions\":%llu,\"connections\":%llu,"
-			      "\"origin_connects\":%llu,\"origin_reused\":%llu,"
-			      "\"origin_retries\":%llu}",
-			      first ? "" : ",", i, pid, STAT_GET(s->generation),
-			      STAT_GET(s->index),
-			      STAT_GET(s->ready) ? "true" : "false",
-			      (unsigned long long)STAT_GET(s->started),
-			      (unsigned long long)STAT_GET(s->restarts),
-			      (unsigned long long)STAT_GET(s->requests),
-			      (unsigned long long)STAT_GET(s->hits),
-			      (unsigned long long)STAT_GET(s->misses),
-			      (unsigned long long)STAT_GET(s->evictions),
-			      (unsigned long long)STAT_GET(s->connections),
-			      (unsigned long long)STAT_GET(s->origin_connects),
-			      (unsigned long long)STAT_GET(s->origin_reused),
-			      (unsigned long long)STAT_GET(s->origin_retries));
-		first = 0;
-		if (n > cap - 512)
-			break;
-	}
-	n += snprintf(j + n, cap - n, "]}\n");
 	static const char hdrs[] = "Content-Type: application/json\r\n"
 				   "Cache-Control: no-store\r\n";
 
-	respond(c, 200, hdrs, sizeof(hdrs) - 1, j, n, NULL, head);
-	free(j);
+	if (respond(c, 200, hdrs, sizeof(hdrs) - 1, NULL, w->len + 1, NULL,
+		    head) ||
+	    head)
+		return;
+	if (out_append(c, w->buf, w->len) || out_append(c, "\n", 1))
+		c->close_after = 1; /* out of memory: give up this client */
+}
+
+/* The counters in /stats, each under its field's name. */
+#define SLOT_COUNTERS(X)   \
+	X(started)         \
+	X(restarts)        \
+	X(requests)        \
+	X(hits)            \
+	X(misses)          \
+	X(evictions)       \
+	X(connections)     \
+	X(origin_connects) \
+	X(origin_reused)   \
+	X(origin_retries)
+#define CACHE_COUNTERS(X) \
+	X(capacity)       \
+	X(bytes)          \
+	X(entries)        \
+	X(hits)           \
+	X(misses)         \
+	X(coalesced)      \
+	X(evictions)      \
+	X(expired)        \
+	X(recoveries)
+
+/* One worker's slot in /stats. */
+static void stats_slot(struct jw *w, int i, const struct worker_slot *s,
+		       int pid)
+{
+#define SLOT_COUNTER(f) jw_kuint(w, #f, STAT_GET(s->f));
+	jw_obj_begin(w);
+	jw_kint(w, "slot", i);
+	jw_kint(w, "pid", pid);
+	jw_kuint(w, "generation", STAT_GET(s->generation));
+	jw_kuint(w, "index", STAT_GET(s->index));
+	jw_kbool(w, "ready", STAT_GET(s->ready));
+	SLOT_COUNTERS(SLOT_COUNTER)
+	jw_obj_end(w);
+#undef SLOT_COUNTER
+}
+
+static void serve_stats(struct conn *c, int head)
+{
+#define CACHE_COUNTER(f) jw_kuint(&w, #f, cs.f);
+	struct cache_stats cs;
+	struct jw w;
+
+	cache_get_stats(cache, &cs);
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "host", host);
+	jw_kuint(&w, "generation", STAT_GET(sh->generation));
+	jw_kbool(&w, "draining", STAT_GET(sh->draining));
+	jw_key(&w, "cache");
+	jw_obj_begin(&w);
+	CACHE_COUNTERS(CACHE_COUNTER)
+	jw_obj_end(&w);
+#undef CACHE_COUNTER
+	jw_key(&w, "workers");
+	jw_arr_begin(&w);
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		int pid = STAT_GET(sh->slots[i].pid);
+
+		if (pid)
+			stats_slot(&w, i, &sh->slots[i], pid);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	if (w.oom)
+		respond_error(c, 500, head);
+	else
+		respond_json(c, &w, head);
+	jw_free(&w);
 }
 
 static void serve_metrics(struct conn *c, int head)
