@@ -72,14 +72,6 @@ static struct child children[MAX_SLOTS];
 static pid_t foreign[MAX_SLOTS];
 static int nforeign;
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
-
 static int listen_on(const char *spec, int reuseport)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
