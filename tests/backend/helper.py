@@ -38,6 +38,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import sockwait  # noqa: E402
+
 
 def freeport():
     s = socket.socket()
@@ -337,20 +340,8 @@ def main():
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(req)
             socks.append(s)
-        t0 = time.time()
-        open_ = set(socks)
-        last = 0.0
-        while open_ and time.time() - t0 < secs:
-            r, _, _ = select.select(list(open_), [], [], 0.1)
-            for s in r:
-                try:
-                    d = s.recv(65536)
-                except OSError:
-                    d = b""
-                if not d:
-                    open_.discard(s)
-                    last = time.time() - t0
-        print("closed %d of %d last %.2f" % (n - len(open_), n, last))
+        closed, last, _ = sockwait.wait_closed(socks, secs)
+        print("closed %d of %d last %.2f" % (closed, n, last))
     elif cmd == "noread":
         # N connections asking for PATH that never read the answer; hold
         # them until the file STOP exists (at most 60 s)

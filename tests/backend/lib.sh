@@ -1,48 +1,29 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Shared by the lb-backend integration tests: a temp dir, a fake origin, the
-# server, PASS/FAIL lines, and cleanup of everything on exit.
+# server, and the end of every process they started on exit (tests/lib.sh
+# gives the PASS/FAIL lines and runs the cleanup).
 #   source lib.sh BUILD_DIR
-set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+source "$HERE/../lib.sh" "${1:-build}"
 HELPER="python3 $HERE/helper.py"
 BIN=$O/lb-backend
-FAILED=0
 PIDS=()
-T=$(mktemp -d /tmp/lb-backend-test.XXXXXX)
+tmp_dir T lb-backend-test
 
-cleanup() {
+# the processes started (PIDS), killed at exit before T goes
+stop_all() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=1
-}
-check() { # name condition-status why
-	if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "$3"; fi
-}
-finish() {
-	exit "$FAILED"
-}
+on_exit stop_all
 
 need() {
-	if [ ! -x "$BIN" ]; then
-		echo "SKIP $BIN not built"
-		exit 77
-	fi
-	if ! command -v python3 >/dev/null || ! command -v curl >/dev/null; then
-		echo "SKIP python3 and curl are needed"
-		exit 77
-	fi
+	need_built lb-backend
+	need_cmd python3 curl
 }
 
 # start_origin: sets OPORT

@@ -7,13 +7,11 @@
 # is not on loopback.
 source "$(dirname "$0")/lib.sh"
 need
-if ! command -v ip >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "SKIP ip and root are needed"
-	exit 77
-fi
-NS=tbadm$$
+need_cmd ip
+need_root
+NS=$(unique_name tbadm)
 ip netns add "$NS" || exit 1
-trap 'cleanup; ip netns del "$NS" 2>/dev/null' EXIT
+on_exit ip netns del "$NS"
 in_ns() { ip netns exec "$NS" "$@"; }
 in_ns ip link set lo up
 in_ns ip link add d0 type veth peer name d1

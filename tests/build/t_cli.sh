@@ -3,13 +3,11 @@
 # lbctl without lbd: `lbctl help COMMAND` and `lbctl OBJECT help` print that
 # command's usage, not the whole list; lbd and lbctl spell the socket
 # option alike; lbctl's own errors under -j have lbd's shape.
-set -u
-O=${1:-build}
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh" "${1:-build}"
 cd "$(dirname "$0")/../.."
 LBCTL=$O/lbctl
-[ -x "$LBCTL" ] && [ -x "$O/lbd" ] || { echo "SKIP lbctl or lbd not built"; exit 77; }
-FAILED=0
-check() { if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; FAILED=1; fi; }
+need_built lbctl lbd
 
 full=$("$LBCTL" help)
 # help_of NAME WANT NOTWANT ARGS...: usage that has WANT and lacks NOTWANT
@@ -43,8 +41,7 @@ for p in lbd lbctl; do
 	h=$("$O/$p" --help 2>&1)
 	check "$p --help: -S, --socket" "$(grep -Eq -- '-S, --socket' <<<"$h"; echo $?)" "$h"
 done
-d=$(mktemp -d /tmp/t_cli.XXXXXX)
-trap 'rm -rf "$d"' EXIT
+tmp_dir d t_cli
 out=$("$LBCTL" -S "$d/none.sock" list 2>&1)
 check "lbctl -S names the socket" "$([[ $out == *"no answer on $d/none.sock"* ]]; echo $?)" "$out"
 out=$("$LBCTL" -s "$d/none.sock" list 2>&1)
@@ -58,4 +55,4 @@ for args in "vip add 10.0.0.300:80/tcp" "add-backend 10.0.0.1:80/tcp 10.0.0.2 --
 	check "lbctl -j $args: ok false and an error" \
 		"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(not (r["ok"] is False and r["error"]))' "$out"; echo $?)" "$out"
 done
-exit $FAILED
+finish

@@ -3,13 +3,11 @@
 # The bash completion of lbctl (user/lbctl/lbctl.bash), sourced in bash and
 # asked for COMPREPLY, against a stand-in lbctl on PATH that plays a running
 # lbd (and then one that is not running).  t_lbd.sh asks a real lbd.
-set -u
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh" "${1:-build}"
 cd "$(dirname "$0")/../.."
 COMPLETION=$PWD/user/lbctl/lbctl.bash
-FAILED=0
-D=$(mktemp -d /tmp/t_completion.XXXXXX)
-trap 'rm -rf "$D"' EXIT
-check() { if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; FAILED=1; fi; }
+tmp_dir D t_completion
 
 mkdir "$D/bin"
 cat >"$D/bin/lbctl" <<EOS
@@ -90,4 +88,4 @@ check "lbctl asked on \$LBCTL_SOCKET" \
 	"$(grep -q -- "-j -S $D/env.sock vip list" "$D/calls"; echo $?)" "calls: $(cat "$D/calls")"
 touch "$D/down"
 expect "lbd not running: no VIPs, no noise" "lbctl backend drain " ""
-exit $FAILED
+finish

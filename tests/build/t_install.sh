@@ -2,13 +2,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # make install into a scratch DESTDIR: the programs run from there, the
 # systemd unit names an installed lbd with the paths of the prefix.
-set -u
-O=${1:-build}
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh" "${1:-build}"
 cd "$(dirname "$0")/../.."
-D=$(mktemp -d /tmp/xdp-lb-install.XXXXXX)
-trap 'rm -rf "$D"' EXIT
-FAILED=0
-check() { if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; FAILED=1; fi; }
+tmp_dir D xdp-lb-install
 
 out=$(make --no-print-directory O="$O" install DESTDIR="$D" PREFIX=/opt/xlb 2>&1)
 check "make install succeeds" $? "$(echo "$out" | tail -3)"
@@ -41,4 +38,4 @@ check "bash completion installed for the prefix" \
 check "installed under DESTDIR only (PREFIX and /etc)" \
 	"$(find "$D" -mindepth 1 -maxdepth 1 | sort | tr '\n' ' ' | grep -qx "$D/etc $D/opt "; echo $?)" \
 	"$(find "$D" -mindepth 1 -maxdepth 1 | tr '\n' ' ')"
-exit $FAILED
+finish

@@ -4,14 +4,12 @@
 # every option each program's --help names, every lbctl command (the
 # block of lbctl help up to its first blank line), and every
 # lbd option of the README.
-set -u
-O=${1:-build}
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh" "${1:-build}"
 cd "$(dirname "$0")/../.."
-FAILED=0
-check() { if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; FAILED=1; fi; }
 if ! command -v mandoc >/dev/null; then
-	echo "FAIL mandoc: not installed (tools/deps.sh installs it)"
-	exit 1
+	fail mandoc "not installed (tools/deps.sh installs it)"
+	finish
 fi
 
 for p in lbd lbctl lb-backend lb-decap; do
@@ -44,4 +42,4 @@ for o in $(sed -n '/^### The balancer/,/^##* [A-Z]/p' README.md |
 	grep -qe "$o" <<<"$text" || missing="$missing $o"
 done
 check "lbd.8 describes every lbd option of the README" "$([ -z "$missing" ]; echo $?)" "missing:$missing"
-exit $FAILED
+finish

@@ -5,12 +5,10 @@
 # toolchain is hidden by pointing CLANG/BPFTOOL at programs that do not
 # exist yet, and tools/deps.sh is replaced by a stand-in that logs its call
 # and, in the second half, "installs" them (symlinks to the real ones).
-set -u
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh" "${1:-build}"
 cd "$(dirname "$0")/../.."
-D=$(mktemp -d /tmp/xdp-lb-toolchain.XXXXXX)
-trap 'rm -rf "$D"' EXIT
-FAILED=0
-check() { if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; FAILED=1; fi; }
+tmp_dir D xdp-lb-toolchain
 
 real_clang=$(command -v "${CLANG:-clang}")
 real_bpftool=$(command -v "${BPFTOOL:-bpftool}")
@@ -70,4 +68,4 @@ for goal in clean check-format; do
 	check "$goal needs no toolchain" "$([ ! -e "$D/deps.log" ]; echo $?)" \
 		"the dependency step ran for $goal"
 done
-exit $FAILED
+finish

@@ -231,6 +231,9 @@ def download(addr, port, path, sport, rate, out):
             buf += d
         head, _, d = buf.partition(b"\r\n\r\n")
         status = int(head.split(b"\r\n")[0].split()[1])
+        if not d:
+            # the head came alone (a body sent from a file follows it)
+            d = s.recv(16384)
         while d:
             md5.update(d)
             n += len(d)

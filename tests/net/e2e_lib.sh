@@ -2,39 +2,22 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Shared by the end-to-end tests (t_e2e_*.sh): one lab per script, lbd in
 # it, lb-backend and a UDP echo server on every backend, traffic from the
-# client, PASS/FAIL lines, and removal of everything on exit, interrupt or
-# failure.
+# client, and removal of everything on exit, interrupt or failure (through
+# tests/lib.sh, which gives the PASS/FAIL lines).
 #   source e2e_lib.sh BUILD_DIR TAG     TAG: a few lowercase letters
-set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 E2E_TAG=$2
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+source "$HERE/../lib.sh" "${1:-build}"
 # shellcheck source=tools/lab.sh
 source "$HERE/../../tools/lab.sh"
 # shellcheck disable=SC2034 # read by lab_up
 LAB_BUILD=$O
 HELPER=$HERE/e2e_helper.py
 
-NAME=e2e$E2E_TAG$$ # the lab; the pid tells whether its owner still runs
+NAME=$(unique_name "e2e$E2E_TAG") # the lab; the pid tells whether its owner still runs
 R=$LAB_RUN/$NAME
-FAILED=0
 T=
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=1
-}
-check() { # NAME STATUS WHY: PASS when STATUS is 0
-	if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "$3"; fi
-}
-finish() { exit "$FAILED"; }
-
-e2e_cleanup() {
-	lab_down "$NAME"
-	[ -n "$T" ] && rm -rf "$T"
-}
 
 # Labs of earlier runs of these tests whose process is gone (killed with
 # SIGKILL, which no trap sees) are removed before a new one is made.
@@ -57,32 +40,16 @@ e2e_reap() {
 }
 
 e2e_need() {
-	local p
-	for p in lbd lbctl lb-backend lb-decap bpf/pass.bpf.o; do
-		if [ ! -e "$O/$p" ]; then
-			echo "SKIP $O/$p not built"
-			exit 77
-		fi
-	done
-	for p in python3 curl ip ethtool xdp-loader; do
-		if ! command -v "$p" >/dev/null; then
-			echo "SKIP $p is needed"
-			exit 77
-		fi
-	done
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP network namespaces need root"
-		exit 77
-	fi
+	need_built lbd lbctl lb-backend lb-decap bpf/pass.bpf.o
+	need_cmd python3 curl ip ethtool xdp-loader
+	need_root
 }
 
 # e2e_up LAB_OPTIONS...: the lab with lbd running in it
 e2e_up() {
 	e2e_need
-	trap e2e_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	T=$(mktemp -d "/tmp/$NAME.XXXXXX")
+	tmp_dir T "$NAME"
+	on_exit lab_down "$NAME"
 	e2e_reap
 	if ! lab_up "$NAME" --build "$O" "$@" >"$T/lab.log" 2>&1; then
 		fail "lab up" "$(tail -3 "$T/lab.log")"

@@ -21,12 +21,14 @@
 import re
 import json
 import os
-import select
 import socket
 import sys
 import time
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import sockwait  # noqa: E402
 
 
 def hold(addr, port, n, ready, result):
@@ -46,21 +48,9 @@ def hold(addr, port, n, ready, result):
         f.write(first + "\n")
     os.rename(ready + ".tmp", ready)
 
-    start = time.monotonic()
-    open_ = list(held)
-    while open_ and time.monotonic() - start < 20:
-        r, _, _ = select.select(open_, [], [], 0.2)
-        for s in r:
-            try:
-                data = s.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                open_.remove(s)
-                s.close()
+    closed, _, waited = sockwait.wait_closed(held, 20, 0.2)
     with open(result, "w") as f:
-        f.write("closed %d of %d after %.1f\n" % (n - len(open_), n,
-                                                  time.monotonic() - start))
+        f.write("closed %d of %d after %.1f\n" % (closed, n, waited))
 
 
 def query(api, expr, want, timeout):

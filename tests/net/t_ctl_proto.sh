@@ -16,32 +16,26 @@
 #    2 for usage errors), as JSON with -j, and says how to start lbd when it
 #    is not running;
 #  - lbd does not start on a corrupt state file and leaves it alone.
-set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+source "$HERE/../lib.sh" "${1:-build}"
 # shellcheck source=../../tools/lab.sh
 source "$HERE/../../tools/lab.sh"
 
-[ "$(id -u)" = 0 ] || { echo "SKIP needs root (namespaces, XDP)"; exit 77; }
-for p in lbd lbctl bpf/pass.bpf.o; do
-	[ -e "$O/$p" ] || { echo "SKIP $O/$p not built"; exit 77; }
-done
+need_root
+need_built lbd lbctl bpf/pass.bpf.o
 # the system python: quick to start, and nobody may run it
 PY=/usr/bin/python3
-[ -x $PY ] || PY=$(command -v python3) || { echo "SKIP python3 missing"; exit 77; }
-for c in setpriv sha256sum; do
-	command -v $c >/dev/null || { echo "SKIP $c missing"; exit 77; }
-done
+[ -x $PY ] || PY=$(command -v python3) || skip "python3 missing"
+need_cmd setpriv sha256sum
 
-NAME=ctl$$
+NAME=$(unique_name ctl)
 R=$LAB_RUN/$NAME
 SOCK=$R/lbd.sock
 STATE=$R/state.json
 PIN=$R/bpf/lb
 LBCTL=$O/lbctl
-FAILED=0
-T=$(mktemp -d /tmp/t_ctl_proto.XXXXXX)
+tmp_dir T t_ctl_proto
 chmod 755 "$T" # nobody runs the client from here
 BLOCKER=
 
@@ -51,15 +45,8 @@ cleanup() {
 	lab_exec "$NAME" lb "$O/lbd" --iface eth0 --pin "$PIN" --detach \
 		>/dev/null 2>&1
 	lab_down "$NAME"
-	rm -rf "$T"
 }
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=1
-}
+on_exit cleanup
 
 # ---------------------------------------------------------------- client
 # The raw client: one request per connection, as lbd wants it.  DATA
@@ -702,4 +689,4 @@ else
 	fi
 fi
 
-exit "$FAILED"
+finish

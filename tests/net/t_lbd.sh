@@ -6,23 +6,19 @@
 # objects adopted), --reload swaps the program and keeps the connection
 # table, the pins of an older map layout are carried over (one that cannot
 # be read is refused), --detach removes everything.
-set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib.sh
+source "$HERE/../lib.sh" "${1:-build}"
 # shellcheck source=../../tools/lab.sh
 source "$HERE/../../tools/lab.sh"
 LAB_BUILD=$O
 
-for p in lbd lbctl bpf/pass.bpf.o; do
-	[ -e "$O/$p" ] || { echo "SKIP $O/$p not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP python3 missing"; exit 77; }
+need_built lbd lbctl bpf/pass.bpf.o
+need_cmd python3
 
-NAME=lbd$$
+NAME=$(unique_name lbd)
 R=$LAB_RUN/$NAME
 PIN=$R/bpf/lb
-FAILED=0
 VIP=10.200.100.1:9000/udp
 # the map layout this build pins (PIN/abi-N)
 ABI=$(sed -n 's/^#define LB_ABI_VERSION \([0-9]*\)$/\1/p' "$HERE/../../bpf/lb_abi.h")
@@ -32,13 +28,7 @@ cleanup() {
 		>/dev/null 2>&1
 	lab_down "$NAME"
 }
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=1
-}
+on_exit cleanup
 lb() { lab_exec "$NAME" lb "$@"; }
 lbctl() { lb "$O/lbctl" -S "$R/lbd.sock" "$@"; }
 start_lbd() {
@@ -503,4 +493,4 @@ else
 	fail detach_on_exit_removes_program "program '$(prog_on_eth0)' after SIGTERM"
 fi
 
-exit $FAILED
+finish

@@ -21,14 +21,14 @@ API=http://127.0.0.1:9090
 
 for p in promtool prometheus; do
 	if ! command -v $p >/dev/null; then
-		echo "FAIL metrics: $p not installed (tools/deps.sh installs prometheus)"
-		exit 1
+		fail metrics "$p not installed (tools/deps.sh installs prometheus)"
+		finish
 	fi
 done
 
 # ---------------------------------------------------------------- bad values
 # refused while the options are read: exit 2, one line, nothing made
-bad_dir=$(mktemp -d "/tmp/e2em$$.XXXXXX")
+tmp_dir bad_dir "e2em$$"
 for v in "" abc 70000 0 :0 1.2.3.4 1.2.3.4:0 '[::1' 'localhost:9100' \
 	'::1:9100' '10.0.0.1:http' '[10.0.0.1]:9100'; do
 	out=$("$O/lbd" --iface lo --state "$bad_dir/state.json" \

@@ -290,6 +290,16 @@ static void test_chunked(void)
 	struct http_chunked c = { 0 };
 	size_t used;
 
+	/* the end is the empty line after the trailers, not the first one's */
+	const char *trailers = "1;x\r\na\r\n0\r\nA: 1\r\nB: 2\r\n\r\nNEXT";
+
+	n = 0;
+	r = http_chunked_feed(&c, trailers, strlen(trailers), out, &n, &used);
+	T_CHECK("chunked trailers: done after the empty line",
+		r == 1 && n == 1 && used == strlen(trailers) - 4,
+		"r %d n %zu used %zu", r, n, used);
+	c = (struct http_chunked){ 0 };
+
 	n = 0;
 	r = http_chunked_feed(&c, inplace, strlen(inplace), inplace, &n, &used);
 	T_CHECK("chunked in place",

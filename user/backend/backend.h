@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cache.h"
 #include "http.h"
@@ -93,6 +94,15 @@ struct shared {
 static inline struct cache *shared_cache(struct shared *sh)
 {
 	return cache_attach(sh->cache, sh->size - sizeof(*sh));
+}
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static inline long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
 #define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)

@@ -11,7 +11,8 @@ $(O)/backend/%.o: user/backend/%.c | $(O)/backend
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(DEPFLAGS) -c $< -o $@
 
-# libcommon gives the Prometheus exposition writer (prom.o, addr.o)
+# libcommon gives the log, the JSON writer and the Prometheus exposition
+# writer (log.o, json.o, prom.o, addr.o); none of them needs libbpf
 $(O)/lb-backend: $(BACKEND_OBJS) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $^ -o $@ $(LDLIBS)

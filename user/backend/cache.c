@@ -330,10 +330,11 @@ static uint32_t chunks_alloc(struct cache *c, size_t n, uint32_t keep,
 	return first;
 }
 
-static void chain_write(struct cache *c, uint32_t i, size_t off,
-			const void *src, size_t n)
+/* Copy n bytes between buf and the chain from chunk i, starting off bytes
+ * into it: into the chain with to_chain, out of it otherwise. */
+static void chain_copy(struct cache *c, uint32_t i, size_t off, char *buf,
+		       size_t n, int to_chain)
 {
-	const char *s = src;
 	size_t k;
 
 	while (off >= CHUNK) {
@@ -342,32 +343,28 @@ static void chain_write(struct cache *c, uint32_t i, size_t off,
 	}
 	while (n) {
 		k = CHUNK - off < n ? CHUNK - off : n;
-		memcpy(chunk_data(c, i) + off, s, k);
-		s += k;
+		if (to_chain)
+			memcpy(chunk_data(c, i) + off, buf, k);
+		else
+			memcpy(buf, chunk_data(c, i) + off, k);
+		buf += k;
 		n -= k;
 		off = 0;
 		i = chunk_next(c)[i];
 	}
 }
 
+static void chain_write(struct cache *c, uint32_t i, size_t off,
+			const void *src, size_t n)
+{
+	/* buf is only read when copying into the chain */
+	chain_copy(c, i, off, (char *)src, n, 1);
+}
+
 static void chain_read(struct cache *c, uint32_t i, size_t off, void *dst,
 		       size_t n)
 {
-	char *d = dst;
-	size_t k;
-
-	while (off >= CHUNK) {
-		i = chunk_next(c)[i];
-		off -= CHUNK;
-	}
-	while (n) {
-		k = CHUNK - off < n ? CHUNK - off : n;
-		memcpy(d, chunk_data(c, i) + off, k);
-		d += k;
-		n -= k;
-		off = 0;
-		i = chunk_next(c)[i];
-	}
+	chain_copy(c, i, off, dst, n, 0);
 }
 
 static int chain_equal(struct cache *c, uint32_t i, const void *key, size_t n)

@@ -382,6 +382,21 @@ int64_t http_parse_date(const char *s, size_t len)
 	return days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
+/* The line of an origin's answer at p, its length without the LF or CRLF
+ * that ends it in *line; returns that LF, or NULL if the line is not
+ * whole yet. */
+static const char *response_line(const char *p, const char *end, size_t *line)
+{
+	const char *lf = find_lf(p, end);
+
+	if (lf) {
+		*line = lf - p;
+		if (*line && p[*line - 1] == '\r')
+			(*line)--;
+	}
+	return lf;
+}
+
 int http_parse_response(const char *buf, size_t len, size_t max,
 			struct http_response *r)
 {
@@ -401,12 +416,9 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 	r->cache.expires = r->cache.date = -1;
 	end = buf + (len < max ? len : max);
 
-	lf = find_lf(p, end);
+	lf = response_line(p, end, &line);
 	if (!lf)
 		return len >= max ? -1 : 0;
-	line = lf - p;
-	if (line && p[line - 1] == '\r')
-		line--;
 	/* "HTTP/1.x SP 3DIGIT [SP reason]" */
 	if (line < 12 || memcmp(p, "HTTP/1.", 7) || p[7] < '0' || p[7] > '9' ||
 	    p[8] != ' ')
@@ -423,12 +435,9 @@ int http_parse_response(const char *buf, size_t len, size_t max,
 	p = lf + 1;
 
 	for (;;) {
-		lf = find_lf(p, end);
+		lf = response_line(p, end, &line);
 		if (!lf)
 			return len >= max ? -1 : 0;
-		line = lf - p;
-		if (line && p[line - 1] == '\r')
-			line--;
 		if (line == 0) {
 			p = lf + 1;
 			break;
@@ -516,6 +525,23 @@ static int hexval(char c)
 	return -1;
 }
 
+/* The state after the line that state CH_*_LF ends. */
+static int after_crlf(struct http_chunked *c)
+{
+	switch (c->state) {
+	case CH_SIZE_LF:
+		return c->left ? CH_DATA : CH_TRAILER;
+	case CH_DATA_LF:
+		c->digits = 0;
+		c->left = 0;
+		return CH_SIZE;
+	case CH_TRAILER_LF:
+		return CH_TRAILER;
+	default: /* CH_END_LF */
+		return CH_DONE;
+	}
+}
+
 int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 		      char *out, size_t *outlen, size_t *used)
 {
@@ -548,17 +574,14 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 			i++;
 			break;
 		case CH_EXT:
+		case CH_TRAILER_LINE:
+			/* the rest of a line, up to the CR that ends it */
 			if (ch == '\r')
-				c->state = CH_SIZE_LF;
+				c->state = c->state == CH_EXT ? CH_SIZE_LF :
+								CH_TRAILER_LF;
 			else if (ch == '\n' || ch == '\0')
 				return -1;
 			i++;
-			break;
-		case CH_SIZE_LF:
-			if (ch != '\n')
-				return -1;
-			i++;
-			c->state = c->left ? CH_DATA : CH_TRAILER;
 			break;
 		case CH_DATA:
 			n = len - i;
@@ -577,14 +600,6 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 			c->state = CH_DATA_LF;
 			i++;
 			break;
-		case CH_DATA_LF:
-			if (ch != '\n')
-				return -1;
-			c->state = CH_SIZE;
-			c->digits = 0;
-			c->left = 0;
-			i++;
-			break;
 		case CH_TRAILER:
 			if (ch == '\r')
 				c->state = CH_END_LF;
@@ -594,24 +609,15 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len,
 				c->state = CH_TRAILER_LINE;
 			i++;
 			break;
-		case CH_TRAILER_LINE:
-			if (ch == '\r')
-				c->state = CH_TRAILER_LF;
-			else if (ch == '\n' || ch == '\0')
-				return -1;
-			i++;
-			break;
+		case CH_SIZE_LF:
+		case CH_DATA_LF:
 		case CH_TRAILER_LF:
-			if (ch != '\n')
-				return -1;
-			c->state = CH_TRAILER;
-			i++;
-			break;
 		case CH_END_LF:
+			/* the LF of a CRLF; then on after that line */
 			if (ch != '\n')
 				return -1;
-			c->state = CH_DONE;
 			i++;
+			c->state = after_crlf(c);
 			break;
 		default:
 			return -1;

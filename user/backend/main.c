@@ -13,9 +13,10 @@ int main(int argc, char **argv)
 {
 	static struct config cfg;
 
+	lb_log_name("lb-backend", "master");
 	if (config_parse(argc, argv, &cfg))
 		return 2;
 	if (cfg.verbose)
-		blog_level = BLOG_DEBUG;
+		lb_log_level = LB_LOG_DEBUG;
 	return master_run(&cfg, argc, argv);
 }

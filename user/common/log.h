@@ -17,7 +17,7 @@ extern enum lb_log_level lb_log_level;
 
 __attribute__((format(printf, 2, 3))) void lb_log(enum lb_log_level level,
 						  const char *fmt, ...);
-/* lb_log with a va_list (for callbacks such as libbpf's print hook). */
+/* lb_log with a va_list (libbpf's print hook, wrappers); the level is checked. */
 __attribute__((format(printf, 2, 0))) void lb_vlog(enum lb_log_level level,
 						   const char *fmt, va_list ap);
 
@@ -33,6 +33,11 @@ __attribute__((format(printf, 2, 0))) void lb_vlog(enum lb_log_level level,
 		if (lb_log_level >= LB_LOG_DEBUG)          \
 			lb_log(LB_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
+
+/* Name the process in every line, as "PROG ROLE[PID]" after the time: the
+ * processes of a pre-forked server share one stderr.  role may change (a
+ * forked worker); both must outlive their use.  A NULL prog names none. */
+void lb_log_name(const char *prog, const char *role);
 
 /* Log to the file at path (appending) instead of stderr; with echo_warn,
  * errors and warnings go to stderr as well.  Returns the file's descriptor or -1. */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * worker.h - what the files of one lb-backend worker share.  worker.c runs
+ * the event loop over the client connections; route.c decides what answers
+ * a request; answer.c queues answers and keeps cached values; batch.c
+ * fetches the misses from the origin in batches; files.c serves --root;
+ * admin.c the admin endpoints (/stats, /metrics).
+ */
+#ifndef LB_BACKEND_WORKER_H
+#define LB_BACKEND_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+
+#define TEXT_PLAIN "Content-Type: text/plain\r\n"
+
+enum conn_state { C_READ, C_LINGER };
+
+struct conn {
+	int fd;
+	int state;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	uint64_t body_left; /* request body to read and drop */
+	int file_fd; /* -1, or a body sent with sendfile() after out */
+	off_t file_off;
+	uint64_t file_left;
+	int admin; /* accepted on the admin listener */
+	int waiting; /* its answer waits for the batch of origin fetches */
+	int loopback; /* the client is on a loopback address */
+	long long req_start; /* head must be complete by req_start + timeout */
+	long long last_io;
+	long long last_write;
+	int close_after; /* close once out is flushed */
+	int eof; /* the client shut down its side */
+	uint32_t events; /* registered with epoll */
+	struct conn *prev, *next;
+};
+
+/* The worker: set once by worker_run, then read by all of its files. */
+struct worker {
+	const struct config *cfg;
+	struct shared *sh;
+	struct worker_slot *me; /* this worker's counters */
+	struct cache *cache;
+	char host[256];
+	char served_by[320]; /* X-Served-By: HOST/PID */
+};
+
+extern struct worker wk;
+
+/* ---- worker.c: the connections */
+
+/* On with the requests c holds, then write what is queued. */
+void process(struct conn *c);
+
+/* ---- route.c: what answers a request */
+
+void route_request(struct conn *c, const struct http_request *req);
+
+/* ---- answer.c: answers and cached values */
+
+/* Append n bytes to c's output.  0, or -ENOMEM. */
+int out_append(struct conn *c, const void *p, size_t n);
+/* Queue a whole response.  hdrs are extra "Name: value\r\n" lines; a NULL
+ * body of blen bytes is sent by the caller after it.  0, or -ENOMEM. */
+int respond(struct conn *c, int status, const char *hdrs, size_t hlen,
+	    const char *body, size_t blen, const char *xcache, int head);
+/* A text/plain answer that is never cached; extra: more header lines. */
+void respond_text(struct conn *c, int status, const char *extra,
+		  const char *text, int head);
+void respond_error(struct conn *c, int status, int head);
+
+/* What a fetch made: a value, and the body in a file when it is too large
+ * to keep in memory. */
+struct fetched {
+	const char *val; /* the value (value_build) */
+	size_t len; /* of the value */
+	long ttl; /* for cache_fill() */
+	int fd; /* -1, or the body (the value then has none) */
+	uint64_t fd_len;
+};
+
+/* Make the value of an answer in f (valid until the next value_build).
+ * 0, or -ENOMEM. */
+int value_build(struct fetched *f, int status, const char *hdrs, size_t hlen,
+		const char *body, size_t blen);
+/* Queue a value; with fd >= 0 its body is the fd_len bytes of that file
+ * (taken over), sent with sendfile() once the head is out. */
+void respond_value(struct conn *c, const char *v, size_t len,
+		   const char *xcache, int head, int fd, uint64_t fd_len);
+/* Look key up.  A hit is answered at once: 1.  Else 0, with *r CACHE_MISS
+ * (t then holds the ticket to fill) or CACHE_PASS. */
+int cache_lookup(struct conn *c, const char *key, size_t klen, int head,
+		 struct cache_ticket *t, int *r);
+/* Store what a fetch made under the ticket of a miss. */
+void value_store(struct cache_ticket *t, const char *key, size_t klen,
+		 const struct fetched *f);
+
+/* Make the value of key on a miss.  0, or a negative errno. */
+typedef int (*fetch_fn)(const void *arg, struct fetched *f);
+
+/* Look key up; on a miss call fetch() to make the value, store it with the
+ * ttl it gives, and answer from it. */
+void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
+		  const void *arg, int head);
+
+/* ---- batch.c: misses to the origin, in batches */
+
+#define MAX_JOBS (2 * ORIGIN_BATCH)
+
+/* Answer target from the cache or the origin: a miss joins the batch
+ * (c waits for it), or is fetched at once when the batch is full. */
+void serve_origin(struct conn *c, const char *target, size_t len, int head);
+/* The client of c's job has gone: its answer goes nowhere. */
+void job_forget(struct conn *c);
+/* Misses waiting for the batch to run. */
+unsigned int jobs_pending(void);
+/* Run the batch to its end; the connections answered are put in resume
+ * (MAX_JOBS at most).  Returns how many. */
+unsigned int jobs_run(struct conn **resume);
+
+/* ---- files.c: --root */
+
+/* Serve files from root from now on.  0, or a negative errno. */
+int files_open_root(const char *root);
+/* Answer target from the cache or the file it names under the root. */
+void serve_file(struct conn *c, const char *target, size_t len, int head);
+
+/* ---- admin.c: the admin endpoints */
+
+typedef void admin_serve_fn(struct conn *c, int head);
+
+/* The endpoint at path (len bytes), or NULL. */
+admin_serve_fn *admin_route(const char *path, size_t len);
+
+#endif /* LB_BACKEND_WORKER_H */
