@@ -319,8 +319,8 @@ static void summarize(struct sample *s, int n, struct result *r)
 	bench_summarize(ratio, n, &r->ratio);
 }
 
-/* Empty the connection table. */
-static int ct_clear(void)
+/* Empty one connection table (keys of either layout fit in keys). */
+static int ct_clear_map(int fd)
 {
 	static struct lb_flow keys[4096];
 	static struct lb_conn vals[4096];
@@ -331,11 +331,19 @@ static int ct_clear(void)
 
 	do {
 		n = 4096;
-		err = bpf_map_lookup_and_delete_batch(
-			lb.dp.conntrack, in, &batch, keys, vals, &n, NULL);
+		err = bpf_map_lookup_and_delete_batch(fd, in, &batch, keys,
+						      vals, &n, NULL);
 		in = &batch;
 	} while (!err);
 	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Empty the connection tables of both families. */
+static int ct_clear(void)
+{
+	int err = ct_clear_map(lb.dp.conntrack4);
+
+	return err ? err : ct_clear_map(lb.dp.conntrack);
 }
 
 static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
@@ -373,15 +381,18 @@ static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 }
 
 /*
- * Fill the connection table before measuring, as on a balancer that has
- * run for a while: every CPU sends as many new UDP flows as the table
- * holds, so that whatever the table's LRU layout, every insert measured
- * afterwards evicts an entry.  Flows from FILL_BASE on.
+ * Fill the connection tables before measuring, as on a balancer that has
+ * run for a while: every CPU sends as many new flows of each family as a
+ * table holds, so that whatever the tables' LRU layout, every insert
+ * measured afterwards evicts an entry.  Flows from FILL_BASE on.
  */
 #define FILL_BASE 0xe0000000U
-static const struct bclass fill_class = {
-	"fill", 4,	  "203.0.113.10",  53, IPPROTO_UDP,
-	0,	FLOW_NEW, LB_STAT_CT_MISS, 0,  0
+static const struct bclass fill_classes[] = {
+	{ "fill", 4, "203.0.113.10", 53, IPPROTO_UDP, 0, FLOW_NEW,
+	  LB_STAT_CT_MISS, 0, 0 },
+	/* the IPv6 flows' table: the ACK that opens a flow inserts it */
+	{ "fill6", 6, "2001:db8:f::10", 80, IPPROTO_TCP, 0x10, FLOW_NEW,
+	  LB_STAT_CT_MISS, 0, 0 },
 };
 
 struct filler {
@@ -402,12 +413,17 @@ static void *fill_main(void *arg)
 	CPU_ZERO(&set);
 	CPU_SET(f->cpu, &set);
 	f->err = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	build(&fill_class, next, &p);
-	if (!f->err)
-		f->err =
-			run_loop(lb.prog_fd, &fill_class, &p, &next, f->n, &ns);
-	if (f->err > 0)
-		f->err = 0;
+	for (size_t i = 0; i < sizeof(fill_classes) / sizeof(fill_classes[0]);
+	     i++) {
+		uint32_t k = next;
+
+		build(&fill_classes[i], k, &p);
+		if (!f->err)
+			f->err = run_loop(lb.prog_fd, &fill_classes[i], &p, &k,
+					  f->n, &ns);
+		if (f->err > 0)
+			f->err = 0;
+	}
 	return NULL;
 }
 
@@ -565,10 +581,11 @@ static void print_head(void)
 static void report(const struct result *res, const struct result *par,
 		   int nthreads)
 {
-	printf("Connection table of %u entries.  \"table with room\": emptied "
+	printf("Connection tables of %u entries each (IPv4 flows, IPv6 "
+	       "flows).  \"table with room\": emptied "
 	       "before each run, so that no insert measured evicts.  After "
-	       "those the table is filled (every CPU sends as many new flows "
-	       "as it holds) and stays full: every new flow measured then "
+	       "those the tables are filled (every CPU sends as many new flows "
+	       "of each family as a table holds) and stay full: every new flow measured then "
 	       "evicts one, as on a balancer that has run for a while.\n\n",
 	       bpf_map__max_entries(lb.skel->maps.lb_conntrack));
 	printf("Median of %d runs (min-max), ns per packet in the kernel. "

@@ -17,22 +17,24 @@ struct lb_dp {
 	int vip_addrs;
 	int backends;
 	int maglev;
-	int conntrack;
+	int conntrack; /* IPv6 flows */
+	int conntrack4; /* IPv4 flows */
 	int config;
 	int stats;
 	int vip_stats;
 	int backend_stats;
 };
 
-#define LB_DP_MAPS(X)                \
-	X(vips, "lb_vips")           \
-	X(vip_addrs, "lb_vip_addrs") \
-	X(backends, "lb_backends")   \
-	X(maglev, "lb_maglev")       \
-	X(conntrack, "lb_conntrack") \
-	X(config, "lb_config")       \
-	X(stats, "lb_stats")         \
-	X(vip_stats, "lb_vip_stats") \
+#define LB_DP_MAPS(X)                  \
+	X(vips, "lb_vips")             \
+	X(vip_addrs, "lb_vip_addrs")   \
+	X(backends, "lb_backends")     \
+	X(maglev, "lb_maglev")         \
+	X(conntrack, "lb_conntrack")   \
+	X(conntrack4, "lb_conntrack4") \
+	X(config, "lb_config")         \
+	X(stats, "lb_stats")           \
+	X(vip_stats, "lb_vip_stats")   \
 	X(backend_stats, "lb_backend_stats")
 
 /*
@@ -49,6 +51,17 @@ int lb_dp_remove_table(const struct lb_dp *dp, uint32_t vip_id);
 /* Read a table back (for explain and tests); returns 0 or -errno. */
 int lb_dp_table_lookup(const struct lb_dp *dp, uint32_t vip_id, uint32_t slot,
 		       uint32_t *backend_id);
+
+/*
+ * A flow's entry in the connection table of its family (IPv4 flows under
+ * their struct lb_flow4 key in lb_conntrack4, IPv6 ones in lb_conntrack).
+ * Each returns 0 or -errno (-ENOENT: no entry).
+ */
+int lb_dp_ct_lookup(const struct lb_dp *dp, const struct lb_flow *f,
+		    struct lb_conn *c);
+int lb_dp_ct_update(const struct lb_dp *dp, const struct lb_flow *f,
+		    const struct lb_conn *c, uint64_t flags);
+int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f);
 
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);

@@ -1185,7 +1185,7 @@ static void cmd_explain(struct lbd *d, const struct jv *req, struct jw *w)
 				json_backend(d, w, &v->be[i], false);
 			}
 	}
-	ct = !bpf_map_lookup_elem(d->dp.conntrack, &f, &conn);
+	ct = !lb_dp_ct_lookup(&d->dp, &f, &conn);
 	jw_key(w, "conntrack");
 	if (!ct) {
 		jw_null(w);

@@ -104,10 +104,9 @@ static bool map_is_pinned_kind(const struct bpf_map *map)
 static void unpin_dir(const char *dir)
 {
 	static const char *const names[] = {
-		"lb_xdp",	    "lb_vips",	 "lb_vip_addrs",
-		"lb_backends",	    "lb_maglev", "lb_conntrack",
-		"lb_config",	    "lb_stats",	 "lb_vip_stats",
-		"lb_backend_stats",
+		"lb_xdp",    "lb_vips",	     "lb_vip_addrs",	 "lb_backends",
+		"lb_maglev", "lb_conntrack", "lb_conntrack4",	 "lb_config",
+		"lb_stats",  "lb_vip_stats", "lb_backend_stats",
 	};
 	char path[600];
 	struct stat st;
@@ -165,9 +164,11 @@ static int find_older_ct(struct lbd *d)
 }
 
 /*
- * Copy the old connection table into ours.  Layout 1's key and value are
- * those of today; only created_ns was read from the precise clock, whose
- * epoch the coarse one shares, so entries copy as they are.  flags:
+ * Copy the old connection table into ours.  Layouts 1 and 2 keep every
+ * flow in lb_conntrack under a struct lb_flow: IPv6 flows copy as they
+ * are, IPv4 flows go to lb_conntrack4 under their struct lb_flow4 key.
+ * The value is that of today; layout 1 read created_ns from the precise
+ * clock, whose epoch the coarse one shares.  flags:
  * BPF_ANY, or BPF_NOEXIST to leave entries our program already made.
  * Returns the number of entries copied or -errno.
  */
@@ -197,8 +198,7 @@ static int copy_old_ct(struct lbd *d, __u64 flags)
 		}
 		in = &pos;
 		for (__u32 i = 0; i < n; i++)
-			if (!bpf_map_update_elem(d->dp.conntrack, &keys[i],
-						 &vals[i], flags))
+			if (!lb_dp_ct_update(&d->dp, &keys[i], &vals[i], flags))
 				copied++;
 	} while (!err);
 	err = copied;
@@ -312,9 +312,12 @@ int lbd_dp_open(struct lbd *d)
 		if (fd != d->old_ct_fd)
 			close(fd);
 	}
-	if (d->ct_size)
+	if (d->ct_size) {
 		bpf_map__set_max_entries(d->skel->maps.lb_conntrack,
 					 d->ct_size);
+		bpf_map__set_max_entries(d->skel->maps.lb_conntrack4,
+					 d->ct_size);
+	}
 
 	bpf_object__for_each_map(map, d->skel->obj)
 	{
@@ -341,6 +344,7 @@ int lbd_dp_open(struct lbd *d)
 	d->dp.backends = bpf_map__fd(d->skel->maps.lb_backends);
 	d->dp.maglev = bpf_map__fd(d->skel->maps.lb_maglev);
 	d->dp.conntrack = bpf_map__fd(d->skel->maps.lb_conntrack);
+	d->dp.conntrack4 = bpf_map__fd(d->skel->maps.lb_conntrack4);
 	d->dp.config = bpf_map__fd(d->skel->maps.lb_config);
 	d->dp.stats = bpf_map__fd(d->skel->maps.lb_stats);
 	d->dp.vip_stats = bpf_map__fd(d->skel->maps.lb_vip_stats);
