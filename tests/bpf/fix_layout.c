@@ -45,10 +45,10 @@ static int run_tcp(const struct pkt_spec *s, uint32_t *be_id)
 }
 
 /* 192.0.2.230:45000 -> 203.0.113.10:80, TCP, as lb_conntrack4's key */
-static const uint8_t key4_a[16] = { 192, 0,	2,    230, 203, 0, 113, 10,
+static const uint8_t key4_a[16] = { 192,  0,	2,    230,  203, 0, 113, 10,
 				    0xaf, 0xc8, 0x00, 0x50, 6,	 0, 0,	 0 };
 /* 192.0.2.231:45001 -> 203.0.113.10:80, TCP */
-static const uint8_t key4_b[16] = { 192, 0,	2,    231, 203, 0, 113, 10,
+static const uint8_t key4_b[16] = { 192,  0,	2,    231,  203, 0, 113, 10,
 				    0xaf, 0xc9, 0x00, 0x50, 6,	 0, 0,	 0 };
 
 static void test_conntrack4(void)
