@@ -334,7 +334,11 @@ done
 lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 3000 1 40001 &
 sender=$!
 sleep 1
-kill -KILL "$(lbd_pid)"
+pid=$(lbd_pid)
+kill -KILL "$pid"
+# SIGKILL is delivered asynchronously: until the process is gone its
+# socket still answers, and a new lbd rightly refuses to start
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
 start_lbd
 restarted=$?
 wait "$sender"
