@@ -82,8 +82,11 @@ static __always_inline int lb_backend_keeps(const struct lb_backend *be,
  * The flow's entry in the connection table of its family; k4 is the
  * lb_conntrack4 key of an IPv4 flow.  The verifier inlines a map lookup
  * only at a call site that sees one map, and clang would merge the two
- * calls into one that takes either map: the empty asm, different in each
- * branch, keeps them apart.
+ * calls into one that takes either map.  An asm statement after the IPv4
+ * call keeps them apart; it is an instruction that does nothing but is
+ * not dropped by the JIT (a move of a register to itself would be, and
+ * two line-info records at one machine address make bpftool's dump give
+ * up on source lines).
  */
 static __always_inline struct lb_conn *lb_ct_lookup(const struct lb_flow *f,
 						    const struct lb_flow4 *k4)
@@ -92,10 +95,9 @@ static __always_inline struct lb_conn *lb_ct_lookup(const struct lb_flow *f,
 
 	if (f->family == LB_FAMILY_V4) {
 		c = bpf_map_lookup_elem(&lb_conntrack4, k4);
-		asm volatile("/* conntrack4 */ %0 = %0" : "+r"(c));
+		asm volatile("if %0 == 0 goto +0" : "+r"(c));
 	} else {
 		c = bpf_map_lookup_elem(&lb_conntrack, f);
-		asm volatile("/* conntrack */ %0 = %0" : "+r"(c));
 	}
 	return c;
 }
@@ -108,10 +110,9 @@ static __always_inline void lb_ct_update(const struct lb_flow *f,
 
 	if (f->family == LB_FAMILY_V4) {
 		err = bpf_map_update_elem(&lb_conntrack4, k4, c, flags);
-		asm volatile("/* conntrack4 */ %0 = %0" : "+r"(err));
+		asm volatile("%0 |= 0" : "+r"(err)); /* as in lb_ct_lookup */
 	} else {
-		err = bpf_map_update_elem(&lb_conntrack, f, c, flags);
-		asm volatile("/* conntrack */ %0 = %0" : "+r"(err));
+		bpf_map_update_elem(&lb_conntrack, f, c, flags);
 	}
 }
 
