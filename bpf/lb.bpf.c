@@ -79,6 +79,56 @@ static __always_inline int lb_backend_keeps(const struct lb_backend *be,
 }
 
 /*
+ * The flow's entry in the connection table of its family; k4 is the
+ * lb_conntrack4 key of an IPv4 flow.  The verifier inlines a map lookup
+ * only at a call site that sees one map, and clang would merge the two
+ * calls into one that takes either map.  An asm statement after the IPv4
+ * call keeps them apart; it is an instruction that does nothing but is
+ * not dropped by the JIT (a move of a register to itself would be, and
+ * two line-info records at one machine address make bpftool's dump give
+ * up on source lines).
+ */
+static __always_inline struct lb_conn *lb_ct_lookup(const struct lb_flow *f,
+						    const struct lb_flow4 *k4)
+{
+	struct lb_conn *c;
+
+	if (f->family == LB_FAMILY_V4) {
+		c = bpf_map_lookup_elem(&lb_conntrack4, k4);
+		asm volatile("if %0 == 0 goto +0" : "+r"(c));
+	} else {
+		c = bpf_map_lookup_elem(&lb_conntrack, f);
+	}
+	return c;
+}
+
+static __always_inline void lb_ct_update(const struct lb_flow *f,
+					 const struct lb_flow4 *k4,
+					 const struct lb_conn *c, __u64 flags)
+{
+	long err;
+
+	if (f->family == LB_FAMILY_V4) {
+		err = bpf_map_update_elem(&lb_conntrack4, k4, c, flags);
+		asm volatile("%0 |= 0" : "+r"(err)); /* as in lb_ct_lookup */
+	} else {
+		bpf_map_update_elem(&lb_conntrack, f, c, flags);
+	}
+}
+
+/* The backend id in slot of a VIP's Maglev table (LB_BACKEND_NONE if the
+ * table or the slot is missing): 32 16-bit ids to a value. */
+static __always_inline __u32 lb_maglev_id(void *table, __u32 slot)
+{
+	__u32 key = slot / LB_MAGLEV_IDS_PER_VALUE;
+	struct lb_maglev_ids *v = bpf_map_lookup_elem(table, &key);
+
+	if (!v)
+		return LB_BACKEND_NONE;
+	return v->ids[slot % LB_MAGLEV_IDS_PER_VALUE];
+}
+
+/*
  * Choose the backend of a flow.  The connection table comes first unless
  * this is a TCP SYN (a new connection always follows the current table); a
  * remembered backend that is gone or re-assigned, or down while the VIP
@@ -104,13 +154,15 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		  (pkt->tcp_flags & TCP_FLAG_SYN);
 	struct lb_backend *be;
 	struct lb_conn *conn;
+	struct lb_flow4 k4;
 	struct lb_conn nc;
 	void *table;
-	__u32 hash, slot, id;
-	__u32 *idp;
+	__u32 hash, id;
 
+	if (pkt->flow.family == LB_FAMILY_V4)
+		lb_flow4_of(&pkt->flow, &k4);
 	if (!syn) {
-		conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
+		conn = lb_ct_lookup(&pkt->flow, &k4);
 		if (conn) {
 			id = conn->backend_id;
 			be = bpf_map_lookup_elem(&lb_backends, &id);
@@ -134,11 +186,9 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 	table = bpf_map_lookup_elem(&lb_maglev, &vip->vip_id);
 	if (!table)
 		return NULL;
-	slot = lb_hash_slot(hash, vip->table_size);
-	idp = bpf_map_lookup_elem(table, &slot);
-	if (!idp || *idp == LB_BACKEND_NONE)
+	id = lb_maglev_id(table, lb_hash_slot(hash, vip->table_size));
+	if (id == LB_BACKEND_NONE)
 		return NULL;
-	id = *idp;
 	be = bpf_map_lookup_elem(&lb_backends, &id);
 	if (!be || !lb_backend_ok(be, vip))
 		return NULL;
@@ -150,7 +200,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		if (syn) {
 			/* only a remembered flow that the table now sends
 			 * elsewhere is written, as a whole (BPF_EXIST) */
-			conn = bpf_map_lookup_elem(&lb_conntrack, &pkt->flow);
+			conn = lb_ct_lookup(&pkt->flow, &k4);
 			if (!conn || (conn->backend_id == id &&
 				      conn->backend_gen == be->gen))
 				goto out;
@@ -162,7 +212,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		 * bpf_ktime_get_ns() reads the clock source: only explain
 		 * reads it, and a tick's precision is plenty there */
 		nc.created_ns = bpf_ktime_get_coarse_ns();
-		bpf_map_update_elem(&lb_conntrack, &pkt->flow, &nc, flags);
+		lb_ct_update(&pkt->flow, &k4, &nc, flags);
 	}
 out:
 	*id_out = id;

@@ -32,16 +32,19 @@ struct {
 	__type(value, struct lb_backend);
 } lb_backends SEC(".maps");
 
-/* One Maglev lookup table per VIP: slot -> backend id.  Tables are built
- * off to the side by lbd and swapped in with one update of the outer map,
- * so a packet sees either the old table or the new one, never a mix.
- * BPF_F_INNER_MAP lets each VIP have its own (prime) table size. */
+/* One Maglev lookup table per VIP: slot -> backend id, 32 slots to a
+ * value (struct lb_maglev_ids).  Tables are built off to the side by lbd
+ * and swapped in with one update of the outer map, so a packet sees either
+ * the old table or the new one, never a mix.  BPF_F_INNER_MAP lets each
+ * VIP have its own (prime) table size. */
 struct lb_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);
-	__uint(max_entries, LB_MAGLEV_DEFAULT_SIZE);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(max_entries, LB_MAGLEV_VALUES(LB_MAGLEV_DEFAULT_SIZE));
+	/* sizes, not BTF types: clang leaves a struct that only an inner
+	 * map's template names as a declaration without a size */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct lb_maglev_ids));
 };
 
 struct {
@@ -51,18 +54,27 @@ struct {
 	__array(values, struct lb_maglev_table);
 } lb_maglev SEC(".maps");
 
-/* Connection table: flow -> backend.  One hash table shared by all CPUs
- * with one common LRU (each CPU keeps a small local free list in front of
- * it).  Per-CPU LRU lists (BPF_F_NO_COMMON_LRU) measured slower on new
- * flows, from one CPU and from all at once (bench/RESULTS.md), and split
- * the table so that a CPU evicts while others still have room.  Size is
- * set by the loader. */
+/* Connection tables: flow -> backend, IPv6 flows in lb_conntrack, IPv4
+ * flows in lb_conntrack4 under a key of 16 bytes instead of 40 (see struct
+ * lb_flow4).  Each is one hash table shared by all CPUs with one common LRU
+ * (each CPU keeps a small local free list in front of it).  Per-CPU LRU
+ * lists (BPF_F_NO_COMMON_LRU) measured slower on new flows, from one CPU
+ * and from all at once (bench/DATAPATH.md), and split the table so that a
+ * CPU evicts while others still have room.  The loader sets both to the
+ * same size: that many flows of each family. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_CT_DEFAULT_SIZE);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_conn);
 } lb_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT_SIZE);
+	__type(key, struct lb_flow4);
+	__type(value, struct lb_conn);
+} lb_conntrack4 SEC(".maps");
 
 /* Settings that lbd owns (seed, own MAC, encap sources): one entry. */
 struct {

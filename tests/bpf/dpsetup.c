@@ -126,6 +126,7 @@ int fx_load(struct lb **skelp, uint32_t ct_size, struct tvip **vips, size_t n)
 	if (!skel)
 		return -errno;
 	bpf_map__set_max_entries(skel->maps.lb_conntrack, ct_size);
+	bpf_map__set_max_entries(skel->maps.lb_conntrack4, ct_size);
 	err = lb__load(skel);
 	if (err)
 		return err;
@@ -135,6 +136,7 @@ int fx_load(struct lb **skelp, uint32_t ct_size, struct tvip **vips, size_t n)
 	dp.backends = bpf_map__fd(skel->maps.lb_backends);
 	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);
 	dp.conntrack = bpf_map__fd(skel->maps.lb_conntrack);
+	dp.conntrack4 = bpf_map__fd(skel->maps.lb_conntrack4);
 	dp.config = bpf_map__fd(skel->maps.lb_config);
 	dp.stats = bpf_map__fd(skel->maps.lb_stats);
 	dp.vip_stats = bpf_map__fd(skel->maps.lb_vip_stats);

@@ -303,7 +303,7 @@ int fx_ct_set(const struct pkt_spec *flow, struct tvip *v, const char *addr,
 		return -ENOENT;
 	c.backend_id = b->id;
 	flow_of(flow, &f);
-	return bpf_map_update_elem(dp.conntrack, &f, &c, BPF_ANY) ? -errno : 0;
+	return lb_dp_ct_update(&dp, &f, &c, BPF_ANY);
 }
 
 int fx_ct_del(const struct pkt_spec *flow)
@@ -311,7 +311,7 @@ int fx_ct_del(const struct pkt_spec *flow)
 	struct lb_flow f;
 
 	flow_of(flow, &f);
-	return bpf_map_delete_elem(dp.conntrack, &f) ? -errno : 0;
+	return lb_dp_ct_delete(&dp, &f);
 }
 
 static int setup(void)
@@ -749,6 +749,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		run_table(tables[i]);
 	fx_stats_tests();
+	fx_layout_tests(CT_SIZE);
 	if (dskel)
 		decap__destroy(dskel);
 	lb__destroy(skel);

@@ -44,8 +44,14 @@ print(l.get("xdp", {}).get("prog", {}).get("id", ""))'
 }
 # map_json MAP: bpftool's JSON dump of a pinned map
 map_json() { lb bpftool -j map dump pinned "$PIN/abi-$ABI/$1"; }
+# ct_count: entries in the connection tables (IPv6 flows, IPv4 flows)
+ct_count() {
+	echo $(($(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') +
+		$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')))
+}
 
 # maglev_shares VIP_ID: "backend_id:slots ..." of the VIP's installed table
+# (32 16-bit ids to a value; the slots past the table's end hold 0)
 maglev_shares() {
 	local inner
 	inner=$(lb bpftool -j map lookup pinned "$PIN/abi-$ABI/lb_maglev" \
@@ -57,10 +63,11 @@ print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))')
 import collections, json, sys
 c = collections.Counter()
 for e in json.load(sys.stdin):
-    v = e["value"]
-    if isinstance(v, list):
-        v = int.from_bytes(bytes(int(x, 16) for x in v), "little")
-    c[v] += 1
+    b = bytes(int(x, 16) for x in e["value"])
+    for i in range(0, len(b), 2):
+        v = int.from_bytes(b[i:i + 2], "little")
+        if v:
+            c[v] += 1
 print(" ".join("%d:%d" % kv for kv in sorted(c.items())))'
 }
 
@@ -317,7 +324,11 @@ done
 lab_exec "$NAME" cl python3 "$HERE/udpflow.py" send 10.200.100.1 9000 3000 1 40001 &
 sender=$!
 sleep 1
-kill -KILL "$(lbd_pid)"
+pid=$(lbd_pid)
+kill -KILL "$pid"
+# SIGKILL is delivered asynchronously: until the process is gone its
+# socket still answers, and a new lbd rightly refuses to start
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
 start_lbd
 restarted=$?
 wait "$sender"
@@ -378,12 +389,12 @@ holder_receives() {
 # The flow above sits in the connection table on backend $holder.  Swap in
 # a fresh program with --reload, drain that backend (the Maglev table no
 # longer has it), and send on the same flow: it must still reach it.
-ct_before=$(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+ct_before=$(ct_count)
 kill -TERM "$(lbd_pid)"
 sleep 0.5
 start_lbd --reload
 new_prog=$(prog_on_eth0)
-ct_after=$(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+ct_after=$(ct_count)
 if [ -n "$new_prog" ] && [ "$new_prog" != "$FIRST_PROG" ] &&
 	[ "$ct_after" -ge 1 ] && [ "$ct_after" -ge "$ct_before" ]; then
 	pass reload_replaces_program_keeps_conntrack
@@ -405,20 +416,41 @@ fi
 # ---------------------------------------------------------------- older layout
 # An lbd of the previous map layout left its pins under abi-(N-1) and its
 # program attached (simulated: stop lbd, leave the program on, move the
-# pins there).  A new lbd must carry the connection table over: the flow
-# above stays on the drained backend, which only its entry can name.
+# pins there).  Layout 2 kept IPv4 flows in lb_conntrack under the 40-byte
+# struct lb_flow and had no lb_conntrack4: the simulation writes the IPv4
+# entries there in that layout and unpins lb_conntrack4.  A new lbd must
+# carry the connection table over, converting the keys: the flow above
+# stays on the drained backend, which only its entry can name.
+# to_layout2 DIR: the IPv4 entries of DIR/lb_conntrack4 into DIR/lb_conntrack
+to_layout2() {
+	lb bpftool -j map dump pinned "$1/lb_conntrack4" | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    k = [int(x, 16) for x in e["key"]]
+    # src, dst (each v4 then 12 zero bytes), sport, dport, proto, family 4
+    key = k[0:4] + [0] * 12 + k[4:8] + [0] * 12 + k[8:12] + [k[12], 4, 0, 0]
+    val = [int(x, 16) for x in e["value"]]
+    print(" ".join("%02x" % b for b in key), "|", " ".join("%02x" % b for b in val))' |
+	while IFS='|' read -r key val; do
+		# shellcheck disable=SC2086 # one word per byte
+		lb bpftool map update pinned "$1/lb_conntrack" key hex $key value hex $val || return 1
+	done
+	rm -f "$1/lb_conntrack4"
+}
 kill -TERM "$(lbd_pid)"
 sleep 0.5
 OLD=$PIN/abi-$((ABI - 1))
-if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$OLD" && start_lbd; then
+if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$OLD" && to_layout2 "$OLD" &&
+	start_lbd; then
 	n=$(holder_receives)
-	if [ "${n:-0}" -eq 50 ] && [ ! -e "$OLD" ] &&
+	v4=$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	if [ "${n:-0}" -eq 50 ] && [ ! -e "$OLD" ] && [ "$v4" -ge 1 ] &&
 		[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
 		[ "$(prog_on_eth0)" != "$new_prog" ] &&
 		grep -q "carrying over the connection table of $OLD" "$R/lbd.log"; then
 		pass older_layout_conntrack_carried_over
 	else
-		fail older_layout_conntrack_carried_over "backend $holder got ${n:-0} of 50, old pins: $(ls "$OLD" 2>&1 | tr '\n' ' ')"
+		fail older_layout_conntrack_carried_over "backend $holder got ${n:-0} of 50, $v4 IPv4 entries, old pins: $(ls "$OLD" 2>&1 | tr '\n' ' ')"
 	fi
 else
 	fail older_layout_conntrack_carried_over "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"

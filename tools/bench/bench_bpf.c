@@ -45,6 +45,7 @@
 #include "pkt.h"
 #include "lb.skel.h"
 #include "bench_floor.skel.h"
+#include "bench_slow.skel.h"
 
 #define MAX_RUNS 32
 #define MAX_THREADS 16
@@ -70,6 +71,9 @@ enum flow_kind {
 	FLOW_SAME, /* one flow, never remembered first (a SYN sent again) */
 };
 
+/* table rows leave the fields they do not need zero */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 struct bclass {
 	const char *name;
 	int family;
@@ -81,6 +85,8 @@ struct bclass {
 	enum lb_stat path; /* the counter every packet must bump */
 	int encap;
 	int parallel; /* also measured on every CPU at once */
+	int slow; /* through bench_slow: the check that a fixed extra cost
+		   * per packet shows */
 };
 
 static const struct bclass classes[] = {
@@ -109,6 +115,10 @@ static const struct bclass classes[] = {
 	  IPPROTO_TCP, 0x02, FLOW_SAME, LB_STAT_CT_MISS, 0, 0 },
 	{ "TCP ACK, established (IPv4, DSR)", 4, "203.0.113.10", 80,
 	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 0, 1 },
+	{ "TCP ACK, established (IPv4, DSR), balancer made slower on purpose "
+	  "(64 rounds of a dependent multiply, then a tail call into it)",
+	  4, "203.0.113.10", 80, IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT,
+	  0, 0, 1 },
 	{ "UDP, established (IPv4, DSR)", 4, "203.0.113.10", 53, IPPROTO_UDP, 0,
 	  FLOW_KNOWN, LB_STAT_CT_HIT, 0, 0 },
 	{ "TCP SYN, a new flow each packet, full table (IPv6, DSR)", 6,
@@ -138,7 +148,7 @@ struct result {
 static const char *const stat_names[LB_STAT_MAX] = { LB_STAT_NAMES };
 
 static struct bench_lb lb;
-static int floor_fd;
+static int floor_fd, slow_fd;
 static uint32_t opt_repeat = 1000000;
 static uint32_t opt_calls = 200000;
 static int opt_runs = 5;
@@ -269,6 +279,7 @@ static int sample_class(const struct bclass *c, const struct pkt *p,
 			uint32_t *next, struct sample *s, int *valid)
 {
 	uint32_t floor_next = *next;
+	int lb_fd = c->slow ? slow_fd : lb.prog_fd;
 	int err;
 
 	/* the floor sees the same packets as the balancer, then they are
@@ -277,8 +288,7 @@ static int sample_class(const struct bclass *c, const struct pkt *p,
 				&s->floor),
 		       c, "floor", valid);
 	if (!err)
-		err = check_tx(run_loop(lb.prog_fd, c, p, next, opt_calls,
-					&s->lb),
+		err = check_tx(run_loop(lb_fd, c, p, next, opt_calls, &s->lb),
 			       c, "balancer", valid);
 	if (!err)
 		err = check_tx(run_repeat(floor_fd, p, opt_repeat,
@@ -286,9 +296,8 @@ static int sample_class(const struct bclass *c, const struct pkt *p,
 			       c, "floor", valid);
 	s->lb_rep = 0;
 	if (!err && repeat_valid(c))
-		err = check_tx(run_repeat(lb.prog_fd, p, opt_repeat,
-					  &s->lb_rep),
-			       c, "balancer", valid);
+		err = check_tx(run_repeat(lb_fd, p, opt_repeat, &s->lb_rep), c,
+			       "balancer", valid);
 	return err;
 }
 
@@ -319,8 +328,8 @@ static void summarize(struct sample *s, int n, struct result *r)
 	bench_summarize(ratio, n, &r->ratio);
 }
 
-/* Empty the connection table. */
-static int ct_clear(void)
+/* Empty one connection table (keys of either layout fit in keys). */
+static int ct_clear_map(int fd)
 {
 	static struct lb_flow keys[4096];
 	static struct lb_conn vals[4096];
@@ -331,11 +340,19 @@ static int ct_clear(void)
 
 	do {
 		n = 4096;
-		err = bpf_map_lookup_and_delete_batch(
-			lb.dp.conntrack, in, &batch, keys, vals, &n, NULL);
+		err = bpf_map_lookup_and_delete_batch(fd, in, &batch, keys,
+						      vals, &n, NULL);
 		in = &batch;
 	} while (!err);
 	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Empty the connection tables of both families. */
+static int ct_clear(void)
+{
+	int err = ct_clear_map(lb.dp.conntrack4);
+
+	return err ? err : ct_clear_map(lb.dp.conntrack);
 }
 
 static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
@@ -373,15 +390,18 @@ static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 }
 
 /*
- * Fill the connection table before measuring, as on a balancer that has
- * run for a while: every CPU sends as many new UDP flows as the table
- * holds, so that whatever the table's LRU layout, every insert measured
- * afterwards evicts an entry.  Flows from FILL_BASE on.
+ * Fill the connection tables before measuring, as on a balancer that has
+ * run for a while: every CPU sends as many new flows of each family as a
+ * table holds, so that whatever the tables' LRU layout, every insert
+ * measured afterwards evicts an entry.  Flows from FILL_BASE on.
  */
 #define FILL_BASE 0xe0000000U
-static const struct bclass fill_class = {
-	"fill", 4,	  "203.0.113.10",  53, IPPROTO_UDP,
-	0,	FLOW_NEW, LB_STAT_CT_MISS, 0,  0
+static const struct bclass fill_classes[] = {
+	{ "fill", 4, "203.0.113.10", 53, IPPROTO_UDP, 0, FLOW_NEW,
+	  LB_STAT_CT_MISS, 0, 0 },
+	/* the IPv6 flows' table: the ACK that opens a flow inserts it */
+	{ "fill6", 6, "2001:db8:f::10", 80, IPPROTO_TCP, 0x10, FLOW_NEW,
+	  LB_STAT_CT_MISS, 0, 0 },
 };
 
 struct filler {
@@ -402,12 +422,17 @@ static void *fill_main(void *arg)
 	CPU_ZERO(&set);
 	CPU_SET(f->cpu, &set);
 	f->err = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	build(&fill_class, next, &p);
-	if (!f->err)
-		f->err =
-			run_loop(lb.prog_fd, &fill_class, &p, &next, f->n, &ns);
-	if (f->err > 0)
-		f->err = 0;
+	for (size_t i = 0; i < sizeof(fill_classes) / sizeof(fill_classes[0]);
+	     i++) {
+		uint32_t k = next;
+
+		build(&fill_classes[i], k, &p);
+		if (!f->err)
+			f->err = run_loop(lb.prog_fd, &fill_classes[i], &p, &k,
+					  f->n, &ns);
+		if (f->err > 0)
+			f->err = 0;
+	}
 	return NULL;
 }
 
@@ -565,10 +590,11 @@ static void print_head(void)
 static void report(const struct result *res, const struct result *par,
 		   int nthreads)
 {
-	printf("Connection table of %u entries.  \"table with room\": emptied "
+	printf("Connection tables of %u entries each (IPv4 flows, IPv6 "
+	       "flows).  \"table with room\": emptied "
 	       "before each run, so that no insert measured evicts.  After "
-	       "those the table is filled (every CPU sends as many new flows "
-	       "as it holds) and stays full: every new flow measured then "
+	       "those the tables are filled (every CPU sends as many new flows "
+	       "of each family as a table holds) and stay full: every new flow measured then "
 	       "evicts one, as on a balancer that has run for a while.\n\n",
 	       bpf_map__max_entries(lb.skel->maps.lb_conntrack));
 	printf("Median of %d runs (min-max), ns per packet in the kernel. "
@@ -616,6 +642,8 @@ int main(int argc, char **argv)
 {
 	struct result res[NCLASSES], par[NCLASSES];
 	struct bench_floor *fl = NULL;
+	struct bench_slow *sl = NULL;
+	uint32_t zero = 0;
 	uint32_t next = 0;
 	int err, opt;
 
@@ -679,6 +707,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	floor_fd = bpf_program__fd(fl->progs.bench_floor);
+	sl = bench_slow__open_and_load();
+	if (!sl) {
+		err = -errno;
+		bench_warn("cannot load the slower program: %s",
+			   strerror(-err));
+		goto out;
+	}
+	slow_fd = bpf_program__fd(sl->progs.bench_slow);
+	if (bpf_map_update_elem(bpf_map__fd(sl->maps.slow_next), &zero,
+				&lb.prog_fd, BPF_ANY)) {
+		err = -errno;
+		bench_warn("cannot chain the slower program: %s",
+			   strerror(-err));
+		goto out;
+	}
 
 	/* one-flow classes use flow 0; new flows are numbered from 1 on */
 	next = 1;
@@ -721,6 +764,7 @@ int main(int argc, char **argv)
 	}
 	report(res, par, opt_threads);
 out:
+	bench_slow__destroy(sl);
 	bench_floor__destroy(fl);
 	bench_lb_close(&lb);
 	return err ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -53,6 +53,9 @@ int bench_lb_open(struct bench_lb *b, uint32_t ct_size, const uint8_t mac[6],
 	if (ct_size) {
 		err = bpf_map__set_max_entries(b->skel->maps.lb_conntrack,
 					       ct_size);
+		if (!err)
+			err = bpf_map__set_max_entries(
+				b->skel->maps.lb_conntrack4, ct_size);
 		if (err)
 			goto fail;
 	}

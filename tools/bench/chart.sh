@@ -98,6 +98,7 @@ rows "Datapath cost per packet (make bench-bpf)" "packet class" |
 		sub(/TCP SYN, the same flow again/, "SYN same", l)
 		sub(/TCP ACK, established/, "ACK est.", l)
 		sub(/UDP, established/, "UDP est.", l)
+		sub(/, balancer made slower on purpose.*/, " slower", l)
 		sub(/, table with room/, " room", l)
 		sub(/, full table/, " full", l)
 		sub(/ \(IPv4, DSR\)/, " v4", l)

@@ -36,6 +36,17 @@ int lb_dp_remove_table(const struct lb_dp *dp, uint32_t vip_id);
 int lb_dp_table_lookup(const struct lb_dp *dp, uint32_t vip_id, uint32_t slot,
 		       uint32_t *backend_id);
 
+/*
+ * A flow's entry in the connection table of its family (IPv4 flows under
+ * their struct lb_flow4 key in lb_conntrack4, IPv6 ones in lb_conntrack).
+ * Each returns 0 or -errno (-ENOENT: no entry).
+ */
+int lb_dp_ct_lookup(const struct lb_dp *dp, const struct lb_flow *f,
+		    struct lb_conn *c);
+int lb_dp_ct_update(const struct lb_dp *dp, const struct lb_flow *f,
+		    const struct lb_conn *c, uint64_t flags);
+int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f);
+
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);
 

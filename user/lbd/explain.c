@@ -98,7 +98,7 @@ int ctl_explain(struct lbd *d, struct ctl_op *op)
 				ctl_json_backend(d, w, &v->be[i], false);
 			}
 	}
-	ct = !bpf_map_lookup_elem(d->dp.conntrack, &f, &conn);
+	ct = !lb_dp_ct_lookup(&d->dp, &f, &conn);
 	jw_key(w, "conntrack");
 	if (!ct) {
 		jw_null(w);

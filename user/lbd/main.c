@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  -l, --log FILE           log file of the daemon (default: syslog)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (off by\n"
 		"                           default; a bare PORT means 127.0.0.1:PORT)\n"
-		"      --conntrack-size N   connection table entries (default %u)\n"
+		"      --conntrack-size N   connection table entries per family (default %u)\n"
 		"      --hash-seed N        fleet-wide flow hash seed (same on every LB)\n"
 		"      --encap-src4 ADDR    outer source of IPIP packets\n"
 		"      --encap-src6 ADDR    outer source of IP6IP6/4in6 packets\n"

@@ -400,8 +400,9 @@ static void render_daemon(struct prom *p, const struct lbd *d)
 	prom_head(p, "xdplb_backends", "gauge",
 		  "Backends configured, over all VIPs.");
 	prom_u64(p, "xdplb_backends", NULL, nbe);
-	prom_head(p, "xdplb_conntrack_size", "gauge",
-		  "Entries the connection table holds at most.");
+	prom_head(
+		p, "xdplb_conntrack_size", "gauge",
+		"Entries each connection table (IPv4, IPv6 flows) holds at most.");
 	prom_u64(p, "xdplb_conntrack_size", NULL, d->ct_size);
 	prom_head(p, "xdplb_metrics_scrapes_total", "counter",
 		  "Requests for /metrics answered (this one included).");

@@ -137,9 +137,11 @@ static int find_older_ct(struct lbd *d)
 }
 
 /*
- * Copy the old connection table into ours.  Layout 1's key and value are
- * those of today; only created_ns was read from the precise clock, whose
- * epoch the coarse one shares, so entries copy as they are.  flags:
+ * Copy the old connection table into ours.  Layouts 1 and 2 keep every
+ * flow in lb_conntrack under a struct lb_flow: IPv6 flows copy as they
+ * are, IPv4 flows go to lb_conntrack4 under their struct lb_flow4 key.
+ * The value is that of today; layout 1 read created_ns from the precise
+ * clock, whose epoch the coarse one shares.  flags:
  * BPF_ANY, or BPF_NOEXIST to leave entries our program already made.
  * Returns the number of entries copied or -errno.
  */
@@ -169,8 +171,7 @@ static int copy_old_ct(struct lbd *d, __u64 flags)
 		}
 		in = &pos;
 		for (__u32 i = 0; i < n; i++)
-			if (!bpf_map_update_elem(d->dp.conntrack, &keys[i],
-						 &vals[i], flags))
+			if (!lb_dp_ct_update(&d->dp, &keys[i], &vals[i], flags))
 				copied++;
 	} while (!err);
 	err = copied;
@@ -249,9 +250,12 @@ int lbd_dp_open(struct lbd *d)
 		if (fd != d->old_ct_fd)
 			close(fd);
 	}
-	if (d->ct_size)
+	if (d->ct_size) {
 		bpf_map__set_max_entries(d->skel->maps.lb_conntrack,
 					 d->ct_size);
+		bpf_map__set_max_entries(d->skel->maps.lb_conntrack4,
+					 d->ct_size);
+	}
 
 	bpf_object__for_each_map(map, d->skel->obj)
 	{

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fix_layout.c - the map layouts as the datapath reads them, with keys and
+ * tables written byte for byte here rather than through the helpers under
+ * test: IPv4 flows in lb_conntrack4 under a 16-byte key, Maglev tables of
+ * 16-bit backend ids 32 to a value; and a SYN flood that must not evict
+ * established flows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "harness.h"
+#include "fixture.h"
+
+#define X "198.51.100.2" /* v4_tcp's backends, as in fix_conntrack.c */
+#define Y "198.51.100.1"
+
+static void spec_tcp(struct pkt_spec *s, int family, const char *src,
+		     const char *dst, uint16_t sport, uint16_t dport,
+		     uint8_t flags)
+{
+	struct pkt_spec d = { FX_SPEC_DEFAULTS(family, src, dst, 6, sport,
+					       dport) };
+
+	d.tcp_flags = flags;
+	*s = d;
+}
+
+/* Run a TCP packet; 0 and the backend id its MAC names, or -1. */
+static int run_tcp(const struct pkt_spec *s, uint32_t *be_id)
+{
+	struct pkt in, out;
+
+	pkt_build(s, &in);
+	if (fx_run(fx_prog_fd, &in, &out) != XDP_TX)
+		return -1;
+	if (out.b[0] != 0x02 || out.b[1] != 0xbe || out.b[2] || out.b[3])
+		return -1;
+	*be_id = (uint32_t)out.b[4] << 8 | out.b[5];
+	return 0;
+}
+
+/* 192.0.2.230:45000 -> 203.0.113.10:80, TCP, as lb_conntrack4's key */
+static const uint8_t key4_a[16] = { 192,  0,	2,    230,  203, 0, 113, 10,
+				    0xaf, 0xc8, 0x00, 0x50, 6,	 0, 0,	 0 };
+/* 192.0.2.231:45001 -> 203.0.113.10:80, TCP */
+static const uint8_t key4_b[16] = { 192,  0,	2,    231,  203, 0, 113, 10,
+				    0xaf, 0xc9, 0x00, 0x50, 6,	 0, 0,	 0 };
+
+static void test_conntrack4(void)
+{
+	struct lb_flow f6 = {};
+	struct lb_conn c = {};
+	struct pkt_spec s;
+	uint32_t id = 0, y = fx_be_id(&v4_tcp, Y);
+	uint64_t hits;
+
+	/* a miss: the ACK that opens the flow writes the 16-byte key */
+	spec_tcp(&s, 4, "192.0.2.230", "203.0.113.10", 45000, 80, 0x10);
+	if (run_tcp(&s, &id)) {
+		t_fail("conntrack4_miss_writes_compact_key", "not forwarded");
+	} else {
+		int e = bpf_map_lookup_elem(dp.conntrack4, key4_a, &c);
+
+		T_CHECK("conntrack4_miss_writes_compact_key",
+			!e && c.backend_id == id,
+			"lookup: %s, entry names backend %u, packet went to %u",
+			e ? strerror(errno) : "found", c.backend_id, id);
+	}
+
+	/* a hit: an entry written under the 16-byte key names Y while the
+	 * table names X only */
+	c.backend_id = y;
+	c.backend_gen = 1;
+	c.created_ns = 0;
+	fx_only_backend(&v4_tcp, X);
+	bpf_map_update_elem(dp.conntrack4, key4_b, &c, BPF_ANY);
+	hits = fx_stat(LB_STAT_CT_HIT);
+	spec_tcp(&s, 4, "192.0.2.231", "203.0.113.10", 45001, 80, 0x10);
+	T_CHECK("conntrack4_hit_from_compact_key",
+		!run_tcp(&s, &id) && id == y &&
+			fx_stat(LB_STAT_CT_HIT) == hits + 1,
+		"went to backend %u, want %u (%s)", id, y, Y);
+	fx_only_backend(&v4_tcp, NULL);
+
+	/* an IPv6 flow keeps its 40-byte key in lb_conntrack */
+	spec_tcp(&s, 6, "2001:db8:c::230", "2001:db8:f::10", 45002, 80, 0x10);
+	fx_addr_of("2001:db8:c::230", &f6.src);
+	fx_addr_of("2001:db8:f::10", &f6.dst);
+	f6.sport = htons(45002);
+	f6.dport = htons(80);
+	f6.proto = 6;
+	f6.family = LB_FAMILY_V6;
+	T_CHECK("conntrack_v6_full_key",
+		!run_tcp(&s, &id) &&
+			!bpf_map_lookup_elem(dp.conntrack, &f6, &c) &&
+			c.backend_id == id,
+		"no entry under the IPv6 flow's key in lb_conntrack");
+}
+
+/*
+ * A Maglev table of 65537 slots, 2049 values: every slot names A but 63
+ * (the last id of value 1) and 65536 (alone in the last value), which name
+ * the largest backend id.  Flows to 203.0.113.77:80 from 192.0.2.77 land
+ * on these slots from these source ports (golden, seed FX_SEED).
+ */
+#define U16_SLOTS 65537
+#define U16_LAST_ID (LB_MAX_BACKENDS - 1)
+static const struct {
+	uint16_t sport;
+	uint32_t slot;
+	int largest; /* the slot names U16_LAST_ID, else A */
+} u16_flows[] = {
+	{ 4284, 65536, 1 },
+	{ 31353, 65535, 0 },
+	{ 14860, 63, 1 },
+	{ 42059, 64, 0 },
+};
+
+static struct tvip v4_u16 = {
+	.addr = "203.0.113.77",
+	.port = 80,
+	.proto = 6,
+	.nbe = 2,
+	.be = { { "198.51.100.77", 1 }, { "198.51.100.78", 1 } },
+};
+
+static void test_maglev_u16(void)
+{
+	static uint32_t table[U16_SLOTS];
+	uint32_t a, id, got;
+	struct pkt_spec s;
+	int bad = 0;
+
+	if (fx_add_vip(&v4_u16) ||
+	    fx_write_backend_id(U16_LAST_ID, v4_u16.be[1].addr, v4_u16.id,
+				LB_BE_F_USABLE, 1)) {
+		t_fail("maglev_u16_largest_id", "cannot add the VIP");
+		return;
+	}
+	v4_u16.be[1].id = U16_LAST_ID;
+	a = v4_u16.be[0].id;
+	for (uint32_t i = 0; i < U16_SLOTS; i++)
+		table[i] = a;
+	for (size_t i = 0; i < sizeof(u16_flows) / sizeof(u16_flows[0]); i++)
+		if (u16_flows[i].largest)
+			table[u16_flows[i].slot] = U16_LAST_ID;
+	if (lb_dp_install_table(&dp, v4_u16.id, table, U16_SLOTS)) {
+		t_fail("maglev_u16_largest_id", "cannot install the table");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(u16_flows) / sizeof(u16_flows[0]); i++) {
+		uint32_t want = u16_flows[i].largest ? U16_LAST_ID : a;
+
+		spec_tcp(&s, 4, "192.0.2.77", "203.0.113.77",
+			 u16_flows[i].sport, 80, 0x02);
+		if (run_tcp(&s, &id) || id != want) {
+			t_fail("maglev_u16_largest_id",
+			       "port %u (slot %u) went to backend %u, want %u",
+			       u16_flows[i].sport, u16_flows[i].slot, id, want);
+			bad = 1;
+			break;
+		}
+	}
+	if (!bad)
+		t_pass("maglev_u16_largest_id");
+
+	/* read back as explain does: the last slot, and past the end */
+	T_CHECK("maglev_u16_table_read_back",
+		!lb_dp_table_lookup(&dp, v4_u16.id, U16_SLOTS - 1, &got) &&
+			got == U16_LAST_ID &&
+			!lb_dp_table_lookup(&dp, v4_u16.id, 0, &got) &&
+			got == a &&
+			lb_dp_table_lookup(&dp, v4_u16.id, 2049 * 32, &got) ==
+				-ENOENT,
+		"slot %u reads %u", U16_SLOTS - 1, got);
+
+	/* an id that a 16-bit entry cannot hold is refused, and the table
+	 * in place stays */
+	table[5] = LB_MAX_BACKENDS;
+	T_CHECK("maglev_u16_id_out_of_range_refused",
+		lb_dp_install_table(&dp, v4_u16.id, table, U16_SLOTS) ==
+				-ERANGE &&
+			!lb_dp_table_lookup(&dp, v4_u16.id, 5, &got) &&
+			got == a,
+		"an id of %u was not refused", LB_MAX_BACKENDS);
+}
+
+/*
+ * A SYN flood, more SYNs of new flows than the connection table holds,
+ * must not evict established flows: a SYN never writes the table.  The
+ * established flows then still go to their remembered backend while the
+ * Maglev table names another one.
+ */
+#define FLOOD_ESTABLISHED 256
+
+static void test_syn_flood(uint32_t ct_size)
+{
+	uint32_t x = fx_be_id(&v4_tcp, X), y = fx_be_id(&v4_tcp, Y), id;
+	struct pkt_spec s;
+	struct pkt in, out;
+	char src[32];
+	int lost = 0, moved = 0;
+
+	/* established on Y */
+	fx_only_backend(&v4_tcp, Y);
+	for (int i = 0; i < FLOOD_ESTABLISHED; i++) {
+		snprintf(src, sizeof(src), "192.0.2.%d", 1 + i % 250);
+		spec_tcp(&s, 4, src, "203.0.113.10", (uint16_t)(46000 + i), 80,
+			 0x10);
+		run_tcp(&s, &id);
+	}
+	/* the flood: ct_size + ct_size / 4 SYNs from spoofed sources */
+	for (uint32_t i = 0; i < ct_size + ct_size / 4; i++) {
+		snprintf(src, sizeof(src), "10.%u.%u.%u", i >> 16 & 255,
+			 i >> 8 & 255, i & 255);
+		spec_tcp(&s, 4, src, "203.0.113.10", 1024, 80, 0x02);
+		pkt_build(&s, &in);
+		fx_run(fx_prog_fd, &in, &out);
+	}
+	/* the table now names X only: a flow that lost its entry moves */
+	fx_only_backend(&v4_tcp, X);
+	for (int i = 0; i < FLOOD_ESTABLISHED; i++) {
+		struct lb_flow f = {};
+		struct lb_conn c;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", 1 + i % 250);
+		fx_addr_of(src, &f.src);
+		fx_addr_of("203.0.113.10", &f.dst);
+		f.sport = htons((uint16_t)(46000 + i));
+		f.dport = htons(80);
+		f.proto = 6;
+		f.family = LB_FAMILY_V4;
+		if (lb_dp_ct_lookup(&dp, &f, &c))
+			lost++;
+		spec_tcp(&s, 4, src, "203.0.113.10", (uint16_t)(46000 + i), 80,
+			 0x10);
+		if (run_tcp(&s, &id) || id != y)
+			moved++;
+	}
+	fx_only_backend(&v4_tcp, NULL);
+	T_CHECK("syn_flood_keeps_established_flows", !lost && !moved,
+		"after %u SYNs %d of %d established flows lost their entry, "
+		"%d left backend %u (X is %u)",
+		ct_size + ct_size / 4, lost, FLOOD_ESTABLISHED, moved, y, x);
+}
+
+void fx_layout_tests(uint32_t ct_size)
+{
+	test_conntrack4();
+	test_maglev_u16();
+	test_syn_flood(ct_size);
+}
