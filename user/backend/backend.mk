@@ -45,3 +45,8 @@ fuzz: $(O)/fuzz/fuzz_http
 	$(Q)$(O)/fuzz/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-artifact_prefix=$(O)/fuzz/ \
 		$(O)/fuzz/corpus tools/fuzz/corpus
+
+# The Redis client and the stored object format, without a server.
+$(O)/tests/test_redis: tests/unit/test_redis.c $(O)/backend/redis.o $(O)/backend/rvalue.o | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(O)/backend/redis.o $(O)/backend/rvalue.o -o $@ $(LDLIBS)
