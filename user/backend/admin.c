@@ -90,6 +90,7 @@ static void serve_stats(struct conn *c, int head)
 			stats_slot(&w, i, &wk.sh->slots[i], pid);
 	}
 	jw_arr_end(&w);
+	rtier_stats_json(&w, wk.sh);
 	jw_obj_end(&w);
 	if (w.oom)
 		respond_error(c, 500, head);

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * rtier.c - the Redis tier of lb-backend's cache (see rtier.h): lookups of
+ * a batch, stores, the circuit breaker, and its counters.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "json.h"
+#include "log.h"
+#include "prom.h"
+#include "rtier.h"
+#include "rvalue.h"
+
+#define KEY_MAX (64 + 8192 + 16) /* prefix + the longest request line */
+
+static const struct redis_config *rc;
+static struct rtier_counters *ctr;
+static struct redis_conn conn;
+static struct breaker brk;
+static long long busy_since; /* replies awaited since (ms), 0: none */
+
+void rtier_config_init(struct redis_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->timeout_ms = 5;
+	c->retry_ms = 1000;
+	c->max_object = 1 << 20;
+	strcpy(c->prefix, "lb:");
+}
+
+int rtier_config_check(struct redis_config *c)
+{
+	char err[400];
+
+	if (!c->url[0])
+		return 0;
+	if (redis_url_parse(c->url, &c->addr, err, sizeof(err))) {
+		fprintf(stderr, "lb-backend: --redis: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void rtier_worker_init(const struct redis_config *config,
+		       struct rtier_counters *counters)
+{
+	rc = config;
+	ctr = counters;
+	/* a reply larger than any value we store is never read in */
+	redis_init(&conn, rc->max_object);
+	brk = (struct breaker){ .open_ms = rc->retry_ms };
+	STAT_SET(ctr->breaker, BREAKER_CLOSED);
+}
+
+static void breaker_log(int changed, const char *why)
+{
+	if (changed < 0)
+		return;
+	STAT_SET(ctr->breaker, changed);
+	if (changed == BREAKER_OPEN) {
+		STAT_ADD(ctr->breaker_opened, 1);
+		pr_warn("redis %s: %s; going to the origin without it for %u ms",
+			rc->addr.text, why, rc->retry_ms);
+	} else {
+		pr_info("redis %s: answering again", rc->addr.text);
+	}
+}
+
+/* The server failed (err: -ETIMEDOUT or another): close, count, open. */
+static void server_failed(int err)
+{
+	long long now = redis_mono_ms();
+	char why[300];
+
+	snprintf(why, sizeof(why), "%s", conn.err[0] ? conn.err : "failed");
+	if (conn.state != REDIS_DOWN)
+		redis_close(&conn, NULL);
+	STAT_ADD(*(err == -ETIMEDOUT ? &ctr->timeouts : &ctr->errors), 1);
+	breaker_log(breaker_failure(&brk, now), why);
+	STAT_SET(ctr->breaker, brk.state);
+	busy_since = 0;
+}
+
+/* Whether Redis may be asked now; connects when needed. */
+static int usable(void)
+{
+	long long now = redis_mono_ms();
+	int err;
+
+	if (!breaker_allow(&brk, now)) {
+		STAT_SET(ctr->breaker, brk.state);
+		return 0;
+	}
+	STAT_SET(ctr->breaker, brk.state);
+	if (conn.state != REDIS_DOWN)
+		return 1;
+	err = redis_connect(&conn, &rc->addr);
+	if (err) {
+		server_failed(err);
+		return 0;
+	}
+	return 1;
+}
+
+static size_t make_key(char *k, const char *target, size_t len)
+{
+	size_t p = strlen(rc->prefix);
+
+	memcpy(k, rc->prefix, p);
+	memcpy(k + p, target, len);
+	return p + len;
+}
+
+struct lookup {
+	const char *target;
+	size_t len;
+	int got; /* replies in: GET, then PTTL */
+	char *val; /* the GET's bulk, copied */
+	size_t vlen;
+	int toobig;
+	long long pttl;
+	int error; /* an error reply */
+};
+
+static void on_get(void *arg, const struct resp *r)
+{
+	struct lookup *l = arg;
+
+	if (!r)
+		return;
+	l->got++;
+	if (r->type == RESP_BULK) {
+		l->val = malloc(r->len ? r->len : 1);
+		if (l->val) {
+			memcpy(l->val, r->str, r->len);
+			l->vlen = r->len;
+		}
+	} else if (r->type == RESP_TOOBIG) {
+		l->toobig = 1;
+	} else if (r->type != RESP_NIL) {
+		l->error = 1;
+	}
+}
+
+static void on_pttl(void *arg, const struct resp *r)
+{
+	struct lookup *l = arg;
+
+	if (!r)
+		return;
+	l->got++;
+	if (r->type == RESP_INT)
+		l->pttl = r->integer;
+	else
+		l->error = 1;
+}
+
+/* A stored value into an origin reply; 0, or -EBADMSG if it is not one we
+ * may serve. */
+static int to_reply(struct lookup *l, const struct origin_limits *lim,
+		    struct origin_reply *r)
+{
+	struct rvalue v;
+	const char *why;
+	char key[KEY_MAX];
+	size_t klen = make_key(key, l->target, l->len);
+
+	if (rvalue_decode(l->val, l->vlen, key, klen, &v, &why) ||
+	    (why = "headers too long", v.hdrs_len > sizeof(r->hdrs))) {
+		pr_debug("redis: %.*s: refused: %s", (int)l->len, l->target,
+			 why);
+		STAT_ADD(ctr->corrupt, 1);
+		return -EBADMSG;
+	}
+	memset(r, 0, sizeof(*r));
+	r->body_fd = -1;
+	r->status = v.status;
+	memcpy(r->hdrs, v.hdrs, v.hdrs_len);
+	r->hdrs_len = v.hdrs_len;
+	r->body = malloc(v.body_len ? v.body_len : 1);
+	if (!r->body)
+		return -ENOMEM;
+	memcpy(r->body, v.body, v.body_len);
+	r->body_len = v.body_len;
+	/* whole seconds left; under one: for the waiting requests only */
+	r->ttl = l->pttl >= 0 ? l->pttl / 1000 : lim->def_ttl;
+	return 0;
+}
+
+static void on_store(void *arg, const struct resp *r)
+{
+	if (r && r->type == RESP_ERROR) {
+		STAT_ADD(ctr->errors, 1);
+		pr_debug("redis: store refused: %.*s", (int)r->len, r->str);
+	}
+}
+
+/* Queue the SET of a cacheable origin answer; not waited for. */
+static void store(const struct origin_target *t, const struct origin_reply *r)
+{
+	char key[KEY_MAX], px[24];
+	size_t klen, vlen;
+	char *val;
+
+	if (r->error || r->ttl <= 0 || r->body_fd >= 0)
+		return;
+	vlen = rvalue_size(strlen(rc->prefix) + t->len, r->hdrs_len,
+			   r->body_len);
+	if (vlen > rc->max_object) {
+		STAT_ADD(ctr->too_big, 1);
+		return;
+	}
+	if (brk.state != BREAKER_CLOSED || conn.state == REDIS_DOWN)
+		return;
+	klen = make_key(key, t->target, t->len);
+	val = malloc(vlen);
+	if (!val)
+		return;
+	if (!rvalue_encode(val, key, klen, r->status, r->hdrs, r->hdrs_len,
+			   r->body, r->body_len)) {
+		const char *argv[] = { "SET", key, val, "PX", px };
+		size_t lens[] = { 3, klen, vlen, 2, 0 };
+
+		lens[4] = snprintf(px, sizeof(px), "%lld", r->ttl * 1000ll);
+		if (!redis_cmd(&conn, on_store, NULL, 5, argv, lens)) {
+			STAT_ADD(ctr->stores, 1);
+			if (!busy_since)
+				busy_since = redis_mono_ms();
+		}
+	}
+	free(val);
+}
+
+int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
+		     unsigned int n, const struct origin_limits *lim,
+		     struct origin_reply *r, unsigned char *from_redis)
+{
+	static struct origin_reply rep[ORIGIN_BATCH];
+	struct origin_target miss[ORIGIN_BATCH];
+	struct lookup l[ORIGIN_BATCH] = { 0 };
+	unsigned int i, m = 0, idx[ORIGIN_BATCH];
+	char key[KEY_MAX];
+	int asked = 0, err;
+
+	memset(from_redis, 0, n);
+	if (!rc || !rc->url[0])
+		return origin_fetch_many(o, t, n, lim, r);
+	if (usable()) {
+		for (i = 0; i < n; i++) {
+			size_t klen = make_key(key, t[i].target, t[i].len);
+			const char *get[] = { "GET", key };
+			const char *pttl[] = { "PTTL", key };
+			size_t lens[] = { 3, klen }, plens[] = { 4, klen };
+
+			l[i].target = t[i].target;
+			l[i].len = t[i].len;
+			if (redis_cmd(&conn, on_get, &l[i], 2, get, lens) ||
+			    redis_cmd(&conn, on_pttl, &l[i], 2, pttl, plens))
+				break;
+		}
+		asked = 1;
+		err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
+		if (err) {
+			server_failed(err);
+		} else {
+			busy_since = 0;
+			breaker_log(breaker_success(&brk), NULL);
+		}
+	} else {
+		STAT_ADD(ctr->skipped, n);
+	}
+	for (i = 0; i < n; i++) {
+		if (asked && l[i].got == 2 && !l[i].error && l[i].val &&
+		    !to_reply(&l[i], lim, &r[i])) {
+			from_redis[i] = 1;
+			STAT_ADD(ctr->hits, 1);
+		} else {
+			if (asked && l[i].error)
+				STAT_ADD(ctr->errors, 1);
+			if (asked && l[i].toobig)
+				STAT_ADD(ctr->too_big, 1);
+			if (asked)
+				STAT_ADD(ctr->misses, 1);
+			idx[m] = i;
+			miss[m++] = t[i];
+		}
+		free(l[i].val);
+	}
+	if (!m)
+		return 0;
+	STAT_ADD(ctr->origin, m);
+	origin_fetch_many(o, miss, m, lim, rep);
+	for (i = 0; i < m; i++) {
+		r[idx[i]] = rep[i];
+		store(&miss[i], &r[idx[i]]);
+	}
+	if (conn.state != REDIS_DOWN && redis_io(&conn))
+		server_failed(-ECONNRESET);
+	return 0;
+}
+
+void rtier_tick(long long now)
+{
+	if (!rc || !rc->url[0] || conn.state == REDIS_DOWN)
+		return;
+	if (redis_io(&conn)) {
+		server_failed(-ECONNRESET);
+		return;
+	}
+	if (!redis_pending(&conn))
+		busy_since = 0;
+	else if (busy_since && now - busy_since > rc->timeout_ms)
+		server_failed(-ETIMEDOUT);
+}
+
+/* ---------------------------------------------------------------- figures */
+
+/* The counters as /stats and /metrics name them. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+} fields[] = {
+#define C(f, h)                                                     \
+	{                                                           \
+#f, h, __builtin_offsetof(struct rtier_counters, f) \
+	}
+	C(hits, "Lookups answered by the Redis tier."),
+	C(misses, "Lookups the Redis tier could not answer."),
+	C(origin, "Fetches that went on to the origin."),
+	C(stores, "Objects written to Redis."),
+	C(errors, "Failed Redis connections and error replies."),
+	C(timeouts, "Redis waits that overran --redis-timeout."),
+	C(skipped, "Lookups not made while the breaker was open."),
+	C(corrupt, "Stored values refused as damaged or misplaced."),
+	C(too_big, "Objects over --redis-max-object."),
+	C(purges, "PURGE requests answered."),
+	C(breaker_opened, "Times a worker's Redis breaker opened."),
+#undef C
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static uint64_t *field(struct rtier_counters *s, size_t i)
+{
+	return (uint64_t *)((char *)s + fields[i].off);
+}
+
+/* Every live worker's counters summed up; *open: breakers not closed. */
+static void sum(const struct shared *sh, struct rtier_counters *s,
+		unsigned int *open)
+{
+	memset(s, 0, sizeof(*s));
+	*open = 0;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct rtier_counters *c =
+			(struct rtier_counters *)&sh->slots[i].redis;
+
+		if (!STAT_GET(sh->slots[i].pid))
+			continue;
+		for (size_t f = 0; f < NFIELDS; f++)
+			*field(s, f) += STAT_GET(*field(c, f));
+		if (STAT_GET(c->breaker) != BREAKER_CLOSED)
+			(*open)++;
+	}
+}
+
+void rtier_stats_json(struct jw *w, const struct shared *sh)
+{
+	struct rtier_counters s;
+	unsigned int open;
+
+	if (!rc || !rc->url[0])
+		return;
+	sum(sh, &s, &open);
+	jw_key(w, "redis");
+	jw_obj_begin(w);
+	jw_kstr(w, "server", rc->addr.text);
+	jw_kstr(w, "breaker", open ? "open" : "closed");
+	jw_kuint(w, "workers_open", open);
+	for (size_t i = 0; i < NFIELDS; i++)
+		jw_kuint(w, fields[i].name, *field(&s, i));
+	jw_obj_end(w);
+}
+
+void rtier_metrics(struct prom *p, const struct shared *sh)
+{
+	struct rtier_counters s;
+	unsigned int open;
+	char name[80];
+
+	if (!rc || !rc->url[0])
+		return;
+	sum(sh, &s, &open);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		snprintf(name, sizeof(name), "lb_backend_redis_%s_total",
+			 fields[i].name);
+		prom_head(p, name, "counter", fields[i].help);
+		prom_u64(p, name, NULL, *field(&s, i));
+	}
+	prom_head(p, "lb_backend_redis_breaker_open", "gauge",
+		  "Workers whose Redis breaker is open now.");
+	prom_u64(p, "lb_backend_redis_breaker_open", NULL, open);
+}
