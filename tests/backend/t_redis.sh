@@ -9,46 +9,7 @@
 # request, and the breaker opens and closes with one log line each way.
 source "$(dirname "$0")/lib.sh"
 need
-RH="python3 $HERE/redis_helper.py"
-need_cmd redis-server
-
-# start_redis: sets RPORT, RPID
-start_redis() {
-	local i
-	RPORT=${1:-$($HELPER freeport)}
-	redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-		--dir "$T" --logfile "$T/redis.$RPORT.log" &
-	RPID=$!
-	PIDS+=($RPID)
-	for i in $(seq 100); do
-		[ "$(timeout 2 $RH cmd "$RPORT" PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.05
-	done
-	echo "FAIL start: redis-server did not start"
-	exit 1
-}
-rcmd() { $RH cmd "$RPORT" "$@"; }
-# host N: start backend host N with the common options; H[N], B[N].  The
-# timeout is long enough for a machine busy with other tests: these checks
-# are about what is served, the breaker's own are below.
-declare -a H B
-host() {
-	local n=$1
-	shift
-	WORKERS=2 start_backend --workers 2 --origin "http://127.0.0.1:$OPORT" \
-		--redis "redis://127.0.0.1:$RPORT" --redis-timeout 1 "$@"
-	H[n]=$URL
-	B[n]=$BPID
-}
-# xc URL: "X-Cache body" of one request
-xc() {
-	curl -s -D "$T/h" --max-time 10 "$1" >"$T/b"
-	echo "$(tr -d '\r' <"$T/h" | awk -F': ' '$1 == "X-Cache" {print $2}') $(head -c 60 "$T/b")"
-}
-# rstat URL FIELD: a figure of the redis member of /stats
-rstat() {
-	curl -s --max-time 10 "$1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["redis"][sys.argv[1]])' "$2"
-}
+source "$HERE/redis_lib.sh"
 
 # bad options: one line naming what is wrong, nothing started
 for bad in "--redis http://127.0.0.1:1" "--redis redis://127.0.0.1:0" \
@@ -133,8 +94,8 @@ r=$(xc "${H[2]}/obj/g")
 r2=$(xc "${H[2]}/obj/set")
 check "redis foreign values and types are not served" \
 	$([ "$r" = "MISS hello /obj/g" ] && [ "$r2" = "MISS hello /obj/set" ]; echo $?) "got '$r' '$r2'"
-c=$(rstat "${H[2]}" corrupt)
-tb=$(rstat "${H[2]}" too_big)
+c=$(rstat "${A[2]}" corrupt)
+tb=$(rstat "${A[2]}" too_big)
 check "redis refused values are counted" $([ "$c" -ge 3 ] && [ "$tb" -ge 1 ]; echo $?) "corrupt $c too_big $tb"
 stop_hosts
 

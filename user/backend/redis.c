@@ -614,11 +614,14 @@ static int dispatch(struct redis_conn *c)
 			break;
 		if (n < 0)
 			return fail(c, -n, "reply");
-		if (!c->q_len)
+		if (!c->q_len && !c->on_push)
 			return fail(c, EPROTO, "unexpected reply");
 		off += n;
 		c->skip = skip;
-		struct redis_pending p = q_pop(c);
+		struct redis_pending p = { c->on_push, c->push_arg };
+
+		if (c->q_len)
+			p = q_pop(c);
 
 		if (p.cb)
 			p.cb(p.arg, r);

@@ -104,6 +104,8 @@ struct redis_conn {
 	struct redis_pending *q; /* ring of callbacks awaiting replies */
 	unsigned int q_head, q_len, q_cap;
 	struct resp_pool pool;
+	redis_cb on_push; /* replies nobody asked for (pub/sub messages) */
+	void *push_arg;
 	int auth_failed; /* AUTH or SELECT was refused */
 	char err[256]; /* why it went down last, for the log */
 };

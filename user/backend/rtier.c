@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cache.h"
 #include "json.h"
+#include "cache.h"
 #include "log.h"
 #include "prom.h"
 #include "rtier.h"
@@ -22,6 +24,9 @@ static struct rtier_counters *ctr;
 static struct redis_conn conn;
 static struct breaker brk;
 static long long busy_since; /* replies awaited since (ms), 0: none */
+static struct cache *local;
+static struct redis_conn sub; /* subscribed to the purge channel */
+static long long sub_retry_at;
 
 void rtier_config_init(struct redis_config *c)
 {
@@ -46,10 +51,12 @@ int rtier_config_check(struct redis_config *c)
 }
 
 void rtier_worker_init(const struct redis_config *config,
-		       struct rtier_counters *counters)
+		       struct rtier_counters *counters, struct cache *cache)
 {
 	rc = config;
 	ctr = counters;
+	local = cache;
+	redis_init(&sub, 65536);
 	/* a reply larger than any value we store is never read in */
 	redis_init(&conn, rc->max_object);
 	brk = (struct breaker){ .open_ms = rc->retry_ms };
@@ -303,9 +310,114 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 	return 0;
 }
 
+/* ---------------------------------------------------------------- purge */
+
+static size_t channel(char *ch)
+{
+	return (size_t)snprintf(ch, 80, "%spurge", rc->prefix);
+}
+
+struct purge_wait {
+	int got;
+	long long n[2]; /* DEL's and PUBLISH's integers */
+};
+
+static void on_purge_reply(void *arg, const struct resp *r)
+{
+	struct purge_wait *w = arg;
+
+	if (r && r->type == RESP_INT && w->got < 2)
+		w->n[w->got++] = r->integer;
+}
+
+int rtier_purge(const char *target, size_t len, int *was_local,
+		long long *deleted, long long *receivers)
+{
+	struct purge_wait w = { 0 };
+	char key[KEY_MAX], ch[80];
+	size_t klen, chlen;
+	int err;
+
+	*was_local = cache_remove(local, target, len) > 0;
+	*deleted = *receivers = 0;
+	STAT_ADD(ctr->purges, 1);
+	if (!rc->url[0])
+		return 0;
+	if (!usable())
+		return -EAGAIN;
+	klen = make_key(key, target, len);
+	chlen = channel(ch);
+	{
+		const char *del[] = { "DEL", key };
+		const char *pub[] = { "PUBLISH", ch, target };
+		size_t dlens[] = { 3, klen }, plens[] = { 7, chlen, len };
+
+		if (redis_cmd(&conn, on_purge_reply, &w, 2, del, dlens) ||
+		    redis_cmd(&conn, on_purge_reply, &w, 3, pub, plens))
+			return -ENOMEM;
+	}
+	err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
+	if (err) {
+		server_failed(err);
+		return err;
+	}
+	busy_since = 0;
+	breaker_log(breaker_success(&brk), NULL);
+	if (w.got < 2)
+		return -EPROTO; /* an error reply */
+	*deleted = w.n[0];
+	*receivers = w.n[1];
+	return 0;
+}
+
+/* A message on the purge channel: forget its key here. */
+static void on_message(void *arg, const struct resp *r)
+{
+	if (!r || r->type != RESP_ARRAY || r->n != 3 ||
+	    r->elem[0].type != RESP_BULK || r->elem[0].len != 7 ||
+	    memcmp(r->elem[0].str, "message", 7) ||
+	    r->elem[2].type != RESP_BULK)
+		return;
+	cache_remove(local, r->elem[2].str, r->elem[2].len);
+	STAT_ADD(ctr->purge_msgs, 1);
+}
+
+static void on_subscribed(void *arg, const struct resp *r)
+{
+	if (r && r->type == RESP_ERROR)
+		redis_close(&sub, "SUBSCRIBE refused");
+}
+
+/* Keep the subscription to the purge channel, and read what it brings. */
+static void sub_tick(long long now)
+{
+	char ch[80];
+
+	if (sub.state == REDIS_DOWN) {
+		if (now < sub_retry_at)
+			return;
+		sub_retry_at = now + rc->retry_ms;
+		if (redis_connect(&sub, &rc->addr))
+			return;
+		const char *argv[] = { "SUBSCRIBE", ch };
+		size_t lens[] = { 9, channel(ch) };
+
+		sub.on_push = on_message;
+		if (redis_cmd(&sub, on_subscribed, NULL, 2, argv, lens)) {
+			redis_close(&sub, NULL);
+			return;
+		}
+	}
+	if (redis_io(&sub))
+		pr_debug("redis %s: purge channel: %s", rc->addr.text, sub.err);
+}
+
 void rtier_tick(long long now)
 {
-	if (!rc || !rc->url[0] || conn.state == REDIS_DOWN)
+	if (!rc || !rc->url[0])
+		return;
+	sub_tick(now);
+	if (conn.state == REDIS_DOWN)
 		return;
 	if (redis_io(&conn)) {
 		server_failed(-ECONNRESET);
@@ -338,6 +450,7 @@ static const struct {
 	C(corrupt, "Stored values refused as damaged or misplaced."),
 	C(too_big, "Objects over --redis-max-object."),
 	C(purges, "PURGE requests answered."),
+	C(purge_msgs, "Purge messages applied to the local cache."),
 	C(breaker_opened, "Times a worker's Redis breaker opened."),
 #undef C
 };

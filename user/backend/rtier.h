@@ -41,7 +41,8 @@ struct rtier_counters {
 	uint64_t skipped; /* lookups not made: the breaker was open */
 	uint64_t corrupt; /* stored values refused (rvalue.h) */
 	uint64_t too_big; /* objects over --redis-max-object */
-	uint64_t purges; /* keys removed by PURGE */
+	uint64_t purges; /* PURGE requests answered */
+	uint64_t purge_msgs; /* purge messages applied to the local tier */
 	uint64_t breaker_opened; /* closed -> open transitions */
 	uint32_t breaker; /* enum breaker_state, now */
 	uint32_t pad;
@@ -52,9 +53,10 @@ void rtier_config_init(struct redis_config *rc);
 /* Check the options once all are read; 0 or -EINVAL after a message. */
 int rtier_config_check(struct redis_config *rc);
 
-/* In a worker, before its first request. */
+struct cache;
+/* In a worker, before its first request; purges remove from cache. */
 void rtier_worker_init(const struct redis_config *rc,
-		       struct rtier_counters *ctr);
+		       struct rtier_counters *ctr, struct cache *cache);
 
 /*
  * Answer n targets (at most ORIGIN_BATCH): from Redis where it has them
@@ -65,7 +67,20 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis);
 
-/* Housekeeping from the worker's loop: replies of stores, overdue ones. */
+/*
+ * PURGE of target: remove it from the local tier, from Redis, and (by a
+ * message on the channel PREFIX"purge") from the local tier of every host.
+ * Every worker of every host subscribes to that channel and applies what
+ * it receives, so one live worker per host suffices.  Fills *local (1 if
+ * this host held it), *deleted (keys removed from Redis) and *receivers
+ * (subscribed workers the message reached).  0, or -errno when Redis could
+ * not be told (the local tier is purged all the same).
+ */
+int rtier_purge(const char *target, size_t len, int *local, long long *deleted,
+		long long *receivers);
+
+/* Housekeeping from the worker's loop: replies of stores, overdue ones,
+ * the purge channel. */
 void rtier_tick(long long now_ms);
 
 struct shared;
