@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
 		"                  [--redis URL] [--redis-timeout S] [--redis-retry S]\n"
 		"                  [--redis-max-object BYTES] [--redis-prefix STRING]\n"
+		"                  [--redis-lock-wait S]\n"
 		"                  [--verbose]\n"
 		"signals: HUP reload (new binary and configuration), TERM graceful\n"
 		"         stop (/healthz 503 first), QUIT immediate stop\n");
@@ -210,6 +211,9 @@ static int set_option(struct config *c, const char *name, const char *v)
 	} else if (!strcmp(name, "redis-retry")) {
 		NEED_SECS();
 		c->redis.retry_ms = ms;
+	} else if (!strcmp(name, "redis-lock-wait")) {
+		NEED_SECS();
+		c->redis.lock_wait_ms = ms;
 	} else if (!strcmp(name, "redis-max-object")) {
 		NEED_U64(1, RVALUE_HDR + 1, 512ull << 20);
 		c->redis.max_object = x;

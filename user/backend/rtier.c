@@ -4,14 +4,15 @@
  * a batch, stores, the circuit breaker, and its counters.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "cache.h"
 #include "json.h"
-#include "cache.h"
 #include "log.h"
 #include "prom.h"
 #include "rtier.h"
@@ -22,7 +23,7 @@
 static const struct redis_config *rc;
 static struct rtier_counters *ctr;
 static struct redis_conn conn;
-static struct breaker brk;
+static struct breaker bk;
 static long long busy_since; /* replies awaited since (ms), 0: none */
 static struct cache *local;
 static struct redis_conn sub; /* subscribed to the purge channel */
@@ -33,6 +34,7 @@ void rtier_config_init(struct redis_config *c)
 	memset(c, 0, sizeof(*c));
 	c->timeout_ms = 5;
 	c->retry_ms = 1000;
+	c->lock_wait_ms = 2000;
 	c->max_object = 1 << 20;
 	strcpy(c->prefix, "lb:");
 }
@@ -59,7 +61,7 @@ void rtier_worker_init(const struct redis_config *config,
 	redis_init(&sub, 65536);
 	/* a reply larger than any value we store is never read in */
 	redis_init(&conn, rc->max_object);
-	brk = (struct breaker){ .open_ms = rc->retry_ms };
+	bk = (struct breaker){ .open_ms = rc->retry_ms };
 	STAT_SET(ctr->breaker, BREAKER_CLOSED);
 }
 
@@ -87,8 +89,8 @@ static void server_failed(int err)
 	if (conn.state != REDIS_DOWN)
 		redis_close(&conn, NULL);
 	STAT_ADD(*(err == -ETIMEDOUT ? &ctr->timeouts : &ctr->errors), 1);
-	breaker_log(breaker_failure(&brk, now), why);
-	STAT_SET(ctr->breaker, brk.state);
+	breaker_log(breaker_failure(&bk, now), why);
+	STAT_SET(ctr->breaker, bk.state);
 	busy_since = 0;
 }
 
@@ -98,11 +100,11 @@ static int usable(void)
 	long long now = redis_mono_ms();
 	int err;
 
-	if (!breaker_allow(&brk, now)) {
-		STAT_SET(ctr->breaker, brk.state);
+	if (!breaker_allow(&bk, now)) {
+		STAT_SET(ctr->breaker, bk.state);
 		return 0;
 	}
-	STAT_SET(ctr->breaker, brk.state);
+	STAT_SET(ctr->breaker, bk.state);
 	if (conn.state != REDIS_DOWN)
 		return 1;
 	err = redis_connect(&conn, &rc->addr);
@@ -122,48 +124,62 @@ static size_t make_key(char *k, const char *target, size_t len)
 	return p + len;
 }
 
+/* Where a key of the batch stands. */
+enum lookup_state {
+	L_ASK, /* to look up in Redis */
+	L_HIT, /* Redis had it: answered */
+	L_HOLDER, /* we hold its lock: fetch, store, unlock */
+	L_WAIT, /* another host holds its lock: wait for its value */
+	L_ORIGIN, /* fetch without the lock (Redis unusable, wait over) */
+	L_DONE, /* fetched */
+};
+
 struct lookup {
 	const char *target;
 	size_t len;
-	int got; /* replies in: GET, then PTTL */
+	int state; /* enum lookup_state */
+	int got; /* replies in: GET, PTTL, SET NX */
 	char *val; /* the GET's bulk, copied */
 	size_t vlen;
 	int toobig;
 	long long pttl;
+	int lock; /* 1: SET NX took the lock, 0: another holds it */
 	int error; /* an error reply */
 };
 
-static void on_get(void *arg, const struct resp *r)
+/* The replies of ask(), in their order: GET, PTTL, SET NX. */
+static void on_lookup(void *arg, const struct resp *r)
 {
 	struct lookup *l = arg;
 
 	if (!r)
 		return;
-	l->got++;
-	if (r->type == RESP_BULK) {
-		l->val = malloc(r->len ? r->len : 1);
-		if (l->val) {
-			memcpy(l->val, r->str, r->len);
-			l->vlen = r->len;
+	switch (l->got++) {
+	case 0:
+		if (r->type == RESP_BULK) {
+			l->val = malloc(r->len ? r->len : 1);
+			if (l->val) {
+				memcpy(l->val, r->str, r->len);
+				l->vlen = r->len;
+			}
+		} else if (r->type == RESP_TOOBIG) {
+			l->toobig = 1;
+		} else if (r->type != RESP_NIL) {
+			l->error = 1;
 		}
-	} else if (r->type == RESP_TOOBIG) {
-		l->toobig = 1;
-	} else if (r->type != RESP_NIL) {
-		l->error = 1;
+		break;
+	case 1:
+		if (r->type == RESP_INT)
+			l->pttl = r->integer;
+		else
+			l->error = 1;
+		break;
+	default:
+		if (r->type == RESP_STATUS)
+			l->lock = 1;
+		else if (r->type != RESP_NIL)
+			l->error = 1;
 	}
-}
-
-static void on_pttl(void *arg, const struct resp *r)
-{
-	struct lookup *l = arg;
-
-	if (!r)
-		return;
-	l->got++;
-	if (r->type == RESP_INT)
-		l->pttl = r->integer;
-	else
-		l->error = 1;
 }
 
 /* A stored value into an origin reply; 0, or -EBADMSG if it is not one we
@@ -221,7 +237,7 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 		STAT_ADD(ctr->too_big, 1);
 		return;
 	}
-	if (brk.state != BREAKER_CLOSED || conn.state == REDIS_DOWN)
+	if (bk.state != BREAKER_CLOSED || conn.state == REDIS_DOWN)
 		return;
 	klen = make_key(key, t->target, t->len);
 	val = malloc(vlen);
@@ -242,71 +258,239 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 	free(val);
 }
 
+static size_t lock_key(char *k, const char *target, size_t len)
+{
+	size_t n = (size_t)snprintf(k, 80, "%slock:", rc->prefix);
+
+	memcpy(k + n, target, len);
+	return n + len;
+}
+
+/* This process's lock token: a lock is only ever released by its taker. */
+static const char *token(size_t *len)
+{
+	static char tok[300];
+	static size_t n;
+
+	if (!n) {
+		char host[256] = "";
+
+		gethostname(host, sizeof(host) - 1);
+		n = snprintf(tok, sizeof(tok), "%s/%d", host, (int)getpid());
+	}
+	*len = n;
+	return tok;
+}
+
+/* Wait for what was asked, at most --redis-timeout; the outcome moves
+ * the breaker.  0, or -errno after the server failed. */
+static int settle(void)
+{
+	int err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
+
+	if (err) {
+		server_failed(err);
+		return err;
+	}
+	busy_since = 0;
+	breaker_log(breaker_success(&bk), NULL);
+	return 0;
+}
+
+/* Ask Redis about every key in state `which`: its value, the value's TTL,
+ * and its lock (SET NX PX: taken if nobody holds it).  0, or -errno after
+ * the server failed. */
+static int ask(struct lookup *l, unsigned int n, int which)
+{
+	char key[KEY_MAX], lkey[KEY_MAX], px[24];
+	size_t toklen, pxlen;
+	const char *tok = token(&toklen);
+	unsigned int i;
+
+	pxlen = snprintf(px, sizeof(px), "%u", rc->lock_wait_ms);
+	for (i = 0; i < n; i++) {
+		if (l[i].state != which)
+			continue;
+		free(l[i].val);
+		l[i].val = NULL;
+		l[i].got = l[i].lock = l[i].error = l[i].toobig = 0;
+		size_t klen = make_key(key, l[i].target, l[i].len);
+		size_t lklen = lock_key(lkey, l[i].target, l[i].len);
+		const char *get[] = { "GET", key };
+		const char *pttl[] = { "PTTL", key };
+		const char *set[] = { "SET", lkey, tok, "NX", "PX", px };
+		size_t glens[] = { 3, klen }, plens[] = { 4, klen };
+		size_t slens[] = { 3, lklen, toklen, 2, 2, pxlen };
+
+		if (redis_cmd(&conn, on_lookup, &l[i], 2, get, glens) ||
+		    redis_cmd(&conn, on_lookup, &l[i], 2, pttl, plens) ||
+		    redis_cmd(&conn, on_lookup, &l[i], 6, set, slens))
+			break;
+	}
+	return settle();
+}
+
+/* After ask(): a hit answers r[i]; else the key is ours to fetch, or
+ * another host's, or (the answers being unusable) the origin's. */
+static void classify(struct lookup *l, const struct origin_limits *lim,
+		     struct origin_reply *r, unsigned char *from_redis)
+{
+	int first = l->state == L_ASK;
+
+	if (l->got == 3 && !l->error && l->val && !to_reply(l, lim, r)) {
+		*from_redis = 1;
+		STAT_ADD(ctr->hits, 1);
+		if (!first)
+			STAT_ADD(ctr->lock_served, 1);
+		if (l->lock)
+			l->state = L_HOLDER; /* released below, not fetched */
+		else
+			l->state = L_DONE;
+		return;
+	}
+	if (l->error)
+		STAT_ADD(ctr->errors, 1);
+	if (l->toobig)
+		STAT_ADD(ctr->too_big, 1);
+	if (first)
+		STAT_ADD(ctr->misses, 1);
+	if (l->got == 3 && l->lock)
+		l->state = L_HOLDER;
+	else if (l->got == 3 && !l->error)
+		l->state = L_WAIT;
+	else
+		l->state = L_ORIGIN;
+}
+
+/* Release our lock on target, if it is still ours; after the store, so
+ * waiters find the value before the lock is gone. */
+static void unlock(const char *target, size_t len)
+{
+	static const char script[] =
+		"if redis.call('get', KEYS[1]) == ARGV[1] then "
+		"return redis.call('del', KEYS[1]) end return 0";
+	char lkey[KEY_MAX];
+	size_t toklen, lklen = lock_key(lkey, target, len);
+	const char *tok = token(&toklen);
+	const char *argv[] = { "EVAL", script, "1", lkey, tok };
+	size_t lens[] = { 4, sizeof(script) - 1, 1, lklen, toklen };
+
+	redis_cmd(&conn, on_store, NULL, 5, argv, lens);
+}
+
+/* Fetch the keys we hold or must fetch anyway; store and unlock. */
+static void fetch(const struct origin *o, const struct origin_target *t,
+		  unsigned int n, const struct origin_limits *lim,
+		  struct origin_reply *r, const unsigned char *from_redis,
+		  struct lookup *l)
+{
+	static struct origin_reply rep[ORIGIN_BATCH];
+	struct origin_target miss[ORIGIN_BATCH];
+	unsigned int i, m = 0, idx[ORIGIN_BATCH];
+
+	for (i = 0; i < n; i++) {
+		if (l[i].state == L_HOLDER && from_redis[i]) {
+			/* a value and our lock: stored just now by a holder
+			 * whose lock ran out */
+			unlock(t[i].target, t[i].len);
+			l[i].state = L_DONE;
+		}
+		if (l[i].state == L_HOLDER || l[i].state == L_ORIGIN) {
+			idx[m] = i;
+			miss[m++] = t[i];
+		}
+	}
+	if (!m)
+		return;
+	STAT_ADD(ctr->origin, m);
+	origin_fetch_many(o, miss, m, lim, rep);
+	for (i = 0; i < m; i++) {
+		struct lookup *x = &l[idx[i]];
+
+		r[idx[i]] = rep[i];
+		store(&miss[i], &r[idx[i]]);
+		if (x->state == L_HOLDER && conn.state != REDIS_DOWN)
+			unlock(x->target, x->len);
+		x->state = L_DONE;
+	}
+	if (conn.state != REDIS_DOWN && redis_io(&conn))
+		server_failed(-ECONNRESET);
+}
+
+/* Keys in state from move to state to; returns how many. */
+static unsigned int move(struct lookup *l, unsigned int n, int from, int to)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (l[i].state == from) {
+			l[i].state = to;
+			k++;
+		}
+	return k;
+}
+
+/*
+ * Single flight across hosts: a key missing from Redis is fetched by the
+ * host whose SET NX took its lock (PREFIXlock:TARGET, for --redis-lock-wait
+ * at most).  The others poll Redis for the value meanwhile; when the lock
+ * goes away without a value (the answer was not to be shared, or the
+ * holder died and its lock ran out) one of them takes it over, and when
+ * the wait is over they fetch on their own.  The keys we hold are fetched
+ * before we wait for those of others, so two hosts holding each other's
+ * keys never wait for each other.
+ */
 int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis)
 {
-	static struct origin_reply rep[ORIGIN_BATCH];
-	struct origin_target miss[ORIGIN_BATCH];
 	struct lookup l[ORIGIN_BATCH] = { 0 };
-	unsigned int i, m = 0, idx[ORIGIN_BATCH];
-	char key[KEY_MAX];
-	int asked = 0, err;
+	long long deadline;
+	unsigned int i, waiting;
 
 	memset(from_redis, 0, n);
 	if (!rc || !rc->url[0])
 		return origin_fetch_many(o, t, n, lim, r);
+	for (i = 0; i < n; i++) {
+		l[i].target = t[i].target;
+		l[i].len = t[i].len;
+		l[i].state = L_ORIGIN;
+	}
 	if (usable()) {
-		for (i = 0; i < n; i++) {
-			size_t klen = make_key(key, t[i].target, t[i].len);
-			const char *get[] = { "GET", key };
-			const char *pttl[] = { "PTTL", key };
-			size_t lens[] = { 3, klen }, plens[] = { 4, klen };
-
-			l[i].target = t[i].target;
-			l[i].len = t[i].len;
-			if (redis_cmd(&conn, on_get, &l[i], 2, get, lens) ||
-			    redis_cmd(&conn, on_pttl, &l[i], 2, pttl, plens))
-				break;
-		}
-		asked = 1;
-		err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
-		if (err) {
-			server_failed(err);
-		} else {
-			busy_since = 0;
-			breaker_log(breaker_success(&brk), NULL);
-		}
+		move(l, n, L_ORIGIN, L_ASK);
+		if (ask(l, n, L_ASK))
+			move(l, n, L_ASK, L_ORIGIN);
+		for (i = 0; i < n; i++)
+			if (l[i].state == L_ASK)
+				classify(&l[i], lim, &r[i], &from_redis[i]);
 	} else {
 		STAT_ADD(ctr->skipped, n);
 	}
-	for (i = 0; i < n; i++) {
-		if (asked && l[i].got == 2 && !l[i].error && l[i].val &&
-		    !to_reply(&l[i], lim, &r[i])) {
-			from_redis[i] = 1;
-			STAT_ADD(ctr->hits, 1);
-		} else {
-			if (asked && l[i].error)
-				STAT_ADD(ctr->errors, 1);
-			if (asked && l[i].toobig)
-				STAT_ADD(ctr->too_big, 1);
-			if (asked)
-				STAT_ADD(ctr->misses, 1);
-			idx[m] = i;
-			miss[m++] = t[i];
+	fetch(o, t, n, lim, r, from_redis, l);
+	deadline = redis_mono_ms() + rc->lock_wait_ms;
+	while ((waiting = move(l, n, L_WAIT, L_WAIT))) {
+		long long now = redis_mono_ms();
+
+		if (now >= deadline || conn.state == REDIS_DOWN ||
+		    bk.state != BREAKER_CLOSED) {
+			STAT_ADD(ctr->lock_expired, waiting);
+			move(l, n, L_WAIT, L_ORIGIN);
+			break;
 		}
+		poll(NULL, 0, deadline - now < 5 ? deadline - now : 5);
+		if (ask(l, n, L_WAIT)) {
+			move(l, n, L_WAIT, L_ORIGIN);
+			break;
+		}
+		for (i = 0; i < n; i++)
+			if (l[i].state == L_WAIT)
+				classify(&l[i], lim, &r[i], &from_redis[i]);
+		/* keys whose lock we took over: fetch them now */
+		fetch(o, t, n, lim, r, from_redis, l);
+	}
+	fetch(o, t, n, lim, r, from_redis, l);
+	for (i = 0; i < n; i++)
 		free(l[i].val);
-	}
-	if (!m)
-		return 0;
-	STAT_ADD(ctr->origin, m);
-	origin_fetch_many(o, miss, m, lim, rep);
-	for (i = 0; i < m; i++) {
-		r[idx[i]] = rep[i];
-		store(&miss[i], &r[idx[i]]);
-	}
-	if (conn.state != REDIS_DOWN && redis_io(&conn))
-		server_failed(-ECONNRESET);
 	return 0;
 }
 
@@ -356,13 +540,9 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 		    redis_cmd(&conn, on_purge_reply, &w, 3, pub, plens))
 			return -ENOMEM;
 	}
-	err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
-	if (err) {
-		server_failed(err);
+	err = settle();
+	if (err)
 		return err;
-	}
-	busy_since = 0;
-	breaker_log(breaker_success(&brk), NULL);
 	if (w.got < 2)
 		return -EPROTO; /* an error reply */
 	*deleted = w.n[0];
@@ -451,6 +631,8 @@ static const struct {
 	C(too_big, "Objects over --redis-max-object."),
 	C(purges, "PURGE requests answered."),
 	C(purge_msgs, "Purge messages applied to the local cache."),
+	C(lock_served, "Misses answered by another host's fetch."),
+	C(lock_expired, "Waits for another host's fetch that ran out."),
 	C(breaker_opened, "Times a worker's Redis breaker opened."),
 #undef C
 };

@@ -26,6 +26,7 @@ struct redis_config {
 	struct redis_addr addr;
 	unsigned int timeout_ms; /* --redis-timeout: one batch's wait */
 	unsigned int retry_ms; /* --redis-retry: an open breaker waits */
+	unsigned int lock_wait_ms; /* --redis-lock-wait: single flight */
 	uint64_t max_object; /* --redis-max-object: stored value bytes */
 	char prefix[64]; /* --redis-prefix of every key */
 };
@@ -43,6 +44,8 @@ struct rtier_counters {
 	uint64_t too_big; /* objects over --redis-max-object */
 	uint64_t purges; /* PURGE requests answered */
 	uint64_t purge_msgs; /* purge messages applied to the local tier */
+	uint64_t lock_served; /* misses answered by another host's fetch */
+	uint64_t lock_expired; /* waits for another host's fetch ran out */
 	uint64_t breaker_opened; /* closed -> open transitions */
 	uint32_t breaker; /* enum breaker_state, now */
 	uint32_t pad;
