@@ -19,6 +19,10 @@
 #include "rvalue.h"
 
 #define KEY_MAX (64 + 8192 + 16) /* prefix + the longest request line */
+/* The longest target a key (or a lock key: prefix, "lock:", target) is
+ * made of; the parser's line limit keeps targets shorter, and a longer one
+ * would only ever go to the origin. */
+#define TARGET_MAX (KEY_MAX - 64 - 16)
 
 static const struct redis_config *rc;
 static struct rtier_counters *ctr;
@@ -127,7 +131,6 @@ static size_t make_key(char *k, const char *target, size_t len)
 /* Where a key of the batch stands. */
 enum lookup_state {
 	L_ASK, /* to look up in Redis */
-	L_HIT, /* Redis had it: answered */
 	L_HOLDER, /* we hold its lock: fetch, store, unlock */
 	L_WAIT, /* another host holds its lock: wait for its value */
 	L_ORIGIN, /* fetch without the lock (Redis unusable, wait over) */
@@ -210,7 +213,10 @@ static int to_reply(struct lookup *l, const struct origin_limits *lim,
 	memcpy(r->body, v.body, v.body_len);
 	r->body_len = v.body_len;
 	/* whole seconds left; under one: for the waiting requests only */
-	r->ttl = l->pttl >= 0 ? l->pttl / 1000 : lim->def_ttl;
+	/* -1: stored without an expiry (not by us); -2: it just expired */
+	r->ttl = l->pttl >= 0  ? l->pttl / 1000 :
+		 l->pttl == -1 ? lim->def_ttl :
+				 0;
 	return 0;
 }
 
@@ -229,7 +235,7 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 	size_t klen, vlen;
 	char *val;
 
-	if (r->error || r->ttl <= 0 || r->body_fd >= 0)
+	if (r->error || r->ttl <= 0 || r->body_fd >= 0 || t->len > TARGET_MAX)
 		return;
 	vlen = rvalue_size(strlen(rc->prefix) + t->len, r->hdrs_len,
 			   r->body_len);
@@ -457,7 +463,9 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		l[i].state = L_ORIGIN;
 	}
 	if (usable()) {
-		move(l, n, L_ORIGIN, L_ASK);
+		for (i = 0; i < n; i++)
+			if (t[i].len <= TARGET_MAX)
+				l[i].state = L_ASK;
 		if (ask(l, n, L_ASK))
 			move(l, n, L_ASK, L_ORIGIN);
 		for (i = 0; i < n; i++)
@@ -527,6 +535,8 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 	STAT_ADD(ctr->purges, 1);
 	if (!rc->url[0])
 		return 0;
+	if (len > TARGET_MAX)
+		return -E2BIG;
 	if (!usable())
 		return -EAGAIN;
 	klen = make_key(key, target, len);
