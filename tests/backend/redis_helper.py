@@ -10,6 +10,8 @@
                                          holds each chunk from the server for
                                          the milliseconds in DELAYFILE
   redis_helper.py errors PORTFILE        a server answering -ERR to anything
+  redis_helper.py clusterports N         N ports P with P and P + 10000 (the
+                                         cluster bus) both free
   redis_helper.py load URL SECONDS THREADS KEYS OUT
                                          GET URL/k/N for random N < KEYS until
                                          SECONDS pass; checks every body;
@@ -193,6 +195,26 @@ def load(url, seconds, threads, keys, out):
     os.rename(out + ".tmp", out)
 
 
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def clusterports(n):
+    out = []
+    while len(out) < n:
+        p = random.randrange(20000, 30000)
+        if p not in out and free(p) and free(p + 10000):
+            out.append(p)
+    print(" ".join(map(str, out)))
+
+
 def main():
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "cmd":
@@ -216,6 +238,8 @@ def main():
         proxy(a[0], a[1], a[2])
     elif cmd == "errors":
         errors(a[0])
+    elif cmd == "clusterports":
+        clusterports(int(a[0]))
     elif cmd == "load":
         load(a[0], a[1], a[2], a[3], a[4])
     else:

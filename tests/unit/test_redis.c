@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "rcluster.h"
 #include "redis.h"
 #include "rvalue.h"
 
@@ -358,8 +359,95 @@ static void conn_cases(void)
 	unlink(path);
 }
 
+static int nranges;
+static char range_addr[3][64];
+static unsigned int range_first[3], range_last[3];
+
+static void on_range(void *arg, unsigned int first, unsigned int last,
+		     const char *addr)
+{
+	if (nranges < 3) {
+		range_first[nranges] = first;
+		range_last[nranges] = last;
+		snprintf(range_addr[nranges], 64, "%s", addr);
+	}
+	nranges++;
+}
+
+static void cluster_cases(void)
+{
+	struct resp_pool pool = { 0 };
+	struct resp *r, e = { .type = RESP_ERROR };
+	unsigned int slot;
+	char addr[64];
+	uint64_t skip;
+	long n;
+
+	T_CHECK("cluster: crc16 check value",
+		rcluster_crc16("123456789", 9) == 0x31c3, "%04x",
+		rcluster_crc16("123456789", 9));
+	/* slots as the Redis Cluster specification gives them */
+	T_CHECK("cluster: key slot",
+		rcluster_slot("foo", 3) == 12182 &&
+			rcluster_slot("bar", 3) == 5061,
+		"foo %u bar %u", rcluster_slot("foo", 3),
+		rcluster_slot("bar", 3));
+	T_CHECK("cluster: hash tags",
+		rcluster_slot("{user1000}.following", 20) ==
+				rcluster_slot("user1000", 8) &&
+			rcluster_slot("foo{}{bar}", 10) ==
+				rcluster_crc16("foo{}{bar}", 10) % 16384 &&
+			rcluster_slot("foo{{bar}}zap", 13) ==
+				rcluster_slot("{bar", 4),
+		"tags differ");
+	e.str = "MOVED 3999 127.0.0.1:6381";
+	e.len = strlen(e.str);
+	T_CHECK("cluster: MOVED",
+		rcluster_redirect(&e, &slot, addr, sizeof(addr)) ==
+				REDIRECT_MOVED &&
+			slot == 3999 && !strcmp(addr, "127.0.0.1:6381"),
+		"slot %u addr %s", slot, addr);
+	e.str = "ASK 3999 [::1]:7000";
+	e.len = strlen(e.str);
+	T_CHECK("cluster: ASK",
+		rcluster_redirect(&e, &slot, addr, sizeof(addr)) ==
+				REDIRECT_ASK &&
+			!strcmp(addr, "[::1]:7000"),
+		"addr %s", addr);
+	e.str = "MOVED 99999 127.0.0.1:1";
+	e.len = strlen(e.str);
+	T_CHECK("cluster: a bad redirection is an error like any other",
+		rcluster_redirect(&e, &slot, addr, sizeof(addr)) ==
+			REDIRECT_NONE,
+		"accepted");
+	static const char slots[] =
+		"*2\r\n"
+		"*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n"
+		"*4\r\n:5461\r\n:16383\r\n*2\r\n$3\r\n::1\r\n:7001\r\n"
+		"*2\r\n$3\r\n::1\r\n:7004\r\n";
+	n = resp_parse(slots, sizeof(slots) - 1, 100, &pool, &r, &skip);
+	T_CHECK("cluster: CLUSTER SLOTS ranges and masters",
+		n > 0 && !rcluster_slots(r, on_range, NULL) && nranges == 2 &&
+			range_first[0] == 0 && range_last[0] == 5460 &&
+			!strcmp(range_addr[0], "127.0.0.1:7000") &&
+			range_first[1] == 5461 && range_last[1] == 16383 &&
+			!strcmp(range_addr[1], "[::1]:7001"),
+		"n %ld ranges %d %s %s", n, nranges, range_addr[0],
+		range_addr[1]);
+	static const char bad[] =
+		"*1\r\n*3\r\n:10\r\n:5\r\n*2\r\n$1\r\nx\r\n:1\r\n";
+	nranges = 0;
+	n = resp_parse(bad, sizeof(bad) - 1, 100, &pool, &r, &skip);
+	T_CHECK("cluster: a reversed range is refused, none used",
+		n > 0 && rcluster_slots(r, on_range, NULL) == -EPROTO &&
+			nranges == 0,
+		"n %ld ranges %d", n, nranges);
+	resp_pool_free(&pool);
+}
+
 int main(void)
 {
+	cluster_cases();
 	parse_cases();
 	encode_cases();
 	url_cases();

@@ -47,6 +47,7 @@ fuzz: $(O)/fuzz/fuzz_http
 		$(O)/fuzz/corpus tools/fuzz/corpus
 
 # The Redis client and the stored object format, without a server.
-$(O)/tests/test_redis: tests/unit/test_redis.c $(O)/backend/redis.o $(O)/backend/rvalue.o | $(O)/tests
+REDIS_TEST_OBJS := $(O)/backend/redis.o $(O)/backend/rvalue.o $(O)/backend/rcluster.o
+$(O)/tests/test_redis: tests/unit/test_redis.c $(REDIS_TEST_OBJS) | $(O)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(O)/backend/redis.o $(O)/backend/rvalue.o -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(REDIS_TEST_OBJS) -o $@ $(LDLIBS)

@@ -31,7 +31,7 @@ static void usage(FILE *f)
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
 		"                  [--redis URL] [--redis-timeout S] [--redis-retry S]\n"
 		"                  [--redis-max-object BYTES] [--redis-prefix STRING]\n"
-		"                  [--redis-lock-wait S]\n"
+		"                  [--redis-lock-wait S] [--redis-cluster HOST:PORT,...]\n"
 		"                  [--verbose]\n"
 		"signals: HUP reload (new binary and configuration), TERM graceful\n"
 		"         stop (/healthz 503 first), QUIT immediate stop\n");
@@ -201,10 +201,11 @@ static int set_option(struct config *c, const char *name, const char *v)
 	} else if (!strcmp(name, "grace")) {
 		NEED_SECS();
 		c->grace_ms = ms;
-	} else if (!strcmp(name, "redis")) {
+	} else if (!strcmp(name, "redis") || !strcmp(name, "redis-cluster")) {
 		if (strlen(v) >= sizeof(c->redis.url))
 			goto toolong;
 		strcpy(c->redis.url, v);
+		c->redis.cluster = !strcmp(name, "redis-cluster");
 	} else if (!strcmp(name, "redis-timeout")) {
 		NEED_SECS();
 		c->redis.timeout_ms = ms;

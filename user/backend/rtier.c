@@ -16,6 +16,7 @@
 #include "log.h"
 #include "prom.h"
 #include "rtier.h"
+#include "rcluster.h"
 #include "rvalue.h"
 
 #define KEY_MAX (64 + 8192 + 16) /* prefix + the longest request line */
@@ -26,7 +27,20 @@
 
 static const struct redis_config *rc;
 static struct rtier_counters *ctr;
-static struct redis_conn conn;
+/* The servers: one with --redis, the masters of the slot map with
+ * --redis-cluster (added as the cluster names them). */
+#define MAX_NODES 32
+#define NO_NODE 0xff
+struct node {
+	char name[300]; /* host:port */
+	struct redis_addr addr;
+	struct redis_conn c;
+};
+static struct node nodes[MAX_NODES];
+static unsigned int nnodes;
+static uint8_t slot_node[CLUSTER_SLOTS]; /* cluster: master of a slot */
+static int map_stale; /* cluster: ask for the slot map before use */
+static unsigned int sub_node; /* cluster: the node of the purge channel */
 static struct breaker bk;
 static long long busy_since; /* replies awaited since (ms), 0: none */
 static struct cache *local;
@@ -49,6 +63,33 @@ int rtier_config_check(struct redis_config *c)
 
 	if (!c->url[0])
 		return 0;
+	if (c->cluster) {
+		char list[sizeof(c->url)], *save, *hp;
+
+		strcpy(list, c->url);
+		c->nseeds = 0;
+		for (hp = strtok_r(list, ",", &save); hp;
+		     hp = strtok_r(NULL, ",", &save)) {
+			if (c->nseeds == RTIER_MAX_SEEDS ||
+			    redis_hostport_parse(hp, &c->addr, err,
+						 sizeof(err))) {
+				fprintf(stderr,
+					"lb-backend: --redis-cluster: %s\n",
+					c->nseeds == RTIER_MAX_SEEDS ?
+						"too many nodes" :
+						err);
+				return -EINVAL;
+			}
+			snprintf(c->seeds[c->nseeds++], sizeof(c->seeds[0]),
+				 "%s", hp);
+		}
+		if (!c->nseeds) {
+			fprintf(stderr,
+				"lb-backend: --redis-cluster: HOST:PORT,... expected\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (redis_url_parse(c->url, &c->addr, err, sizeof(err))) {
 		fprintf(stderr, "lb-backend: --redis: %s\n", err);
 		return -EINVAL;
@@ -63,8 +104,19 @@ void rtier_worker_init(const struct redis_config *config,
 	ctr = counters;
 	local = cache;
 	redis_init(&sub, 65536);
-	/* a reply larger than any value we store is never read in */
-	redis_init(&conn, rc->max_object);
+	memset(slot_node, 0, sizeof(slot_node));
+	nnodes = 0;
+	if (rc->cluster) {
+		memset(slot_node, NO_NODE, sizeof(slot_node));
+		map_stale = 1;
+	} else {
+		nodes[0].addr = rc->addr;
+		snprintf(nodes[0].name, sizeof(nodes[0].name), "%s",
+			 rc->addr.text);
+		/* a reply larger than any value we store is never read */
+		redis_init(&nodes[0].c, rc->max_object);
+		nnodes = 1;
+	}
 	bk = (struct breaker){ .open_ms = rc->retry_ms };
 	STAT_SET(ctr->breaker, BREAKER_CLOSED);
 }
@@ -77,9 +129,11 @@ static void breaker_log(int changed, const char *why)
 	if (changed == BREAKER_OPEN) {
 		STAT_ADD(ctr->breaker_opened, 1);
 		pr_warn("redis %s: %s; going to the origin without it for %u ms",
-			rc->addr.text, why, rc->retry_ms);
+			rc->cluster ? "cluster" : rc->addr.text, why,
+			rc->retry_ms);
 	} else {
-		pr_info("redis %s: answering again", rc->addr.text);
+		pr_info("redis %s: answering again",
+			rc->cluster ? "cluster" : rc->addr.text);
 	}
 }
 
@@ -89,13 +143,105 @@ static void server_failed(int err)
 	long long now = redis_mono_ms();
 	char why[300];
 
-	snprintf(why, sizeof(why), "%s", conn.err[0] ? conn.err : "failed");
-	if (conn.state != REDIS_DOWN)
-		redis_close(&conn, NULL);
+	snprintf(why, sizeof(why), "failed");
+	for (unsigned int i = 0; i < nnodes; i++) {
+		if (nodes[i].c.err[0] && !strcmp(why, "failed"))
+			snprintf(why, sizeof(why), "%.100s: %s", nodes[i].name,
+				 nodes[i].c.err);
+		if (nodes[i].c.state != REDIS_DOWN)
+			redis_close(&nodes[i].c, NULL);
+	}
+	map_stale = rc->cluster;
 	STAT_ADD(*(err == -ETIMEDOUT ? &ctr->timeouts : &ctr->errors), 1);
 	breaker_log(breaker_failure(&bk, now), why);
 	STAT_SET(ctr->breaker, bk.state);
 	busy_since = 0;
+}
+
+/* The connection to node i, connecting when it is down; NULL if that
+ * fails at once. */
+static struct redis_conn *node_conn(unsigned int i)
+{
+	struct redis_conn *c = &nodes[i].c;
+
+	if (c->state == REDIS_DOWN && redis_connect(c, &nodes[i].addr))
+		return NULL;
+	return c;
+}
+
+/* The node named host:port, added if new; -1 if it cannot be. */
+static int node_find(const char *name)
+{
+	char err[300];
+	unsigned int i;
+
+	for (i = 0; i < nnodes; i++)
+		if (!strcmp(nodes[i].name, name))
+			return i;
+	if (nnodes == MAX_NODES ||
+	    redis_hostport_parse(name, &nodes[nnodes].addr, err, sizeof(err)))
+		return -1;
+	snprintf(nodes[nnodes].name, sizeof(nodes[nnodes].name), "%s", name);
+	redis_init(&nodes[nnodes].c, rc->max_object);
+	return nnodes++;
+}
+
+/* The connection for key: its slot's master (the one server without a
+ * cluster); NULL if there is none or it cannot be reached. */
+static struct redis_conn *conn_for(const char *key, size_t klen)
+{
+	unsigned int n = rc->cluster ? slot_node[rcluster_slot(key, klen)] : 0;
+
+	return n == NO_NODE ? NULL : node_conn(n);
+}
+
+static int settle(void);
+
+static uint8_t new_map[CLUSTER_SLOTS];
+
+static void map_range(void *arg, unsigned int first, unsigned int last,
+		      const char *addr)
+{
+	int n = node_find(addr);
+
+	for (unsigned int s = first; s <= last; s++)
+		new_map[s] = n < 0 ? NO_NODE : n;
+	(*(int *)arg)++;
+}
+
+static void on_slots(void *arg, const struct resp *r)
+{
+	if (r && rcluster_slots(r, map_range, arg))
+		*(int *)arg = -1;
+}
+
+/* Ask the nodes we know, then the seeds, for the slot map (CLUSTER SLOTS).
+ * 0, or -errno when none answered with one. */
+static int refresh_map(void)
+{
+	static const char *const argv[] = { "CLUSTER", "SLOTS" };
+	unsigned int i;
+
+	for (i = 0; i < rc->nseeds; i++)
+		node_find(rc->seeds[i]);
+	for (i = 0; i < nnodes; i++) {
+		struct redis_conn *c = node_conn(i);
+		int ranges = 0;
+
+		if (!c)
+			continue;
+		memset(new_map, NO_NODE, sizeof(new_map));
+		if (redis_cmdv(c, on_slots, &ranges, 2, argv) ||
+		    redis_wait(c, redis_mono_ms() + rc->timeout_ms) ||
+		    ranges <= 0) {
+			redis_close(c, NULL);
+			continue;
+		}
+		memcpy(slot_node, new_map, sizeof(slot_node));
+		map_stale = 0;
+		return 0;
+	}
+	return -EHOSTUNREACH;
 }
 
 /* Whether Redis may be asked now; connects when needed. */
@@ -109,9 +255,8 @@ static int usable(void)
 		return 0;
 	}
 	STAT_SET(ctr->breaker, bk.state);
-	if (conn.state != REDIS_DOWN)
-		return 1;
-	err = redis_connect(&conn, &rc->addr);
+	err = rc->cluster ? (map_stale ? refresh_map() : 0) :
+			    (node_conn(0) ? 0 : -ECONNREFUSED);
 	if (err) {
 		server_failed(err);
 		return 0;
@@ -148,17 +293,34 @@ struct lookup {
 	long long pttl;
 	int lock; /* 1: SET NX took the lock, 0: another holds it */
 	int error; /* an error reply */
+	struct cmd_ref {
+		struct lookup *l;
+		int kind; /* enum cmd_kind */
+		int redirect; /* REDIRECT_*: the reply sent us elsewhere */
+		unsigned int slot;
+		char addr[300];
+	} ref[3];
 };
 
-/* The replies of ask(), in their order: GET, PTTL, SET NX. */
+/* The commands of a lookup. */
+enum cmd_kind { CMD_GET, CMD_PTTL, CMD_LOCK };
+
+/* A reply to one of a lookup's commands; a redirection is kept for
+ * ask() to follow, and is no answer yet. */
 static void on_lookup(void *arg, const struct resp *r)
 {
-	struct lookup *l = arg;
+	struct cmd_ref *ref = arg;
+	struct lookup *l = ref->l;
 
 	if (!r)
 		return;
-	switch (l->got++) {
-	case 0:
+	ref->redirect =
+		rcluster_redirect(r, &ref->slot, ref->addr, sizeof(ref->addr));
+	if (ref->redirect)
+		return;
+	l->got++;
+	switch (ref->kind) {
+	case CMD_GET:
 		if (r->type == RESP_BULK) {
 			l->val = malloc(r->len ? r->len : 1);
 			if (l->val) {
@@ -171,7 +333,7 @@ static void on_lookup(void *arg, const struct resp *r)
 			l->error = 1;
 		}
 		break;
-	case 1:
+	case CMD_PTTL:
 		if (r->type == RESP_INT)
 			l->pttl = r->integer;
 		else
@@ -232,6 +394,7 @@ static void on_store(void *arg, const struct resp *r)
 static void store(const struct origin_target *t, const struct origin_reply *r)
 {
 	char key[KEY_MAX], px[24];
+	struct redis_conn *c;
 	size_t klen, vlen;
 	char *val;
 
@@ -243,9 +406,12 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 		STAT_ADD(ctr->too_big, 1);
 		return;
 	}
-	if (bk.state != BREAKER_CLOSED || conn.state == REDIS_DOWN)
+	if (bk.state != BREAKER_CLOSED)
 		return;
 	klen = make_key(key, t->target, t->len);
+	c = conn_for(key, klen);
+	if (!c)
+		return;
 	val = malloc(vlen);
 	if (!val)
 		return;
@@ -255,7 +421,7 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 		size_t lens[] = { 3, klen, vlen, 2, 0 };
 
 		lens[4] = snprintf(px, sizeof(px), "%lld", r->ttl * 1000ll);
-		if (!redis_cmd(&conn, on_store, NULL, 5, argv, lens)) {
+		if (!redis_cmd(c, on_store, NULL, 5, argv, lens)) {
 			STAT_ADD(ctr->stores, 1);
 			if (!busy_since)
 				busy_since = redis_mono_ms();
@@ -292,8 +458,17 @@ static const char *token(size_t *len)
  * the breaker.  0, or -errno after the server failed. */
 static int settle(void)
 {
-	int err = redis_wait(&conn, redis_mono_ms() + rc->timeout_ms);
+	long long deadline = redis_mono_ms() + rc->timeout_ms;
+	unsigned int i;
+	int err = 0;
 
+	/* every node's commands out before waiting for any */
+	for (i = 0; i < nnodes && !err; i++)
+		if (nodes[i].c.state != REDIS_DOWN)
+			err = redis_io(&nodes[i].c);
+	for (i = 0; i < nnodes && !err; i++)
+		if (redis_pending(&nodes[i].c))
+			err = redis_wait(&nodes[i].c, deadline);
 	if (err) {
 		server_failed(err);
 		return err;
@@ -306,34 +481,98 @@ static int settle(void)
 /* Ask Redis about every key in state `which`: its value, the value's TTL,
  * and its lock (SET NX PX: taken if nobody holds it).  0, or -errno after
  * the server failed. */
+/* Queue command kind of lookup l on c (or on the node its key's slot
+ * belongs to); with asking, after ASKING (an ASK redirection). */
+static int send_cmd(struct lookup *l, int kind, struct redis_conn *c,
+		    int asking)
+{
+	static const char *const asking_argv[] = { "ASKING" };
+	char key[KEY_MAX], px[24];
+	size_t toklen, klen;
+	const char *tok = token(&toklen);
+	const char *argv[6];
+	size_t lens[6];
+	int argc;
+
+	if (kind == CMD_LOCK) {
+		klen = lock_key(key, l->target, l->len);
+		argv[0] = "SET";
+		argv[2] = tok;
+		argv[3] = "NX";
+		argv[4] = "PX";
+		argv[5] = px;
+		lens[0] = 3;
+		lens[2] = toklen;
+		lens[3] = lens[4] = 2;
+		lens[5] = snprintf(px, sizeof(px), "%u", rc->lock_wait_ms);
+		argc = 6;
+	} else {
+		klen = make_key(key, l->target, l->len);
+		argv[0] = kind == CMD_GET ? "GET" : "PTTL";
+		lens[0] = strlen(argv[0]);
+		argc = 2;
+	}
+	argv[1] = key;
+	lens[1] = klen;
+	if (!c)
+		c = conn_for(key, klen);
+	l->ref[kind] = (struct cmd_ref){ .l = l, .kind = kind };
+	if (!c || (asking && redis_cmdv(c, NULL, NULL, 1, asking_argv)))
+		return -ENOTCONN;
+	return redis_cmd(c, on_lookup, &l->ref[kind], argc, argv, lens);
+}
+
+/*
+ * Ask Redis about every key in state `which`: its value, the value's TTL,
+ * and its lock (SET NX PX: taken if nobody holds it).  In a cluster, a
+ * command redirected (MOVED: the slot has a new master; ASK: the key is
+ * being migrated) is sent once more where it was sent to.  0, or -errno
+ * after the server failed.
+ */
 static int ask(struct lookup *l, unsigned int n, int which)
 {
-	char key[KEY_MAX], lkey[KEY_MAX], px[24];
-	size_t toklen, pxlen;
-	const char *tok = token(&toklen);
-	unsigned int i;
+	unsigned int i, k, again = 0;
+	int err;
 
-	pxlen = snprintf(px, sizeof(px), "%u", rc->lock_wait_ms);
 	for (i = 0; i < n; i++) {
 		if (l[i].state != which)
 			continue;
 		free(l[i].val);
 		l[i].val = NULL;
 		l[i].got = l[i].lock = l[i].error = l[i].toobig = 0;
-		size_t klen = make_key(key, l[i].target, l[i].len);
-		size_t lklen = lock_key(lkey, l[i].target, l[i].len);
-		const char *get[] = { "GET", key };
-		const char *pttl[] = { "PTTL", key };
-		const char *set[] = { "SET", lkey, tok, "NX", "PX", px };
-		size_t glens[] = { 3, klen }, plens[] = { 4, klen };
-		size_t slens[] = { 3, lklen, toklen, 2, 2, pxlen };
-
-		if (redis_cmd(&conn, on_lookup, &l[i], 2, get, glens) ||
-		    redis_cmd(&conn, on_lookup, &l[i], 2, pttl, plens) ||
-		    redis_cmd(&conn, on_lookup, &l[i], 6, set, slens))
-			break;
+		for (k = CMD_GET; k <= CMD_LOCK; k++)
+			if (send_cmd(&l[i], k, NULL, 0))
+				l[i].error = 1;
 	}
-	return settle();
+	err = settle();
+	if (err || !rc->cluster)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (l[i].state != which)
+			continue;
+		for (k = CMD_GET; k <= CMD_LOCK; k++) {
+			struct cmd_ref *ref = &l[i].ref[k];
+			int node, redirect = ref->redirect;
+
+			if (!redirect)
+				continue;
+			node = node_find(ref->addr);
+			if (redirect == REDIRECT_MOVED) {
+				/* this slot now; the whole map at the next
+				 * batch */
+				slot_node[ref->slot] = node < 0 ? NO_NODE :
+								  node;
+				map_stale = 1;
+			}
+			STAT_ADD(ctr->redirects, 1);
+			if (node < 0 || send_cmd(&l[i], k, node_conn(node),
+						 redirect == REDIRECT_ASK))
+				l[i].error = 1;
+			else
+				again++;
+		}
+	}
+	return again ? settle() : 0;
 }
 
 /* After ask(): a hit answers r[i]; else the key is ours to fetch, or
@@ -381,7 +620,10 @@ static void unlock(const char *target, size_t len)
 	const char *argv[] = { "EVAL", script, "1", lkey, tok };
 	size_t lens[] = { 4, sizeof(script) - 1, 1, lklen, toklen };
 
-	redis_cmd(&conn, on_store, NULL, 5, argv, lens);
+	struct redis_conn *c = conn_for(lkey, lklen);
+
+	if (c)
+		redis_cmd(c, on_store, NULL, 5, argv, lens);
 }
 
 /* Fetch the keys we hold or must fetch anyway; store and unlock. */
@@ -415,12 +657,15 @@ static void fetch(const struct origin *o, const struct origin_target *t,
 
 		r[idx[i]] = rep[i];
 		store(&miss[i], &r[idx[i]]);
-		if (x->state == L_HOLDER && conn.state != REDIS_DOWN)
+		if (x->state == L_HOLDER && bk.state == BREAKER_CLOSED)
 			unlock(x->target, x->len);
 		x->state = L_DONE;
 	}
-	if (conn.state != REDIS_DOWN && redis_io(&conn))
-		server_failed(-ECONNRESET);
+	for (i = 0; i < nnodes; i++)
+		if (nodes[i].c.state != REDIS_DOWN && redis_io(&nodes[i].c)) {
+			server_failed(-ECONNRESET);
+			break;
+		}
 }
 
 /* Keys in state from move to state to; returns how many. */
@@ -479,8 +724,7 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 	while ((waiting = move(l, n, L_WAIT, L_WAIT))) {
 		long long now = redis_mono_ms();
 
-		if (now >= deadline || conn.state == REDIS_DOWN ||
-		    bk.state != BREAKER_CLOSED) {
+		if (now >= deadline || bk.state != BREAKER_CLOSED) {
 			STAT_ADD(ctr->lock_expired, waiting);
 			move(l, n, L_WAIT, L_ORIGIN);
 			break;
@@ -526,6 +770,7 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 		long long *deleted, long long *receivers)
 {
 	struct purge_wait w = { 0 };
+	struct redis_conn *c;
 	char key[KEY_MAX], ch[80];
 	size_t klen, chlen;
 	int err;
@@ -541,13 +786,17 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 		return -EAGAIN;
 	klen = make_key(key, target, len);
 	chlen = channel(ch);
+	c = conn_for(key, klen);
+	if (!c)
+		return -EHOSTUNREACH;
 	{
 		const char *del[] = { "DEL", key };
 		const char *pub[] = { "PUBLISH", ch, target };
 		size_t dlens[] = { 3, klen }, plens[] = { 7, chlen, len };
 
-		if (redis_cmd(&conn, on_purge_reply, &w, 2, del, dlens) ||
-		    redis_cmd(&conn, on_purge_reply, &w, 3, pub, plens))
+		/* in a cluster, any node passes a message on to all */
+		if (redis_cmd(c, on_purge_reply, &w, 2, del, dlens) ||
+		    redis_cmd(c, on_purge_reply, &w, 3, pub, plens))
 			return -ENOMEM;
 	}
 	err = settle();
@@ -587,7 +836,10 @@ static void sub_tick(long long now)
 		if (now < sub_retry_at)
 			return;
 		sub_retry_at = now + rc->retry_ms;
-		if (redis_connect(&sub, &rc->addr))
+		if (!nnodes)
+			return; /* no slot map yet */
+		/* a cluster: the next node each time one fails */
+		if (redis_connect(&sub, &nodes[sub_node++ % nnodes].addr))
 			return;
 		const char *argv[] = { "SUBSCRIBE", ch };
 		size_t lens[] = { 9, channel(ch) };
@@ -599,21 +851,26 @@ static void sub_tick(long long now)
 		}
 	}
 	if (redis_io(&sub))
-		pr_debug("redis %s: purge channel: %s", rc->addr.text, sub.err);
+		pr_debug("redis: purge channel: %s", sub.err);
 }
 
 void rtier_tick(long long now)
 {
 	if (!rc || !rc->url[0])
 		return;
+	unsigned int i, pending = 0;
+
 	sub_tick(now);
-	if (conn.state == REDIS_DOWN)
-		return;
-	if (redis_io(&conn)) {
-		server_failed(-ECONNRESET);
-		return;
+	for (i = 0; i < nnodes; i++) {
+		if (nodes[i].c.state == REDIS_DOWN)
+			continue;
+		if (redis_io(&nodes[i].c)) {
+			server_failed(-ECONNRESET);
+			return;
+		}
+		pending += redis_pending(&nodes[i].c);
 	}
-	if (!redis_pending(&conn))
+	if (!pending)
 		busy_since = 0;
 	else if (busy_since && now - busy_since > rc->timeout_ms)
 		server_failed(-ETIMEDOUT);
@@ -643,6 +900,7 @@ static const struct {
 	C(purge_msgs, "Purge messages applied to the local cache."),
 	C(lock_served, "Misses answered by another host's fetch."),
 	C(lock_expired, "Waits for another host's fetch that ran out."),
+	C(redirects, "Cluster redirections (MOVED, ASK) followed."),
 	C(breaker_opened, "Times a worker's Redis breaker opened."),
 #undef C
 };
@@ -682,7 +940,7 @@ void rtier_stats_json(struct jw *w, const struct shared *sh)
 	sum(sh, &s, &open);
 	jw_key(w, "redis");
 	jw_obj_begin(w);
-	jw_kstr(w, "server", rc->addr.text);
+	jw_kstr(w, "server", rc->cluster ? rc->url : rc->addr.text);
 	jw_kstr(w, "breaker", open ? "open" : "closed");
 	jw_kuint(w, "workers_open", open);
 	for (size_t i = 0; i < NFIELDS; i++)

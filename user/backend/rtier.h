@@ -29,6 +29,10 @@ struct redis_config {
 	unsigned int lock_wait_ms; /* --redis-lock-wait: single flight */
 	uint64_t max_object; /* --redis-max-object: stored value bytes */
 	char prefix[64]; /* --redis-prefix of every key */
+	int cluster; /* --redis-cluster: url holds the seed nodes */
+#define RTIER_MAX_SEEDS 8
+	char seeds[RTIER_MAX_SEEDS][300];
+	unsigned int nseeds;
 };
 
 /* Counters of one worker, in its slot of the shared block. */
@@ -46,6 +50,7 @@ struct rtier_counters {
 	uint64_t purge_msgs; /* purge messages applied to the local tier */
 	uint64_t lock_served; /* misses answered by another host's fetch */
 	uint64_t lock_expired; /* waits for another host's fetch ran out */
+	uint64_t redirects; /* cluster MOVED and ASK followed */
 	uint64_t breaker_opened; /* closed -> open transitions */
 	uint32_t breaker; /* enum breaker_state, now */
 	uint32_t pad;
