@@ -13,6 +13,7 @@ pkgs=(
 	bpftool xdp-tools iproute2 ethtool iputils-ping
 	curl procps psmisc util-linux kmod python3 libclang-rt-14-dev
 	clang-format git mandoc strace
+	redis-server redis-tools # the Redis tier tests (tests/backend/t_redis*.sh)
 )
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(wrk nginx-light libnginx-mod-stream haproxy gnuplot-nox nftables nodejs)

@@ -104,6 +104,15 @@ static void test_basic(void)
 		"hits %llu misses %llu entries %llu bytes %llu",
 		(unsigned long long)st.hits, (unsigned long long)st.misses,
 		(unsigned long long)st.entries, (unsigned long long)st.bytes);
+	r = cache_remove(c, "/a?", 3);
+	T_CHECK("basic remove drops a stored key",
+		r == 1 && get(c, "/a?", &v, &t) == CACHE_MISS, "remove %d", r);
+	r = cache_remove(c, "/a?", 3);
+	T_CHECK("basic remove leaves a fill in progress alone", r == 0,
+		"remove %d", r);
+	put(c, &t, "/a?", 10, 60);
+	r = cache_remove(c, "/nothing", 8);
+	T_CHECK("basic remove of an unknown key", r == 0, "remove %d", r);
 	free(v.data);
 }
 

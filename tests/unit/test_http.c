@@ -154,6 +154,9 @@ static void test_fields(void)
 	T_CHECK("fields post is another method",
 		n > 0 && r.method == HTTP_M_OTHER && r.content_length == 3,
 		"n %d method %d", n, r.method);
+	n = parse("PURGE /a?b HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	T_CHECK("fields PURGE is known", n > 0 && r.method == HTTP_M_PURGE,
+		"n %d method %d", n, r.method);
 	n = parse("get / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	T_CHECK("fields methods are case-sensitive",
 		n > 0 && r.method == HTTP_M_OTHER, "method %d", r.method);

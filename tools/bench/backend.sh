@@ -22,6 +22,9 @@
 #     lb-backend instances of one worker each, each with 1/W of the cache
 #     size, the client's connections spread over them round robin; the
 #     shared case is one lb-backend with W workers and the whole size.
+#  5. The Redis tier: a Zipf stream over three hosts with and without
+#     --redis, origin fetches, hit ratios per tier and the latency of a
+#     local hit, a Redis hit and an origin fetch (backend_redis.sh).
 set -euo pipefail
 O=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,13 +45,7 @@ ns=bbe$$
 tmp=
 
 cleanup() {
-	local p
-	for p in $(ip netns pids "$ns" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	bench_reap
-	ip netns del "$ns" 2>/dev/null || true
-	[ -z "$tmp" ] || rm -rf "$tmp"
+	bench_ns_down "$ns" "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -351,3 +348,5 @@ for w in $hr_workers; do
 			'BEGIN { printf "%.2f", (1 - p) / (1 - s) }')" \
 		"$(bench_median "$s" 3 100)"
 done
+echo
+"$here/backend_redis.sh" "$O"

@@ -19,11 +19,16 @@
  * that the kernel handed 1/T of the connections would.
  *
  * Every answer must be 200 with Content-Length and an X-Cache header
- * (HIT or MISS, as lb-backend sends).  Printed at the end, one line:
+ * (HIT, HIT-REDIS or MISS, as lb-backend sends).  Printed at the end, one
+ * line:
  *   requests R hits H hit_rate P hit_rate_2nd P2 distinct D ideal I
+ *   redis_hits RH redis_rate RP misses M lat_us HIT_P50 REDIS_P50 MISS_P50
  * with P2 the hit rate over the second half of the stream (caches warm),
  * D the distinct keys of the stream and I = 1 - D/R, the hit rate of an
- * unbounded shared cache.
+ * unbounded shared cache; hits are those of the local cache, RH those of
+ * the Redis tier, M the answers fetched from the origin, and the last
+ * three the median time from sending a request to its whole answer for
+ * each kind (-1 when there was none of that kind).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +55,7 @@ struct conn {
 	int fd;
 	uint64_t next; /* index in the stream of its next request */
 	uint64_t cur; /* of the request in flight */
+	struct timespec sent; /* when it went */
 	int busy;
 	char *buf;
 	size_t len;
@@ -200,6 +206,8 @@ static int take_answer(struct conn *c, int *hit)
 		return -1;
 	if (vlen == 3 && !memcmp(v, "HIT", 3))
 		*hit = 1;
+	else if (vlen == 9 && !memcmp(v, "HIT-REDIS", 9))
+		*hit = 2;
 	else if (vlen == 4 && !memcmp(v, "MISS", 4))
 		*hit = 0;
 	else
@@ -207,6 +215,22 @@ static int take_answer(struct conn *c, int *hit)
 	memmove(c->buf, c->buf + total, c->len - total);
 	c->len -= total;
 	return 1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of n latencies (sorted in place), -1 for none. */
+static double median(uint32_t *v, uint64_t n)
+{
+	if (!n)
+		return -1;
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[n / 2];
 }
 
 int main(int argc, char **argv)
@@ -229,6 +253,8 @@ int main(int argc, char **argv)
 	int nt = 0, m = 0, opt, one = 1;
 	uint8_t *seen;
 	struct timespec t0, t1;
+	uint32_t *lat[3]; /* by kind: 0 MISS, 1 HIT, 2 HIT-REDIS (us) */
+	uint64_t nlat[3] = { 0 };
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
@@ -265,7 +291,9 @@ int main(int argc, char **argv)
 
 	stream = make_stream(keys, n, alpha, seed);
 	seen = calloc(keys, 1);
-	if (!seen)
+	for (int k = 0; k < 3; k++)
+		lat[k] = malloc(n * sizeof(**lat));
+	if (!seen || !lat[0] || !lat[1] || !lat[2])
 		die("%s", "out of memory");
 	distinct = 0;
 	for (uint64_t k = 0; k < n; k++) {
@@ -301,6 +329,7 @@ int main(int argc, char **argv)
 			if (send_request(c, stream[c->next]))
 				die("send: %s", strerror(errno));
 			c->cur = c->next;
+			clock_gettime(CLOCK_MONOTONIC, &c->sent);
 			c->next += m;
 			c->busy = 1;
 		}
@@ -334,9 +363,12 @@ int main(int argc, char **argv)
 				die("%s", "answer without a request");
 			c->busy = 0;
 			done++;
-			hits += hit;
+			lat[hit][nlat[hit]++] =
+				(t1.tv_sec - c->sent.tv_sec) * 1000000 +
+				(t1.tv_nsec - c->sent.tv_nsec) / 1000;
+			hits += hit == 1;
 			if (c->cur >= n / 2)
-				hits2 += hit;
+				hits2 += hit == 1;
 		}
 	}
 	for (int j = 0; j < m; j++) {
@@ -344,10 +376,16 @@ int main(int argc, char **argv)
 		free(cs[j].buf);
 	}
 	printf("requests %llu hits %llu hit_rate %.4f hit_rate_2nd %.4f "
-	       "distinct %llu ideal %.4f\n",
+	       "distinct %llu ideal %.4f redis_hits %llu redis_rate %.4f "
+	       "misses %llu lat_us %.0f %.0f %.0f\n",
 	       (unsigned long long)n, (unsigned long long)hits,
 	       (double)hits / n, (double)hits2 / (n - n / 2),
-	       (unsigned long long)distinct, 1.0 - (double)distinct / n);
+	       (unsigned long long)distinct, 1.0 - (double)distinct / n,
+	       (unsigned long long)nlat[2], (double)nlat[2] / n,
+	       (unsigned long long)nlat[0], median(lat[1], nlat[1]),
+	       median(lat[2], nlat[2]), median(lat[0], nlat[0]));
+	for (int k = 0; k < 3; k++)
+		free(lat[k]);
 	free(stream);
 	free(seen);
 	return 0;

@@ -73,6 +73,18 @@ bench_reap() {
 	wait
 }
 
+# bench_ns_down NS [DIR]: kill what runs in namespace NS, delete it, and
+# remove DIR (an EXIT trap's work)
+bench_ns_down() {
+	local p
+	for p in $(ip netns pids "$1" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	bench_reap
+	ip netns del "$1" 2>/dev/null || true
+	[ -z "${2:-}" ] || rm -rf "$2"
+}
+
 # bench_nginx_head TMPDIR PROCS: the start of an nginx configuration that
 # keeps every file of nginx in TMPDIR and stays in the foreground
 bench_nginx_head() {

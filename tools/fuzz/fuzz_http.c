@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    req.target < buf + off ||
 		    req.target + req.target_len > buf + off + n ||
 		    (req.method != HTTP_M_GET && req.method != HTTP_M_HEAD &&
-		     req.method != HTTP_M_OTHER))
+		     req.method != HTTP_M_OTHER && req.method != HTTP_M_PURGE))
 			abort();
 		n = http_target_path(req.target, req.target_len, path,
 				     sizeof(path));

@@ -12,12 +12,17 @@
 #include "worker.h"
 
 /* A JSON document as the answer, ended by a newline as a line of text. */
-static void respond_json(struct conn *c, const struct jw *w, int head)
+static void respond_json(struct conn *c, int status, const struct jw *w,
+			 int head)
 {
 	static const char hdrs[] = "Content-Type: application/json\r\n"
 				   "Cache-Control: no-store\r\n";
 
-	if (respond(c, 200, hdrs, sizeof(hdrs) - 1, NULL, w->len + 1, NULL,
+	if (w->oom) {
+		respond_error(c, 500, head);
+		return;
+	}
+	if (respond(c, status, hdrs, sizeof(hdrs) - 1, NULL, w->len + 1, NULL,
 		    head) ||
 	    head)
 		return;
@@ -90,11 +95,9 @@ static void serve_stats(struct conn *c, int head)
 			stats_slot(&w, i, &wk.sh->slots[i], pid);
 	}
 	jw_arr_end(&w);
+	rtier_stats_json(&w, wk.sh);
 	jw_obj_end(&w);
-	if (w.oom)
-		respond_error(c, 500, head);
-	else
-		respond_json(c, &w, head);
+	respond_json(c, 200, &w, head);
 	jw_free(&w);
 }
 
@@ -112,6 +115,26 @@ static void serve_metrics(struct conn *c, int head)
 		respond(c, 200, hdrs, sizeof(hdrs) - 1, p.buf, p.len, NULL,
 			head);
 	prom_free(&p);
+}
+
+void admin_purge(struct conn *c, const struct http_request *req)
+{
+	long long deleted, receivers;
+	int local, err;
+	struct jw w;
+
+	err = rtier_purge(req->target, req->target_len, &local, &deleted,
+			  &receivers);
+	jw_init(&w, false);
+	jw_obj_begin(&w);
+	jw_kint(&w, "local", local);
+	jw_kint(&w, "redis", deleted);
+	jw_kint(&w, "receivers", receivers);
+	if (err)
+		jw_kstr(&w, "error", strerror(-err));
+	jw_obj_end(&w);
+	respond_json(c, err ? 502 : 200, &w, 0);
+	jw_free(&w);
 }
 
 /* The admin endpoints: one row per path (route.c says who may ask). */

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "origin.h"
+#include "rtier.h"
 
 /* How the workers share the listening address (--accept). */
 enum accept_mode {
@@ -49,6 +50,7 @@ struct config {
 	char config_file[PATH_MAX];
 	int verbose;
 	struct origin origin;
+	struct redis_config redis; /* --redis* (rtier.h) */
 };
 
 /* Parse argv (and --config FILE).  0, or -EINVAL after printing why. */
@@ -74,11 +76,13 @@ struct worker_slot {
 	uint64_t origin_reused; /* fetches on a pooled connection */
 	uint64_t origin_retries; /* stale pooled connections retried */
 	struct worker_metrics m; /* for /metrics (metrics.h) */
+	struct rtier_counters redis; /* the Redis tier (rtier.h) */
 } __attribute__((aligned(64)));
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
-/* 2: the cache counts its waiters; 3: worker slots hold worker_metrics */
-#define SHARED_VERSION 3
+/* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
+ * 4: and the Redis tier's counters */
+#define SHARED_VERSION 4
 
 struct shared {
 	uint32_t magic, version;

@@ -45,3 +45,9 @@ fuzz: $(O)/fuzz/fuzz_http
 	$(Q)$(O)/fuzz/fuzz_http -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-artifact_prefix=$(O)/fuzz/ \
 		$(O)/fuzz/corpus tools/fuzz/corpus
+
+# The Redis client and the stored object format, without a server.
+REDIS_TEST_OBJS := $(O)/backend/redis.o $(O)/backend/rvalue.o $(O)/backend/rcluster.o
+$(O)/tests/test_redis: tests/unit/test_redis.c $(REDIS_TEST_OBJS) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(REDIS_TEST_OBJS) -o $@ $(LDLIBS)

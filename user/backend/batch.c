@@ -72,15 +72,18 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
 
 static int fetch_origin(const void *p, struct fetched *f)
 {
+	const struct origin_arg *a = p;
+	struct origin_target t = { a->target, a->len };
 	struct origin_limits lim;
 	struct origin_reply r;
+	unsigned char from_redis;
 
 	uint64_t t0 = metrics_clock_us();
 
 	origin_limits(&lim);
-	origin_fetch(&wk.cfg->origin, ((const struct origin_arg *)p)->target,
-		     ((const struct origin_arg *)p)->len, &lim, &r);
-	metrics_origin(&wk.me->m, t0, r.error != NULL);
+	rtier_fetch_many(&wk.cfg->origin, &t, 1, &lim, &r, &from_redis);
+	if (!from_redis)
+		metrics_origin(&wk.me->m, t0, r.error != NULL);
 	pool_counters();
 	return reply_value(p, &r, f);
 }
@@ -187,6 +190,7 @@ static void run_round(struct conn **resume, unsigned int *nres)
 	struct origin_reply rep[ORIGIN_BATCH];
 	unsigned int i, k, n = 0, nj = njobs, left = 0;
 	int slot[MAX_JOBS], remap[MAX_JOBS];
+	unsigned char from_redis[ORIGIN_BATCH];
 	struct origin_limits lim;
 	uint64_t t0;
 
@@ -201,10 +205,11 @@ static void run_round(struct conn **resume, unsigned int *nres)
 	}
 	origin_limits(&lim);
 	t0 = metrics_clock_us();
-	origin_fetch_many(&wk.cfg->origin, t, n, &lim, rep);
+	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis);
 	/* the fetches of a batch run together: each counts the batch's time */
 	for (k = 0; k < n; k++)
-		metrics_origin(&wk.me->m, t0, rep[k].error != NULL);
+		if (!from_redis[k])
+			metrics_origin(&wk.me->m, t0, rep[k].error != NULL);
 	pool_counters();
 	for (i = 0; i < nj; i++) {
 		struct fetch_job *j = &jobs[i];
@@ -253,8 +258,10 @@ static void run_round(struct conn **resume, unsigned int *nres)
 				      0);
 		}
 		if (j->c)
-			respond_value(j->c, f.val, f.len, "MISS", j->head, f.fd,
-				      f.fd_len);
+			respond_value(j->c, f.val, f.len,
+				      from_redis[slot[i]] ? "HIT-REDIS" :
+							    "MISS",
+				      j->head, f.fd, f.fd_len);
 		else if (f.fd >= 0)
 			close(f.fd);
 	}

@@ -661,6 +661,22 @@ void cache_abort(struct cache *c, const struct cache_ticket *t, const void *key,
 	cache_unlock(c);
 }
 
+int cache_remove(struct cache *c, const void *key, size_t klen)
+{
+	uint32_t i;
+	int err = cache_lock(c);
+
+	if (err)
+		return err;
+	i = lookup(c, hash_key(key, klen), key, klen);
+	err = i != NIL &&
+	      (ent(c, i)->state == E_READY || ent(c, i)->state == E_PASS);
+	if (err)
+		entry_drop(c, i);
+	cache_unlock(c);
+	return err;
+}
+
 void cache_get_stats(struct cache *c, struct cache_stats *s)
 {
 	if (cache_lock(c)) {

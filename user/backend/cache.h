@@ -84,6 +84,11 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 int cache_fill(struct cache *c, const struct cache_ticket *t, const void *key,
 	       size_t klen, const void *val, size_t vlen, long ttl);
 
+/* Forget key (PURGE): 1 if a stored value or pass-through marker was
+ * dropped, 0 if there was none (a fill in progress is left to end),
+ * or -errno. */
+int cache_remove(struct cache *c, const void *key, size_t klen);
+
 /* Give up a fill: waiters wake and one of them fetches instead. */
 void cache_abort(struct cache *c, const struct cache_ticket *t, const void *key,
 		 size_t klen);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "rvalue.h"
 
 static void usage(FILE *f)
 {
@@ -28,6 +29,9 @@ static void usage(FILE *f)
 		"                  [--max-object-size BYTES] [--max-response BYTES]\n"
 		"                  [--temp-dir DIR] [--cache-set-cookie yes|no]\n"
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
+		"                  [--redis URL] [--redis-timeout S] [--redis-retry S]\n"
+		"                  [--redis-max-object BYTES] [--redis-prefix STRING]\n"
+		"                  [--redis-lock-wait S] [--redis-cluster HOST:PORT,...]\n"
 		"                  [--verbose]\n"
 		"signals: HUP reload (new binary and configuration), TERM graceful\n"
 		"         stop (/healthz 503 first), QUIT immediate stop\n");
@@ -197,6 +201,27 @@ static int set_option(struct config *c, const char *name, const char *v)
 	} else if (!strcmp(name, "grace")) {
 		NEED_SECS();
 		c->grace_ms = ms;
+	} else if (!strcmp(name, "redis") || !strcmp(name, "redis-cluster")) {
+		if (strlen(v) >= sizeof(c->redis.url))
+			goto toolong;
+		strcpy(c->redis.url, v);
+		c->redis.cluster = !strcmp(name, "redis-cluster");
+	} else if (!strcmp(name, "redis-timeout")) {
+		NEED_SECS();
+		c->redis.timeout_ms = ms;
+	} else if (!strcmp(name, "redis-retry")) {
+		NEED_SECS();
+		c->redis.retry_ms = ms;
+	} else if (!strcmp(name, "redis-lock-wait")) {
+		NEED_SECS();
+		c->redis.lock_wait_ms = ms;
+	} else if (!strcmp(name, "redis-max-object")) {
+		NEED_U64(1, RVALUE_HDR + 1, 512ull << 20);
+		c->redis.max_object = x;
+	} else if (!strcmp(name, "redis-prefix")) {
+		if (strlen(v) >= sizeof(c->redis.prefix))
+			goto toolong;
+		strcpy(c->redis.prefix, v);
 	} else {
 		fprintf(stderr, "lb-backend: unknown option '%s'\n", name);
 		return -EINVAL;
@@ -277,6 +302,7 @@ int config_parse(int argc, char **argv, struct config *c)
 	c->limits.max_header = 16384;
 	c->limits.max_headers = 100;
 	c->limits.max_body = 1 << 20;
+	rtier_config_init(&c->redis);
 
 	/* the file first, whatever its place on the line */
 	for (i = 1; i < argc; i++) {
@@ -337,6 +363,8 @@ int config_parse(int argc, char **argv, struct config *c)
 		fprintf(stderr, "lb-backend: %s\n", err);
 		return -EINVAL;
 	}
+	if (rtier_config_check(&c->redis))
+		return -EINVAL;
 	if (c->connect_timeout_ms > c->origin_timeout_ms)
 		c->connect_timeout_ms = c->origin_timeout_ms;
 	return 0;

@@ -99,6 +99,8 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
 		req->method = HTTP_M_GET;
 	else if (m == 4 && !memcmp(p, "HEAD", 4))
 		req->method = HTTP_M_HEAD;
+	else if (m == 5 && !memcmp(p, "PURGE", 5))
+		req->method = HTTP_M_PURGE;
 	else
 		req->method = HTTP_M_OTHER;
 	i++;

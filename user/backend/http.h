@@ -24,6 +24,7 @@ enum http_method {
 	HTTP_M_GET = 1,
 	HTTP_M_HEAD,
 	HTTP_M_OTHER, /* a syntactically valid method we do not serve: 405 */
+	HTTP_M_PURGE, /* the admin listener's cache invalidation */
 };
 
 struct http_request {

@@ -263,6 +263,7 @@ void metrics_render(struct prom *p, struct shared *sh)
 	single(p, "lb_backend_cache_lock_recoveries_total", "counter",
 	       "Repairs of the cache after a holder of its lock died.",
 	       (double)cs.recoveries);
+	rtier_metrics(p, sh);
 	/* process_*: the master's, the one process that lives as long as
 	 * the service (workers have their own figures above); none from an
 	 * orphaned worker, whose parent is no longer the master */

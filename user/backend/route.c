@@ -23,7 +23,12 @@ void route_request(struct conn *c, const struct http_request *req)
 	STAT_ADD(wk.me->requests, 1);
 	if (plen > req->target_len)
 		plen = req->target_len;
-	if (req->method == HTTP_M_OTHER) {
+	if (req->method == HTTP_M_PURGE &&
+	    (c->admin || (!wk.cfg->admin_listen[0] && c->loopback))) {
+		admin_purge(c, req);
+		return;
+	}
+	if (req->method == HTTP_M_OTHER || req->method == HTTP_M_PURGE) {
 		respond_text(c, 405, "Allow: GET, HEAD\r\n",
 			     "405 Method Not Allowed\n", 0);
 		return;

@@ -532,6 +532,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		}
 	}
 	origin_pool_init(wk.cfg->origin_keepalive, wk.cfg->origin_idle_ms);
+	rtier_worker_init(&wk.cfg->redis, &wk.me->redis, wk.cache);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
 		pr_err("epoll_create1: %s", strerror(errno));
@@ -578,6 +579,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 			start_drain();
 		if (now - last_expire >= 100 || draining) {
 			expire();
+			rtier_tick(now);
 			last_expire = now;
 		}
 		if (draining && !conns) {

@@ -138,5 +138,7 @@ typedef void admin_serve_fn(struct conn *c, int head);
 
 /* The endpoint at path (len bytes), or NULL. */
 admin_serve_fn *admin_route(const char *path, size_t len);
+/* PURGE target: from this host, Redis and every host (rtier_purge). */
+void admin_purge(struct conn *c, const struct http_request *req);
 
 #endif /* LB_BACKEND_WORKER_H */

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# PURGE on lb-backend's admin listener: the object leaves Redis and the
+# local tier of every host (Redis pub/sub) within a second; the service
+# listener refuses the method; a Redis that is down is reported, and this
+# host's copy goes all the same.
+source "$(dirname "$0")/lib.sh"
+need
+source "$HERE/redis_lib.sh"
+
+start_origin
+start_redis
+host 1
+host 2
+host 3
+# every worker subscribed: PUBLISH reaches 6
+for i in $(seq 40); do
+	[ "$(rcmd PUBSUB NUMSUB lb:purge | tail -1)" = 6 ] && break
+	sleep 0.05
+done
+
+for n in 1 2 3 1 2 3; do xc "${H[n]}/p/1" >/dev/null; done
+w=""
+for n in 1 2 3; do w+="$(xc "${H[n]}/p/1" | cut -d' ' -f1) "; done
+check "purge object in every host's local tier first" $([ "$w" = "HIT HIT HIT " ]; echo $?) "got '$w'"
+
+st=$(curl -s -o /dev/null -w '%{http_code}' -X PURGE "${H[1]}/p/1")
+check "purge refused on the service listener" $([ "$st" = 405 ]; echo $?) "status $st"
+
+t0=$(date +%s%N)
+r=$(curl -s -w ' %{http_code}' -X PURGE "${A[1]}/p/1" | tr -d '\n')
+check "purge answered" $([ "$r" = '{"local":1,"redis":1,"receivers":6} 200' ]; echo $?) "got '$r'"
+# every host has applied the message: its workers counted it
+ms=""
+for n in 1 2 3; do
+	for i in $(seq 100); do
+		# curl and grep: a python start-up would take longer than this
+		m=$(curl -s --max-time 10 "${A[n]}/stats" | grep -o '"purge_msgs":[0-9]*')
+		[ "${m#*:}" -ge 2 ] && break
+		sleep 0.01
+	done
+	ms+="$((($(date +%s%N) - t0) / 1000000)) "
+done
+set -- $ms
+check "purge reaches every host's local tier within 1 s" \
+	$([ "$1" -le 1000 ] && [ "$2" -le 1000 ] && [ "$3" -le 1000 ]; echo $?) "after $ms ms"
+e=$(rcmd EXISTS lb:/p/1)
+check "purge removed the object from Redis" $([ "$e" -eq 0 ]; echo $?) "exists $e"
+w=""
+for n in 2 3 1; do w+="$(xc "${H[n]}/p/1" | cut -d' ' -f1) "; done
+c=$(origin_count /p/1)
+check "purge next requests: one origin fetch, then Redis hits" \
+	$([ "$w" = "MISS HIT-REDIS HIT-REDIS " ] && [ "$c" -eq 2 ]; echo $?) "got '$w', origin saw $c"
+p=$(rstat "${A[1]}" purges)
+check "purge counted" $([ "$p" -eq 1 ]; echo $?) "purges $p"
+
+# Redis gone: reported, and this host's copy is gone all the same
+xc "${H[1]}/p/2" >/dev/null
+kill -KILL "$RPID"
+wait "$RPID" 2>/dev/null
+r=$(curl -s -w ' %{http_code}' -X PURGE "${A[1]}/p/2" | tr -d '\n')
+check "purge with Redis down: reported, local copy removed" \
+	$([[ $r == '{"local":1,"redis":0,"receivers":0,"error":'*' 502' ]]; echo $?) "got '$r'"
+finish

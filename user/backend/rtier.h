@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * rtier.h - the Redis tier of lb-backend's cache: local shared memory
+ * first, then Redis (--redis), then the origin.
+ *
+ * Each worker has its own connection to Redis and looks up the misses of
+ * one batch together: one pipelined GET and PTTL per key, one wait of at
+ * most --redis-timeout for all of them.  What Redis holds fills the local
+ * tier with its remaining TTL; what it lacks is fetched from the origin and
+ * stored in Redis (SET ... PX ttl, not waited for) when the origin's cache
+ * policy made it cacheable, as for the local tier.  A timeout or a failed
+ * connection opens the worker's circuit breaker: Redis is skipped for
+ * --redis-retry, then one batch probes it.  Redis never fails a request:
+ * whatever goes wrong with it, the answer comes from the origin.
+ */
+#ifndef LB_BACKEND_RTIER_H
+#define LB_BACKEND_RTIER_H
+
+#include <stdint.h>
+
+#include "origin.h"
+#include "redis.h"
+
+struct redis_config {
+	char url[512]; /* --redis, "" when there is no Redis tier */
+	struct redis_addr addr;
+	unsigned int timeout_ms; /* --redis-timeout: one batch's wait */
+	unsigned int retry_ms; /* --redis-retry: an open breaker waits */
+	unsigned int lock_wait_ms; /* --redis-lock-wait: single flight */
+	uint64_t max_object; /* --redis-max-object: stored value bytes */
+	char prefix[64]; /* --redis-prefix of every key */
+	int cluster; /* --redis-cluster: url holds the seed nodes */
+#define RTIER_MAX_SEEDS 8
+	char seeds[RTIER_MAX_SEEDS][300];
+	unsigned int nseeds;
+};
+
+/* Counters of one worker, in its slot of the shared block. */
+struct rtier_counters {
+	uint64_t hits; /* lookups answered by Redis */
+	uint64_t misses; /* lookups Redis could not answer */
+	uint64_t origin; /* fetches that went on to the origin */
+	uint64_t stores; /* objects written to Redis */
+	uint64_t errors; /* failed connections, error replies */
+	uint64_t timeouts; /* waits that overran --redis-timeout */
+	uint64_t skipped; /* lookups not made: the breaker was open */
+	uint64_t corrupt; /* stored values refused (rvalue.h) */
+	uint64_t too_big; /* objects over --redis-max-object */
+	uint64_t purges; /* PURGE requests answered */
+	uint64_t purge_msgs; /* purge messages applied to the local tier */
+	uint64_t lock_served; /* misses answered by another host's fetch */
+	uint64_t lock_expired; /* waits for another host's fetch ran out */
+	uint64_t redirects; /* cluster MOVED and ASK followed */
+	uint64_t breaker_opened; /* closed -> open transitions */
+	uint32_t breaker; /* enum breaker_state, now */
+	uint32_t pad;
+};
+
+/* Defaults of the options. */
+void rtier_config_init(struct redis_config *rc);
+/* Check the options once all are read; 0 or -EINVAL after a message. */
+int rtier_config_check(struct redis_config *rc);
+
+struct cache;
+/* In a worker, before its first request; purges remove from cache. */
+void rtier_worker_init(const struct redis_config *rc,
+		       struct rtier_counters *ctr, struct cache *cache);
+
+/*
+ * Answer n targets (at most ORIGIN_BATCH): from Redis where it has them
+ * (from_redis[i] = 1, r[i].ttl its remaining TTL), from the origin
+ * otherwise, as origin_fetch_many() does.  Returns 0.
+ */
+int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
+		     unsigned int n, const struct origin_limits *lim,
+		     struct origin_reply *r, unsigned char *from_redis);
+
+/*
+ * PURGE of target: remove it from the local tier, from Redis, and (by a
+ * message on the channel PREFIX"purge") from the local tier of every host.
+ * Every worker of every host subscribes to that channel and applies what
+ * it receives, so one live worker per host suffices.  Fills *local (1 if
+ * this host held it), *deleted (keys removed from Redis) and *receivers
+ * (subscribed workers the message reached).  0, or -errno when Redis could
+ * not be told (the local tier is purged all the same).
+ */
+int rtier_purge(const char *target, size_t len, int *local, long long *deleted,
+		long long *receivers);
+
+/* Housekeeping from the worker's loop: replies of stores, overdue ones,
+ * the purge channel. */
+void rtier_tick(long long now_ms);
+
+struct shared;
+struct jw;
+/* The Redis figures of every worker summed up, as the member "redis" of
+ * the object w is in; nothing without --redis. */
+void rtier_stats_json(struct jw *w, const struct shared *sh);
+struct prom;
+void rtier_metrics(struct prom *p, const struct shared *sh);
+
+#endif /* LB_BACKEND_RTIER_H */
