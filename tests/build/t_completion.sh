@@ -58,7 +58,10 @@ has() {
 	check "$name" 0 ""
 }
 
-has "commands" "lbctl " vip backend add-backend del-backend list stats status explain health help
+has "commands" "lbctl " vip backend add-backend del-backend list stats status explain health help node compare
+expect "node verbs" "lbctl node " "drain help undrain"
+touch "$D/status-a.json" "$D/status-b.json"
+expect "files for compare" "lbctl compare $D/status-" "$D/status-a.json $D/status-b.json"
 expect "vip verbs" "lbctl vip " "add del help list set show"
 expect "verb prefix" "lbctl backend dr" "drain"
 expect "VIPs from lbd" "lbctl backend drain " "10.0.0.1:80/tcp [fd00::1]:443/tcp"

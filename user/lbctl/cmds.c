@@ -187,6 +187,9 @@ int cmd_vip_one(struct args *a, const struct lbctl_cmd *c)
 		const struct jv *v = jv_get(ans, "vip");
 
 		print_vip_line(v);
+		printf("  table digest %s\n", jv_get_str(v, "digest") ?
+						      jv_get_str(v, "digest") :
+						      "(no table yet)");
 		print_backends(v, true);
 	}
 	jv_free(ans);
@@ -280,22 +283,33 @@ int cmd_stats(struct args *a, const struct lbctl_cmd *c)
 	return 0;
 }
 
+/* A command of no arguments: lbd's answer (NULL: *rc says why). */
+static struct jv *call_bare(struct args *a, const struct lbctl_cmd *c, int *rc)
+{
+	if (a->argc) {
+		*rc = fail(2, "unexpected argument '%s'", a->argv[0]);
+		return NULL;
+	}
+	return lbctl_call_plain(c->req, rc);
+}
+
 int cmd_status(struct args *a, const struct lbctl_cmd *c)
 {
-	struct jv *ans;
 	int rc;
+	struct jv *ans = call_bare(a, c, &rc);
 
-	if (a->argc)
-		return fail(2, "unexpected argument '%s'", a->argv[0]);
-	ans = lbctl_call_plain(c->req, &rc);
 	if (ans && !lbctl_json) {
-		struct table t = { .ncols = 2 };
+		struct table t = { .ncols = 2 }, tt = { .ncols = 4 };
+		const struct jv *ann = jv_get(ans, "announce");
+		const struct jv *tables = jv_get(ans, "tables");
+		char buf_ann[160];
 
 		for (size_t i = 0; i < ans->n; i++) {
 			const struct jv *v = &ans->items[i];
 			char buf[64];
 
-			if (!strcmp(ans->keys[i], "ok"))
+			if (!strcmp(ans->keys[i], "ok") || v->type == JV_OBJ ||
+			    v->type == JV_ARR || v->type == JV_NULL)
 				continue;
 			if (v->type == JV_STR)
 				t_row(&t, ans->keys[i], v->s);
@@ -303,7 +317,58 @@ int cmd_status(struct args *a, const struct lbctl_cmd *c)
 				t_row(&t, ans->keys[i],
 				      num(ans, ans->keys[i], buf, sizeof(buf)));
 		}
+		if (ann && ann->type == JV_OBJ) {
+			char tb[24], pr[24], n[24];
+
+			snprintf(buf_ann, sizeof(buf_ann),
+				 "table %s proto %s: %s routes%s",
+				 num(ann, "table", tb, sizeof(tb)),
+				 num(ann, "proto", pr, sizeof(pr)),
+				 num(ann, "routes", n, sizeof(n)),
+				 jv_get(ann, "failing") &&
+						 jv_get(ann, "failing")->b ?
+					 " (failing: see the log)" :
+					 "");
+			t_row(&t, "announce", buf_ann);
+		} else {
+			t_row(&t, "announce", "off");
+		}
 		t_print(&t, "");
+		for (size_t i = 0; tables && i < tables->n; i++) {
+			const struct jv *v = &tables->items[i];
+			const struct jv *be = jv_get(v, "backends");
+			char nb[24];
+
+			snprintf(nb, sizeof(nb), "%zu backends",
+				 be ? be->n : 0);
+			t_row(&tt, i ? "" : "tables", jv_get_str(v, "vip"),
+			      jv_get_str(v, "digest") ?
+				      jv_get_str(v, "digest") :
+				      "(no table)",
+			      nb);
+		}
+		t_print(&tt, "");
+	}
+	jv_free(ans);
+	return rc;
+}
+
+int cmd_node(struct args *a, const struct lbctl_cmd *c)
+{
+	int rc;
+	struct jv *ans = call_bare(a, c, &rc);
+
+	if (ans && !lbctl_json) {
+		char n[24];
+
+		if (jv_get(ans, "announcing") && jv_get(ans, "announcing")->b)
+			printf("node %s: %s VIP routes announced\n",
+			       jv_get_str(ans, "node"),
+			       num(ans, "routes", n, sizeof(n)));
+		else
+			printf("node %s (lbd runs without --announce-table: "
+			       "it announces nothing)\n",
+			       jv_get_str(ans, "node"));
 	}
 	jv_free(ans);
 	return rc;

@@ -70,20 +70,25 @@ _lbctl() {
 			mapfile -t COMPREPLY < <(compgen -W "-j --json -S --socket -h --help" -- "$cur")
 		else
 			mapfile -t COMPREPLY < <(compgen -W "add-backend del-backend vip backend
-				list stats status explain health help" -- "$cur")
+				node list stats status explain health compare help" -- "$cur")
 		fi
 		return
 	fi
 
 	cmd=${args[0]}
 	case $cmd in
-	vip | backend)
+	compare)
+		# the 'lbctl -j status' files of balancers
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return
+		;;
+	vip | backend | node)
 		if [ ${#args[@]} -eq 1 ]; then
-			if [ "$cmd" = vip ]; then
-				w="add set del list show help"
-			else
-				w="add check del drain undrain weight help"
-			fi
+			case $cmd in
+			vip) w="add set del list show help" ;;
+			backend) w="add check del drain undrain weight help" ;;
+			node) w="drain undrain help" ;;
+			esac
 			mapfile -t COMPREPLY < <(compgen -W "$w" -- "$cur")
 			return
 		fi
@@ -151,7 +156,7 @@ _lbctl() {
 	esac
 	case $want in
 	commands)
-		w="add-backend del-backend vip backend list stats status explain health"
+		w="add-backend del-backend vip backend node list stats status explain health compare"
 		;;
 	vips) w=$(_lbctl_json "${words[0]}" vip list | _lbctl_strings vip) ;;
 	backends)

@@ -74,6 +74,15 @@ static const struct help {
 	{ "health",
 	  "  health [VIP]                  health checks of every backend\n",
 	  NOTE_VIP },
+	{ "node",
+	  "  node drain                    withdraw every VIP route (with lbd\n"
+	  "                                --announce-table); keep forwarding\n"
+	  "  node undrain                  announce the VIPs again\n",
+	  0 },
+	{ "compare",
+	  "  compare FILE FILE...          do balancers agree?  each FILE is the\n"
+	  "                                'lbctl -j status' of one (- for stdin)\n",
+	  0 },
 	{ "help", "  help [COMMAND]                this text, or COMMAND's\n",
 	  0 },
 };
@@ -208,6 +217,10 @@ static const struct lbctl_cmd cmds[] = {
 	{ "status", NULL, cmd_status, "status", 0 },
 	{ "explain", NULL, cmd_explain, "explain", 0 },
 	{ "health", NULL, cmd_health, "health", 0 },
+	{ "node", "drain", cmd_node, "node-drain", 0 },
+	{ "node", "undrain", cmd_node, "node-undrain", 0 },
+	{ "node", "help", cmd_help, "node", 0 },
+	{ "compare", NULL, cmd_compare, NULL, 0 },
 	{ "help", NULL, cmd_help, NULL, 0 },
 };
 

@@ -5,6 +5,7 @@
  *   cmds.c       the commands: a request built, sent, its answer shown
  *   opts.c       command-line options checked and turned into JSON
  *   transport.c  talking to lbd over its socket
+ *   compare.c    lbctl compare: status files of balancers side by side
  *   print.c      errors, and the tables answers are shown in
  * Calls go down this list only.
  */
@@ -97,5 +98,8 @@ int cmd_stats(struct args *a, const struct lbctl_cmd *c);
 int cmd_status(struct args *a, const struct lbctl_cmd *c);
 int cmd_explain(struct args *a, const struct lbctl_cmd *c);
 int cmd_health(struct args *a, const struct lbctl_cmd *c);
+int cmd_node(struct args *a, const struct lbctl_cmd *c);
+/* compare.c: lbctl compare, on files only */
+int cmd_compare(struct args *a, const struct lbctl_cmd *c);
 
 #endif /* LBCTL_H */

@@ -412,3 +412,34 @@ void ctl_backend_checked(struct lbd *d, struct ctl_op *op)
 	lbd_health_reset(d, op->v, op->b, true);
 	answer_op(d, op);
 }
+
+/* node-drain (arg 1) and node-undrain (arg 0): maintenance of the whole
+ * balancer.  Drained, it announces no VIP, so the routers send it no new
+ * traffic; its datapath keeps forwarding whatever still arrives. */
+int ctl_node_set(struct lbd *d, struct ctl_op *op)
+{
+	d->node_drained = op->arg;
+	return 0;
+}
+
+void ctl_node_was_set(struct lbd *d, struct ctl_op *op)
+{
+	struct jw *w = op->w;
+
+	if (op->before->node_drained == d->node_drained)
+		pr_info("node %s already",
+			d->node_drained ? "drained" : "active");
+	else if (d->node_drained)
+		pr_info("node drained: withdrawing every VIP route%s; the "
+			"datapath keeps forwarding",
+			d->announce_table ? "" :
+					    " (none: no --announce-table)");
+	else
+		pr_info("node active again: announcing its VIPs");
+	lbd_announce_update(d, false);
+	ctl_ok_begin(w);
+	jw_kstr(w, "node", d->node_drained ? "drained" : "active");
+	jw_kbool(w, "announcing", d->announce_table != 0);
+	jw_kuint(w, "routes", d->ann.count);
+	jw_obj_end(w);
+}

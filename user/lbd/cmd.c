@@ -49,6 +49,8 @@ static const struct ctl_cmd cmds[] = {
 	VIEW("health", ctl_health, 0),
 	VIEW("stats", ctl_stats, 0),
 	VIEW("explain", ctl_explain, 0),
+	CHANGE("node-drain", ctl_node_set, ctl_node_was_set, 1),
+	CHANGE("node-undrain", ctl_node_set, ctl_node_was_set, 0),
 };
 
 /* ---------------------------------------------------------------- undo */
@@ -65,6 +67,7 @@ static int model_copy(const struct lbd *d, struct ctl_model *m)
 {
 	m->nvips = d->nvips;
 	m->next_gen = d->next_gen;
+	m->node_drained = d->node_drained;
 	m->vips = calloc(d->nvips ? d->nvips : 1, sizeof(*m->vips));
 	if (!m->vips)
 		return -ENOMEM;
@@ -94,6 +97,7 @@ static void model_restore(struct lbd *d, struct ctl_model *m)
 	d->vips = m->vips;
 	d->nvips = d->cap_vips = m->nvips;
 	d->next_gen = m->next_gen;
+	d->node_drained = m->node_drained;
 	/* the array holds at least one VIP's room */
 	if (!d->cap_vips)
 		d->cap_vips = 1;
@@ -122,6 +126,8 @@ static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op)
 		return;
 	}
 	c->done(d, op);
+	/* a VIP that gained or lost its last usable backend */
+	lbd_announce_update(d, false);
 	model_free(before.vips, before.nvips);
 }
 

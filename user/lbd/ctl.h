@@ -25,6 +25,7 @@ struct ctl_model {
 	struct lbd_vip *vips; /* each with its own copy of be */
 	size_t nvips;
 	uint32_t next_gen;
+	bool node_drained;
 };
 
 /* One request as the handlers see it. */
@@ -124,5 +125,8 @@ int ctl_backend_set(struct lbd *d, struct ctl_op *op);
 void ctl_backend_was_set(struct lbd *d, struct ctl_op *op);
 int ctl_backend_check(struct lbd *d, struct ctl_op *op);
 void ctl_backend_checked(struct lbd *d, struct ctl_op *op);
+/* arg: 1 node-drain, 0 node-undrain */
+int ctl_node_set(struct lbd *d, struct ctl_op *op);
+void ctl_node_was_set(struct lbd *d, struct ctl_op *op);
 
 #endif /* LBD_CTL_H */

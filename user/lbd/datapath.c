@@ -26,6 +26,7 @@
 #include "lbd.h"
 #include "lb.skel.h"
 #include "log.h"
+#include "digest.h"
 #include "maglev.h"
 
 int lbd_dp_write_config(struct lbd *d)
@@ -99,6 +100,9 @@ static int install_table(struct lbd *d, struct lbd_vip *v)
 	err = maglev_build(mb, v->nbe, table, v->table_size);
 	if (!err)
 		err = lb_dp_install_table(&d->dp, v->id, table, v->table_size);
+	if (!err)
+		v->digest_ok = !lb_table_digest(mb, v->nbe, table,
+						v->table_size, &v->digest);
 	if (err)
 		v->rebuild_failures++;
 	else

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "announce.h"
 #include "dp.h"
 #include "json.h"
 #include "lb_abi.h"
@@ -108,6 +109,8 @@ struct lbd_vip {
 	size_t nbe, cap;
 	struct lbd_check check; /* for every backend without its own */
 	uint64_t table_sig; /* signature of the installed table's input */
+	uint64_t digest; /* of the installed table (digest.h) */
+	bool digest_ok; /* a table was installed since lbd started */
 	bool dirty; /* the last datapath sync failed: retry */
 	uint64_t rebuilds, rebuild_failures; /* of its Maglev table */
 	double rate_pps, rate_bps;
@@ -133,6 +136,8 @@ struct lbd {
 	bool foreground;
 	bool detach_on_exit;
 	bool reload_prog; /* replace the attached program even if identical */
+	uint32_t announce_table; /* --announce-table; 0: announce nothing */
+	uint8_t announce_proto; /* --announce-proto */
 
 	/* persisted configuration */
 	uint64_t seed;
@@ -141,6 +146,7 @@ struct lbd {
 	size_t nvips, cap_vips;
 	union lb_addr encap_src4, encap_src6;
 	bool encap_src4_set, encap_src6_set;
+	bool node_drained; /* lbctl node drain: announce no VIP */
 
 	/* runtime */
 	struct lb *skel;
@@ -154,6 +160,7 @@ struct lbd {
 	struct lbd_vip **vip_of_id; /* backend id -> its VIP */
 	struct lbd_probe *probes; /* backend id -> check in flight */
 	struct mnl_socket *nl, *nl_events;
+	struct lbd_announce ann;
 	uint32_t nl_seq;
 	uint64_t started_ms;
 	bool stop;
@@ -238,6 +245,10 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
 void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
 /* The packet rates of VIPs and backends, from the 1 s tick. */
 void lbd_sample_rates(struct lbd *d);
+/* Make the announce table hold a route for each VIP address with a
+ * backend that takes new flows (none while the node is drained); on the
+ * tick, after each change, and withdraw=true to withdraw everything. */
+void lbd_announce_update(struct lbd *d, bool withdraw);
 
 /* neigh.c: next-hop MAC resolution over rtnetlink */
 int lbd_neigh_open(struct lbd *d);

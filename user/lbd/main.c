@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lbd --iface IFACE [options]\n"
-		"       lbd --iface IFACE --detach [--pin DIR]\n"
+		"       lbd --iface IFACE --detach [--pin DIR] [--announce-table N]\n"
 		"\n"
 		"  -i, --iface IFACE        interface to attach the XDP program to\n"
 		"  -m, --xdp-mode MODE      native (default), generic or auto\n"
@@ -41,6 +41,11 @@ static void usage(FILE *f)
 		"  -l, --log FILE           log file of the daemon (default: syslog)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics (off by\n"
 		"                           default; a bare PORT means 127.0.0.1:PORT)\n"
+		"      --announce-table N   keep a route per VIP address that has a backend\n"
+		"                           taking new flows in routing table N, for a\n"
+		"                           BGP speaker to announce (off by default)\n"
+		"      --announce-proto N   routing protocol number of those routes\n"
+		"                           (default %u)\n"
 		"      --conntrack-size N   connection table entries per family (default %u)\n"
 		"      --hash-seed N        fleet-wide flow hash seed (same on every LB)\n"
 		"      --encap-src4 ADDR    outer source of IPIP packets\n"
@@ -52,7 +57,7 @@ static void usage(FILE *f)
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help\n",
 		LBD_DEFAULT_STATE, LBD_DEFAULT_SOCKET, LBD_DEFAULT_PIN,
-		LB_CT_DEFAULT_SIZE);
+		LBD_ANNOUNCE_PROTO, LB_CT_DEFAULT_SIZE);
 }
 
 static int epoll_add(struct lbd *d, int fd)
@@ -144,6 +149,9 @@ static void run_loop(struct lbd *d)
 					continue;
 				lbd_refresh(d, LBD_REFRESH_TICK);
 				lbd_sample_rates(d);
+				/* also puts back what the kernel removed
+				 * (the interface went down and up) */
+				lbd_announce_update(d, false);
 			} else if (fd == d->ctl_fd) {
 				lbd_ctl_accept(d);
 			} else if (lbd_neigh_events(d, &mode)) {
@@ -205,7 +213,9 @@ int main(int argc, char **argv)
 		OPT_DETACH,
 		OPT_DETACH_EXIT,
 		OPT_RELOAD,
-		OPT_METRICS
+		OPT_METRICS,
+		OPT_ANN_TABLE,
+		OPT_ANN_PROTO
 	};
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
@@ -223,6 +233,8 @@ int main(int argc, char **argv)
 		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_EXIT },
 		{ "reload", no_argument, NULL, OPT_RELOAD },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "announce-table", required_argument, NULL, OPT_ANN_TABLE },
+		{ "announce-proto", required_argument, NULL, OPT_ANN_PROTO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -316,6 +328,39 @@ int main(int argc, char **argv)
 			}
 			d.metrics_listen = optarg;
 			break;
+		case OPT_ANN_TABLE:
+			/* 253..255 are the kernel's default, main and
+			 * local tables: routes there would forward */
+			if (lb_parse_u32(optarg, "--announce-table", 1,
+					 UINT32_MAX, &d.announce_table, err,
+					 sizeof(err))) {
+				fprintf(stderr, "lbd: %s\n", err);
+				return 2;
+			}
+			if (d.announce_table >= 253 &&
+			    d.announce_table <= 255) {
+				fprintf(stderr,
+					"lbd: --announce-table %u is one of the "
+					"kernel's own tables (default, main, "
+					"local); use a table of its own, e.g. "
+					"100\n",
+					d.announce_table);
+				return 2;
+			}
+			break;
+		case OPT_ANN_PROTO: {
+			uint32_t p;
+
+			if (lb_parse_u32(optarg, "--announce-proto", 5, 255, &p,
+					 err, sizeof(err))) {
+				fprintf(stderr,
+					"lbd: %s (0..4 are the kernel's own)\n",
+					err);
+				return 2;
+			}
+			d.announce_proto = (uint8_t)p;
+			break;
+		}
 		case 'v':
 			lb_log_level = LB_LOG_DEBUG;
 			break;
@@ -346,7 +391,16 @@ int main(int argc, char **argv)
 	if (lbd_iface_info(&d))
 		return 1;
 
+	if (!d.announce_proto)
+		d.announce_proto = LBD_ANNOUNCE_PROTO;
 	if (detach) {
+		/* the datapath goes: so do the routes that say it serves */
+		if (d.announce_table &&
+		    !lbd_announce_open(&d.ann, d.announce_table,
+				       d.announce_proto, d.ifindex)) {
+			lbd_announce_update(&d, true);
+			lbd_announce_close(&d.ann);
+		}
 		rc = lbd_dp_detach(&d);
 		unlink(d.sock_path);
 		return rc ? 1 : 0;
@@ -432,6 +486,16 @@ int main(int argc, char **argv)
 		goto fail;
 	lbd_refresh(&d, LBD_REFRESH_ALL);
 	lbd_dp_tables_summary(&d);
+	if (d.announce_table) {
+		rc = lbd_announce_open(&d.ann, d.announce_table,
+				       d.announce_proto, d.ifindex);
+		if (rc) {
+			pr_err("cannot open rtnetlink for --announce-table: %s",
+			       strerror(-rc));
+			goto fail;
+		}
+		lbd_announce_update(&d, false);
+	}
 	if (lbd_ctl_open(&d))
 		goto fail;
 	if (lbd_state_save(&d, err, sizeof(err))) {
@@ -451,8 +515,11 @@ int main(int argc, char **argv)
 	lbd_health_close(&d);
 	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
-	if (d.detach_on_exit)
+	if (d.detach_on_exit) {
+		lbd_announce_update(&d, true);
 		lbd_dp_detach(&d);
+	}
+	lbd_announce_close(&d.ann);
 	lbd_neigh_close(&d);
 	lbd_dp_close(&d);
 	lbd_state_free(&d);
@@ -463,6 +530,7 @@ fail:
 	lbd_ctl_close_clients(&d);
 	lbd_ctl_close(&d);
 	lbd_ctl_unmark_starting(&d);
+	lbd_announce_close(&d.ann);
 	lbd_neigh_close(&d);
 	/* a refused start leaves nothing behind that it made */
 	lbd_dp_abandon(&d);

@@ -8,6 +8,8 @@
  * the control socket or the health checks.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lbd.h"
 #include "log.h"
@@ -128,4 +130,37 @@ void lbd_sample_rates(struct lbd *d)
 			b->last = c;
 		}
 	}
+}
+
+void lbd_announce_update(struct lbd *d, bool withdraw)
+{
+	struct lbd_route *want;
+	size_t n = 0;
+
+	if (!d->announce_table)
+		return;
+	want = calloc(d->nvips ? d->nvips : 1, sizeof(*want));
+	if (!want) {
+		pr_warn("announce: out of memory");
+		return;
+	}
+	for (size_t i = 0; !withdraw && !d->node_drained && i < d->nvips; i++) {
+		const struct lbd_vip *v = &d->vips[i];
+		bool serves = false, dup = false;
+
+		for (size_t j = 0; j < v->nbe && !serves; j++)
+			serves = lbd_backend_table_weight(&v->be[j]) > 0;
+		/* VIPs of one address (several ports) share its route */
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = want[j].family == v->spec.family &&
+			      !memcmp(&want[j].addr, &v->spec.addr,
+				      sizeof(want[j].addr));
+		if (!serves || dup)
+			continue;
+		want[n].family = v->spec.family;
+		want[n].addr = v->spec.addr;
+		n++;
+	}
+	lbd_announce_sync(&d->ann, want, n);
+	free(want);
 }

@@ -160,6 +160,8 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 	snprintf(seed, sizeof(seed), "0x%016llx", (unsigned long long)d->seed);
 	jw_kstr(w, "hash_seed", seed);
 	jw_kuint(w, "next_gen", d->next_gen);
+	if (d->node_drained)
+		jw_kbool(w, "node_drained", true);
 	if (d->encap_src4_set)
 		jw_kstr(w, "encap_src4",
 			lb_format_addr(&d->encap_src4, LB_FAMILY_V4, buf,
@@ -365,6 +367,7 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	const char *seed = jv_get_str(root, "hash_seed");
 	const char *s4 = jv_get_str(root, "encap_src4");
 	const char *s6 = jv_get_str(root, "encap_src6");
+	const struct jv *drained = jv_get(root, "node_drained");
 	uint64_t version, next_gen;
 	struct lbd_vip *nv = NULL;
 	union lb_addr a4 = {}, a6 = {};
@@ -389,6 +392,8 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	if (s6 &&
 	    (lb_parse_addr(s6, &a6, &fam, NULL, 0) || fam != LB_FAMILY_V6))
 		return bad("bad \"encap_src6\"");
+	if (drained && drained->type != JV_BOOL)
+		return bad("bad \"node_drained\"");
 	if (!vips || vips->type != JV_ARR)
 		return bad("missing \"vips\"");
 	nv = calloc(vips->n ? vips->n : 1, sizeof(*nv));
@@ -450,6 +455,7 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	d->encap_src4_set = !!s4;
 	d->encap_src6 = a6;
 	d->encap_src6_set = !!s6;
+	d->node_drained = drained && drained->b;
 	return 0;
 fail:
 	free_vips(nv, n);

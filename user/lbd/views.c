@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "digest.h"
 
 static const char *stat_names[LB_STAT_MAX] = { LB_STAT_NAMES };
 
@@ -32,6 +33,48 @@ static void json_traffic(struct jw *w, int stats_fd, uint32_t id, double pps,
 	jw_kuint(w, "bytes", c.bytes);
 	jw_kdouble(w, "pps", pps);
 	jw_kdouble(w, "bps", bps);
+}
+
+/* "digest": the installed table's, null before one is installed */
+static void json_digest(struct jw *w, const struct lbd_vip *v)
+{
+	char buf[LB_DIGEST_STRLEN];
+
+	jw_key(w, "digest");
+	if (!v->digest_ok) {
+		jw_null(w);
+		return;
+	}
+	lb_digest_format(v->digest, buf, sizeof(buf));
+	jw_str(w, buf);
+}
+
+/* What decides where a VIP's flows go, for comparing balancers (lbctl
+ * compare): the table's digest and the backends that make it. */
+static void json_table(struct jw *w, const struct lbd_vip *v)
+{
+	char buf[LB_VIPSTRLEN];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
+	jw_kstr(w, "hash", v->flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple");
+	jw_kuint(w, "table_size", v->table_size);
+	json_digest(w, v);
+	jw_key(w, "backends");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < v->nbe; i++) {
+		const struct lbd_backend *b = &v->be[i];
+
+		jw_obj_begin(w);
+		jw_kstr(w, "backend",
+			lb_format_addr(&b->addr, b->family, buf, sizeof(buf)));
+		jw_kuint(w, "weight", b->weight);
+		jw_kdouble(w, "table_weight",
+			   lbd_backend_table_weight(b) / 100.0);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
 }
 
 void ctl_json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
@@ -82,6 +125,7 @@ void ctl_json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
 	jw_kuint(w, "backends_total", v->nbe);
 	jw_kuint(w, "backends_in_table", up);
 	jw_kuint(w, "id", v->id);
+	json_digest(w, v);
 	if (v->check.kind != LBD_CHECK_NONE) {
 		jw_key(w, "check");
 		lbd_check_to_json(&v->check, w);
@@ -240,6 +284,23 @@ int ctl_status(struct lbd *d, struct ctl_op *op)
 	jw_kuint(w, "backends", nbe);
 	jw_kuint(w, "uptime_s", (lbd_now_ms() - d->started_ms) / 1000);
 	jw_kint(w, "pid", getpid());
+	jw_kstr(w, "node", d->node_drained ? "drained" : "active");
+	jw_key(w, "announce");
+	if (!d->announce_table) {
+		jw_null(w);
+	} else {
+		jw_obj_begin(w);
+		jw_kuint(w, "table", d->announce_table);
+		jw_kuint(w, "proto", d->announce_proto);
+		jw_kuint(w, "routes", d->ann.count);
+		jw_kbool(w, "failing", d->ann.failing);
+		jw_obj_end(w);
+	}
+	jw_key(w, "tables");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < d->nvips; i++)
+		json_table(w, &d->vips[i]);
+	jw_arr_end(w);
 	jw_obj_end(w);
 	return 0;
 }
