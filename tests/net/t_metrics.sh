@@ -109,6 +109,10 @@ for want in 'xdplb_rx_packets_total ' 'xdplb_dropped_packets_total{reason="no_ba
 	'process_cpu_seconds_total ' 'process_open_fds ' 'process_start_time_seconds '; do
 	grep -qF "$want" "$T/lbd.prom" || fail "lbd metrics" "no line starting '$want'"
 done
+digest=$(lbctl -j vip show "$VIP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vip"]["digest"])')
+check "xdplb_vip_table_info carries the digest lbctl shows ($digest)" \
+	"$(grep -qF "xdplb_vip_table_info{vip=\"$VIP\",digest=\"$digest\"} 1" "$T/lbd.prom"; echo $?)" \
+	"$(grep xdplb_vip_table_info "$T/lbd.prom")"
 on lb curl -s --max-time 2 "http://$B1:$APORT/metrics" >"$T/backend.prom"
 if out=$(promtool check metrics <"$T/backend.prom" 2>&1); then
 	pass "promtool check metrics: lb-backend ($(grep -c '^# TYPE' "$T/backend.prom") families)"

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "digest.h"
 #include "lbd.h"
 #include "log.h"
 #include "prom.h"
@@ -257,11 +258,20 @@ static void render_vips(struct prom *p, const struct lbd *d,
 		   "Maglev table builds or installs that failed (retried "
 		   "every second).",
 		   vip_rebuild_failures);
-	/*
-	 * The digest of each VIP's installed table belongs here, as
-	 * xdplb_vip_table_info{vip="...",digest="..."} 1, once lbd computes
-	 * one (it is not computed yet).
-	 */
+	prom_head(p, "xdplb_vip_table_info", "gauge",
+		  "The digest of a VIP's installed Maglev table, as a label "
+		  "(equal on balancers that agree on every flow); always 1.");
+	for (size_t i = 0; i < d->nvips; i++) {
+		const struct lbd_vip *v = &d->vips[i];
+		char digest[LB_DIGEST_STRLEN];
+
+		if (!v->digest_ok)
+			continue;
+		lb_digest_format(v->digest, digest, sizeof(digest));
+		vip_labels(&l, v);
+		prom_label(&l, "digest", digest);
+		prom_u64(p, "xdplb_vip_table_info", &l, 1);
+	}
 }
 
 static const char *const be_states[] = { "active", "draining", "down" };
@@ -395,6 +405,20 @@ static void render_daemon(struct prom *p, const struct lbd *d)
 		  "The interface, XDP attach mode, datapath ABI version and "
 		  "program id of lbd, as labels; always 1.");
 	prom_u64(p, "xdplb_info", &l, 1);
+	prom_head(p, "xdplb_node_drained", "gauge",
+		  "1 while the node is drained (lbctl node drain): it "
+		  "announces no VIP.");
+	prom_u64(p, "xdplb_node_drained", NULL, d->node_drained);
+	if (d->announce_table) {
+		prom_head(p, "xdplb_announced_routes", "gauge",
+			  "VIP routes in the announce table (--announce-table) "
+			  "after the last reconciliation.");
+		prom_u64(p, "xdplb_announced_routes", NULL, d->ann.count);
+		prom_head(p, "xdplb_announce_failures_total", "counter",
+			  "Reconciliations of the announce table that failed.");
+		prom_u64(p, "xdplb_announce_failures_total", NULL,
+			 d->ann.errors);
+	}
 	prom_head(p, "xdplb_vips", "gauge", "VIPs configured.");
 	prom_u64(p, "xdplb_vips", NULL, d->nvips);
 	prom_head(p, "xdplb_backends", "gauge",
