@@ -20,10 +20,11 @@
 #                                               │ eth2 10.201.2.1
 #     NAME-fK  backend K behind the router (IPIP)  10.201.2.2K
 #
-# Every balancer runs BIRD: its kernel protocol learns the routes of the
-# announce table (FLEET_TABLE, where lbd --announce-table puts one route per
-# VIP that it can serve) and exports them over BGP, with BFD (100 ms x 3),
-# to the router.  The router's BIRD merges the equal routes into one
+# Every balancer runs BIRD (tools/bird/balancer.conf): its kernel protocol
+# learns the routes of the announce table (FLEET_TABLE, where lbd
+# --announce-table puts one route per VIP that it can serve) and exports
+# them over BGP, with BFD (100 ms x 3), to the router
+# (tools/bird/router.conf).  The router's BIRD merges the equal routes into one
 # multipath route per VIP, hashed on the L4 ports
 # (fib_multipath_hash_policy=1): ECMP over the balancers.
 #
@@ -107,68 +108,26 @@ _fleet_backend() {
 	ip -n "$1" route add local "$FLEET_VIP4_NET" dev lo
 }
 
+# The BIRD configurations are the examples of tools/bird/, filled in.
 _fleet_bird_rt() { # NAME NB
-	local k
-	cat <<EOF
-router id $FLEET_RT4;
-log "$LAB_RUN/$1/bird-rt.log" all;
-protocol device { scan time 10; }
-protocol kernel {
-	ipv4 { import none; export all; };
-	merge paths on;
-}
-protocol bfd {
-	interface "br0" {
-		min rx interval 100 ms;
-		min tx interval 100 ms;
-		multiplier 3;
-	};
-}
-template bgp balancer {
-	local $FLEET_RT4 as $FLEET_AS_RT;
-	bfd on;
-	hold time 9;
-	connect retry time 1;
-	error wait time 1, 5;
-	ipv4 { import all; export none; };
-}
-EOF
+	local k lines=
 	for k in $(seq "$2"); do
-		echo "protocol bgp l$k from balancer { neighbor $(fleet_lb_addr "$k") as $FLEET_AS_LB; }"
+		lines+="protocol bgp l$k from balancer { neighbor $(fleet_lb_addr "$k") as $FLEET_AS_LB; }\n"
 	done
+	sed -e "s|@ROUTER_ID@|$FLEET_RT4|g" -e "s|@IFACE@|br0|g" \
+		-e "s|@LOCAL_AS@|$FLEET_AS_RT|g" \
+		-e "s|@LOG@|$LAB_RUN/$1/bird-rt.log|g" \
+		-e "s|@BALANCERS@|$lines|" "$_fleet_here/bird/router.conf"
 }
 
 _fleet_bird_lb() { # NAME K
 	local addr
 	addr=$(fleet_lb_addr "$2")
-	cat <<EOF
-router id $addr;
-log "$LAB_RUN/$1/bird-l$2.log" all;
-protocol device { scan time 10; }
-# the routes lbd announces: one per VIP address it can serve
-protocol kernel announced {
-	ipv4 { import all; export none; };
-	kernel table $FLEET_TABLE;
-	learn;
-	scan time 1;
-}
-protocol bfd {
-	interface "eth0" {
-		min rx interval 100 ms;
-		min tx interval 100 ms;
-		multiplier 3;
-	};
-}
-protocol bgp uplink {
-	local $addr as $FLEET_AS_LB;
-	neighbor $FLEET_RT4 as $FLEET_AS_RT;
-	bfd on;
-	hold time 9;
-	connect retry time 1;
-	error wait time 1, 5;
-	ipv4 { import none; export all; next hop self; };
-}
-EOF
+	sed -e "s|@ROUTER_ID@|$addr|g" -e "s|@IFACE@|eth0|g" \
+		-e "s|@LOCAL_AS@|$FLEET_AS_LB|g" -e "s|@PEER@|$FLEET_RT4|g" \
+		-e "s|@PEER_AS@|$FLEET_AS_RT|g" -e "s|@TABLE@|$FLEET_TABLE|g" \
+		-e "s|@PROTO@|201|g" -e "s|@LOG@|$LAB_RUN/$1/bird-l$2.log|g" \
+		"$_fleet_here/bird/balancer.conf"
 }
 
 # fleet_bird NAME HOST: (re)start BIRD in HOST (rt or lK)

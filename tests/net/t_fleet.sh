@@ -163,6 +163,18 @@ s=$(announced 1)
 check "announce table of l1 holds exactly the two VIP routes, proto 201" \
 	"$([ "$s" = "$VIP1 $VIP2" ] && echo 0 || echo 1)" "'$s'"
 
+# the example BIRD configuration exports lbd's routes only
+ip -n "$NAME-l1" route add 10.201.100.77/32 dev eth0 table "$FLEET_TABLE" proto static
+ip -n "$NAME-l1" route add 10.201.100.78/32 dev eth0 table "$FLEET_TABLE" proto 201
+sleep 2.5
+s=$(fleet_paths "$NAME" 10.201.100.77)
+check "BIRD announces lbd's routes (proto 201) of the table, not a static one" \
+	"$([ -z "$s" ] && echo 0 || echo 1)" "router: 10.201.100.77 via '$s'"
+s=$(announced 1)
+check "lbd removes a route of its protocol for no VIP of its own" \
+	"$([ "$s" = "$VIP1 $VIP2" ] && echo 0 || echo 1)" "l1 table: '$s'"
+ip -n "$NAME-l1" route del 10.201.100.77/32 table "$FLEET_TABLE" 2>/dev/null
+
 # ------------------------------------------------------------ digests
 for k in 1 2 3; do
 	lbctl "$k" -j status >"$T/status$k.json"
