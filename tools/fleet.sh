@@ -242,6 +242,80 @@ fleet_down() { # NAME
 	lab_down "$1"
 }
 
+# fleet_lbd NAME K [ARGS...]: start lbd on balancer K (it daemonizes once
+# it answers), announcing into FLEET_TABLE; state, socket, log and pins
+# under LAB_RUN/NAME
+fleet_lbd() {
+	local name=$1 k=$2 r="$LAB_RUN/$1"
+	shift 2
+	ip netns exec "$name-l$k" "$LAB_BUILD/lbd" --iface eth0 \
+		--state "$r/state$k.json" -S "$r/lbd$k.sock" -p "$r/bpf/l$k" \
+		-l "$r/lbd$k.log" --announce-table "$FLEET_TABLE" "$@"
+}
+
+fleet_lbctl() { # NAME K ARGS...: lbctl of balancer K
+	local name=$1 k=$2
+	shift 2
+	ip netns exec "$name-l$k" "$LAB_BUILD/lbctl" \
+		-S "$LAB_RUN/$name/lbd$k.sock" "$@"
+}
+
+fleet_lbd_pid() { # NAME K
+	fleet_lbctl "$1" "$2" -j status 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+}
+
+# fleet_wait_paths NAME VIP WANT [TENTHS]: wait until the router's route to
+# VIP goes to WANT (as fleet_paths prints it); prints the milliseconds it
+# took, or fails after TENTHS tenths of a second (default 100)
+fleet_wait_paths() {
+	local t0 i
+	t0=$(date +%s%N)
+	for ((i = 0; i < ${4:-100}; i++)); do
+		if [ "$(fleet_paths "$1" "$2")" = "$3" ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# fleet_hold NAME DIR ADDR PORT N: N connections from the client to
+# ADDR:PORT, each sending a line every 100 ms (tools/connhold.py), in the
+# background; returns once they are open (1 if they do not open in 10 s)
+fleet_hold() {
+	local name=$1 dir=$2 i
+	mkdir -p "$dir"
+	ip netns exec "$name-cl" python3 "$_fleet_here/connhold.py" hold \
+		"$3" "$4" "$5" 100 "$dir" 2>"$dir/err" &
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$dir/up" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fleet_hold_end DIR: stop the connections of fleet_hold; prints their
+# summary "open N broken B stalled S maxgap_ms G lines L"
+fleet_hold_end() {
+	local i
+	touch "$1/stop"
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$1/result" ] && break
+		sleep 0.1
+	done
+	head -1 "$1/result" 2>/dev/null
+}
+
+# fleet_serve NAME HOST PORT: the echo server of tools/connhold.py on a
+# backend, answering "HOST LINE"
+fleet_serve() {
+	# not a job of the caller's shell: fleet_down kills it quietly
+	(ip netns exec "$1-$2" python3 "$_fleet_here/connhold.py" serve "$3" \
+		"$LAB_RUN/$1/serve-$2-$3" "$2" >/dev/null 2>&1 &)
+}
+
 # fleet_paths NAME VIP: the balancers the router's route to VIP goes to,
 # as "10.201.0.11 10.201.0.13" (empty without a route)
 fleet_paths() {

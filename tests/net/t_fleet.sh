@@ -21,7 +21,6 @@ need_root
 LAB_BUILD=$O
 NAME=$(unique_name fl)
 R=$LAB_RUN/$NAME
-HOLD=$HERE/connhold.py
 VIP1=10.201.100.1 # DSR, port 7000, backends b1..b3 on the front segment
 VIP2=10.201.100.2 # IPIP, port 7001, backends f1, f2 behind the router
 ALL="$(fleet_lb_addr 1) $(fleet_lb_addr 2) $(fleet_lb_addr 3)"
@@ -57,38 +56,14 @@ if ! fleet_up "$NAME" --backends 4 --build "$O" >"$T/fleet.log" 2>&1; then
 fi
 
 on() { lab_exec "$NAME" "$@"; }
-lbctl() { # K ARGS...: lbctl of balancer K
-	local k=$1
-	shift
-	on "l$k" "$O/lbctl" -S "$R/lbd$k.sock" "$@"
-}
-lbd_start() { # K
-	on "l$1" "$O/lbd" --iface eth0 --state "$R/state$1.json" \
-		-S "$R/lbd$1.sock" -p "$R/bpf/l$1" -l "$R/lbd$1.log" \
-		--announce-table "$FLEET_TABLE" 2>>"$T/lbd$1.err"
-}
-lbd_pid() {
-	lbctl "$1" -j status 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
-}
+lbctl() { fleet_lbctl "$NAME" "$@"; }
+lbd_start() { fleet_lbd "$NAME" "$1" 2>>"$T/lbd$1.err"; }
+lbd_pid() { fleet_lbd_pid "$NAME" "$1"; }
+wait_paths() { fleet_wait_paths "$NAME" "$@"; }
 # routes of balancer K's announce table, as "10.201.100.1 10.201.100.2"
 announced() {
 	ip -n "$NAME-l$1" -4 route show table "$FLEET_TABLE" proto 201 |
 		awk '{print $1}' | sort | tr '\n' ' ' | sed 's/ $//'
-}
-# wait_paths VIP WANT [TENTHS]: until the router's route to VIP goes to
-# WANT (balancer addresses, sorted); prints the time it took in ms
-wait_paths() {
-	local t0 i
-	t0=$(date +%s%N)
-	for ((i = 0; i < ${3:-100}; i++)); do
-		[ "$(fleet_paths "$NAME" "$1")" = "$2" ] && {
-			echo $((($(date +%s%N) - t0) / 1000000))
-			return 0
-		}
-		sleep 0.1
-	done
-	return 1
 }
 # packets balancer K forwarded for VIP1 so far
 vip_packets() {
@@ -99,41 +74,30 @@ vip_packets() {
 # hold_start TAG: 200 connections to VIP1 and 50 to VIP2, a line every
 # 100 ms on each
 hold_start() {
-	local d="$T/h-$1" i
-	mkdir -p "$d/1" "$d/2"
-	on cl python3 "$HOLD" hold $VIP1 7000 200 100 "$d/1" 2>"$d/1/err" &
-	on cl python3 "$HOLD" hold $VIP2 7001 50 100 "$d/2" 2>"$d/2/err" &
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$d/1/up" ] && [ -e "$d/2/up" ] && return 0
-		sleep 0.1
-	done
-	fail "$1: connections open" "$(cat "$d/1/err" "$d/2/err")"
+	fleet_hold "$NAME" "$T/h-$1/1" $VIP1 7000 200 &&
+		fleet_hold "$NAME" "$T/h-$1/2" $VIP2 7001 50 && return 0
+	fail "$1: connections open" "$(cat "$T/h-$1"/*/err)"
 	return 1
 }
 # hold_check TAG NAME: stop the connections; PASS NAME when none broke or
 # stalled
 hold_check() {
-	local d="$T/h-$1" i r1 r2
-	touch "$d/1/stop" "$d/2/stop"
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$d/1/result" ] && [ -e "$d/2/result" ] && break
-		sleep 0.1
-	done
-	r1=$(head -1 "$d/1/result" 2>/dev/null)
-	r2=$(head -1 "$d/2/result" 2>/dev/null)
+	local r1 r2
+	r1=$(fleet_hold_end "$T/h-$1/1")
+	r2=$(fleet_hold_end "$T/h-$1/2")
 	if [[ $r1 == *" broken 0 stalled 0 "* ]] &&
 		[[ $r2 == *" broken 0 stalled 0 "* ]]; then
 		pass "$2 (dsr: $r1; ipip: $r2)"
 	else
-		fail "$2" "dsr: ${r1:-no result} ($(grep -m3 '^broken' "$d/1/result" 2>/dev/null | tr '\n' ';')); ipip: ${r2:-no result}"
+		fail "$2" "dsr: ${r1:-no result} ($(grep -m3 '^broken' "$T/h-$1/1/result" 2>/dev/null | tr '\n' ';')); ipip: ${r2:-no result}"
 	fi
 }
 
 for k in 1 2 3 4; do
-	on "b$k" python3 "$HOLD" serve 7000 "$T/echo-b$k" "b$k" >/dev/null 2>&1 &
+	fleet_serve "$NAME" "b$k" 7000
 done
 for k in 1 2; do
-	on "f$k" python3 "$HOLD" serve 7001 "$T/echo-f$k" "f$k" >/dev/null 2>&1 &
+	fleet_serve "$NAME" "f$k" 7001
 done
 for k in 1 2 3; do
 	lbd_start "$k" || fail "lbd $k starts" "$(tail -3 "$T/lbd$k.err")"
@@ -355,12 +319,8 @@ sleep 1
 ip -n "$NAME-l2" link set eth0 down
 wait_paths $VIP1 "$(fleet_lb_addr 1) $(fleet_lb_addr 3)" 50 >/dev/null
 sleep 3
-touch "$T/h-moved/1/stop" "$T/h-moved/2/stop"
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/h-moved/1/result" ] && break
-	sleep 0.1
-done
-echo "NOTE measured: a backend added, then l2's link down: $(head -1 "$T/h-moved/1/result") (of 200; about a third move balancer, a quarter of those move backend)"
+fleet_hold_end "$T/h-moved/2" >/dev/null
+echo "NOTE measured: a backend added, then l2's link down: $(fleet_hold_end "$T/h-moved/1") (of 200; about a third move balancer, a quarter of those move backend)"
 ip -n "$NAME-l2" link set eth0 up
 
 finish
