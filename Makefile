@@ -2,6 +2,7 @@
 #   make            build the datapath, lbd, lbctl, lb-backend and the tests
 #   make test       install missing packages, build, run every test
 #   make demo       the whole system in network namespaces
+#   make demo-fleet three balancers behind a BGP router, one failing
 #   make bench      benchmarks (bench-bpf, ...)
 #   make V=1        show full commands
 O ?= build
@@ -23,7 +24,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all test demo bench vmlinux format check-format install clean deps
+.PHONY: all test demo demo-fleet bench vmlinux format check-format install clean deps
 
 all:
 
@@ -147,6 +148,11 @@ demo:
 	$(Q)$(DEPS_SH)
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(O)
+
+demo-fleet:
+	$(Q)$(DEPS_SH)
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo_fleet.sh $(O)
 
 bench:
 	$(Q)$(DEPS_SH) --bench

@@ -126,6 +126,10 @@ fi
 s=$(announced 1)
 check "announce table of l1 holds exactly the two VIP routes, proto 201" \
 	"$([ "$s" = "$VIP1 $VIP2" ] && echo 0 || echo 1)" "'$s'"
+s=$(grep -c "announce: $VIP1 (table $FLEET_TABLE)" "$R/lbd1.log")
+w=$(grep -c 'announce: cannot' "$R/lbd1.log")
+check "lbd logs each route it announces, and no failure ($s, $w)" \
+	"$([ "$s" = 1 ] && [ "$w" = 0 ] && echo 0 || echo 1)" "$(grep announce "$R/lbd1.log")"
 
 # the example BIRD configuration exports lbd's routes only
 ip -n "$NAME-l1" route add 10.201.100.77/32 dev eth0 table "$FLEET_TABLE" proto static
@@ -278,7 +282,9 @@ sleep 1.5
 s=$(announced 2)
 check "a drained node stays drained across an lbd restart" \
 	"$([ -z "$s" ] && echo 0 || echo 1)" "l2 announces '$s'"
-lbctl 2 node undrain >/dev/null
+out=$(lbctl 2 -j node undrain)
+check "node undrain answers with the routes it put back" \
+	"$([[ $out == *'"node":"active","announcing":true,"routes":2}'* ]] && echo 0 || echo 1)" "$out"
 if ms=$(wait_paths $VIP1 "$ALL" 50) && wait_paths $VIP2 "$ALL" 20 >/dev/null; then
 	pass "node undrain on l2: back in the router after ${ms} ms"
 else

@@ -72,8 +72,8 @@ void lbd_announce_close(struct lbd_announce *a)
 	a->nl = NULL;
 }
 
-/* Send one request (a dump, or a change with an ack) and run cb over the
- * answers.  0 or -errno. */
+/* Send one request (a dump, or a change asking for an ack) and run cb
+ * over the answers until the last.  0 or -errno. */
 static int talk(struct lbd_announce *a, struct nlmsghdr *nlh, mnl_cb_t cb,
 		void *data)
 {
@@ -82,8 +82,6 @@ static int talk(struct lbd_announce *a, struct nlmsghdr *nlh, mnl_cb_t cb,
 	int ret;
 
 	nlh->nlmsg_seq = ++a->seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
-		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(a->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -194,7 +192,9 @@ static int change(struct lbd_announce *a, const struct lbd_route *r, bool add)
 	struct rtmsg *rtm;
 
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	/* (NLM_F_REPLACE shares its bit with NLM_F_ROOT, half of a dump's
+	 * flags: say what is wanted, never test for it) */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	if (add)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
