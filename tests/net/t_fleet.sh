@@ -223,8 +223,9 @@ fi
 
 # ------------------------------------------------------------ lbd and BIRD killed
 hold_start crash || exit 1
+pid=$(lbd_pid 3)
 t0=$(date +%s%N)
-kill -KILL "$(lbd_pid 3)"
+kill -KILL "$pid"
 fleet_bird_stop "$NAME" l3
 if wait_paths $VIP1 "$(fleet_lb_addr 1) $(fleet_lb_addr 2)" 50 >/dev/null; then
 	pass "lbd and BIRD of l3 killed: the router dropped it in $(( ($(date +%s%N) - t0) / 1000000 )) ms"

@@ -9,6 +9,9 @@
 #                hit against miss; shared cache against one per worker
 #          control  Maglev table build times; from `lbctl add-backend`
 #                returning to the first packet at the new backend
+#          fleet  three balancers behind a BGP router: failover time,
+#                connections that survive, drain time, flows moved when a
+#                balancer joins
 #          all   every part above
 #          results  no part: RESULTS.md and the chart again from the
 #                parts' last output (bench/out) and bench/DATAPATH.md
@@ -18,7 +21,7 @@
 # is drawn from it (tools/bench/chart.sh).
 set -euo pipefail
 
-PARTS=(bpf fwd http backend control) # in the order of bench/RESULTS.md
+PARTS=(bpf fwd http backend control fleet) # in the order of bench/RESULTS.md
 
 usage() {
 	echo "usage: $0 BUILD_DIR {$(
@@ -132,6 +135,7 @@ title_of() {
 	http) echo "HTTP through the balancer in the lab (make bench-http)" ;;
 	backend) echo "The backend server and its cache (make bench-backend)" ;;
 	control) echo "Control plane (make bench-control)" ;;
+	fleet) echo "A fleet of balancers (make bench-fleet)" ;;
 	esac
 }
 
