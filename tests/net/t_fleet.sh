@@ -315,6 +315,26 @@ else
 	fail "VIP2 back on l3" "paths '$(fleet_paths "$NAME" $VIP2)'"
 fi
 
+# ------------------------------------------------------------ stop, then detach
+pid=$(lbd_pid 1)
+kill -TERM "$pid"
+for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+sleep 1.5
+s="$(announced 1)|$(fleet_paths "$NAME" $VIP1)"
+check "lbd stopped (SIGTERM) on l1: its routes stay, the router keeps it" \
+	"$([ "$s" = "$VIP1 $VIP2|$ALL" ] && echo 0 || echo 1)" "'$s'"
+on l1 "$O/lbd" --iface eth0 -p "$R/bpf/l1" --announce-table "$FLEET_TABLE" \
+	--detach >"$T/detach.out" 2>&1
+s=$(announced 1)
+if [ -z "$s" ] && ms=$(wait_paths $VIP1 "$(fleet_lb_addr 2) $(fleet_lb_addr 3)" 30); then
+	pass "lbd --detach --announce-table on l1: routes withdrawn, the router dropped it in ${ms} ms"
+else
+	fail "lbd --detach withdraws" "l1 table '$s', router '$(fleet_paths "$NAME" $VIP1)': $(cat "$T/detach.out")"
+fi
+lbd_start 1 || fail "lbd 1 restarts" "$(tail -3 "$T/lbd1.err")"
+wait_paths $VIP1 "$ALL" 100 >/dev/null ||
+	fail "l1 back after its detach" "router '$(fleet_paths "$NAME" $VIP1)'"
+
 # ------------------------------------------------------------ measured, not asserted
 # The backend set changes mid-connection, then ECMP moves connections to
 # balancers that never saw them: those re-hash on the new table.
