@@ -13,7 +13,9 @@
 #     new connections: how many still reach the drained balancer;
 #  4. a balancer joins (its BIRD starts): connections whose backend
 #     changes when ECMP moves a third of them to it.
-# Then once each, two deliberately worse fleets, to show that the figures
+# Then once: a backend is added to the VIP under the connections, and a
+# balancer fails: its connections are hashed on the new table elsewhere.
+# And once each, two deliberately worse fleets, to show that the figures
 # can see what they measure: no BFD (the router's BFD disabled, so only the
 # BGP hold time of 9 s notices a dead link), and a joining balancer with
 # another hash seed (its table disagrees).
@@ -96,11 +98,11 @@ withdrawal() {
 }
 
 # ---------------------------------------------------------------- the fleet
-fleet_up "$name" --balancers 3 --backends 3 >"$tmp/up.log" 2>&1 || {
+fleet_up "$name" --balancers 3 --backends 4 >"$tmp/up.log" 2>&1 || {
 	tail -3 "$tmp/up.log" >&2
 	exit 1
 }
-for k in 1 2 3; do
+for k in 1 2 3 4; do
 	fleet_serve "$name" "b$k" 7000
 done
 for k in 1 2 3; do
@@ -185,6 +187,22 @@ fleet_birdc "$name" rt enable bfd1 >/dev/null
 sleep 1
 wait_all
 
+# the backend set changes under open connections, then a balancer fails:
+# the connections it had are hashed on the new table by the others
+hold grow
+for k in 1 2 3; do
+	fleet_lbctl "$name" "$k" add-backend "$vip:7000/tcp" \
+		"$(fleet_backend_addr 4)" >/dev/null
+done
+sleep 1
+ip -n "$name-l1" link set eth0 down
+fleet_wait_paths "$name" $vip "$(others 1)" 100 >/dev/null
+sleep 3
+held grow >"$tmp/grow.res"
+ip -n "$name-l1" link set eth0 up
+ip -n "$name-l1" route replace "$FLEET_NET.2.0/24" via "$FLEET_RT4"
+wait_all
+
 # a joining balancer whose hash seed differs
 fleet_bird_stop "$name" l3
 kill -TERM "$(fleet_lbd_pid "$name" 3)"
@@ -257,6 +275,8 @@ print("| `node drain`: until the router drops the balancer | %s | < 2000 |" % ms
 print("| `node drain`: packets of %d new connections at the drained balancer, per round | %s | 0 |"
       % (conns, " ".join(str(p) for p in pk) or "no result"))
 print("| a balancer joins: connections whose backend changes | %s | 0 |" % changed("join"))
+print("| a backend added under open connections, then a balancer fails: connections whose backend changes | %s | (expected: a third of the connections move balancer, a quarter of those backend) |"
+      % changed("grow", True))
 print("| *worse fleet*: link down without BFD: until the router drops it | %s | (BGP hold time: 9000) |"
       % (nob[0] if nob else "never"))
 print("| *worse fleet*: link down without BFD: connections broken, stalled over 2 s | %s |  |"
