@@ -25,8 +25,13 @@
 # --announce-table puts one route per VIP that it can serve) and exports
 # them over BGP, with BFD (100 ms x 3), to the router
 # (tools/bird/router.conf).  The router's BIRD merges the equal routes into one
-# multipath route per VIP, hashed on the L4 ports
-# (fib_multipath_hash_policy=1): ECMP over the balancers.
+# multipath route per VIP, hashed on addresses, protocol and ports read
+# from each packet (fib_multipath_hash_policy=3, fields 0x37): ECMP over
+# the balancers.  Not policy 1: it takes the hash a forwarded packet
+# already carries, and in namespaces of one kernel that is the client
+# socket's, which TCP changes on every retransmission timeout, so a
+# connection would hop to another balancer by itself, as no hardware
+# router makes it.
 #
 # The backends on the front segment serve DSR VIPs (VIP ranges on lo, ARP
 # quiet); those behind the router run lb-decap for IPIP.  Both answer the
@@ -188,7 +193,8 @@ fleet_up() { # NAME [--balancers N] [--backends N] [--build DIR]
 		echo "$nl" >"$LAB_RUN/$name/balancers"
 		_fleet_ns "$name" rt
 		ip netns exec "$name-rt" sysctl -qw net.ipv4.ip_forward=1 \
-			net.ipv4.fib_multipath_hash_policy=1 \
+			net.ipv4.fib_multipath_hash_policy=3 \
+			net.ipv4.fib_multipath_hash_fields=0x0037 \
 			net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0 >/dev/null
 		ip -n "$name-rt" link add br0 type bridge forward_delay 0 \
