@@ -30,6 +30,7 @@
 
 #include "announce.h"
 #include "log.h"
+#include "nl.h"
 
 static int af_of(uint8_t family)
 {
@@ -72,29 +73,10 @@ void lbd_announce_close(struct lbd_announce *a)
 	a->nl = NULL;
 }
 
-/* Send one request (a dump, or a change asking for an ack) and run cb
- * over the answers until the last.  0 or -errno. */
 static int talk(struct lbd_announce *a, struct nlmsghdr *nlh, mnl_cb_t cb,
 		void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t portid = mnl_socket_get_portid(a->nl);
-	int ret;
-
-	nlh->nlmsg_seq = ++a->seq;
-	if (mnl_socket_sendto(a->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = mnl_socket_recvfrom(a->nl, buf, sizeof(buf));
-		if (ret < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
-		if (ret < 0 && errno == EPROTO) /* late answer of an old one */
-			continue;
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	return ret < 0 ? -errno : 0;
+	return lbd_nl_talk(a->nl, &a->seq, nlh, cb, data);
 }
 
 /* The routes of our table and protocol found by a dump. */
@@ -192,9 +174,7 @@ static int change(struct lbd_announce *a, const struct lbd_route *r, bool add)
 	struct rtmsg *rtm;
 
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	/* (NLM_F_REPLACE shares its bit with NLM_F_ROOT, half of a dump's
-	 * flags: say what is wanted, never test for it) */
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
 	if (add)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));

@@ -26,6 +26,7 @@
 
 #include "lbd.h"
 #include "log.h"
+#include "nl.h"
 
 static int af_of(uint8_t family)
 {
@@ -69,32 +70,9 @@ void lbd_neigh_close(struct lbd *d)
 	d->nl = d->nl_events = NULL;
 }
 
-/* Send a request and run cb over the answers; returns 0 or -errno. */
 static int nl_talk(struct lbd *d, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t portid = mnl_socket_get_portid(d->nl);
-	int ret;
-
-	nlh->nlmsg_seq = ++d->nl_seq;
-	/* a plain request is answered by one message and no NLMSG_DONE:
-	 * ask for the ack that ends it */
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
-		nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
-		if (ret < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
-		/* the late answer of an earlier request that timed out */
-		if (ret < 0 && errno == EPROTO)
-			continue;
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	return ret < 0 ? -errno : 0;
+	return lbd_nl_talk(d->nl, &d->nl_seq, nlh, cb, data);
 }
 
 struct route_ans {
