@@ -143,6 +143,29 @@ check "lbd removes a route of its protocol for no VIP of its own" \
 	"$([ "$s" = "$VIP1 $VIP2" ] && echo 0 || echo 1)" "l1 table: '$s'"
 ip -n "$NAME-l1" route del 10.201.100.77/32 table "$FLEET_TABLE" 2>/dev/null
 
+# an IPv6 VIP: a /128 route, learnt by BIRD's IPv6 kernel protocol
+ip -n "$NAME-l1" addr add fd00:201::11/64 dev eth0 nodad
+ip -n "$NAME-b1" addr add fd00:201::21/64 dev eth0 nodad
+ip -n "$NAME-b1" route add local fd00:201:100::/64 dev lo
+lbctl 1 add-backend "[fd00:201:100::1]:7000/tcp" fd00:201::21 >/dev/null ||
+	fail "IPv6 VIP on l1" "add-backend refused"
+for ((i = 0; i < 30; i++)); do
+	s=$(ip -n "$NAME-l1" -6 route show table "$FLEET_TABLE" proto 201)
+	[[ $s == "fd00:201:100::1 dev eth0 "* ]] && break
+	sleep 0.1
+done
+check "an IPv6 VIP is announced as a /128 route" \
+	"$([[ $s == "fd00:201:100::1 dev eth0 "* ]] && echo 0 || echo 1)" "'$s'"
+for ((i = 0; i < 30; i++)); do
+	s=$(fleet_birdc "$NAME" l1 show route protocol vips6 2>&1)
+	grep -q "fd00:201:100::1/128" <<<"$s" && break
+	sleep 0.1
+done
+check "BIRD learns the IPv6 VIP route" "$(grep -q "fd00:201:100::1/128" <<<"$s"; echo $?)" "$s"
+lbctl 1 vip del "[fd00:201:100::1]:7000/tcp" >/dev/null
+s=$(ip -n "$NAME-l1" -6 route show table "$FLEET_TABLE" proto 201)
+check "the IPv6 VIP deleted: its route withdrawn" "$([ -z "$s" ] && echo 0 || echo 1)" "'$s'"
+
 # ------------------------------------------------------------ digests
 for k in 1 2 3; do
 	lbctl "$k" -j status >"$T/status$k.json"
@@ -347,7 +370,7 @@ ip -n "$NAME-l2" link set eth0 down
 wait_paths $VIP1 "$(fleet_lb_addr 1) $(fleet_lb_addr 3)" 50 >/dev/null
 sleep 3
 fleet_hold_end "$T/h-moved/2" >/dev/null
-echo "NOTE measured: a backend added, then l2's link down: $(fleet_hold_end "$T/h-moved/1") (of 200; about a third move balancer, a quarter of those move backend)"
+echo "NOTE measured: a backend added, then l2's link down: $(fleet_hold_end "$T/h-moved/1") (of 200; about a third move balancer, of those a quarter or more land on the new backend)"
 ip -n "$NAME-l2" link set eth0 up
 
 finish

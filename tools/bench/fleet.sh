@@ -275,7 +275,7 @@ print("| `node drain`: until the router drops the balancer | %s | < 2000 |" % ms
 print("| `node drain`: packets of %d new connections at the drained balancer, per round | %s | 0 |"
       % (conns, " ".join(str(p) for p in pk) or "no result"))
 print("| a balancer joins: connections whose backend changes | %s | 0 |" % changed("join"))
-print("| a backend added under open connections, then a balancer fails: connections whose backend changes | %s | (expected: a third of the connections move balancer, a quarter of those backend) |"
+print("| a backend added under open connections, then a balancer fails: connections whose backend changes | %s | (about a third of the connections move balancer; of those, a quarter or more land on the new backend) |"
       % changed("grow", True))
 print("| *worse fleet*: link down without BFD: until the router drops it | %s | (BGP hold time: 9000) |"
       % (nob[0] if nob else "never"))
