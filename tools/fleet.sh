@@ -23,7 +23,7 @@
 # Every balancer runs BIRD (tools/bird/balancer.conf): its kernel protocol
 # learns the routes of the announce table (FLEET_TABLE, where lbd
 # --announce-table puts one route per VIP that it can serve) and exports
-# them over BGP, with BFD (100 ms x 3), to the router
+# them over BGP, with BFD (100 ms x 5), to the router
 # (tools/bird/router.conf).  The router's BIRD merges the equal routes into one
 # multipath route per VIP, hashed on addresses, protocol and ports read
 # from each packet (fib_multipath_hash_policy=3, fields 0x37): ECMP over

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Part "fleet" of the benchmarks: a fleet of three balancers behind a BGP
-# router (tools/fleet.sh: BIRD with BFD 100 ms x 3, ECMP hashed on ports),
+# router (tools/fleet.sh: BIRD with BFD 100 ms x 5, ECMP hashed on ports),
 # one VIP (L2 DSR) with three backends that echo lines (tools/connhold.py).
 #
 # Each round, with 200 long-lived connections each sending a line every
@@ -262,14 +262,14 @@ nob = read("nobfd.ms")
 nobr = read("nobfd.res")
 
 print("%d rounds of %d long-lived connections (a line every 100 ms each), "
-      "3 balancers, BFD 100 ms x 3, BGP hold time 9 s. Times: median "
+      "3 balancers, BFD 100 ms x 5, BGP hold time 9 s. Times: median "
       "(min-max) in ms." % (runs, conns))
 print()
 print("| | measured | goal |")
 print("| --- | ---: | --- |")
-print("| link down: until the router drops the balancer | %s | BFD: 300 ms |" % ms("link"))
+print("| link down: until the router drops the balancer | %s | BFD: 500 ms |" % ms("link"))
 print("| link down: connections that survive | %s | 100%% |" % survived("link"))
-print("| lbd and BIRD killed: until the router drops the balancer | %s | BFD: 300 ms |" % ms("crash"))
+print("| lbd and BIRD killed: until the router drops the balancer | %s | BFD: 500 ms |" % ms("crash"))
 print("| lbd and BIRD killed: connections that survive | %s | 100%% |" % survived("crash"))
 print("| `node drain`: until the router drops the balancer | %s | < 2000 |" % ms("drain"))
 print("| `node drain`: packets of %d new connections at the drained balancer, per round | %s | 0 |"
