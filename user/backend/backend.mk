@@ -12,7 +12,7 @@ $(O)/backend/%.o: user/backend/%.c | $(O)/backend
 	$(Q)$(CC) $(CFLAGS) -pthread $(DEPFLAGS) -c $< -o $@
 
 # libcommon gives the log, the JSON writer and the Prometheus exposition
-# writer (log.o, json.o, prom.o, addr.o); none of them needs libbpf
+# writer (log.o, json.o and json_write.o, prom.o, addr.o); none of them needs libbpf
 $(O)/lb-backend: $(BACKEND_OBJS) $(LIBCOMMON)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $^ -o $@ $(LDLIBS)

@@ -82,4 +82,8 @@ const char *jv_get_str(const struct jv *obj, const char *key);
 int jv_get_uint(const struct jv *obj, const char *key, uint64_t max,
 		uint64_t *out);
 
+/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or
+ * 0 if there is none (shared by the parser and the writer). */
+size_t json_utf8_len(const unsigned char *p, size_t avail);
+
 #endif /* LB_JSON_H */
