@@ -186,6 +186,9 @@ install: all
 		$(DESTDIR)/etc/systemd/system/lbd@.service
 	install -m 0644 README.md user/lbd/PROTOCOL.md \
 		$(DESTDIR)$(PREFIX)/share/doc/xdp-lb/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/xdp-lb/bird
+	install -m 0644 tools/bird/balancer.conf tools/bird/router.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/xdp-lb/bird/
 
 clean:
 	rm -rf $(O)

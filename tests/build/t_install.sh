@@ -21,6 +21,10 @@ check "systemd unit installed for the prefix" \
 check "documentation installed" \
 	"$([ -s "$D/opt/xlb/share/doc/xdp-lb/README.md" ] && [ -s "$D/opt/xlb/share/doc/xdp-lb/PROTOCOL.md" ]; echo $?)" \
 	"missing under $D/opt/xlb/share/doc/xdp-lb"
+check "example BIRD configurations installed with the documentation" \
+	"$(grep -q 'krt_source = @PROTO@' "$D/opt/xlb/share/doc/xdp-lb/bird/balancer.conf" 2>/dev/null &&
+		[ -s "$D/opt/xlb/share/doc/xdp-lb/bird/router.conf" ]; echo $?)" \
+	"missing under $D/opt/xlb/share/doc/xdp-lb/bird"
 for p in lbd lbctl lb-backend lb-decap; do
 	page=$D/opt/xlb/share/man/man8/$p.8
 	check "man page $p(8) installed for the prefix" \
