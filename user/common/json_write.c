@@ -250,4 +250,3 @@ void jw_kbool(struct jw *w, const char *key, bool v)
 	jw_key(w, key);
 	jw_bool(w, v);
 }
-
