@@ -261,7 +261,15 @@ static void test_single_flight(void)
 				      1);
 		}
 	}
-	usleep(300 * 1000);
+	/* all three waiting (a busy machine may start them late), then
+	 * a while longer, so that their wait is seen */
+	for (i = 0; i < 500; i++) {
+		cache_get_stats(c, &st);
+		if (st.coalesced >= 3)
+			break;
+		usleep(10 * 1000);
+	}
+	usleep(200 * 1000);
 	put(c, &t, "/sf", 50, 0); /* ttl 0: only for those who waited */
 	for (i = 0; i < 3; i++) {
 		waitpid(pids[i], &status, 0);
