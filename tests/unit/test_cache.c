@@ -263,12 +263,8 @@ static void test_single_flight(void)
 	}
 	/* all three waiting (a busy machine may start them late), then
 	 * a while longer, so that their wait is seen */
-	for (i = 0; i < 500; i++) {
-		cache_get_stats(c, &st);
-		if (st.coalesced >= 3)
-			break;
+	for (i = 0; i < 500 && cache_waiting(c) < 3; i++)
 		usleep(10 * 1000);
-	}
 	usleep(200 * 1000);
 	put(c, &t, "/sf", 50, 0); /* ttl 0: only for those who waited */
 	for (i = 0; i < 3; i++) {

@@ -677,6 +677,11 @@ int cache_remove(struct cache *c, const void *key, size_t klen)
 	return err;
 }
 
+uint32_t cache_waiting(struct cache *c)
+{
+	return __atomic_load_n(&c->nwaiting, __ATOMIC_ACQUIRE);
+}
+
 void cache_get_stats(struct cache *c, struct cache_stats *s)
 {
 	if (cache_lock(c)) {

@@ -99,6 +99,10 @@ void cache_get_stats(struct cache *c, struct cache_stats *s);
  * while holding it.  0 or -errno. */
 int cache_lock_and_keep(struct cache *c);
 
+/* Requests waiting for another's fetch right now (a test waits for its
+ * waiters with it). */
+uint32_t cache_waiting(struct cache *c);
+
 /* How long a pass-through marker lasts. */
 #define CACHE_PASS_TTL 5
 
