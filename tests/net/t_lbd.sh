@@ -376,6 +376,14 @@ fi
 # print how many backend $holder received
 holder_receives() {
 	local n
+	# a freshly started lbd sends to the backend once its MAC is known
+	for _ in $(seq 50); do
+		lbctl -j vip show "$VIP" 2>/dev/null | python3 -c '
+import json, sys
+b = [b for b in json.load(sys.stdin)["vip"]["backends"] if b["backend"] == sys.argv[1]]
+sys.exit(0 if b and "mac" in b[0] else 1)' "10.200.0.1$holder" && break
+		sleep 0.1
+	done
 	rm -f "$R/rx$holder" "$R/rx$holder.ready"
 	lab_exec "$NAME" "b$holder" python3 "$HERE/udpflow.py" recv 9000 "$R/rx$holder" 1 &
 	for _ in $(seq 50); do [ -e "$R/rx$holder.ready" ] && break; sleep 0.1; done
