@@ -36,6 +36,9 @@ struct node {
 	char name[300]; /* host:port */
 	struct redis_addr addr;
 	struct redis_conn c;
+	long long down_until; /* cluster: failed, not tried again until */
+	int failed; /* cluster: failed, not connected since */
+	unsigned int nslots; /* cluster: slots the map gives it */
 };
 static struct node nodes[MAX_NODES];
 static unsigned int nnodes;
@@ -170,7 +173,8 @@ static struct redis_conn *node_conn(unsigned int i)
 {
 	struct redis_conn *c = &nodes[i].c;
 
-	if (c->state == REDIS_DOWN && redis_connect(c, &nodes[i].addr))
+	if (c->state == REDIS_DOWN && (redis_mono_ms() < nodes[i].down_until ||
+				       redis_connect(c, &nodes[i].addr)))
 		return NULL;
 	return c;
 }
@@ -228,8 +232,15 @@ static int take_map(const struct resp *r)
 	if (!r || rcluster_slots(r, map_range, &ranges) || ranges <= 0)
 		return -EPROTO;
 	memcpy(slot_node, new_map, sizeof(slot_node));
-	map_stale = 0;
 	have_map = 1;
+	/* a map that still names a master that failed (the cluster has not
+	 * failed it over yet) is asked for again, see rtier_tick() */
+	for (unsigned int i = 0; i < nnodes; i++)
+		nodes[i].nslots = 0;
+	for (unsigned int s = 0; s < CLUSTER_SLOTS; s++)
+		if (slot_node[s] != NO_NODE)
+			nodes[slot_node[s]].nslots++;
+	map_stale = 0;
 	return 0;
 }
 
@@ -372,6 +383,7 @@ struct lookup {
 	long long next_ask; /* L_WAIT: ask again then */
 	unsigned long seen; /* the last round that passed it */
 	int got; /* replies in: GET, PTTL, SET NX */
+	unsigned int answered; /* 1 << cmd_kind of each reply in */
 	char *val; /* the GET's bulk, copied */
 	size_t vlen;
 	int toobig;
@@ -412,6 +424,8 @@ static void on_lookup(void *arg, const struct resp *r)
 	if (ref->redirect)
 		return;
 	l->got++;
+	if (r->type != RESP_ERROR)
+		l->answered |= 1u << ref->kind;
 	switch (ref->kind) {
 	case CMD_GET:
 		if (r->type == RESP_BULK) {
@@ -427,10 +441,12 @@ static void on_lookup(void *arg, const struct resp *r)
 		}
 		break;
 	case CMD_PTTL:
-		if (r->type == RESP_INT)
+		if (r->type == RESP_INT) {
 			l->pttl = r->integer;
-		else
+		} else {
 			l->error = 1;
+			l->answered &= ~(1u << CMD_PTTL);
+		}
 		break;
 	default:
 		if (r->type == RESP_STATUS)
@@ -625,7 +641,9 @@ static void classify(struct lookup *l, const struct origin_limits *lim,
 {
 	int first = l->asks == 1;
 
-	if (l->got == 3 && !l->error && l->val && !to_reply(l, lim, r)) {
+	/* a value with its TTL is a hit, whatever became of the lock (its
+	 * master may be gone) */
+	if ((l->answered & 3) == 3 && l->val && !to_reply(l, lim, r)) {
 		*from_redis = 1;
 		STAT_ADD(ctr->hits, 1);
 		if (!first)
@@ -724,6 +742,7 @@ static void ask(struct lookup *l, long long now)
 	free(l->val);
 	l->val = NULL;
 	l->got = l->lock = l->error = l->toobig = l->hops = 0;
+	l->answered = 0;
 	l->state = L_ASK;
 	if (!l->unsent) {
 		l->asks++;
@@ -812,6 +831,8 @@ static void pump(long long now)
 			STAT_ADD(ctr->errors, 1);
 			pr_debug("redis cluster: %s: %s", nodes[i].name,
 				 c->err);
+			nodes[i].down_until = now + rc->retry_ms;
+			nodes[i].failed = 1;
 			map_stale = 1;
 			continue;
 		}
@@ -819,6 +840,8 @@ static void pump(long long now)
 			server_failed(err);
 			return;
 		}
+		if (c->state == REDIS_UP)
+			nodes[i].failed = 0;
 		progress |= redis_pending(c) < before;
 		pending += redis_pending(c);
 	}
@@ -1213,6 +1236,26 @@ static void probe(long long now)
 	}
 }
 
+/* While the map gives slots to a master that failed, ask for it again
+ * every --redis-retry, in the background: the promoted replica is learnt
+ * without a lookup waiting for it. */
+static void map_watch(long long now)
+{
+	static long long next;
+	unsigned int i;
+
+	if (!rc->cluster || map_asking || now < next ||
+	    bk.state != BREAKER_CLOSED)
+		return;
+	for (i = 0; i < nnodes; i++)
+		if (nodes[i].failed && nodes[i].nslots)
+			break;
+	if (i == nnodes)
+		return;
+	next = now + rc->retry_ms;
+	map_refresh();
+}
+
 void rtier_tick(long long now)
 {
 	if (!rc || !rc->url[0])
@@ -1220,6 +1263,7 @@ void rtier_tick(long long now)
 	sub_tick(now);
 	pump(now);
 	probe(now);
+	map_watch(now);
 	pump(now);
 	watch_sync();
 }
