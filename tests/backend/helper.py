@@ -168,8 +168,8 @@ class QuietServer(ThreadingHTTPServer):
         pass  # clients killed mid-answer are part of the tests
 
 
-def origin(portfile):
-    srv = QuietServer(("127.0.0.1", 0), Origin)
+def origin(portfile, host="127.0.0.1"):
+    srv = QuietServer((host, 0), Origin)
     srv.daemon_threads = True
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:
@@ -269,7 +269,7 @@ def main():
     if cmd == "freeport":
         print(freeport())
     elif cmd == "origin":
-        origin(a[0])
+        origin(*a[:2])
     elif cmd == "get":
         st, xc, by, body = get(a[0], a[1:])
         print(st, xc, by, body.decode(errors="replace").strip().replace("\n", "|"))

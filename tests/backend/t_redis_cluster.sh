@@ -127,14 +127,57 @@ check "cluster after resharding every object is a Redis hit on a third host" \
 rd=$(rstat "${A[3]}" redirects)
 check "cluster redirections followed and counted" $([ "$rd" -ge 1 ]; echo $?) "redirects $rd"
 
+# --- ASK: a key moved by MIGRATE while its slot is still migrating; the
+# source answers ASK, the client must send ASKING and the command to the
+# target (without ASKING the target answers MOVED back to the source)
+nodeport() { redis-cli -p "${P[0]}" cluster nodes | awk -v id="$1" '$1 == id {split($2, a, "[:@]"); print a[2]}'; }
+xc "${H[1]}/ask/1" >/dev/null
+aslot=$(redis-cli -p "${P[0]}" cluster keyslot lb:/ask/1)
+asrc=$(owner lb:/ask/1)
+for m in $(masters "${P[0]}"); do
+	adst=$(redis-cli -p "${m##*:}" cluster myid)
+	[ "$adst" != "$asrc" ] && break
+done
+sp=$(nodeport "$asrc")
+dp=$(nodeport "$adst")
+redis-cli -p "$dp" cluster setslot "$aslot" importing "$asrc" >/dev/null
+redis-cli -p "$sp" cluster setslot "$aslot" migrating "$adst" >/dev/null
+mg=$(redis-cli -p "$sp" migrate 127.0.0.1 "$dp" lb:/ask/1 0 5000)
+rd0=$(rstat "${A[3]}" redirects)
+r=$(xc "${H[3]}/ask/1")
+rd1=$(rstat "${A[3]}" redirects)
+for p in "$sp" "$dp"; do redis-cli -p "$p" cluster setslot "$aslot" node "$adst" >/dev/null; done
+check "cluster ASK: a key migrating to another master is a Redis hit there" \
+	$([ "$mg" = OK ] && [ "$r" = "HIT-REDIS hello /ask/1" ] && [ "$rd1" -gt "$rd0" ]; echo $?) \
+	"MIGRATE '$mg', got '$r', redirects $rd0 -> $rd1"
+
 # --- a master failed over under load
 set -- $(masters "${P[0]}")
 victim=${3##*:}
+vid=$(redis-cli -p "$victim" cluster myid)
 for i in 0 1 2 3 4 5; do [ "${P[i]}" = "$victim" ] && vpid=${NP[i]}; done
+# objects in Redis that host 2 does not hold, on the masters that stay
+healthy=()
+for i in $(seq 40); do
+	[ "$(owner "lb:/h/$i")" != "$vid" ] && healthy+=("/h/$i")
+	[ ${#healthy[@]} -eq 6 ] && break
+done
+for o in "${healthy[@]}"; do xc "${H[1]}$o" >/dev/null; done
+bo=$(rstat "${A[2]}" breaker_opened)
 $RH load "${H[1]}" 5 4 300 "$T/load4" &
 l1=$!
 sleep 0.5
 kill -KILL "$vpid"
+sleep 0.2
+# one master gone: the keys of the others are still Redis hits
+bad=0
+for o in "${healthy[@]}"; do
+	r=$(xc "${H[2]}$o")
+	[ "$r" = "HIT-REDIS hello $o" ] || bad=$((bad + 1))
+done
+bo2=$(rstat "${A[2]}" breaker_opened)
+check "cluster a dead master: keys on the others still Redis hits, breaker closed" \
+	$([ "$bad" -eq 0 ] && [ "$bo2" -eq "$bo" ]; echo $?) "$bad of ${#healthy[@]} not; breaker opened $bo -> $bo2"
 alive=()
 for i in 0 1 2 3 4 5; do [ "${P[i]}" != "$victim" ] && alive+=("${P[i]}"); done
 cluster_ok "${alive[@]}"

@@ -81,7 +81,8 @@ static int fetch_origin(const void *p, struct fetched *f)
 	uint64_t t0 = metrics_clock_us();
 
 	origin_limits(&lim);
-	rtier_fetch_many(&wk.cfg->origin, &t, 1, &lim, &r, &from_redis);
+	/* no Redis lookup here: it would hold the worker */
+	rtier_fetch_many(&wk.cfg->origin, &t, 1, &lim, &r, &from_redis, NULL);
 	if (!from_redis)
 		metrics_origin(&wk.me->m, t0, r.error != NULL);
 	pool_counters();
@@ -182,15 +183,17 @@ void job_forget(struct conn *c)
 
 /* One origin round: the fetches of up to ORIGIN_BATCH leaders, sent
  * together.  The jobs still to fetch stay in jobs[] (a follower of a leader
- * whose answer may not be shared becomes a leader of its own); the
- * connections of the answered ones are added to resume. */
-static void run_round(struct conn **resume, unsigned int *nres)
+ * whose answer may not be shared becomes a leader of its own, a leader
+ * parked on a Redis lookup waits for a later round); the connections of
+ * the answered ones are added to resume.  Returns the leaders answered. */
+static unsigned int run_round(struct conn **resume, unsigned int *nres)
 {
 	struct origin_target t[ORIGIN_BATCH];
 	struct origin_reply rep[ORIGIN_BATCH];
 	unsigned int i, k, n = 0, nj = njobs, left = 0;
 	int slot[MAX_JOBS], remap[MAX_JOBS];
-	unsigned char from_redis[ORIGIN_BATCH];
+	unsigned char from_redis[ORIGIN_BATCH], parked[ORIGIN_BATCH];
+	unsigned int answered = 0;
 	struct origin_limits lim;
 	uint64_t t0;
 
@@ -205,10 +208,10 @@ static void run_round(struct conn **resume, unsigned int *nres)
 	}
 	origin_limits(&lim);
 	t0 = metrics_clock_us();
-	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis);
+	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis, parked);
 	/* the fetches of a batch run together: each counts the batch's time */
 	for (k = 0; k < n; k++)
-		if (!from_redis[k])
+		if (!from_redis[k] && !parked[k])
 			metrics_origin(&wk.me->m, t0, rep[k].error != NULL);
 	pool_counters();
 	for (i = 0; i < nj; i++) {
@@ -216,9 +219,10 @@ static void run_round(struct conn **resume, unsigned int *nres)
 		struct origin_arg a = { j->key, j->klen };
 		struct fetched f = { .fd = -1 };
 
-		if (slot[i] < 0)
+		if (slot[i] < 0 || parked[slot[i]])
 			continue;
 		j->state = JOB_DONE;
+		answered++;
 		if (reply_value(&a, &rep[slot[i]], &f)) {
 			/* waiters share an error, as those of another worker
 			 * do (cache_abort wakes them to the same end) */
@@ -292,6 +296,7 @@ static void run_round(struct conn **resume, unsigned int *nres)
 		jobs[left++] = *j;
 	}
 	njobs = left;
+	return answered;
 }
 
 unsigned int jobs_pending(void)
@@ -303,8 +308,8 @@ unsigned int jobs_run(struct conn **resume)
 {
 	unsigned int nres = 0;
 
-	while (njobs)
-		run_round(resume, &nres);
+	while (njobs && run_round(resume, &nres))
+		;
 	return nres;
 }
 

@@ -528,6 +528,7 @@ int redis_connect(struct redis_conn *c, const struct redis_addr *a)
 		goto fail;
 	}
 	c->fd = fd;
+	c->gen++;
 	c->state = REDIS_CONNECTING;
 	if (a->password[0]) {
 		const char *argv[] = { "AUTH", a->password };

@@ -95,6 +95,7 @@ struct redis_pending {
 struct redis_conn {
 	int fd;
 	int state; /* enum redis_state */
+	unsigned int gen; /* connections made: tells a new fd from an old */
 	size_t max_bulk;
 	char *out;
 	size_t out_len, out_off, out_cap;

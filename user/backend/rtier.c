@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -35,6 +36,9 @@ struct node {
 	char name[300]; /* host:port */
 	struct redis_addr addr;
 	struct redis_conn c;
+	long long down_until; /* cluster: failed, not tried again until */
+	int failed; /* cluster: failed, not connected since */
+	unsigned int nslots; /* cluster: slots the map gives it */
 };
 static struct node nodes[MAX_NODES];
 static unsigned int nnodes;
@@ -45,6 +49,8 @@ static struct breaker bk;
 static long long busy_since; /* replies awaited since (ms), 0: none */
 static struct cache *local;
 static struct redis_conn sub; /* subscribed to the purge channel */
+static int refresh_map(void);
+static void watch_sync(void);
 static long long sub_retry_at;
 
 void rtier_config_init(struct redis_config *c)
@@ -103,12 +109,17 @@ void rtier_worker_init(const struct redis_config *config,
 	rc = config;
 	ctr = counters;
 	local = cache;
+	bk = (struct breaker){ .open_ms = rc->retry_ms };
+	STAT_SET(ctr->breaker, BREAKER_CLOSED);
 	redis_init(&sub, 65536);
 	memset(slot_node, 0, sizeof(slot_node));
 	nnodes = 0;
 	if (rc->cluster) {
 		memset(slot_node, NO_NODE, sizeof(slot_node));
 		map_stale = 1;
+		/* before the first request; later ones do not wait */
+		if (refresh_map())
+			pr_info("redis cluster: no slot map yet");
 	} else {
 		nodes[0].addr = rc->addr;
 		snprintf(nodes[0].name, sizeof(nodes[0].name), "%s",
@@ -117,8 +128,6 @@ void rtier_worker_init(const struct redis_config *config,
 		redis_init(&nodes[0].c, rc->max_object);
 		nnodes = 1;
 	}
-	bk = (struct breaker){ .open_ms = rc->retry_ms };
-	STAT_SET(ctr->breaker, BREAKER_CLOSED);
 }
 
 static void breaker_log(int changed, const char *why)
@@ -164,7 +173,8 @@ static struct redis_conn *node_conn(unsigned int i)
 {
 	struct redis_conn *c = &nodes[i].c;
 
-	if (c->state == REDIS_DOWN && redis_connect(c, &nodes[i].addr))
+	if (c->state == REDIS_DOWN && (redis_mono_ms() < nodes[i].down_until ||
+				       redis_connect(c, &nodes[i].addr)))
 		return NULL;
 	return c;
 }
@@ -198,6 +208,10 @@ static struct redis_conn *conn_for(const char *key, size_t klen)
 static int settle(void);
 
 static uint8_t new_map[CLUSTER_SLOTS];
+static int have_map; /* cluster: a slot map was ever learnt */
+static int map_asking; /* cluster: a CLUSTER SLOTS is out */
+static int probe_refused; /* a probe or a slot map answered with an error */
+static unsigned int map_next; /* cluster: the node to ask next */
 
 static void map_range(void *arg, unsigned int first, unsigned int last,
 		      const char *addr)
@@ -209,13 +223,34 @@ static void map_range(void *arg, unsigned int first, unsigned int last,
 	(*(int *)arg)++;
 }
 
-static void on_slots(void *arg, const struct resp *r)
+/* A CLUSTER SLOTS reply: the new map, if it is one. */
+static int take_map(const struct resp *r)
 {
-	if (r && rcluster_slots(r, map_range, arg))
-		*(int *)arg = -1;
+	int ranges = 0;
+
+	memset(new_map, NO_NODE, sizeof(new_map));
+	if (!r || rcluster_slots(r, map_range, &ranges) || ranges <= 0)
+		return -EPROTO;
+	memcpy(slot_node, new_map, sizeof(slot_node));
+	have_map = 1;
+	/* a map that still names a master that failed (the cluster has not
+	 * failed it over yet) is asked for again, see rtier_tick() */
+	for (unsigned int i = 0; i < nnodes; i++)
+		nodes[i].nslots = 0;
+	for (unsigned int s = 0; s < CLUSTER_SLOTS; s++)
+		if (slot_node[s] != NO_NODE)
+			nodes[slot_node[s]].nslots++;
+	map_stale = 0;
+	return 0;
 }
 
-/* Ask the nodes we know, then the seeds, for the slot map (CLUSTER SLOTS).
+static void on_slots(void *arg, const struct resp *r)
+{
+	*(int *)arg = take_map(r);
+}
+
+/* Ask the nodes we know, then the seeds, for the slot map (CLUSTER SLOTS),
+ * waiting for it: only when a worker starts, before it serves anything.
  * 0, or -errno when none answered with one. */
 static int refresh_map(void)
 {
@@ -226,39 +261,85 @@ static int refresh_map(void)
 		node_find(rc->seeds[i]);
 	for (i = 0; i < nnodes; i++) {
 		struct redis_conn *c = node_conn(i);
-		int ranges = 0;
+		int err = -EPROTO;
 
 		if (!c)
 			continue;
-		memset(new_map, NO_NODE, sizeof(new_map));
-		if (redis_cmdv(c, on_slots, &ranges, 2, argv) ||
-		    redis_wait(c, redis_mono_ms() + rc->timeout_ms) ||
-		    ranges <= 0) {
+		if (redis_cmdv(c, on_slots, &err, 2, argv) ||
+		    redis_wait(c, redis_mono_ms() + rc->timeout_ms) || err) {
 			redis_close(c, NULL);
 			continue;
 		}
-		memcpy(slot_node, new_map, sizeof(slot_node));
-		map_stale = 0;
 		return 0;
 	}
 	return -EHOSTUNREACH;
+}
+
+/* Commands whose replies nobody waits for (stores, unlocks, the slot map)
+ * are out: they too must be answered within --redis-timeout. */
+static void mark_busy(void)
+{
+	if (!busy_since)
+		busy_since = redis_mono_ms();
+}
+
+static void on_slots_async(void *arg, const struct resp *r)
+{
+	map_asking = 0;
+	if (!r)
+		return; /* the connection failed: counted there */
+	if (take_map(r)) {
+		probe_refused = 1;
+		return;
+	}
+	breaker_log(breaker_success(&bk), NULL);
+}
+
+/* Ask one node after another for the slot map, not waiting: the old map
+ * serves meanwhile, and MOVED answers what it gets wrong. */
+static void map_refresh(void)
+{
+	static const char *const argv[] = { "CLUSTER", "SLOTS" };
+	unsigned int i;
+
+	if (map_asking)
+		return;
+	for (i = 0; i < rc->nseeds; i++)
+		node_find(rc->seeds[i]);
+	for (i = 0; i < nnodes; i++) {
+		struct redis_conn *c = node_conn(map_next++ % nnodes);
+
+		if (c && !redis_cmdv(c, on_slots_async, NULL, 2, argv)) {
+			map_asking = 1;
+			mark_busy();
+			return;
+		}
+	}
 }
 
 /* Whether Redis may be asked now; connects when needed. */
 static int usable(void)
 {
 	long long now = redis_mono_ms();
-	int err;
 
 	if (!breaker_allow(&bk, now)) {
 		STAT_SET(ctr->breaker, bk.state);
 		return 0;
 	}
 	STAT_SET(ctr->breaker, bk.state);
-	err = rc->cluster ? (map_stale ? refresh_map() : 0) :
-			    (node_conn(0) ? 0 : -ECONNREFUSED);
-	if (err) {
-		server_failed(err);
+	if (rc->cluster) {
+		if (map_stale)
+			map_refresh();
+		if (have_map)
+			return 1;
+		/* no map yet: without Redis until it comes (it is the
+		 * probe of a half-open breaker) */
+		if (!map_asking)
+			server_failed(-EHOSTUNREACH);
+		return 0;
+	}
+	if (!node_conn(0)) {
+		server_failed(-ECONNREFUSED);
 		return 0;
 	}
 	return 1;
@@ -273,26 +354,42 @@ static size_t make_key(char *k, const char *target, size_t len)
 	return p + len;
 }
 
-/* Where a key of the batch stands. */
+/* Where a lookup stands. */
 enum lookup_state {
-	L_ASK, /* to look up in Redis */
+	L_ASK, /* asked Redis: replies awaited, or in to be read */
 	L_HOLDER, /* we hold its lock: fetch, store, unlock */
 	L_WAIT, /* another host holds its lock: wait for its value */
 	L_ORIGIN, /* fetch without the lock (Redis unusable, wait over) */
-	L_DONE, /* fetched */
+	L_DONE, /* answered */
 };
 
+/*
+ * A lookup in flight: one target of a batch, from its first command to
+ * Redis until it is answered.  The worker goes on with its other
+ * connections meanwhile; the batch passes the target again each round and
+ * gets its answer once the replies are in, or once they are overdue.
+ */
 struct lookup {
-	const char *target;
+	char *target; /* a copy; NULL: the slot is free */
 	size_t len;
 	int state; /* enum lookup_state */
+	int asks; /* times asked: after the first, a hit is another's fetch */
+	int outstanding; /* replies still to come (or to fail) */
+	int hops; /* redirections followed in this ask */
+	int unsent; /* cluster: held back until the slot map comes */
+	int remapped; /* cluster: a new map was asked for, for this one */
+	long long deadline; /* ms: the replies of this ask are due */
+	long long wait_until; /* L_WAIT: another host's fetch awaited until */
+	long long next_ask; /* L_WAIT: ask again then */
+	unsigned long seen; /* the last round that passed it */
 	int got; /* replies in: GET, PTTL, SET NX */
+	unsigned int answered; /* 1 << cmd_kind of each reply in */
 	char *val; /* the GET's bulk, copied */
 	size_t vlen;
 	int toobig;
 	long long pttl;
 	int lock; /* 1: SET NX took the lock, 0: another holds it */
-	int error; /* an error reply */
+	int error; /* an error reply, or a command not sent */
 	struct cmd_ref {
 		struct lookup *l;
 		int kind; /* enum cmd_kind */
@@ -305,13 +402,21 @@ struct lookup {
 /* The commands of a lookup. */
 enum cmd_kind { CMD_GET, CMD_PTTL, CMD_LOCK };
 
-/* A reply to one of a lookup's commands; a redirection is kept for
- * ask() to follow, and is no answer yet. */
+/* Lookups in flight: a batch has at most ORIGIN_BATCH leaders, and a few
+ * more may be on their way out; when none is free, a target goes to the
+ * origin without Redis. */
+#define MAX_FLIGHTS (2 * ORIGIN_BATCH)
+static struct lookup fl[MAX_FLIGHTS];
+static unsigned long rounds; /* calls of rtier_fetch_many */
+
+/* A reply to one of a lookup's commands (NULL: it never comes); a
+ * redirection is kept for follow(), and is no answer yet. */
 static void on_lookup(void *arg, const struct resp *r)
 {
 	struct cmd_ref *ref = arg;
 	struct lookup *l = ref->l;
 
+	l->outstanding--;
 	if (!r)
 		return;
 	ref->redirect =
@@ -319,6 +424,8 @@ static void on_lookup(void *arg, const struct resp *r)
 	if (ref->redirect)
 		return;
 	l->got++;
+	if (r->type != RESP_ERROR)
+		l->answered |= 1u << ref->kind;
 	switch (ref->kind) {
 	case CMD_GET:
 		if (r->type == RESP_BULK) {
@@ -334,10 +441,12 @@ static void on_lookup(void *arg, const struct resp *r)
 		}
 		break;
 	case CMD_PTTL:
-		if (r->type == RESP_INT)
+		if (r->type == RESP_INT) {
 			l->pttl = r->integer;
-		else
+		} else {
 			l->error = 1;
+			l->answered &= ~(1u << CMD_PTTL);
+		}
 		break;
 	default:
 		if (r->type == RESP_STATUS)
@@ -423,8 +532,7 @@ static void store(const struct origin_target *t, const struct origin_reply *r)
 		lens[4] = snprintf(px, sizeof(px), "%lld", r->ttl * 1000ll);
 		if (!redis_cmd(c, on_store, NULL, 5, argv, lens)) {
 			STAT_ADD(ctr->stores, 1);
-			if (!busy_since)
-				busy_since = redis_mono_ms();
+			mark_busy();
 		}
 	}
 	free(val);
@@ -478,9 +586,6 @@ static int settle(void)
 	return 0;
 }
 
-/* Ask Redis about every key in state `which`: its value, the value's TTL,
- * and its lock (SET NX PX: taken if nobody holds it).  0, or -errno after
- * the server failed. */
 /* Queue command kind of lookup l on c (or on the node its key's slot
  * belongs to); with asking, after ASKING (an ASK redirection). */
 static int send_cmd(struct lookup *l, int kind, struct redis_conn *c,
@@ -529,60 +634,16 @@ static int send_cmd(struct lookup *l, int kind, struct redis_conn *c,
  * being migrated) is sent once more where it was sent to.  0, or -errno
  * after the server failed.
  */
-static int ask(struct lookup *l, unsigned int n, int which)
-{
-	unsigned int i, k, again = 0;
-	int err;
-
-	for (i = 0; i < n; i++) {
-		if (l[i].state != which)
-			continue;
-		free(l[i].val);
-		l[i].val = NULL;
-		l[i].got = l[i].lock = l[i].error = l[i].toobig = 0;
-		for (k = CMD_GET; k <= CMD_LOCK; k++)
-			if (send_cmd(&l[i], k, NULL, 0))
-				l[i].error = 1;
-	}
-	err = settle();
-	if (err || !rc->cluster)
-		return err;
-	for (i = 0; i < n; i++) {
-		if (l[i].state != which)
-			continue;
-		for (k = CMD_GET; k <= CMD_LOCK; k++) {
-			struct cmd_ref *ref = &l[i].ref[k];
-			int node, redirect = ref->redirect;
-
-			if (!redirect)
-				continue;
-			node = node_find(ref->addr);
-			if (redirect == REDIRECT_MOVED) {
-				/* this slot now; the whole map at the next
-				 * batch */
-				slot_node[ref->slot] = node < 0 ? NO_NODE :
-								  node;
-				map_stale = 1;
-			}
-			STAT_ADD(ctr->redirects, 1);
-			if (node < 0 || send_cmd(&l[i], k, node_conn(node),
-						 redirect == REDIRECT_ASK))
-				l[i].error = 1;
-			else
-				again++;
-		}
-	}
-	return again ? settle() : 0;
-}
-
 /* After ask(): a hit answers r[i]; else the key is ours to fetch, or
  * another host's, or (the answers being unusable) the origin's. */
 static void classify(struct lookup *l, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis)
 {
-	int first = l->state == L_ASK;
+	int first = l->asks == 1;
 
-	if (l->got == 3 && !l->error && l->val && !to_reply(l, lim, r)) {
+	/* a value with its TTL is a hit, whatever became of the lock (its
+	 * master may be gone) */
+	if ((l->answered & 3) == 3 && l->val && !to_reply(l, lim, r)) {
 		*from_redis = 1;
 		STAT_ADD(ctr->hits, 1);
 		if (!first)
@@ -622,128 +683,417 @@ static void unlock(const char *target, size_t len)
 
 	struct redis_conn *c = conn_for(lkey, lklen);
 
-	if (c)
-		redis_cmd(c, on_store, NULL, 5, argv, lens);
+	if (c && !redis_cmd(c, on_store, NULL, 5, argv, lens))
+		mark_busy();
 }
 
-/* Fetch the keys we hold or must fetch anyway; store and unlock. */
-static void fetch(const struct origin *o, const struct origin_target *t,
-		  unsigned int n, const struct origin_limits *lim,
-		  struct origin_reply *r, const unsigned char *from_redis,
-		  struct lookup *l)
+/* Send the commands of l that the cluster redirected once more, where it
+ * said (after ASKING for an ASK); 1 if any went. */
+static int follow(struct lookup *l, long long now)
 {
-	static struct origin_reply rep[ORIGIN_BATCH];
-	struct origin_target miss[ORIGIN_BATCH];
-	unsigned int i, m = 0, idx[ORIGIN_BATCH];
+	int again = 0;
 
-	for (i = 0; i < n; i++) {
-		if (l[i].state == L_HOLDER && from_redis[i]) {
-			/* a value and our lock: stored just now by a holder
-			 * whose lock ran out */
-			unlock(t[i].target, t[i].len);
-			l[i].state = L_DONE;
+	for (int k = CMD_GET; k <= CMD_LOCK; k++) {
+		struct cmd_ref *ref = &l->ref[k];
+		int node, redirect = ref->redirect;
+
+		if (!redirect)
+			continue;
+		if (l->hops >= 3) {
+			l->error = 1; /* going round in circles */
+			continue;
 		}
-		if (l[i].state == L_HOLDER || l[i].state == L_ORIGIN) {
-			idx[m] = i;
-			miss[m++] = t[i];
+		node = node_find(ref->addr);
+		if (redirect == REDIRECT_MOVED) {
+			/* this slot now; the whole map soon */
+			slot_node[ref->slot] = node < 0 ? NO_NODE : node;
+			map_stale = 1;
+		}
+		STAT_ADD(ctr->redirects, 1);
+		if (node < 0 ||
+		    send_cmd(l, k, node_conn(node), redirect == REDIRECT_ASK)) {
+			l->error = 1;
+		} else {
+			l->outstanding++;
+			again = 1;
 		}
 	}
-	if (!m)
+	if (again) {
+		l->hops++;
+		l->deadline = now + rc->timeout_ms;
+	}
+	return again;
+}
+
+/* Whether the masters of l's key and of its lock can be reached. */
+static int reachable(const struct lookup *l)
+{
+	char key[KEY_MAX];
+
+	if (!conn_for(key, make_key(key, l->target, l->len)))
+		return 0;
+	return conn_for(key, lock_key(key, l->target, l->len)) != NULL;
+}
+
+/* Ask Redis about l: its value, the value's TTL, and its lock (SET NX PX:
+ * taken if nobody holds it).  Nothing is waited for. */
+static void ask(struct lookup *l, long long now)
+{
+	free(l->val);
+	l->val = NULL;
+	l->got = l->lock = l->error = l->toobig = l->hops = 0;
+	l->answered = 0;
+	l->state = L_ASK;
+	if (!l->unsent) {
+		l->asks++;
+		l->deadline = now + rc->timeout_ms;
+	}
+	/* the slot map is being asked for after a MOVED or a failure: the
+	 * old one may send this to a master that is gone */
+	l->unsent = rc->cluster && map_asking && now < l->deadline;
+	if (!l->unsent && rc->cluster && !l->remapped && !reachable(l)) {
+		/* a master of the map cannot be reached: a new map first */
+		l->remapped = 1;
+		map_stale = 1;
+		map_refresh();
+		l->unsent = map_asking;
+	}
+	if (l->unsent)
 		return;
-	STAT_ADD(ctr->origin, m);
-	origin_fetch_many(o, miss, m, lim, rep);
-	for (i = 0; i < m; i++) {
-		struct lookup *x = &l[idx[i]];
-
-		r[idx[i]] = rep[i];
-		store(&miss[i], &r[idx[i]]);
-		if (x->state == L_HOLDER && bk.state == BREAKER_CLOSED)
-			unlock(x->target, x->len);
-		x->state = L_DONE;
+	for (int k = CMD_GET; k <= CMD_LOCK; k++) {
+		if (send_cmd(l, k, NULL, 0)) {
+			l->error = 1;
+			map_stale = rc->cluster;
+		} else {
+			l->outstanding++;
+		}
 	}
-	for (i = 0; i < nnodes; i++)
-		if (nodes[i].c.state != REDIS_DOWN && redis_io(&nodes[i].c)) {
-			server_failed(-ECONNRESET);
-			break;
+}
+
+/* The lookup of target t: the one in flight, or a new one (*fresh).  NULL
+ * when none is free. */
+static struct lookup *flight_get(const struct origin_target *t, int *fresh)
+{
+	struct lookup *l, *empty = NULL;
+
+	*fresh = 0;
+	for (l = fl; l < fl + MAX_FLIGHTS; l++) {
+		if (!l->target) {
+			if (!empty)
+				empty = l;
+		} else if (l->len == t->len &&
+			   !memcmp(l->target, t->target, t->len)) {
+			return l;
+		}
+	}
+	if (!empty)
+		return NULL;
+	memset(empty, 0, sizeof(*empty));
+	empty->target = malloc(t->len ? t->len : 1);
+	if (!empty->target)
+		return NULL;
+	memcpy(empty->target, t->target, t->len);
+	empty->len = t->len;
+	*fresh = 1;
+	return empty;
+}
+
+/* Only a lookup with no reply to come: callbacks point into it. */
+static void flight_free(struct lookup *l)
+{
+	free(l->val);
+	free(l->target);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * Move what the sockets allow, and fail the server whose replies are
+ * overdue.  Reading first: replies that came while the worker was busy
+ * elsewhere (an origin fetch) are not late.
+ */
+static void pump(long long now)
+{
+	unsigned int i, before, pending = 0;
+	int progress = 0;
+
+	for (i = 0; i < nnodes; i++) {
+		struct redis_conn *c = &nodes[i].c;
+		int err;
+
+		if (c->state == REDIS_DOWN)
+			continue;
+		before = redis_pending(c);
+		err = redis_io(c);
+		if (err && rc->cluster && err != -ETIMEDOUT) {
+			/* one master gone (closed now, its replies failed):
+			 * its keys go to the origin until a new map names
+			 * its successor; the others are still asked */
+			STAT_ADD(ctr->errors, 1);
+			pr_debug("redis cluster: %s: %s", nodes[i].name,
+				 c->err);
+			nodes[i].down_until = now + rc->retry_ms;
+			nodes[i].failed = 1;
+			map_stale = 1;
+			continue;
+		}
+		if (err) {
+			server_failed(err);
+			return;
+		}
+		if (c->state == REDIS_UP)
+			nodes[i].failed = 0;
+		progress |= redis_pending(c) < before;
+		pending += redis_pending(c);
+	}
+	for (i = 0; i < MAX_FLIGHTS && map_stale && !map_asking; i++)
+		if (fl[i].target && fl[i].unsent)
+			map_refresh(); /* the node asked failed: the next */
+	if (probe_refused) {
+		probe_refused = 0;
+		server_failed(-EPROTO);
+		return;
+	}
+	if (!pending)
+		busy_since = 0;
+	else if (progress)
+		busy_since = now;
+	if (busy_since && now - busy_since > rc->timeout_ms) {
+		server_failed(-ETIMEDOUT);
+		return;
+	}
+	for (i = 0; i < MAX_FLIGHTS; i++)
+		if (fl[i].target && fl[i].outstanding &&
+		    now >= fl[i].deadline) {
+			server_failed(-ETIMEDOUT);
+			return;
 		}
 }
 
-/* Keys in state from move to state to; returns how many. */
-static unsigned int move(struct lookup *l, unsigned int n, int from, int to)
+/*
+ * One round of a lookup: 1 while it waits for Redis (asked, or waiting for
+ * another host's fetch); 0 when it is answered from Redis (r, from_redis)
+ * or is to be fetched (L_HOLDER, L_ORIGIN).
+ */
+static int advance(struct lookup *l, long long now,
+		   const struct origin_limits *lim, struct origin_reply *r,
+		   unsigned char *from_redis)
 {
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		if (l[i].state == from) {
-			l[i].state = to;
-			k++;
+	if (l->state == L_ASK && l->unsent) {
+		if (bk.state == BREAKER_OPEN) {
+			l->unsent = 0; /* the map never came: the origin */
+		} else if (map_asking && now < l->deadline) {
+			return 1;
+		} else {
+			ask(l, now); /* with the map there is, when overdue */
+			if (l->unsent)
+				return 1;
 		}
-	return k;
+	}
+	if (l->state == L_ASK) {
+		if (l->outstanding || (rc->cluster && follow(l, now)))
+			return 1;
+		if (l->got == 3)
+			breaker_log(breaker_success(&bk), NULL);
+		else if (bk.state == BREAKER_HALF_OPEN)
+			server_failed(-EIO); /* a probe that never went */
+		classify(l, lim, r, from_redis);
+		if (l->state == L_WAIT) {
+			if (!l->wait_until)
+				l->wait_until = now + rc->lock_wait_ms;
+			l->next_ask = now + 5;
+		}
+	}
+	if (l->state != L_WAIT)
+		return 0;
+	if (now >= l->wait_until || bk.state != BREAKER_CLOSED) {
+		STAT_ADD(ctr->lock_expired, 1);
+		l->state = L_ORIGIN;
+		return 0;
+	}
+	if (now >= l->next_ask)
+		ask(l, now);
+	return 1;
+}
+
+/* Lookups in no batch any more (their connection went, or the batch
+ * changed): dropped once nothing of theirs is out. */
+static void flights_collect(void)
+{
+	for (unsigned int i = 0; i < MAX_FLIGHTS; i++)
+		if (fl[i].target && !fl[i].outstanding &&
+		    rounds - fl[i].seen > 2)
+			flight_free(&fl[i]);
 }
 
 /*
  * Single flight across hosts: a key missing from Redis is fetched by the
  * host whose SET NX took its lock (PREFIXlock:TARGET, for --redis-lock-wait
- * at most).  The others poll Redis for the value meanwhile; when the lock
- * goes away without a value (the answer was not to be shared, or the
+ * at most).  The others ask Redis again every 5 ms meanwhile; when the
+ * lock goes away without a value (the answer was not to be shared, or the
  * holder died and its lock ran out) one of them takes it over, and when
- * the wait is over they fetch on their own.  The keys we hold are fetched
- * before we wait for those of others, so two hosts holding each other's
- * keys never wait for each other.
+ * the wait is over they fetch on their own.  None of this holds the worker:
+ * a waiting target stays parked in its batch.
  */
 int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
-		     struct origin_reply *r, unsigned char *from_redis)
+		     struct origin_reply *r, unsigned char *from_redis,
+		     unsigned char *parked)
 {
-	struct lookup l[ORIGIN_BATCH] = { 0 };
-	long long deadline;
-	unsigned int i, waiting;
+	static struct origin_reply rep[ORIGIN_BATCH];
+	struct lookup *l[ORIGIN_BATCH];
+	struct origin_target miss[ORIGIN_BATCH];
+	unsigned int i, m = 0, idx[ORIGIN_BATCH];
+	long long now = redis_mono_ms();
 
 	memset(from_redis, 0, n);
+	if (parked)
+		memset(parked, 0, n);
 	if (!rc || !rc->url[0])
 		return origin_fetch_many(o, t, n, lim, r);
+	rounds++;
+	pump(now);
+	flights_collect();
 	for (i = 0; i < n; i++) {
-		l[i].target = t[i].target;
-		l[i].len = t[i].len;
-		l[i].state = L_ORIGIN;
-	}
-	if (usable()) {
-		for (i = 0; i < n; i++)
-			if (t[i].len <= TARGET_MAX)
-				l[i].state = L_ASK;
-		if (ask(l, n, L_ASK))
-			move(l, n, L_ASK, L_ORIGIN);
-		for (i = 0; i < n; i++)
-			if (l[i].state == L_ASK)
-				classify(&l[i], lim, &r[i], &from_redis[i]);
-	} else {
-		STAT_ADD(ctr->skipped, n);
-	}
-	fetch(o, t, n, lim, r, from_redis, l);
-	deadline = redis_mono_ms() + rc->lock_wait_ms;
-	while ((waiting = move(l, n, L_WAIT, L_WAIT))) {
-		long long now = redis_mono_ms();
+		int fresh;
 
-		if (now >= deadline || bk.state != BREAKER_CLOSED) {
-			STAT_ADD(ctr->lock_expired, waiting);
-			move(l, n, L_WAIT, L_ORIGIN);
-			break;
+		l[i] = NULL;
+		if (!parked || t[i].len > TARGET_MAX)
+			continue; /* no lookup: straight to the origin */
+		l[i] = flight_get(&t[i], &fresh);
+		if (!l[i])
+			continue;
+		l[i]->seen = rounds;
+		if (!fresh)
+			continue;
+		if (usable()) {
+			ask(l[i], now);
+		} else {
+			STAT_ADD(ctr->skipped, 1);
+			flight_free(l[i]);
+			l[i] = NULL;
 		}
-		poll(NULL, 0, deadline - now < 5 ? deadline - now : 5);
-		if (ask(l, n, L_WAIT)) {
-			move(l, n, L_WAIT, L_ORIGIN);
-			break;
-		}
-		for (i = 0; i < n; i++)
-			if (l[i].state == L_WAIT)
-				classify(&l[i], lim, &r[i], &from_redis[i]);
-		/* keys whose lock we took over: fetch them now */
-		fetch(o, t, n, lim, r, from_redis, l);
 	}
-	fetch(o, t, n, lim, r, from_redis, l);
+	/* the commands out at once: the worker does not wait for them */
+	pump(now);
+	for (i = 0; i < n; i++) {
+		if (l[i] && advance(l[i], now, lim, &r[i], &from_redis[i])) {
+			parked[i] = 1;
+			continue;
+		}
+		if (l[i] && l[i]->state == L_HOLDER && from_redis[i]) {
+			/* a value and our lock: stored just now by a holder
+			 * whose lock ran out */
+			unlock(t[i].target, t[i].len);
+			l[i]->state = L_DONE;
+		}
+		if (!l[i] || l[i]->state == L_HOLDER ||
+		    l[i]->state == L_ORIGIN) {
+			idx[m] = i;
+			miss[m++] = t[i];
+		}
+	}
+	if (m) {
+		STAT_ADD(ctr->origin, m);
+		origin_fetch_many(o, miss, m, lim, rep);
+	}
+	for (i = 0; i < m; i++) {
+		struct lookup *x = l[idx[i]];
+
+		r[idx[i]] = rep[i];
+		store(&miss[i], &r[idx[i]]);
+		if (x && x->state == L_HOLDER && bk.state == BREAKER_CLOSED)
+			unlock(x->target, x->len);
+	}
 	for (i = 0; i < n; i++)
-		free(l[i].val);
+		if (l[i] && !parked[i])
+			flight_free(l[i]);
+	pump(redis_mono_ms());
+	watch_sync();
 	return 0;
+}
+
+int rtier_wait_ms(void)
+{
+	long long now, next;
+
+	if (!rc || !rc->url[0])
+		return 0;
+	now = redis_mono_ms();
+	next = now + 100;
+	if (busy_since && busy_since + rc->timeout_ms < next)
+		next = busy_since + rc->timeout_ms + 1;
+	for (unsigned int i = 0; i < MAX_FLIGHTS; i++) {
+		const struct lookup *l = &fl[i];
+		long long due;
+
+		if (!l->target)
+			continue;
+		if (l->unsent && !map_asking)
+			due = now; /* the map is in */
+		else if (l->outstanding || l->unsent)
+			due = l->deadline;
+		else if (l->state == L_WAIT)
+			due = l->next_ask < l->wait_until ? l->next_ask :
+							    l->wait_until;
+		else if (rounds - l->seen <= 1)
+			due = now; /* replies in, not yet taken */
+		else
+			continue;
+		if (due < next)
+			next = due;
+	}
+	return next <= now ? 0 : (int)(next - now);
+}
+
+/* ---------------------------------------------------------------- epoll */
+
+static int w_epfd = -1;
+static void *w_tag;
+/* What epoll has of a connection: a new connection (gen) may reuse the
+ * number of a closed one, which epoll forgot. */
+struct watched {
+	int fd;
+	unsigned int gen;
+	uint32_t events;
+};
+static struct watched w_node[MAX_NODES], w_sub;
+
+static void watch(const struct redis_conn *c, struct watched *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w_tag };
+
+	if (w_epfd < 0 || c->fd < 0) {
+		w->fd = -1;
+		return;
+	}
+	if (c->state == REDIS_CONNECTING || c->out_off < c->out_len)
+		ev.events |= EPOLLOUT;
+	if (w->fd == c->fd && w->gen == c->gen && w->events == ev.events)
+		return;
+	if (epoll_ctl(w_epfd, EPOLL_CTL_MOD, c->fd, &ev) &&
+	    (errno != ENOENT || epoll_ctl(w_epfd, EPOLL_CTL_ADD, c->fd, &ev))) {
+		pr_warn("redis: epoll_ctl: %s", strerror(errno));
+		w->fd = -1;
+		return;
+	}
+	*w = (struct watched){ c->fd, c->gen, ev.events };
+}
+
+static void watch_sync(void)
+{
+	for (unsigned int i = 0; i < nnodes; i++)
+		watch(&nodes[i].c, &w_node[i]);
+	watch(&sub, &w_sub);
+}
+
+void rtier_watch(int epfd, void *tag)
+{
+	w_epfd = epfd;
+	w_tag = tag;
+	for (unsigned int i = 0; i < MAX_NODES; i++)
+		w_node[i].fd = -1;
+	w_sub.fd = -1;
+	watch_sync();
 }
 
 /* ---------------------------------------------------------------- purge */
@@ -800,6 +1150,7 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 			return -ENOMEM;
 	}
 	err = settle();
+	watch_sync();
 	if (err)
 		return err;
 	if (w.got < 2)
@@ -854,26 +1205,67 @@ static void sub_tick(long long now)
 		pr_debug("redis: purge channel: %s", sub.err);
 }
 
+static void on_ping(void *arg, const struct resp *r)
+{
+	if (!r)
+		return; /* the connection failed: counted there */
+	if (r->type == RESP_STATUS)
+		breaker_log(breaker_success(&bk), NULL);
+	else
+		probe_refused = 1;
+}
+
+/* An open breaker whose time is up probes the server itself, so that a
+ * worker with no miss to look up closes it too: with PING, or in a cluster
+ * by asking for the slot map. */
+static void probe(long long now)
+{
+	static const char *const argv[] = { "PING" };
+
+	if (bk.state != BREAKER_OPEN || now < bk.retry_at || !usable())
+		return;
+	if (rc->cluster) {
+		map_stale = 1;
+		map_refresh();
+		if (!map_asking)
+			server_failed(-EHOSTUNREACH);
+	} else if (!redis_cmdv(&nodes[0].c, on_ping, NULL, 1, argv)) {
+		mark_busy();
+	} else {
+		server_failed(-ENOTCONN);
+	}
+}
+
+/* While the map gives slots to a master that failed, ask for it again
+ * every --redis-retry, in the background: the promoted replica is learnt
+ * without a lookup waiting for it. */
+static void map_watch(long long now)
+{
+	static long long next;
+	unsigned int i;
+
+	if (!rc->cluster || map_asking || now < next ||
+	    bk.state != BREAKER_CLOSED)
+		return;
+	for (i = 0; i < nnodes; i++)
+		if (nodes[i].failed && nodes[i].nslots)
+			break;
+	if (i == nnodes)
+		return;
+	next = now + rc->retry_ms;
+	map_refresh();
+}
+
 void rtier_tick(long long now)
 {
 	if (!rc || !rc->url[0])
 		return;
-	unsigned int i, pending = 0;
-
 	sub_tick(now);
-	for (i = 0; i < nnodes; i++) {
-		if (nodes[i].c.state == REDIS_DOWN)
-			continue;
-		if (redis_io(&nodes[i].c)) {
-			server_failed(-ECONNRESET);
-			return;
-		}
-		pending += redis_pending(&nodes[i].c);
-	}
-	if (!pending)
-		busy_since = 0;
-	else if (busy_since && now - busy_since > rc->timeout_ms)
-		server_failed(-ETIMEDOUT);
+	pump(now);
+	probe(now);
+	map_watch(now);
+	pump(now);
+	watch_sync();
 }
 
 /* ---------------------------------------------------------------- figures */

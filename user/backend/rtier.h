@@ -3,9 +3,11 @@
  * rtier.h - the Redis tier of lb-backend's cache: local shared memory
  * first, then Redis (--redis), then the origin.
  *
- * Each worker has its own connection to Redis and looks up the misses of
- * one batch together: one pipelined GET and PTTL per key, one wait of at
- * most --redis-timeout for all of them.  What Redis holds fills the local
+ * Each worker has its own connection to Redis, in its epoll loop, and
+ * looks up the misses of one batch together: one pipelined GET, PTTL and
+ * SET NX per key.  The worker does not wait for the replies: the misses
+ * are parked in their batch until the replies are in, or --redis-timeout
+ * has passed.  What Redis holds fills the local
  * tier with its remaining TTL; what it lacks is fetched from the origin and
  * stored in Redis (SET ... PX ttl, not waited for) when the origin's cache
  * policy made it cacheable, as for the local tier.  A timeout or a failed
@@ -24,7 +26,7 @@
 struct redis_config {
 	char url[512]; /* --redis, "" when there is no Redis tier */
 	struct redis_addr addr;
-	unsigned int timeout_ms; /* --redis-timeout: one batch's wait */
+	unsigned int timeout_ms; /* --redis-timeout: replies are due */
 	unsigned int retry_ms; /* --redis-retry: an open breaker waits */
 	unsigned int lock_wait_ms; /* --redis-lock-wait: single flight */
 	uint64_t max_object; /* --redis-max-object: stored value bytes */
@@ -67,13 +69,27 @@ void rtier_worker_init(const struct redis_config *rc,
 		       struct rtier_counters *ctr, struct cache *cache);
 
 /*
- * Answer n targets (at most ORIGIN_BATCH): from Redis where it has them
- * (from_redis[i] = 1, r[i].ttl its remaining TTL), from the origin
- * otherwise, as origin_fetch_many() does.  Returns 0.
+ * Answer n targets (at most ORIGIN_BATCH) without waiting for Redis.  The
+ * first time a target is passed, its lookup is sent and it is parked
+ * (parked[i] = 1, r[i] untouched): pass it again in a later round, once
+ * Redis has answered (its socket is in the worker's epoll, rtier_watch) or
+ * rtier_wait_ms() has passed.  A target not parked is answered: from Redis
+ * (from_redis[i] = 1, r[i].ttl its remaining TTL), or from the origin,
+ * fetched now as origin_fetch_many() does, and stored in Redis when
+ * cacheable.  With parked NULL no lookup is made: every target goes to
+ * the origin (and is stored).  Returns 0.
  */
 int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
-		     struct origin_reply *r, unsigned char *from_redis);
+		     struct origin_reply *r, unsigned char *from_redis,
+		     unsigned char *parked);
+/* Milliseconds until a parked lookup needs its round (its replies are
+ * due, or it asks again for another host's fetch); 100 at most, 0 without
+ * a Redis tier. */
+int rtier_wait_ms(void);
+/* Watch the Redis connections in the worker's epoll; their events carry
+ * data.ptr = tag and call for rtier_tick(). */
+void rtier_watch(int epfd, void *tag);
 
 /*
  * PURGE of target: remove it from the local tier, from Redis, and (by a
@@ -87,8 +103,8 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 int rtier_purge(const char *target, size_t len, int *local, long long *deleted,
 		long long *receivers);
 
-/* Housekeeping from the worker's loop: replies of stores, overdue ones,
- * the purge channel. */
+/* A Redis socket is ready, or the loop's housekeeping: read and write,
+ * fail a server whose replies are overdue, keep the purge channel. */
 void rtier_tick(long long now_ms);
 
 struct shared;

@@ -279,8 +279,9 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	       s6->sin6_addr.s6_addr[12] == 127;
 }
 
-/* Listening sockets in this worker's epoll: data.ptr names them. */
-static char tag_service, tag_admin;
+/* Listening sockets (and the Redis tier's) in this worker's epoll:
+ * data.ptr names them. */
+static char tag_service, tag_admin, tag_redis;
 
 static void listeners_watch(int op)
 {
@@ -539,16 +540,23 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		_exit(1);
 	}
 	listeners_watch(EPOLL_CTL_ADD);
+	rtier_watch(epfd, &tag_redis);
 	STAT_SET(wk.me->ready, 1);
 	pr_debug("worker %u of generation %u ready", wk.me->index,
 		 wk.me->generation);
 
 	for (;;) {
-		n = epoll_wait(epfd, evs, 64, jobs_pending() ? 0 : 100);
+		/* jobs left after a round are parked on Redis lookups */
+		n = epoll_wait(epfd, evs, 64,
+			       jobs_pending() ? rtier_wait_ms() : 100);
 		now = mono_ms();
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
+			if ((void *)c == &tag_redis) {
+				rtier_tick(now);
+				continue;
+			}
 			if ((void *)c == &tag_service ||
 			    (void *)c == &tag_admin) {
 				if (!accept_resume && !draining)
