@@ -695,13 +695,17 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis)
 {
-	struct lookup l[ORIGIN_BATCH] = { 0 };
+	struct lookup l[ORIGIN_BATCH];
 	long long deadline;
 	unsigned int i, waiting;
 
 	memset(from_redis, 0, n);
 	if (!rc || !rc->url[0])
 		return origin_fetch_many(o, t, n, lim, r);
+	if (n > ORIGIN_BATCH)
+		n = ORIGIN_BATCH;
+	/* cleared here, not on the way without Redis: 1 kB a lookup */
+	memset(l, 0, n * sizeof(l[0]));
 	for (i = 0; i < n; i++) {
 		l[i].target = t[i].target;
 		l[i].len = t[i].len;
