@@ -112,7 +112,7 @@ fi
 # --- the workers, stopped (SIGSTOP: they accept nothing); connections wait
 # in the queue; they die; the replacements answer them all.  With --accept
 # reuseport each queue is a worker's own socket, which the master keeps open
-# for the replacement.
+# for the replacement; with two workers the connections go round both.
 queued_survive() { # NAME WORKERS ARGS...
 	local name=$1 nw=$2 w i k okq
 	shift 2
@@ -137,4 +137,25 @@ queued_survive() { # NAME WORKERS ARGS...
 }
 queued_survive shared 1
 queued_survive reuseport 1 --accept reuseport
+queued_survive reuseport-2 2 --accept reuseport
+
+# --- --accept reuseport: connections go round the workers' sockets in
+# turn (the kernel's hash alone would repeat a worker now and then)
+stop_backend
+WORKERS=3 start_backend --workers 3 --origin "http://127.0.0.1:$OPORT" --accept reuseport
+for i in $(seq 12); do
+	curl -s -D - -o /dev/null "$URL/healthz" | tr -d '\r' |
+		awk -F': ' '$1 == "X-Served-By" {print $2}'
+done >"$T/rr"
+turns=$(awk '{ by[NR] = $1 } END {
+	ok = NR == 12
+	for (i = 1; i <= NR; i++) {
+		if (i > 1 && by[i] == by[i - 1]) ok = 0
+		if (i > 3 && by[i] != by[i - 3]) ok = 0
+	}
+	print ok }' "$T/rr")
+check "cluster --accept reuseport: sequential connections go round the workers" \
+	$([ "$turns" = 1 ]; echo $?) "served by: $(tr '\n' ' ' <"$T/rr")"
+grep -q "connections go round 3 sockets" "$T/backend.log"
+check "cluster --accept reuseport: steering logged" $? "no log line"
 finish
