@@ -8,12 +8,15 @@
 #     with the body in its configuration).
 #  2. lb-backend's cache: a HIT (one URL, always in the cache) against a
 #     MISS (a new URL on every request, so each one is fetched from the
-#     origin, a local nginx answering 513 bytes), and the origin alone.
+#     origin, a local nginx answering 513 bytes), and the origin alone
+#     asked for the very same new URLs (the same requests from the same
+#     client at the same concurrency: only lb-backend in between differs).
 #  3. The spread of requests over the workers, and p99, for each way the
 #     workers can share the listening address (--accept): one socket with
 #     EPOLLEXCLUSIVE alone, one socket with the waiters rotated (the
-#     default), and a SO_REUSEPORT socket per worker (with
-#     net.ipv4.tcp_migrate_req=1 in the namespace).  Sequential requests,
+#     default), and a SO_REUSEPORT socket per worker, connections handed
+#     to the sockets in turn (with net.ipv4.tcp_migrate_req=1 in the
+#     namespace).  Sequential requests,
 #     each on a new connection (wrk -c1, Connection: close), and wrk -c50
 #     keep-alive; the share of the busiest worker comes from /stats.
 #  4. One cache shared by all workers against one cache per worker: the hit
@@ -110,16 +113,16 @@ declare -A url=(
 	[nginx]=http://127.0.0.1:8092/
 	[hit]=http://127.0.0.1:8094/hit
 	[miss]=http://127.0.0.1:8094/
-	[origin]=http://127.0.0.1:8093/hit
+	[origin]=http://127.0.0.1:8093/
 )
-declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=fixed)
+declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=unique)
 declare -A title=(
 	[lbb]="lb-backend (file, from its cache)"
 	[node]="Node.js cluster (bench/node-cluster.js)"
 	[nginx]="nginx, return 200"
 	[hit]="lb-backend, cache HIT (one URL)"
 	[miss]="lb-backend, cache MISS (a new URL each request)"
-	[origin]="the origin alone (nginx, return 200)"
+	[origin]="the origin alone (nginx, return 200), the same new URLs"
 )
 
 # stats_cache PORT: "HITS MISSES" of lb-backend's cache on PORT
@@ -191,7 +194,7 @@ schemes=(exclusive rotate reuseport)
 declare -A scheme_title=(
 	[exclusive]="one socket, EPOLLEXCLUSIVE"
 	[rotate]="one socket, EPOLLEXCLUSIVE, waiters rotated (default)"
-	[reuseport]="SO_REUSEPORT socket per worker"
+	[reuseport]="SO_REUSEPORT socket per worker, connections in turn"
 )
 sp_runs=$((runs < 3 ? runs : 3))
 # worker_requests PORT: the request counters of the workers, in slot order
@@ -283,10 +286,12 @@ echo "| server | req/s | p50 ms | p99 ms | req/s / lb-backend | errors |"
 echo "|---|---:|---:|---:|---:|---:|"
 table lbb "${servers[@]}"
 echo
-echo "lb-backend's cache, origin a local nginx answering 513 bytes (wrk" \
-	"builds every request in Lua for both HIT and MISS, so the client" \
-	"costs the same; \"from cache\" is the share of answers lb-backend" \
-	"counted as hits in /stats during the runs):"
+echo "lb-backend's cache, origin a local nginx answering 513 bytes.  wrk" \
+	"makes a new path and formats every request in Lua for every row, so" \
+	"the client costs the same; the MISS row and the origin alone ask for" \
+	"the same new URLs (/miss/RUN/THREAD-N) with the same client and" \
+	"concurrency.  \"from cache\" is the share of answers lb-backend" \
+	"counted as hits in /stats during the runs:"
 echo
 echo "| path | req/s | p50 ms | p99 ms | req/s / HIT | errors | from cache |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -294,11 +299,12 @@ table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
 echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)" \
-	"$(bench_median "$tmp/origin.dat" 1)").  A worker fetches the misses of" \
-	"one round of epoll as a batch, each over one of its pooled keep-alive" \
-	"connections (--origin-keepalive), and waits for their answers" \
-	"together.  A missed key is stored all the same (ttl 600 s); the" \
-	"next run asks for new URLs."
+	"$(bench_median "$tmp/origin.dat" 1)").  A worker sends each miss over" \
+	"one of its pooled keep-alive connections (--origin-keepalive) and" \
+	"reads the answer when its own epoll reports it, serving its other" \
+	"connections meanwhile.  A missed key is stored all the same (ttl" \
+	"600 s); the next run asks for new URLs.  All of it shares the same" \
+	"cores: wrk, lb-backend's workers and the origin's."
 echo
 echo "How the workers share the listening address (--accept), $W workers," \
 	"the 24-byte file: sequential requests each on a new connection" \
@@ -318,6 +324,12 @@ for s in "${schemes[@]}"; do
 		"$(bench_summary "$tmp/spread-$s-c50" 3 %.0f)" \
 		"$(bench_summary "$tmp/spread-$s-c50" 1 %.2f 0.001)"
 done
+echo
+echo "With --accept reuseport a socket-selection program (user/backend/steer.c)" \
+	"hands the n-th new connection to worker n mod $W: sequential" \
+	"connections alternate, and the 50 connections of -c50 split evenly;" \
+	"what is left of the busiest worker's share there is how fast each" \
+	"worker's connections come back with their next request."
 echo
 echo "Shared cache against one cache per worker: the same stream of" \
 	"$hr_requests requests over $hr_keys keys (Zipf, exponent $hr_alpha," \
