@@ -189,6 +189,33 @@ table() {
 rounds "${servers[@]}"
 rounds hit miss origin
 
+# syscalls SETUP: system calls per request of lb-backend's workers (strace
+# -c on all of them during one wrk run of 2 s): a figure that the load of
+# a shared machine does not move.  Prints "REQUESTS SYSCALLS".
+syscalls() {
+	local s=$1 port pids st out
+	port=${url[$s]#http://127.0.0.1:}
+	port=${port%%/*}
+	pids=$(in_ns curl -fsS --max-time 2 "http://127.0.0.1:$port/stats" |
+		grep -o '"pid":[0-9]*' | cut -d: -f2 | paste -sd,)
+	strace -c -f -p "$pids" -o "$tmp/strace.$s" 2>/dev/null &
+	st=$!
+	sleep 0.5
+	out=$(BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=strace \
+		bench_wrk "$ns" 2 "${url[$s]}")
+	sleep 0.2
+	kill -INT "$st"
+	wait "$st" 2>/dev/null || true
+	echo "$(echo "$out" | cut -d' ' -f4)" \
+		"$(awk '$NF == "total" { print $(NF - 2) }' "$tmp/strace.$s")"
+}
+have_strace=$(command -v strace >/dev/null && echo 1 || echo 0)
+if [ "$have_strace" = 1 ]; then
+	for s in lbb hit miss; do
+		syscalls "$s" >"$tmp/sys.$s"
+	done
+fi
+
 # ---------------------------------------------------------------- 3
 schemes=(exclusive rotate reuseport)
 declare -A scheme_title=(
@@ -305,6 +332,17 @@ echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)"
 	"connections meanwhile.  A missed key is stored all the same (ttl" \
 	"600 s); the next run asks for new URLs.  All of it shares the same" \
 	"cores: wrk, lb-backend's workers and the origin's."
+if [ "$have_strace" = 1 ]; then
+	echo
+	echo "System calls per request of lb-backend's workers (strace -c on" \
+		"them during one wrk run of 2 s, the same requests as above; strace" \
+		"slows the server, the count per request stays):" \
+		"$(for s in lbb hit miss; do
+			read -r n c <"$tmp/sys.$s"
+			awk -v t="${title[$s]}" -v n="$n" -v c="$c" \
+				'BEGIN { printf "%s %.2f; ", t, n ? c / n : 0 }'
+		done | sed 's/; $/./')"
+fi
 echo
 echo "How the workers share the listening address (--accept), $W workers," \
 	"the 24-byte file: sequential requests each on a new connection" \
