@@ -400,3 +400,8 @@ for w in $hr_workers; do
 done
 echo
 "$here/backend_redis.sh" "$O"
+# what was found out around these figures, kept by hand
+if [ -f "$top/bench/BACKEND.md" ]; then
+	echo
+	cat "$top/bench/BACKEND.md"
+fi
