@@ -230,9 +230,10 @@ void job_forget(struct conn *c)
 	if (c->resume) {
 		struct conn **p = &answered;
 
-		while (*p != c)
+		while (*p && *p != c)
 			p = &(*p)->resume_next;
-		*p = c->resume_next;
+		if (*p)
+			*p = c->resume_next;
 		c->resume = 0;
 	}
 }

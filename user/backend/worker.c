@@ -54,7 +54,8 @@ static void on_term(int sig)
 
 static void conn_close(struct conn *c)
 {
-	if (c->waiting)
+	/* a job of c, or c on the list of connections answered */
+	if (c->waiting || c->resume)
 		job_forget(c);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
