@@ -24,6 +24,9 @@ The fake origin answers:
   /big/N/...       N bytes, Content-Length, Cache-Control: max-age=60
   /stale/...       an answer that keeps the connection alive by its head,
                    after which the origin closes it all the same
+  /hangup/...      an answer that keeps the connection alive; the next
+                   request on that connection is read and not answered:
+                   the origin closes the connection instead
   /conns           how many TCP connections the origin has accepted
   anything else    "hello PATH", Cache-Control: max-age=60
 """
@@ -117,6 +120,9 @@ class Origin(BaseHTTPRequestHandler):
         if u.path == "/conns":
             self.send_body(str(Origin.connections).encode(), cc="no-store")
             return
+        if getattr(self, "hangup_next", False):
+            self.close_connection = True
+            return
         with Origin.lock:
             Origin.counts[self.path] = seq = Origin.counts.get(self.path, 0) + 1
         parts = u.path.split("/")
@@ -146,6 +152,9 @@ class Origin(BaseHTTPRequestHandler):
                              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
             self.wfile.flush()
             self.close_connection = True
+        elif u.path.startswith("/hangup/"):
+            self.send_body(body, cc="no-store")
+            self.hangup_next = True
         elif u.path.startswith("/big/"):
             n = int(parts[2])
             self.send_response(200)

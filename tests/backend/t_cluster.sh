@@ -65,8 +65,9 @@ hits=$(awk '$2 == "HIT"' "$T/burst" | wc -l)
 check "cluster the other 49 are hits" $([ "$hits" -eq 49 ]; echo $?) "$hits hits"
 
 # --- kill -9 of a worker under load: replaced, no request elsewhere fails.
-# The victim is kept busy by a slow fetch (it is out of epoll_wait, so it
-# takes no new connection); the load runs on the others meanwhile.
+# The victim holds a slow fetch and is stopped (SIGSTOP) before the load
+# starts, so that it takes no new connection (a worker goes on serving
+# while its fetches wait); the load runs on the others meanwhile.
 $HELPER get "$URL/slow/3000/victim" >"$T/victim" 2>&1 &
 vjob=$!
 victim=""
@@ -84,6 +85,7 @@ done
 if [ -z "$victim" ]; then
 	fail "cluster kill -9 under load" "could not find the busy worker"
 else
+	kill -STOP "$victim"
 	$HELPER load "$URL/hot{i}" 3 4 "$T/load" &
 	ljob=$!
 	sleep 1
@@ -107,30 +109,53 @@ print(sum(w["restarts"] for w in j["workers"]))' "$URL")
 	check "cluster kill -9: restart counted in /stats" $([ "$r" -eq 1 ]; echo $?) "restarts $r"
 fi
 
-# --- one worker, busy; connections wait in the queue; it dies; the
-# replacement answers them all.  With --accept reuseport the queue is the
-# worker's own socket, which the master keeps open for the replacement.
-queued_survive() { # NAME ARGS...
-	local name=$1 w i k okq
-	shift
+# --- the workers, stopped (SIGSTOP: they accept nothing); connections wait
+# in the queue; they die; the replacements answer them all.  With --accept
+# reuseport each queue is a worker's own socket, which the master keeps open
+# for the replacement; with two workers the connections go round both.
+queued_survive() { # NAME WORKERS ARGS...
+	local name=$1 nw=$2 w i k okq
+	shift 2
 	stop_backend
-	WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" "$@"
+	WORKERS=$nw start_backend --workers "$nw" --origin "http://127.0.0.1:$OPORT" "$@"
 	w=$(worker_pids)
-	$HELPER get "$URL/slow/2000/blocker$name" >/dev/null 2>&1 &
-	sleep 0.3
+	# shellcheck disable=SC2086 # one pid a word
+	kill -STOP $w
 	rm -f "$T"/queued.*
-	for i in 1 2 3 4 5; do
+	for i in 1 2 3 4 5 6; do
 		$HELPER get "$URL/queued$name$i" >"$T/queued.$i" 2>&1 &
 	done
 	sleep 0.3
-	kill -KILL "$w"
-	for i in 1 2 3 4 5; do
+	# shellcheck disable=SC2086
+	kill -KILL $w
+	for i in 1 2 3 4 5 6; do
 		for k in $(seq 100); do [ -s "$T/queued.$i" ] && break; sleep 0.05; done
 	done
 	okq=$(cat "$T"/queued.* | awk '$1 == 200' | wc -l)
 	check "cluster queued connections survive the worker's death ($name)" \
-		$([ "$okq" -eq 5 ]; echo $?) "$okq of 5 answered: $(cat "$T"/queued.* | tail -3)"
+		$([ "$okq" -eq 6 ]; echo $?) "$okq of 6 answered: $(cat "$T"/queued.* | tail -3)"
 }
-queued_survive shared
-queued_survive reuseport --accept reuseport
+queued_survive shared 1
+queued_survive reuseport 1 --accept reuseport
+queued_survive reuseport-2 2 --accept reuseport
+
+# --- --accept reuseport: connections go round the workers' sockets in
+# turn (the kernel's hash alone would repeat a worker now and then)
+stop_backend
+WORKERS=3 start_backend --workers 3 --origin "http://127.0.0.1:$OPORT" --accept reuseport
+for i in $(seq 12); do
+	curl -s -D - -o /dev/null "$URL/healthz" | tr -d '\r' |
+		awk -F': ' '$1 == "X-Served-By" {print $2}'
+done >"$T/rr"
+turns=$(awk '{ by[NR] = $1 } END {
+	ok = NR == 12
+	for (i = 1; i <= NR; i++) {
+		if (i > 1 && by[i] == by[i - 1]) ok = 0
+		if (i > 3 && by[i] != by[i - 3]) ok = 0
+	}
+	print ok }' "$T/rr")
+check "cluster --accept reuseport: sequential connections go round the workers" \
+	$([ "$turns" = 1 ]; echo $?) "served by: $(tr '\n' ' ' <"$T/rr")"
+grep -q "connections go round 3 sockets" "$T/backend.log"
+check "cluster --accept reuseport: steering logged" $? "no log line"
 finish

@@ -22,9 +22,19 @@ for i in 1 2 3 4 5; do
 	r=$(curl -s -w ' %{http_code}' "$URL/stale/$i" | tr -d '\n')
 	[ "$r" = "stale /stale/$i 200" ] || bad=$((bad + 1))
 done
-check "origin a stale pooled connection is retried, no 502" $([ "$bad" -eq 0 ]; echo $?) "$bad of 5 failed"
+check "origin a pooled connection the origin closed: no 502" $([ "$bad" -eq 0 ]; echo $?) "$bad of 5 failed"
+
+# the origin closes a pooled connection only when our next request comes
+# (a close that crosses our request): nothing came, so the request goes
+# again on a new connection
+bad=0
+for i in 1 2 3 4 5; do
+	r=$(curl -s -w ' %{http_code}' "$URL/hangup/$i" | tr -d '\n')
+	[ "$r" = "hello /hangup/$i 200" ] || bad=$((bad + 1))
+done
 n=$($HELPER json "$URL/stats" workers.0.origin_retries)
-check "origin retries counted in /stats" $([ "$n" -ge 1 ]; echo $?) "origin_retries $n"
+check "origin a pooled connection closed on our request is retried, no 502" \
+	$([ "$bad" -eq 0 ] && [ "$n" -ge 1 ]; echo $?) "$bad of 5 failed, origin_retries $n"
 
 # pipelined misses on one connection: each waits for its fetch, the
 # answers come in order; the same key twice in one batch is one fetch
@@ -37,6 +47,21 @@ ok=$(awk '$1 == 200' "$T/burst" | wc -l)
 check "origin 20 concurrent misses of one key: all answered, one fetch" \
 	$([ "$ok" -eq 20 ] && [ "$(origin_count /b/same)" = 1 ]; echo $?) \
 	"$ok answered, origin saw $(origin_count /b/same)"
+
+# one worker: a slow fetch does not hold its other clients back; a miss
+# and a hit that come while it waits are answered before it ends
+curl -s "$URL/c/hot" >/dev/null
+curl -s -o "$T/slowfetch" "$URL/slow/1500/s1" &
+sjob=$!
+sleep 0.3
+m=$(curl -s --max-time 5 "$URL/c/fast" | tr -d '\n')
+h=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/c/hot")
+early=$([ -s "$T/slowfetch" ]; echo $?)
+wait "$sjob"
+check "origin a worker serves others while its fetch waits" \
+	$([ "$m" = "hello /c/fast" ] && [ "$h" = 200 ] && [ "$early" -ne 0 ] &&
+		[ "$(cat "$T/slowfetch")" = "hello /slow/1500/s1" ]; echo $?) \
+	"miss '$m', hit $h, slow answer $([ "$early" -ne 0 ] && echo after || echo before) them: '$(cat "$T/slowfetch")'"
 stop_backend
 
 # idle pooled connections close after --origin-idle-timeout

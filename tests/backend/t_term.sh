@@ -9,7 +9,12 @@ WORKERS=2 start_backend --workers 2 --origin "http://127.0.0.1:$OPORT" --drain-d
 
 $HELPER get "$URL/slow/1500/inflight" >"$T/inflight" 2>&1 &
 ijob=$!
-sleep 0.3
+# in flight once the origin works on it (the helper may take a second to
+# start on a busy machine)
+for i in $(seq 100); do
+	[ "$(origin_count /slow/1500/inflight)" = 1 ] && break
+	sleep 0.05
+done
 kill -TERM "$BPID"
 t0=$(date +%s.%N)
 # probe /healthz until the listener is gone

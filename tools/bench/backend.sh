@@ -8,12 +8,15 @@
 #     with the body in its configuration).
 #  2. lb-backend's cache: a HIT (one URL, always in the cache) against a
 #     MISS (a new URL on every request, so each one is fetched from the
-#     origin, a local nginx answering 513 bytes), and the origin alone.
+#     origin, a local nginx answering 513 bytes), and the origin alone
+#     asked for the very same new URLs (the same requests from the same
+#     client at the same concurrency: only lb-backend in between differs).
 #  3. The spread of requests over the workers, and p99, for each way the
 #     workers can share the listening address (--accept): one socket with
 #     EPOLLEXCLUSIVE alone, one socket with the waiters rotated (the
-#     default), and a SO_REUSEPORT socket per worker (with
-#     net.ipv4.tcp_migrate_req=1 in the namespace).  Sequential requests,
+#     default), and a SO_REUSEPORT socket per worker, connections handed
+#     to the sockets in turn (with net.ipv4.tcp_migrate_req=1 in the
+#     namespace).  Sequential requests,
 #     each on a new connection (wrk -c1, Connection: close), and wrk -c50
 #     keep-alive; the share of the busiest worker comes from /stats.
 #  4. One cache shared by all workers against one cache per worker: the hit
@@ -110,16 +113,16 @@ declare -A url=(
 	[nginx]=http://127.0.0.1:8092/
 	[hit]=http://127.0.0.1:8094/hit
 	[miss]=http://127.0.0.1:8094/
-	[origin]=http://127.0.0.1:8093/hit
+	[origin]=http://127.0.0.1:8093/
 )
-declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=fixed)
+declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=unique)
 declare -A title=(
 	[lbb]="lb-backend (file, from its cache)"
 	[node]="Node.js cluster (bench/node-cluster.js)"
 	[nginx]="nginx, return 200"
 	[hit]="lb-backend, cache HIT (one URL)"
 	[miss]="lb-backend, cache MISS (a new URL each request)"
-	[origin]="the origin alone (nginx, return 200)"
+	[origin]="the origin alone (nginx, return 200), the same new URLs"
 )
 
 # stats_cache PORT: "HITS MISSES" of lb-backend's cache on PORT
@@ -186,12 +189,39 @@ table() {
 rounds "${servers[@]}"
 rounds hit miss origin
 
+# syscalls SETUP: system calls per request of lb-backend's workers (strace
+# -c on all of them during one wrk run of 2 s): a figure that the load of
+# a shared machine does not move.  Prints "REQUESTS SYSCALLS".
+syscalls() {
+	local s=$1 port pids st out
+	port=${url[$s]#http://127.0.0.1:}
+	port=${port%%/*}
+	pids=$(in_ns curl -fsS --max-time 2 "http://127.0.0.1:$port/stats" |
+		grep -o '"pid":[0-9]*' | cut -d: -f2 | paste -sd,)
+	strace -c -f -p "$pids" -o "$tmp/strace.$s" 2>/dev/null &
+	st=$!
+	sleep 0.5
+	out=$(BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=strace \
+		bench_wrk "$ns" 2 "${url[$s]}")
+	sleep 0.2
+	kill -INT "$st"
+	wait "$st" 2>/dev/null || true
+	echo "$(echo "$out" | cut -d' ' -f4)" \
+		"$(awk '$NF == "total" { print $(NF - 2) }' "$tmp/strace.$s")"
+}
+have_strace=$(command -v strace >/dev/null && echo 1 || echo 0)
+if [ "$have_strace" = 1 ]; then
+	for s in lbb hit miss; do
+		syscalls "$s" >"$tmp/sys.$s"
+	done
+fi
+
 # ---------------------------------------------------------------- 3
 schemes=(exclusive rotate reuseport)
 declare -A scheme_title=(
 	[exclusive]="one socket, EPOLLEXCLUSIVE"
 	[rotate]="one socket, EPOLLEXCLUSIVE, waiters rotated (default)"
-	[reuseport]="SO_REUSEPORT socket per worker"
+	[reuseport]="SO_REUSEPORT socket per worker, connections in turn"
 )
 sp_runs=$((runs < 3 ? runs : 3))
 # worker_requests PORT: the request counters of the workers, in slot order
@@ -283,10 +313,12 @@ echo "| server | req/s | p50 ms | p99 ms | req/s / lb-backend | errors |"
 echo "|---|---:|---:|---:|---:|---:|"
 table lbb "${servers[@]}"
 echo
-echo "lb-backend's cache, origin a local nginx answering 513 bytes (wrk" \
-	"builds every request in Lua for both HIT and MISS, so the client" \
-	"costs the same; \"from cache\" is the share of answers lb-backend" \
-	"counted as hits in /stats during the runs):"
+echo "lb-backend's cache, origin a local nginx answering 513 bytes.  wrk" \
+	"makes a new path and formats every request in Lua for every row, so" \
+	"the client costs the same; the MISS row and the origin alone ask for" \
+	"the same new URLs (/miss/RUN/THREAD-N) with the same client and" \
+	"concurrency.  \"from cache\" is the share of answers lb-backend" \
+	"counted as hits in /stats during the runs:"
 echo
 echo "| path | req/s | p50 ms | p99 ms | req/s / HIT | errors | from cache |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -294,11 +326,23 @@ table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
 echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)" \
-	"$(bench_median "$tmp/origin.dat" 1)").  A worker fetches the misses of" \
-	"one round of epoll as a batch, each over one of its pooled keep-alive" \
-	"connections (--origin-keepalive), and waits for their answers" \
-	"together.  A missed key is stored all the same (ttl 600 s); the" \
-	"next run asks for new URLs."
+	"$(bench_median "$tmp/origin.dat" 1)").  A worker sends each miss over" \
+	"one of its pooled keep-alive connections (--origin-keepalive) and" \
+	"reads the answer when its own epoll reports it, serving its other" \
+	"connections meanwhile.  A missed key is stored all the same (ttl" \
+	"600 s); the next run asks for new URLs.  All of it shares the same" \
+	"cores: wrk, lb-backend's workers and the origin's."
+if [ "$have_strace" = 1 ]; then
+	echo
+	echo "System calls per request of lb-backend's workers (strace -c on" \
+		"them during one wrk run of 2 s, the same requests as above; strace" \
+		"slows the server, the count per request stays):" \
+		"$(for s in lbb hit miss; do
+			read -r n c <"$tmp/sys.$s"
+			awk -v t="${title[$s]}" -v n="$n" -v c="$c" \
+				'BEGIN { printf "%s %.2f; ", t, n ? c / n : 0 }'
+		done | sed 's/; $/./')"
+fi
 echo
 echo "How the workers share the listening address (--accept), $W workers," \
 	"the 24-byte file: sequential requests each on a new connection" \
@@ -318,6 +362,12 @@ for s in "${schemes[@]}"; do
 		"$(bench_summary "$tmp/spread-$s-c50" 3 %.0f)" \
 		"$(bench_summary "$tmp/spread-$s-c50" 1 %.2f 0.001)"
 done
+echo
+echo "With --accept reuseport a socket-selection program (user/backend/steer.c)" \
+	"hands the n-th new connection to worker n mod $W: sequential" \
+	"connections alternate, and the 50 connections of -c50 split evenly;" \
+	"what is left of the busiest worker's share there is how fast each" \
+	"worker's connections come back with their next request."
 echo
 echo "Shared cache against one cache per worker: the same stream of" \
 	"$hr_requests requests over $hr_keys keys (Zipf, exponent $hr_alpha," \
@@ -350,3 +400,8 @@ for w in $hr_workers; do
 done
 echo
 "$here/backend_redis.sh" "$O"
+# what was found out around these figures, kept by hand
+if [ -f "$top/bench/BACKEND.md" ]; then
+	echo
+	cat "$top/bench/BACKEND.md"
+fi

@@ -8,11 +8,13 @@
 --
 -- BENCH_WRK_REQ picks the requests:
 --   unset    wrk's own request, built once (the fastest client path)
---   fixed    the same request, returned by request() every time
+--   fixed    the same request (wrk's path) every time
 --   unique   a new path every time, /miss/TAG/THREAD-N (TAG from
 --            BENCH_WRK_TAG), so that no cache can ever answer it
--- "fixed" and "unique" cost the client the same, so a cache hit and a
--- cache miss are compared on equal terms.
+-- "fixed" and "unique" cost the client the same: both make the unique
+-- path and format a request from scratch for every request, "fixed" only
+-- formats wrk's path instead.  So a cache hit and a cache miss, or a miss
+-- and the origin alone, are compared on equal terms.
 local mode = os.getenv("BENCH_WRK_REQ")
 local tag = os.getenv("BENCH_WRK_TAG") or "0"
 local nthreads = 0
@@ -22,19 +24,15 @@ function setup(thread)
 	thread:set("tid", nthreads)
 end
 
-if mode == "unique" then
+if mode == "unique" or mode == "fixed" then
 	local n = 0
 	function request()
 		n = n + 1
-		return wrk.format(nil, "/miss/" .. tag .. "/" .. tostring(tid) .. "-" .. n)
-	end
-elseif mode == "fixed" then
-	local req
-	function request()
-		if not req then
-			req = wrk.format(nil, wrk.path)
+		local path = "/miss/" .. tag .. "/" .. tostring(tid) .. "-" .. n
+		if mode == "fixed" then
+			path = wrk.path
 		end
-		return req
+		return wrk.format(nil, path)
 	end
 end
 

@@ -90,18 +90,29 @@ static int fetch_origin(const void *p, struct fetched *f)
 }
 
 /*
- * Misses to the origin in batches.  A worker that fetched each miss at once
- * would wait for the origin once per miss, and the origin would see one
- * request per wake-up.  Instead a miss becomes a job, the worker goes on
- * with the other connections that epoll reported ready, and then sends all
- * the batch's requests, each on a pooled connection of its own, before it
- * waits for their answers together (origin_fetch_many).  A second request
- * for a key already in the batch follows the first: one fetch answers both,
- * unless the answer is private, which goes to the first alone.
- * A connection with a job in the batch reads no further request until its
- * answer is queued, so answers stay in order.
+ * Misses to the origin.  A worker that fetched each miss at once would wait
+ * for the origin once per miss while its other connections wait too.
+ * Instead a miss becomes a job, and the worker goes on with the other
+ * connections that epoll reported ready.  Then, after each round of epoll:
+ *
+ *  - without the Redis tier, each job's request goes out on a pooled
+ *    connection of its own, and its answer is read when that connection
+ *    reports it in the worker's own epoll_wait (origin_async_*): the worker
+ *    serves its other clients meanwhile and answers each miss as soon as its
+ *    answer is in, with no wait for the slowest answer of a batch;
+ *  - with the Redis tier, the jobs go out together as one batch
+ *    (rtier_fetch_many): their Redis lookups are sent and the jobs parked
+ *    until the answers (or their timeouts) come in through the worker's
+ *    epoll; those Redis did not answer then go to the origin together, and
+ *    the worker waits for all of those answers at once.
+ *
+ * A second request for a key that a job is fetching follows that job: one
+ * fetch answers both, unless the answer is private, which goes to the first
+ * alone (the follower then fetches its own).  A connection with a job reads
+ * no further request until its answer is queued, so answers stay in order.
  */
 struct fetch_job {
+	int used;
 	struct conn *c; /* NULL once the client has gone */
 	char *key; /* a copy of the target */
 	size_t klen;
@@ -109,31 +120,47 @@ struct fetch_job {
 	int r; /* CACHE_MISS (we fill) or CACHE_PASS */
 	struct cache_ticket t;
 	int leader; /* the job whose fetch answers this one, or -1 */
-	int state; /* of the job in a round: enum job_state */
-};
-
-enum job_state {
-	JOB_WAIT, /* not fetched in this round */
-	JOB_DONE, /* answered (or its client has gone) */
-	JOB_AGAIN, /* its leader's answer was private: fetch its own */
+	int op; /* its fetch in the loop (origin_async_*), or -1 */
+	uint64_t t0; /* when that fetch started (metrics_clock_us) */
 };
 
 static struct fetch_job jobs[MAX_JOBS];
 static unsigned int njobs, nleaders;
+/* with Redis: leaders that no round has submitted yet */
+static unsigned int nfresh;
+static unsigned int nflight; /* fetches in the loop */
+/* connections whose answers were queued, to go on with (worker.c),
+ * linked through resume_next */
+static struct conn *answered;
+static int in_loop; /* fetches wait in the worker's epoll */
+static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
-/* 1 if the miss of key was queued for the batch, 0 if it must be served
- * at once (a full batch), with the cache looked up already. */
+void jobs_init(int epfd)
+{
+	for (unsigned int i = 0; i < MAX_JOBS; i++)
+		jobs[i].op = -1;
+	in_loop = !wk.cfg->redis.url[0];
+	if (in_loop) {
+		origin_limits(&loop_lim);
+		origin_async_init(epfd);
+	}
+}
+
+/* 1 if the miss of key was queued, 0 if it must be served at once (no
+ * room), with the cache looked up already. */
 static int job_add(struct conn *c, const char *key, size_t klen, int head)
 {
 	struct fetch_job *j;
-	int leader = -1, r;
+	int leader = -1, r, slot;
+	struct cache_ticket t;
 
 	if (njobs == MAX_JOBS)
 		return 0;
-	for (unsigned int i = 0; i < njobs; i++)
-		if (jobs[i].leader < 0 && jobs[i].klen == klen &&
-		    !memcmp(jobs[i].key, key, klen)) {
-			leader = i;
+	for (slot = 0; slot < MAX_JOBS; slot++)
+		if (jobs[slot].used && jobs[slot].leader < 0 &&
+		    jobs[slot].klen == klen &&
+		    !memcmp(jobs[slot].key, key, klen)) {
+			leader = slot;
 			break;
 		}
 	if (leader < 0) {
@@ -143,174 +170,293 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 					 wk.cfg->origin_keepalive :
 					 1))
 			return 0;
-		j = &jobs[njobs];
-		if (cache_lookup(c, key, klen, head, &j->t, &r))
+		if (cache_lookup(c, key, klen, head, &t, &r))
 			return 1;
 	} else {
 		r = CACHE_PASS;
 	}
-	j = &jobs[njobs];
+	for (slot = 0; jobs[slot].used; slot++)
+		;
+	j = &jobs[slot];
 	j->key = malloc(klen ? klen : 1);
 	if (!j->key) {
 		if (leader < 0 && r == CACHE_MISS)
-			cache_abort(wk.cache, &j->t, key, klen);
+			cache_abort(wk.cache, &t, key, klen);
 		respond_error(c, 500, head);
 		return 1;
 	}
 	memcpy(j->key, key, klen);
+	j->used = 1;
 	j->klen = klen;
 	j->c = c;
 	j->head = head;
 	j->r = r;
+	j->t = t;
 	j->leader = leader;
+	j->op = -1;
 	njobs++;
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
 	if (leader < 0) {
 		nleaders++;
+		nfresh++;
 		STAT_ADD(wk.me->misses, 1);
 	}
 	c->waiting = 1;
 	return 1;
 }
 
-void job_forget(struct conn *c)
+/* Job i is over; its connection (if any) goes on. */
+static void job_done(int i)
 {
-	for (unsigned int i = 0; i < njobs; i++)
-		if (jobs[i].c == c)
-			jobs[i].c = NULL;
-}
+	struct fetch_job *j = &jobs[i];
 
-/* One origin round: the fetches of up to ORIGIN_BATCH leaders, sent
- * together.  The jobs still to fetch stay in jobs[] (a follower of a leader
- * whose answer may not be shared becomes a leader of its own, a leader
- * parked on a Redis lookup waits for a later round); the connections of
- * the answered ones are added to resume.  Returns the leaders answered. */
-static unsigned int run_round(struct conn **resume, unsigned int *nres)
-{
-	struct origin_target t[ORIGIN_BATCH];
-	struct origin_reply rep[ORIGIN_BATCH];
-	unsigned int i, k, n = 0, nj = njobs, left = 0;
-	int slot[MAX_JOBS], remap[MAX_JOBS];
-	unsigned char from_redis[ORIGIN_BATCH], parked[ORIGIN_BATCH];
-	unsigned int answered = 0;
-	struct origin_limits lim;
-	uint64_t t0;
-
-	for (i = 0; i < nj; i++) {
-		slot[i] = -1;
-		jobs[i].state = JOB_WAIT;
-		if (jobs[i].leader < 0 && n < ORIGIN_BATCH) {
-			slot[i] = n;
-			t[n++] = (struct origin_target){ jobs[i].key,
-							 jobs[i].klen };
+	if (j->c) {
+		j->c->waiting = 0;
+		if (!j->c->resume) {
+			j->c->resume = 1;
+			j->c->resume_next = answered;
+			answered = j->c;
 		}
 	}
-	origin_limits(&lim);
-	t0 = metrics_clock_us();
-	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis, parked);
-	/* the fetches of a batch run together: each counts the batch's time */
-	for (k = 0; k < n; k++)
-		if (!from_redis[k] && !parked[k])
-			metrics_origin(&wk.me->m, t0, rep[k].error != NULL);
-	pool_counters();
-	for (i = 0; i < nj; i++) {
-		struct fetch_job *j = &jobs[i];
-		struct origin_arg a = { j->key, j->klen };
-		struct fetched f = { .fd = -1 };
+	if (j->leader < 0)
+		nleaders--;
+	free(j->key);
+	j->used = 0;
+	j->c = NULL;
+	j->op = -1;
+	njobs--;
+}
 
-		if (slot[i] < 0 || parked[slot[i]])
+void job_forget(struct conn *c)
+{
+	for (unsigned int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i].used && jobs[i].c == c)
+			jobs[i].c = NULL;
+	if (c->resume) {
+		struct conn **p = &answered;
+
+		while (*p && *p != c)
+			p = &(*p)->resume_next;
+		if (*p)
+			*p = c->resume_next;
+		c->resume = 0;
+	}
+}
+
+/* The answer of leader i's fetch: to i and to its followers. */
+static void job_finish(int i, struct origin_reply *rep, int from_redis)
+{
+	struct fetch_job *j = &jobs[i];
+	struct origin_arg a = { j->key, j->klen };
+	struct fetched f = { .fd = -1 };
+	int k;
+
+	if (reply_value(&a, rep, &f)) {
+		/* waiters share an error, as those of another worker do
+		 * (cache_abort wakes them to the same end) */
+		if (j->r == CACHE_MISS)
+			cache_abort(wk.cache, &j->t, j->key, j->klen);
+		for (k = 0; k < MAX_JOBS; k++)
+			if (jobs[k].used && k != i && jobs[k].leader == i) {
+				if (jobs[k].c)
+					respond_error(jobs[k].c, 500,
+						      jobs[k].head);
+				job_done(k);
+			}
+		if (j->c)
+			respond_error(j->c, 500, j->head);
+		if (f.fd >= 0)
+			close(f.fd);
+		job_done(i);
+		return;
+	}
+	if (j->r == CACHE_MISS)
+		value_store(&j->t, j->key, j->klen, &f);
+	/* A follower takes the answer when a waiter in another worker would
+	 * (ttl >= 0): then it is a hit.  A private answer (or one too big to
+	 * keep) is the leader's alone: the follower fetches its own. */
+	for (k = 0; k < MAX_JOBS; k++) {
+		struct fetch_job *w = &jobs[k];
+
+		if (!w->used || k == i || w->leader != i)
 			continue;
-		j->state = JOB_DONE;
-		answered++;
-		if (reply_value(&a, &rep[slot[i]], &f)) {
-			/* waiters share an error, as those of another worker
-			 * do (cache_abort wakes them to the same end) */
-			if (j->r == CACHE_MISS)
-				cache_abort(wk.cache, &j->t, j->key, j->klen);
-			for (k = i; k < nj; k++)
-				if (k == i || jobs[k].leader == (int)i) {
-					jobs[k].state = JOB_DONE;
-					if (jobs[k].c)
-						respond_error(jobs[k].c, 500,
-							      jobs[k].head);
-				}
-			if (f.fd >= 0)
-				close(f.fd);
+		if ((f.fd >= 0 || f.ttl < 0) && w->c) {
+			w->leader = -1;
+			w->r = CACHE_PASS;
+			nleaders++;
+			nfresh++;
+			STAT_ADD(wk.me->misses, 1);
 			continue;
 		}
-		if (j->r == CACHE_MISS)
-			value_store(&j->t, j->key, j->klen, &f);
-		/* A follower takes the answer when a waiter in another
-		 * worker would (ttl >= 0): then it is a hit.  A private
-		 * answer (or one too big to keep) is the leader's alone:
-		 * the follower fetches its own in the next round. */
-		for (k = i + 1; k < nj; k++) {
-			struct fetch_job *w = &jobs[k];
-
-			if (w->leader != (int)i)
-				continue;
-			if (f.fd >= 0 || f.ttl < 0) {
-				w->state = JOB_AGAIN;
-				continue;
-			}
-			w->state = JOB_DONE;
-			if (!w->c)
-				continue;
+		if (w->c) {
 			STAT_ADD(wk.me->hits, 1);
 			respond_value(w->c, f.val, f.len, "HIT", w->head, -1,
 				      0);
 		}
-		if (j->c)
-			respond_value(j->c, f.val, f.len,
-				      from_redis[slot[i]] ? "HIT-REDIS" :
-							    "MISS",
-				      j->head, f.fd, f.fd_len);
-		else if (f.fd >= 0)
-			close(f.fd);
+		job_done(k);
 	}
-	/* keep what is still to fetch, in order, so leaders stay ahead of
-	 * their followers */
-	nleaders = 0;
-	for (i = 0; i < nj; i++) {
-		struct fetch_job *j = &jobs[i];
+	if (j->c)
+		respond_value(j->c, f.val, f.len,
+			      from_redis ? "HIT-REDIS" : "MISS", j->head, f.fd,
+			      f.fd_len);
+	else if (f.fd >= 0)
+		close(f.fd);
+	job_done(i);
+}
 
-		if (j->state == JOB_DONE || (j->state == JOB_AGAIN && !j->c)) {
-			if (j->c) {
-				j->c->waiting = 0;
-				resume[(*nres)++] = j->c;
-			}
-			free(j->key);
-			continue;
-		}
-		if (j->state == JOB_AGAIN) {
-			STAT_ADD(wk.me->misses, 1);
-			j->leader = -1;
-			j->r = CACHE_PASS;
-		} else if (j->leader >= 0) {
-			j->leader = remap[j->leader];
-		}
-		if (j->leader < 0)
-			nleaders++;
-		remap[i] = left;
-		jobs[left++] = *j;
-	}
-	njobs = left;
-	return answered;
+/* Leaders whose fetch has not started. */
+static unsigned int jobs_unstarted(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MAX_JOBS; i++)
+		n += jobs[i].used && jobs[i].leader < 0 && jobs[i].op < 0;
+	return n;
 }
 
 unsigned int jobs_pending(void)
 {
+	if (answered)
+		return 1;
+	/* with Redis, the jobs a round left wait on their lookups, whose
+	 * answers (or timeouts) come through epoll: only new ones are due */
+	if (!in_loop)
+		return nfresh;
+	if (nflight == ORIGIN_BATCH)
+		return 0; /* the next start waits for a fetch to end */
+	return njobs ? jobs_unstarted() : 0;
+}
+
+int jobs_wait_ms(void)
+{
+	if (jobs_pending())
+		return 0;
+	if (!in_loop && njobs)
+		return rtier_wait_ms(); /* the next Redis deadline */
+	return 100;
+}
+
+unsigned int jobs_busy(void)
+{
 	return njobs;
 }
 
-unsigned int jobs_run(struct conn **resume)
+/* With Redis: the fetches of up to ORIGIN_BATCH leaders, sent together,
+ * waited for together; a leader parked on a Redis lookup waits for a later
+ * round (its answer, or its timeout, in the worker's epoll).  Returns the
+ * leaders answered. */
+static unsigned int run_round(void)
 {
-	unsigned int nres = 0;
+	struct origin_target t[ORIGIN_BATCH];
+	struct origin_reply rep[ORIGIN_BATCH];
+	unsigned char from_redis[ORIGIN_BATCH], parked[ORIGIN_BATCH];
+	int slot[ORIGIN_BATCH];
+	struct origin_limits lim;
+	unsigned int i, n = 0, done = 0;
+	uint64_t t0;
 
-	while (njobs && run_round(resume, &nres))
-		;
-	return nres;
+	nfresh = 0;
+	for (i = 0; i < MAX_JOBS && n < ORIGIN_BATCH; i++)
+		if (jobs[i].used && jobs[i].leader < 0) {
+			slot[n] = i;
+			t[n++] = (struct origin_target){ jobs[i].key,
+							 jobs[i].klen };
+		}
+	origin_limits(&lim);
+	t0 = metrics_clock_us();
+	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis, parked);
+	/* the fetches of a batch run together: each counts the batch's time */
+	for (i = 0; i < n; i++)
+		if (!from_redis[i] && !parked[i])
+			metrics_origin(&wk.me->m, t0, rep[i].error != NULL);
+	pool_counters();
+	for (i = 0; i < n; i++) {
+		if (parked[i])
+			continue;
+		job_finish(slot[i], &rep[i], from_redis[i]);
+		done++;
+	}
+	return done;
+}
+
+/* A fetch in the loop ended: answer its job. */
+static void op_ended(int op, struct origin_reply *rep)
+{
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i].used && jobs[i].op == op) {
+			metrics_origin(&wk.me->m, jobs[i].t0,
+				       rep->error != NULL);
+			pool_counters();
+			jobs[i].op = -1;
+			nflight--;
+			job_finish(i, rep, 0);
+			return;
+		}
+	origin_reply_free(rep);
+}
+
+/* Send the requests of the leaders that wait for it. */
+static void start_fetches(void)
+{
+	struct origin_reply rep;
+	long long now = mono_ms();
+	int i, op;
+
+	for (i = 0; i < MAX_JOBS; i++) {
+		struct fetch_job *j = &jobs[i];
+
+		if (!j->used || j->leader >= 0 || j->op >= 0)
+			continue;
+		if (nflight == ORIGIN_BATCH)
+			return; /* the others start as fetches end */
+		j->t0 = metrics_clock_us();
+		op = origin_async_start(&wk.cfg->origin, j->key, j->klen,
+					&loop_lim, now, &rep);
+		if (op >= 0) {
+			j->op = op;
+			nflight++;
+			continue;
+		}
+		metrics_origin(&wk.me->m, j->t0, 1);
+		pool_counters();
+		job_finish(i, &rep, 0);
+	}
+}
+
+void jobs_origin_event(uint64_t tag, long long now)
+{
+	struct origin_reply rep;
+	int op = origin_async_event(tag, now, &rep);
+
+	if (op >= 0)
+		op_ended(op, &rep);
+}
+
+void jobs_expire(long long now)
+{
+	struct origin_reply rep;
+	int op;
+
+	while ((op = origin_async_expire(now, &rep)) >= 0)
+		op_ended(op, &rep);
+}
+
+struct conn *jobs_run(void)
+{
+	struct conn *list = answered;
+
+	if (in_loop) {
+		if (njobs)
+			start_fetches();
+	} else {
+		/* until every job left is parked on a Redis lookup */
+		while (njobs && run_round())
+			;
+	}
+	list = answered;
+	answered = NULL;
+	return list;
 }
 
 void serve_origin(struct conn *c, const char *target, size_t len, int head)

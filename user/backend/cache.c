@@ -457,6 +457,31 @@ static uint32_t entry_new(struct cache *c, uint64_t h, const void *key,
 	return i;
 }
 
+/*
+ * This process's pid, asked of the kernel once: a fill records its owner
+ * on every miss, and getpid() is a system call.  A child of fork() forgets
+ * the value it inherited.
+ */
+static pid_t self_pid;
+
+static void self_forget(void)
+{
+	self_pid = 0;
+}
+
+static pid_t self(void)
+{
+	static int registered;
+
+	if (!registered) {
+		pthread_atfork(NULL, NULL, self_forget);
+		registered = 1;
+	}
+	if (!self_pid)
+		self_pid = getpid();
+	return self_pid;
+}
+
 static int pid_alive(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
@@ -468,7 +493,7 @@ static void own_fill(struct cache *c, uint32_t i, uint64_t now,
 {
 	struct cache_entry *e = ent(c, i);
 
-	e->owner = getpid();
+	e->owner = self();
 	e->deadline = now + fill_ns;
 	e->fill_id = c->next_fill_id++;
 	if (!c->next_fill_id)
@@ -547,7 +572,7 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 			c->st.expired++;
 		} else if (e->state == E_FILLING) {
 			if (pid_alive(e->owner) && now < e->deadline &&
-			    e->owner != getpid()) {
+			    e->owner != self()) {
 				if (now >= give_up) {
 					ret = CACHE_PASS;
 					break;

@@ -81,6 +81,7 @@ out:
  * master, so that a worker's death leaves its queue to its replacement.
  * Queues of closed sockets (a reload, fewer workers) move to the others
  * only with net.ipv4.tcp_migrate_req = 1 (Linux 5.14): warn without it.
+ * New connections go round the sockets in turn (steer.c).
  */
 int open_reuseport(void)
 {
@@ -92,6 +93,8 @@ int open_reuseport(void)
 		if (ms.rp[ms.nrp] < 0)
 			return -1;
 	}
+	/* in turn rather than by hash; the hash stays when this fails */
+	reuseport_steer(ms.rp, ms.nrp);
 	fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, &v, 1) != 1 || v != '1')
 		pr_warn("--accept reuseport: net.ipv4.tcp_migrate_req is not 1: connections queued for a closed socket are reset on reload and shutdown");

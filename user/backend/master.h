@@ -70,6 +70,13 @@ int all_ready(void);
 int open_fresh(void);
 /* --accept reuseport: a socket per worker index.  0, or -1. */
 int open_reuseport(void);
+
+/* ---- steer.c */
+
+/* New connections of the reuseport group of fds[0..n) go to fds[k mod n]
+ * for the k-th connection.  0, or a negative errno (logged; the kernel's
+ * hash then chooses). */
+int reuseport_steer(const int *fds, int n);
 /* After a reload: take over what the previous master left (env is
  * ENV_INHERIT's value): sockets, shared block, workers.  0, or a negative
  * errno. */

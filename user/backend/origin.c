@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,7 +127,11 @@ static int wait_fd(int fd, short events, long long deadline)
 void origin_rx_init(struct origin_rx *rx, size_t max_mem, uint64_t max_size,
 		    const char *spool_dir)
 {
-	memset(rx, 0, sizeof(*rx));
+	/* everything but the room for kept headers, which the parser fills
+	 * as far as keep_len says: a fetch starts this for every miss */
+	memset(&rx->resp, 0, offsetof(struct http_response, keep));
+	memset(&rx->resp.keep_len, 0,
+	       sizeof(*rx) - offsetof(struct origin_rx, resp.keep_len));
 	rx->fd = -1;
 	rx->max_mem = max_mem;
 	rx->max_size = max_size;
@@ -325,8 +331,9 @@ static struct {
 	int fd[POOL_MAX];
 	long long since[POOL_MAX]; /* mono ms it became idle */
 	unsigned int n, max, idle_ms;
+	int epfd; /* the worker's epoll, when fetches run in its loop */
 	struct origin_pool_stats st;
-} pool;
+} pool = { .epfd = -1 };
 
 void origin_pool_init(unsigned int max, unsigned int idle_ms)
 {
@@ -354,20 +361,20 @@ void origin_pool_stats(struct origin_pool_stats *s)
 }
 
 /* The most recently used idle connection (the warmest), or -1. */
-static int pool_take(void)
+static int pool_take(long long now)
 {
-	origin_pool_expire(mono_ms());
+	origin_pool_expire(now);
 	return pool.n ? pool.fd[--pool.n] : -1;
 }
 
-static void pool_put(int fd)
+static void pool_put(int fd, long long now)
 {
 	if (pool.n >= pool.max) {
 		close(fd);
 		return;
 	}
 	pool.fd[pool.n] = fd;
-	pool.since[pool.n++] = mono_ms();
+	pool.since[pool.n++] = now;
 }
 
 /* ---------------------------------------------------------------- fetch */
@@ -379,6 +386,20 @@ void origin_reply_free(struct origin_reply *r)
 	if (r->body_fd >= 0)
 		close(r->body_fd);
 	r->body_fd = -1;
+}
+
+/* An empty reply: everything but the room for headers, which hdrs_len
+ * bounds. */
+static void reply_init(struct origin_reply *r)
+{
+	r->status = 0;
+	r->ttl = 0;
+	r->hdrs_len = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->body_fd = -1;
+	r->body_fd_len = 0;
+	r->error = NULL;
 }
 
 static void fail(struct origin_reply *r, int status, const char *why)
@@ -419,6 +440,18 @@ static int connect_new(const struct origin *o, long long cdeadline,
 		goto bad;
 	}
 	pool.st.connects++;
+	if (pool.epfd >= 0) {
+		/* for the connection's whole life: a fetch waits for its
+		 * answer in the worker's loop, and an idle pooled connection
+		 * that turns readable has been closed by the origin */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+					  .data.u64 = ORIGIN_EV_TAG(fd) };
+
+		if (epoll_ctl(pool.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			*why = "epoll_ctl failed";
+			goto bad;
+		}
+	}
 	return fd;
 bad:
 	close(fd);
@@ -454,11 +487,57 @@ struct job {
 	int len;
 };
 
+/* The fetches of the batch in progress: a worker runs one batch at a time,
+ * and a miss should not pay for clearing a job's buffers. */
+static struct job jobs[ORIGIN_BATCH];
+
+/* Append n bytes at *p if they fit before end; NULL once they do not. */
+static char *put(char *p, const char *end, const char *s, size_t n)
+{
+	if (!p || n > (size_t)(end - p))
+		return NULL;
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* GET prefix+target for o into buf: its length, or -1 when it does not
+ * fit.  What follows the target is the same for every request of o, made
+ * once. */
+static int request_build(char *buf, size_t size, const struct origin *o,
+			 const char *target, size_t tlen)
+{
+	static char tail_host[sizeof(o->host)];
+	static unsigned int tail_keepalive;
+	static char tail[512];
+	static int tail_len;
+	const char *end = buf + size;
+	char *p;
+
+	if (strcmp(tail_host, o->host) || tail_keepalive != pool.max ||
+	    !tail_len) {
+		tail_len = snprintf(tail, sizeof(tail),
+				    " HTTP/1.1\r\nHost: %s\r\n"
+				    "User-Agent: lb-backend\r\n"
+				    "Accept-Encoding: identity\r\n%s\r\n",
+				    o->host,
+				    pool.max ? "" : "Connection: close\r\n");
+		if (tail_len < 0 || tail_len >= (int)sizeof(tail))
+			return -1;
+		strcpy(tail_host, o->host);
+		tail_keepalive = pool.max;
+	}
+	p = put(buf, end, "GET ", 4);
+	p = put(p, end, o->prefix, strlen(o->prefix));
+	p = put(p, end, target, tlen);
+	p = put(p, end, tail, tail_len);
+	return p ? (int)(p - buf) : -1;
+}
+
 /* Open (or take from the pool) a connection for j and send its request.
  * A pooled connection that fails here is replaced once.  0 or -1 (j's
  * reply filled). */
 static int job_start(struct job *j, const struct origin *o, int fresh,
-		     long long cdeadline, long long deadline,
+		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r)
 {
 	const char *why = NULL;
@@ -466,7 +545,7 @@ static int job_start(struct job *j, const struct origin *o, int fresh,
 	ssize_t k;
 
 	for (;;) {
-		j->fd = fresh ? -1 : pool_take();
+		j->fd = fresh ? -1 : pool_take(now);
 		j->reused = j->fd >= 0;
 		if (!j->reused) {
 			j->fd = connect_new(o, cdeadline, &why, &status);
@@ -574,46 +653,35 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 	long long start = mono_ms(), deadline = start + lim->timeout_ms;
 	long long cdeadline = start + lim->connect_ms;
 	struct pollfd pfd[ORIGIN_BATCH];
-	struct job *jobs, *j;
+	struct job *j;
 	unsigned int i, left = 0, np, map[ORIGIN_BATCH];
+	long long now;
 	int k;
 
 	if (n > ORIGIN_BATCH)
 		n = ORIGIN_BATCH;
 	if (cdeadline > deadline)
 		cdeadline = deadline;
-	jobs = calloc(n, sizeof(*jobs));
 	for (i = 0; i < n; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		r[i].body_fd = -1;
-		if (!jobs) {
-			fail(&r[i], 502, "out of memory");
-			continue;
-		}
+		reply_init(&r[i]);
 		j = &jobs[i];
 		j->fd = -1;
+		j->done = 0;
 		origin_rx_init(&j->rx, lim->max_mem, lim->max_size,
 			       lim->spool_dir);
-		j->len = snprintf(j->req, sizeof(j->req),
-				  "GET %s%.*s HTTP/1.1\r\nHost: %s\r\n"
-				  "User-Agent: lb-backend\r\n"
-				  "Accept-Encoding: identity\r\n%s\r\n",
-				  o->prefix, (int)t[i].len, t[i].target,
-				  o->host,
-				  pool.max ? "" : "Connection: close\r\n");
-		if (j->len < 0 || j->len >= (int)sizeof(j->req)) {
+		j->len = request_build(j->req, sizeof(j->req), o, t[i].target,
+				       t[i].len);
+		if (j->len < 0) {
 			fail(&r[i], 502, "request too long");
 			j->done = -1;
 			continue;
 		}
-		if (job_start(j, o, 0, cdeadline, deadline, &r[i])) {
+		if (job_start(j, o, 0, start, cdeadline, deadline, &r[i])) {
 			j->done = -1;
 			continue;
 		}
 		left++;
 	}
-	if (!jobs)
-		return 0;
 	/* all requests are out: the answers come in while we wait for any */
 	while (left) {
 		np = 0;
@@ -623,11 +691,11 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 							   .events = POLLIN };
 				map[np++] = i;
 			}
-		k = poll(pfd, np,
-			 deadline > mono_ms() ? (int)(deadline - mono_ms()) :
-						0);
+		now = mono_ms();
+		k = poll(pfd, np, deadline > now ? (int)(deadline - now) : 0);
 		if (k < 0 && errno == EINTR)
 			continue;
+		now = mono_ms();
 		if (k <= 0) {
 			for (i = 0; i < np; i++) {
 				fail(&r[map[i]], 504, "response timed out");
@@ -648,7 +716,7 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 				pool.st.retries++;
 				origin_rx_init(&j->rx, lim->max_mem,
 					       lim->max_size, lim->spool_dir);
-				if (job_start(j, o, 1, cdeadline, deadline,
+				if (job_start(j, o, 1, now, cdeadline, deadline,
 					      &r[i]))
 					k = -1;
 				else
@@ -662,7 +730,7 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 				if (j->reused)
 					pool.st.reused++;
 				if (origin_rx_reusable(&j->rx) && pool.max) {
-					pool_put(j->fd);
+					pool_put(j->fd, now);
 					j->fd = -1;
 				}
 				job_reply(j, lim, &r[i]);
@@ -674,7 +742,6 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 			close(jobs[i].fd);
 		origin_rx_free(&jobs[i].rx);
 	}
-	free(jobs);
 	return 0;
 }
 
@@ -684,4 +751,146 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 	struct origin_target t = { target, tlen };
 
 	return origin_fetch_many(o, &t, 1, lim, r);
+}
+
+/* ------------------------------------------------ fetches in the loop */
+
+/*
+ * The same fetch as origin_fetch_many, but the wait is the worker's
+ * epoll_wait: a request goes out, and the answer is read when its
+ * connection reports it, while the worker serves its other connections.
+ */
+static struct {
+	struct job j;
+	int used;
+	long long deadline;
+	const struct origin *o;
+	const struct origin_limits *lim;
+} ops[ORIGIN_BATCH];
+
+void origin_async_init(int epfd)
+{
+	pool.epfd = epfd;
+}
+
+int origin_async_start(const struct origin *o, const char *target, size_t tlen,
+		       const struct origin_limits *lim, long long now,
+		       struct origin_reply *r)
+{
+	long long deadline = now + lim->timeout_ms;
+	long long cdeadline = now + lim->connect_ms;
+	struct job *j;
+	int id;
+
+	for (id = 0; id < ORIGIN_BATCH && ops[id].used; id++)
+		;
+	reply_init(r);
+	if (id == ORIGIN_BATCH) {
+		fail(r, 502, "too many fetches at once");
+		return -1;
+	}
+	if (cdeadline > deadline)
+		cdeadline = deadline;
+	j = &ops[id].j;
+	j->fd = -1;
+	j->done = 0;
+	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
+	j->len = request_build(j->req, sizeof(j->req), o, target, tlen);
+	if (j->len < 0) {
+		fail(r, 502, "request too long");
+		return -1;
+	}
+	if (job_start(j, o, 0, now, cdeadline, deadline, r)) {
+		origin_rx_free(&j->rx);
+		return -1;
+	}
+	ops[id].used = 1;
+	ops[id].deadline = deadline;
+	ops[id].o = o;
+	ops[id].lim = lim;
+	return id;
+}
+
+/* Fetch id is over: its connection back to the pool or closed. */
+static void op_end(int id, long long now)
+{
+	struct job *j = &ops[id].j;
+
+	if (j->fd >= 0) {
+		if (j->done == 1 && origin_rx_reusable(&j->rx) && pool.max)
+			pool_put(j->fd, now);
+		else
+			close(j->fd);
+		j->fd = -1;
+	}
+	origin_rx_free(&j->rx);
+	ops[id].used = 0;
+}
+
+int origin_async_event(uint64_t tag, long long now, struct origin_reply *r)
+{
+	int fd = (int)(tag >> 1), id, k;
+	struct job *j;
+
+	reply_init(r);
+	for (id = 0; id < ORIGIN_BATCH; id++)
+		if (ops[id].used && ops[id].j.fd == fd)
+			break;
+	if (id == ORIGIN_BATCH) {
+		/* an idle pooled connection has something to say: the
+		 * origin closed it (or sent what nobody asked for) */
+		for (unsigned int i = 0; i < pool.n; i++)
+			if (pool.fd[i] == fd) {
+				close(fd);
+				pool.n--;
+				pool.fd[i] = pool.fd[pool.n];
+				pool.since[i] = pool.since[pool.n];
+				break;
+			}
+		return -1;
+	}
+	j = &ops[id].j;
+	k = job_read(j, r);
+	if (k == 2) {
+		/* the origin had closed the pooled connection: once more on a
+		 * new one */
+		const struct origin_limits *lim = ops[id].lim;
+
+		close(j->fd);
+		j->fd = -1;
+		pool.st.retries++;
+		origin_rx_init(&j->rx, lim->max_mem, lim->max_size,
+			       lim->spool_dir);
+		if (!job_start(j, ops[id].o, 1, now,
+			       now + lim->connect_ms < ops[id].deadline ?
+				       now + lim->connect_ms :
+				       ops[id].deadline,
+			       ops[id].deadline, r))
+			return -1;
+		k = -1;
+	}
+	if (k == 0)
+		return -1;
+	j->done = k;
+	if (k == 1) {
+		if (j->reused)
+			pool.st.reused++;
+		job_reply(j, ops[id].lim, r);
+	}
+	op_end(id, now);
+	return id;
+}
+
+int origin_async_expire(long long now, struct origin_reply *r)
+{
+	for (int id = 0; id < ORIGIN_BATCH; id++) {
+		if (!ops[id].used || now < ops[id].deadline)
+			continue;
+		reply_init(r);
+		fail(r, 504, "response timed out");
+		ops[id].j.done = -1;
+		op_end(id, now);
+		return id;
+	}
+	return -1;
 }

@@ -99,6 +99,30 @@ struct origin_pool_stats {
 void origin_pool_stats(struct origin_pool_stats *s);
 
 /*
+ * Fetches that wait in the worker's own event loop instead of in
+ * origin_fetch_many.  origin_async_init() gives the worker's epoll: every
+ * origin connection opened from then on is watched there for its whole
+ * life, its events tagged ORIGIN_EV_TAG(fd) in data.u64 (odd, so never a
+ * pointer), and handed to origin_async_event().
+ */
+#define ORIGIN_EV_TAG(fd) (((uint64_t)(fd) << 1) | 1)
+#define ORIGIN_EV_IS(u64) ((u64)&1)
+
+void origin_async_init(int epfd);
+/* Send GET prefix+target (at most ORIGIN_BATCH fetches at once): the
+ * fetch's id (>= 0), or -1 when it failed at once (r filled).  o and lim
+ * must outlive the fetch. */
+int origin_async_start(const struct origin *o, const char *target, size_t tlen,
+		       const struct origin_limits *lim, long long now,
+		       struct origin_reply *r);
+/* An event tagged ORIGIN_EV_TAG: the id of the fetch it ended (r filled),
+ * or -1 when none ended. */
+int origin_async_event(uint64_t tag, long long now, struct origin_reply *r);
+/* One fetch past its deadline, failed with 504 (r filled): its id, or -1
+ * when there is none.  Call until -1. */
+int origin_async_expire(long long now, struct origin_reply *r);
+
+/*
  * The response reader that origin_fetch() runs over the bytes it receives,
  * apart so that it can be tested and fuzzed without sockets.
  */

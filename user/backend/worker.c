@@ -54,7 +54,8 @@ static void on_term(int sig)
 
 static void conn_close(struct conn *c)
 {
-	if (c->waiting)
+	/* a job of c, or c on the list of connections answered */
+	if (c->waiting || c->resume)
 		job_forget(c);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -239,10 +240,17 @@ static void on_readable(struct conn *c)
 		return;
 	}
 	while (!c->eof && c->in_len < in_cap) {
-		k = recv(c->fd, c->in + c->in_len, in_cap - c->in_len, 0);
+		size_t room = in_cap - c->in_len;
+
+		k = recv(c->fd, c->in + c->in_len, room, 0);
 		if (k > 0) {
 			c->in_len += k;
 			c->last_io = now;
+			/* less than asked for: the socket is empty now, and
+			 * epoll reports what comes later (level-triggered),
+			 * so save the recv() that would say EAGAIN */
+			if ((size_t)k < room)
+				break;
 			continue;
 		}
 		if (k == 0) {
@@ -279,9 +287,10 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	       s6->sin6_addr.s6_addr[12] == 127;
 }
 
-/* Listening sockets (and the Redis tier's) in this worker's epoll:
- * data.ptr names them. */
-static char tag_service, tag_admin, tag_redis;
+/* Listening sockets and the Redis tier's in this worker's epoll: data.ptr
+ * names them (ints: even addresses, never taken for an origin
+ * connection's tag). */
+static int tag_service, tag_admin, tag_redis;
 
 static void listeners_watch(int op)
 {
@@ -415,7 +424,7 @@ static void expire(void)
 			continue;
 		}
 		if (c->waiting)
-			continue; /* bounded by --origin-timeout */
+			continue; /* bounded by --origin-timeout (jobs_expire) */
 		if (out_pending(c)) {
 			/* a client that does not read is as bad as one that
 			 * does not write */
@@ -453,6 +462,7 @@ static void expire(void)
 			conn_close(c);
 		}
 	}
+	jobs_expire(now);
 	origin_pool_expire(now);
 }
 
@@ -472,16 +482,22 @@ static void start_drain(void)
 	pr_info("draining %u connection(s)", nconns);
 }
 
-/* Run the batch of origin fetches, then go on with what the connections
- * it answered hold: further requests may start the next batch. */
+/* Start the origin fetches of this round (with the Redis tier: run them
+ * to their end), then go on with what the connections answered hold:
+ * further requests may make new jobs, started at once. */
 static void run_jobs(void)
 {
-	struct conn *resume[MAX_JOBS];
-	unsigned int i, n = jobs_run(resume);
+	struct conn *c, *next;
 
-	now = mono_ms();
-	for (i = 0; i < n; i++)
-		process(resume[i]);
+	do {
+		c = jobs_run();
+		now = mono_ms();
+		for (; c; c = next) {
+			next = c->resume_next;
+			c->resume = 0;
+			process(c);
+		}
+	} while (jobs_pending());
 }
 
 void worker_run(const struct config *config, int listen_fd, int admin_fd,
@@ -539,6 +555,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		pr_err("epoll_create1: %s", strerror(errno));
 		_exit(1);
 	}
+	jobs_init(epfd);
 	listeners_watch(EPOLL_CTL_ADD);
 	rtier_watch(epfd, &tag_redis);
 	STAT_SET(wk.me->ready, 1);
@@ -546,13 +563,15 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		 wk.me->generation);
 
 	for (;;) {
-		/* jobs left after a round are parked on Redis lookups */
-		n = epoll_wait(epfd, evs, 64,
-			       jobs_pending() ? rtier_wait_ms() : 100);
+		n = epoll_wait(epfd, evs, 64, jobs_wait_ms());
 		now = mono_ms();
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
+			if (ORIGIN_EV_IS(evs[i].data.u64)) {
+				jobs_origin_event(evs[i].data.u64, now);
+				continue;
+			}
 			if ((void *)c == &tag_redis) {
 				rtier_tick(now);
 				continue;
@@ -590,7 +609,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 			rtier_tick(now);
 			last_expire = now;
 		}
-		if (draining && !conns) {
+		if (draining && !conns && !jobs_busy()) {
 			pr_debug("drained");
 			_exit(0);
 		}

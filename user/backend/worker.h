@@ -31,7 +31,9 @@ struct conn {
 	off_t file_off;
 	uint64_t file_left;
 	int admin; /* accepted on the admin listener */
-	int waiting; /* its answer waits for the batch of origin fetches */
+	int waiting; /* its answer waits for an origin fetch (batch.c) */
+	int resume; /* answered: on batch.c's list of connections to go on */
+	struct conn *resume_next;
 	int loopback; /* the client is on a loopback address */
 	long long req_start; /* head must be complete by req_start + timeout */
 	long long last_io;
@@ -110,20 +112,34 @@ typedef int (*fetch_fn)(const void *arg, struct fetched *f);
 void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
 		  const void *arg, int head);
 
-/* ---- batch.c: misses to the origin, in batches */
+/* ---- batch.c: misses to the origin */
 
 #define MAX_JOBS (2 * ORIGIN_BATCH)
 
-/* Answer target from the cache or the origin: a miss joins the batch
- * (c waits for it), or is fetched at once when the batch is full. */
+/* Before the first miss: epfd is the worker's epoll, where fetches wait
+ * unless the Redis tier is on. */
+void jobs_init(int epfd);
+/* Answer target from the cache or the origin: a miss becomes a job (c
+ * waits for it), or is fetched at once when there is no room for one. */
 void serve_origin(struct conn *c, const char *target, size_t len, int head);
 /* The client of c's job has gone: its answer goes nowhere. */
 void job_forget(struct conn *c);
-/* Misses waiting for the batch to run. */
+/* Work for jobs_run() now: connections answered, fetches to start (with
+ * the Redis tier: jobs no round has submitted yet). */
 unsigned int jobs_pending(void);
-/* Run the batch to its end; the connections answered are put in resume
- * (MAX_JOBS at most).  Returns how many. */
-unsigned int jobs_run(struct conn **resume);
+/* How long epoll may wait: 0 with work pending, until the next Redis
+ * deadline while jobs wait on lookups, else 100 ms. */
+int jobs_wait_ms(void);
+/* Jobs not finished. */
+unsigned int jobs_busy(void);
+/* After a round of epoll: start the fetches of new jobs (with the Redis
+ * tier: run rounds until every job left waits on a Redis lookup).  Returns the connections answered since
+ * the last call, linked through resume_next (their resume flag is set). */
+struct conn *jobs_run(void);
+/* An epoll event tagged ORIGIN_EV_TAG (origin.h). */
+void jobs_origin_event(uint64_t tag, long long now);
+/* Fail the fetches past their deadline. */
+void jobs_expire(long long now);
 
 /* ---- files.c: --root */
 
