@@ -3,9 +3,11 @@
  * lbctl.h - the parts of lbctl:
  *   lbctl.c      main, the {object, verb, handler} command table, help
  *   cmds.c       the commands: a request built, sent, its answer shown
+ *   conf.c       the whole configuration: export, apply -f FILE
  *   opts.c       command-line options checked and turned into JSON
  *   transport.c  talking to lbd over its socket
  *   print.c      errors, and the tables answers are shown in
+ *   plan.c       the answer of a dry run (--dry-run) in words
  * Calls go down this list only.
  */
 #ifndef LBCTL_H
@@ -63,6 +65,12 @@ double dnum(const struct jv *o, const char *key);
 /* 1.25Mpps, 3.0kbps, ... */
 const char *human_rate(double v, const char *unit, char *buf, size_t len);
 
+/* plan.c: --dry-run, given after a command that changes something: the
+ * request asks lbd for the plan (transport.c adds "dry_run"), and the plan
+ * is printed instead of the change being made */
+extern bool lbctl_dry_run;
+void print_plan(const struct jv *ans);
+
 /* transport.c: one request, one answer */
 extern const char *lbctl_socket;
 /* Send a request; the answer if lbd said ok (printed as is with -j), else
@@ -97,5 +105,9 @@ int cmd_stats(struct args *a, const struct lbctl_cmd *c);
 int cmd_status(struct args *a, const struct lbctl_cmd *c);
 int cmd_explain(struct args *a, const struct lbctl_cmd *c);
 int cmd_health(struct args *a, const struct lbctl_cmd *c);
+
+/* conf.c */
+int cmd_export(struct args *a, const struct lbctl_cmd *c);
+int cmd_apply(struct args *a, const struct lbctl_cmd *c);
 
 #endif /* LBCTL_H */

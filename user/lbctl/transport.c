@@ -131,9 +131,17 @@ struct jv *lbctl_call(struct jw *req, int *code)
 	struct timeval tv = { .tv_sec = LBCTL_TIMEOUT_S };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	serr = send_all(fd, req->buf, req->len);
-	if (!serr)
-		serr = send_all(fd, "\n", 1);
+	/* --dry-run: the request, ended with "dry_run": true (a request is
+	 * one object, its last byte the closing brace) */
+	if (lbctl_dry_run && req->len) {
+		serr = send_all(fd, req->buf, req->len - 1);
+		if (!serr)
+			serr = send_all(fd, ",\"dry_run\":true}\n", 17);
+	} else {
+		serr = send_all(fd, req->buf, req->len);
+		if (!serr)
+			serr = send_all(fd, "\n", 1);
+	}
 	/* lbd may have closed the connection having said why (busy, request
 	 * too large): its answer, if any, is read below all the same */
 	for (;;) {
@@ -203,6 +211,8 @@ struct jv *lbctl_call(struct jw *req, int *code)
 		}
 	}
 	*code = 0;
+	if (lbctl_dry_run && !lbctl_json)
+		print_plan(ans);
 	return ans;
 }
 

@@ -83,8 +83,6 @@ static struct lbd_vip *vip_create(struct lbd *d, struct jw *w,
 	v->flags = flags;
 	v->table_size = size;
 	lbd_check_defaults(&v->check);
-	/* the id may have been a deleted VIP's: start from zero */
-	lb_dp_counter_reset(d->dp.vip_stats, id);
 	return v;
 }
 
@@ -122,6 +120,8 @@ void ctl_vip_added(struct lbd *d, struct ctl_op *op)
 	uint32_t flags = op->v->flags;
 	char name[LB_VIPSTRLEN];
 
+	/* the id may have been a deleted VIP's: start from zero */
+	lb_dp_counter_reset(d->dp.vip_stats, op->v->id);
 	pr_info("VIP %s added (%s, hash %s, table %u, on-down %s)",
 		lb_format_vip(&op->v->spec, name, sizeof(name)),
 		flags & LB_VIP_F_ENCAP ? "ipip" : "dsr",
@@ -302,9 +302,11 @@ void ctl_backend_added(struct lbd *d, struct ctl_op *op)
 	lb_format_vip(&v->spec, vname, sizeof(vname));
 	lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
 	lb_dp_counter_reset(d->dp.backend_stats, b->id);
-	if (op->created)
+	if (op->created) {
+		lb_dp_counter_reset(d->dp.vip_stats, v->id);
 		pr_info("VIP %s added (dsr, hash 5tuple, table %u)", vname,
 			v->table_size);
+	}
 	lbd_neigh_resolve(d, b);
 	b->last_change_ms = lbd_now_ms();
 	b->was_usable = lbd_backend_usable(b);

@@ -267,6 +267,8 @@ void lbd_check_defaults(struct lbd_check *c);
 int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
 			struct lbd_check *c, char *err, size_t errlen);
 void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
+/* The HTTP status classes of expect as "2xx,3xx". */
+void lbd_check_expect_str(uint8_t mask, char *buf, size_t len);
 /* Reset the health of b after its check changed (or it was added). */
 void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state);
