@@ -8,7 +8,8 @@
 # change would do: the established flows of the connection table that keep
 # their backend or are re-hashed (checked against where real connections
 # went), and the share of new flows that go to another backend (checked
-# against SYNs sent before and after the real apply, within 1 point).
+# against SYNs sent before and after the real apply, within 1 point).  The
+# ExecReload of lbd@.service applies /etc/xdp-lb/IFACE.conf if it exists.
 # shellcheck source=tests/net/e2e_lib.sh
 source "$(dirname "$0")/e2e_lib.sh" "${1:-build}" ap
 
@@ -154,4 +155,26 @@ check "dry run's moved share ($pred %) is the measured one ($meas %) within 1 po
 	"$([ "$both" -ge $((NSYN * 99 / 100)) ] &&
 		awk -v p="$pred" -v m="$meas" 'BEGIN { d = p - m; exit !(p > 5 && (d < 0 ? -d : d) <= 1) }'; echo $?)" \
 	"$both of $NSYN SYNs seen before and after; predicted $pred, measured $meas"
+
+# ---- systemctl reload: the unit's ExecReload, run with this lab's paths
+cp "$R/state.json" "$T/s2"
+reload=$(sed -n 's/^ExecReload=//p' "$HERE/../../user/lbd/lbd@.service" |
+	sed "s|/usr/local/sbin/|$O/|; s|/run/xdp-lb/%i.sock|$R/lbd.sock|g; s|/etc/xdp-lb/%i.conf|$T/reload.conf|g")
+out=$(on lb bash -c "$reload" 2>&1)
+check "reload without /etc/xdp-lb/IFACE.conf succeeds and changes nothing" \
+	"$([ $? -eq 0 ] && [ -n "$reload" ] && cmp -s "$T/s2" "$R/state.json"; echo $?)" "'$reload': $out"
+printf 'vip %s\n backend 10.200.0.11 weight 0\n' $SYNVIP >"$T/reload.conf"
+out=$(on lb bash -c "$reload" 2>&1)
+check "reload applies /etc/xdp-lb/IFACE.conf" \
+	"$([ $? -eq 0 ] && lbctl export | grep -q '^ *backend 10.200.0.11 weight 0$' &&
+		[ "$(lbctl export | grep -c '^vip')" -eq 1 ]; echo $?)" "$out; $(lbctl export)"
+printf 'vip %s\n backend 10.200.0.11 weight x\n' $SYNVIP >"$T/reload.conf"
+cp "$R/state.json" "$T/s1"
+out=$(on lb bash -c "$reload" 2>&1)
+check "reload of a bad file fails and changes nothing" \
+	"$([ $? -ne 0 ] && [[ $out == *"$T/reload.conf:2: "* ]] && cmp -s "$T/s1" "$R/state.json"; echo $?)" "$out"
+lbctl_q apply -f "$T/new.conf" || finish
+check "applying the file again brings the configuration back" \
+	"$(diff <(grep -v '^#' "$T/new.conf" | sed 's/^ *//') <(lbctl export | grep -v '^#' | sed 's/^ *//') >/dev/null; echo $?)" \
+	"$(lbctl export)"
 finish
