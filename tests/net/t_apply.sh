@@ -177,4 +177,44 @@ lbctl_q apply -f "$T/new.conf" || finish
 check "applying the file again brings the configuration back" \
 	"$(diff <(grep -v '^#' "$T/new.conf" | sed 's/^ *//') <(lbctl export | grep -v '^#' | sed 's/^ *//') >/dev/null; echo $?)" \
 	"$(lbctl export)"
+
+# ---- restart: the pinned tables are kept, then each compared with the
+# state's; one spoiled on purpose is found and rebuilt
+ABI=$(sed -n 's/^#define LB_ABI_VERSION \([0-9]*\)$/\1/p' "$HERE/../../bpf/lb_abi.h")
+inner_of() { # VIP: the id of its installed table map
+	on lb bpftool -j map lookup pinned "$R/bpf/lb/abi-$ABI/lb_maglev" \
+		key $(printf '%d 0 0 0' "$(lbctl -j vip show "$1" | json_get vip id)") |
+		python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))'
+}
+slots0() { # INNER: the first 32 slots of a table, as bpftool shows them
+	on lb bpftool -j map lookup id "$1" key 0 0 0 0 | python3 -c '
+import json, sys
+print(" ".join(json.load(sys.stdin)["value"]))'
+}
+inner=$(inner_of $SYNVIP)
+want=$(slots0 "$inner")
+on lb bpftool map update id "$inner" key 0 0 0 0 value $(printf '0 %.0s' $(seq 64))
+spoiled=$(slots0 "$inner")
+inner80=$(inner_of $VIP)
+pid=$(lbd_pid)
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+lines=$(wc -l <"$R/lbd.log")
+lbd_start
+for _ in $(seq 50); do
+	tail -n +"$lines" "$R/lbd.log" | grep -q 'pinned Maglev tables verified' && break
+	sleep 0.1
+done
+log=$(tail -n +"$lines" "$R/lbd.log")
+check "restart keeps the pinned tables" \
+	"$(grep -q 'adopted 2 pinned Maglev tables' <<<"$log" &&
+		[ "$(inner_of $VIP)" = "$inner80" ]; echo $?)" "$log"
+check "restart compares them with the state's and rebuilds the spoiled one" \
+	"$([ "$spoiled" != "$want" ] &&
+		grep -q 'pinned Maglev tables verified: 1 as the state gives them, 1 rebuilt' <<<"$log" &&
+		[ "$(slots0 "$(inner_of $SYNVIP)")" = "$want" ]; echo $?)" \
+	"slots 0-31 want '$want', spoiled '$spoiled', now '$(slots0 "$(inner_of $SYNVIP)")'; $log"
 finish

@@ -259,9 +259,15 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 	uint64_t added = 0, removed = 0, changed = 0, nb_added = 0,
 		 nb_removed = 0;
 	uint8_t *in_model = calloc(LB_MAX_BACKENDS, 1);
+	struct lbd_vip **todo = calloc(d->nvips ? d->nvips : 1, sizeof(*todo));
+	uint32_t *gone_ids = calloc(before->nvips + 1, sizeof(*gone_ids));
+	size_t ntodo = 0, ngone = 0;
 	int failed = 0, err;
 
-	if (!in_model) {
+	if (!in_model || !todo || !gone_ids) {
+		free(in_model);
+		free(todo);
+		free(gone_ids);
 		ctl_error(op->w, "saved, but out of memory writing the "
 				 "datapath (retried every second)");
 		for (size_t i = 0; i < d->nvips; i++)
@@ -271,7 +277,8 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 	for (size_t i = 0; i < d->nvips; i++)
 		for (size_t j = 0; j < d->vips[i].nbe; j++)
 			in_model[d->vips[i].be[j].id] = 1;
-	/* VIPs that left first: their ids may be taken by new ones */
+	/* VIPs that left first: their ids may be taken by new ones; the
+	 * backends they had, if someone else's now, are rewritten below */
 	for (size_t i = 0; i < before->nvips; i++) {
 		struct lbd_vip gone = before->vips[i];
 
@@ -279,10 +286,10 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 			continue;
 		removed++;
 		nb_removed += gone.nbe;
-		lbd_dp_remove_vip(d, &gone);
-		/* the backends it had, now someone else's, are rewritten
-		 * below */
+		gone_ids[ngone++] = gone.id;
+		lbd_dp_remove_vip_entries(d, &gone);
 	}
+	lb_dp_remove_tables(&d->dp, gone_ids, (uint32_t)ngone);
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 		const struct lbd_vip *o =
@@ -317,10 +324,12 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 			for (size_t j = 0; j < o->nbe; j++)
 				nb_removed +=
 					!ctl_match_backend(v, &o->be[j], j);
-		err = lbd_dp_sync_vip(d, v, false);
-		v->dirty = err != 0;
-		failed += err != 0;
+		todo[ntodo++] = v;
 	}
+	/* one table build per VIP that changed, all swapped in at once */
+	lbd_dp_sync_vips(d, todo, ntodo, false, false);
+	for (size_t i = 0; i < ntodo; i++)
+		failed += todo[i]->dirty;
 	/* the backends that left a VIP that stays, once its table is new */
 	for (size_t i = 0; i < before->nvips; i++) {
 		const struct lbd_vip *o = &before->vips[i];
@@ -334,6 +343,8 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 	 * lbd_dp_remove_vip above, then rewritten by the syncs */
 	err = lbd_dp_sync_vip_addrs(d);
 	free(in_model);
+	free(todo);
+	free(gone_ids);
 	pr_info("configuration %s applied: %llu VIPs added, %llu removed, "
 		"%llu changed; %llu backends added, %llu removed",
 		jv_get_str(op->req, "file") ? jv_get_str(op->req, "file") :

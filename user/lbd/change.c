@@ -15,8 +15,10 @@
 #include "ctl.h"
 #include "log.h"
 
-/* The answer of a change: the VIP as it is now, once the datapath has it. */
-static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w)
+/* The answer of a change: the VIP as it is now, once the datapath has it
+ * (brief: without its backends, which a VIP of thousands makes long). */
+static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w,
+		       bool brief)
 {
 	int err = lbd_dp_sync_vip(d, v, false);
 
@@ -32,14 +34,17 @@ static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w)
 	}
 	ctl_ok_begin(w);
 	jw_key(w, "vip");
-	ctl_json_vip(d, w, v, true, false);
+	ctl_json_vip(d, w, v, !brief, false);
 	jw_obj_end(w);
 }
 
 /* The answer of a change to one VIP (op->v). */
 static void answer_op(struct lbd *d, struct ctl_op *op)
 {
-	answer_vip(d, op->v, op->w);
+	const struct jv *brief = jv_get(op->req, "brief");
+
+	answer_vip(d, op->v, op->w,
+		   brief && brief->type == JV_BOOL && brief->b);
 }
 
 /* Where b stood before the change (b is in the model now). */

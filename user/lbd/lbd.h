@@ -108,6 +108,9 @@ struct lbd_vip {
 	size_t nbe, cap;
 	struct lbd_check check; /* for every backend without its own */
 	uint64_t table_sig; /* signature of the installed table's input */
+	/* a pinned table kept at start, not yet compared with the table
+	 * the state gives (lbd_dp_verify_tables) */
+	bool table_unverified;
 	bool dirty; /* the last datapath sync failed: retry */
 	uint64_t rebuilds, rebuild_failures; /* of its Maglev table */
 	double rate_pps, rate_bps;
@@ -217,9 +220,20 @@ void lbd_dp_quiet_libxdp(void);
 /* datapath.c: the model written into the maps */
 int lbd_dp_write_config(struct lbd *d);
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
+/* Many VIPs at once: every new table swapped in with one map update (one
+ * RCU grace period, not one per table); adopt: keep the pinned table a VIP
+ * has (a restart), to be verified later (lbd_dp_verify_tables).  Sets each
+ * VIP's dirty flag; 0 or the first error. */
+int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
+		     bool force_table, bool adopt);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);
+/* The same but its table (lb_dp_remove_tables removes many at once). */
+int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v);
 int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b);
 int lbd_dp_sync_all(struct lbd *d);
+/* Compare up to budget adopted tables with the tables the state gives (by
+ * digest), rebuilding those that differ; true while some are left. */
+bool lbd_dp_verify_tables(struct lbd *d, size_t budget);
 int lbd_dp_sync_vip_addrs(struct lbd *d);
 void lbd_dp_seed_macs(struct lbd *d);
 /* The one log line about the tables built while starting (tables_quiet). */

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "conf.h"
@@ -65,58 +64,6 @@ bool ctl_vip_changed(const struct lbd_vip *old, const struct lbd_vip *now)
 }
 
 /* ---------------------------------------------------------------- tables */
-
-/* The table the datapath has for VIP id, size slots, into ids (zeros
- * where it has none).  0 or -errno. */
-static int read_table(const struct lbd *d, uint32_t vip_id, uint32_t size,
-		      uint32_t *ids)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	uint32_t inner_id, n = LB_MAGLEV_VALUES(size), count = n, out = 0;
-	struct lb_maglev_ids *vals = calloc(n, sizeof(*vals));
-	uint32_t *keys = calloc(n, sizeof(*keys));
-	int fd = -1, err = 0;
-
-	memset(ids, 0, (size_t)size * sizeof(*ids));
-	if (!vals || !keys) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (bpf_map_lookup_elem(d->dp.maglev, &vip_id, &inner_id)) {
-		err = errno == ENOENT ? 0 : -errno;
-		goto out;
-	}
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, &bopts) &&
-	    errno != ENOENT) {
-		/* kernels without batch ops on arrays: one by one */
-		for (uint32_t i = 0; i < n; i++) {
-			keys[i] = i;
-			if (bpf_map_lookup_elem(fd, &keys[i], &vals[i])) {
-				err = -errno;
-				goto out;
-			}
-		}
-		count = n;
-	}
-	for (uint32_t i = 0; i < count && i < n; i++)
-		for (uint32_t k = 0; k < LB_MAGLEV_IDS_PER_VALUE; k++) {
-			uint32_t slot = keys[i] * LB_MAGLEV_IDS_PER_VALUE + k;
-
-			if (keys[i] < n && slot < size)
-				ids[slot] = vals[i].ids[k];
-		}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(vals);
-	free(keys);
-	return err;
-}
 
 /* The weight a backend of the new model has in its table once the change
  * is made: a new backend counts as up (once its next hop resolves and its
@@ -366,8 +313,9 @@ static int plan_vip(struct lbd *d, struct jw *w, const struct lbd_vip *o,
 
 	/* the table installed now, and the one the change would build */
 	if (o) {
-		err = read_table(d, o->id, osize, pb->ids);
-		if (err)
+		/* no table: every slot empty */
+		err = lb_dp_table_read(&d->dp, o->id, osize, pb->ids);
+		if (err && err != -ENOENT)
 			return err;
 		keys_of(pb, o, pb->ids, osize, pb->old_keys);
 	}
