@@ -47,23 +47,20 @@ int lbd_dp_write_config(struct lbd *d)
 	return 0;
 }
 
-static int write_backend(struct lbd *d, const struct lbd_vip *v,
-			 const struct lbd_backend *b)
+/* The datapath's entry of backend b of VIP v. */
+static void backend_entry(const struct lbd_vip *v, const struct lbd_backend *b,
+			  struct lb_backend *e)
 {
-	struct lb_backend e = {};
-
-	e.addr = b->addr;
-	e.family = b->family;
-	memcpy(e.mac, b->mac, 6);
+	memset(e, 0, sizeof(*e));
+	e->addr = b->addr;
+	e->family = b->family;
+	memcpy(e->mac, b->mac, 6);
 	if (lbd_backend_usable(b))
-		e.flags = LB_BE_F_USABLE;
+		e->flags = LB_BE_F_USABLE;
 	else if (lbd_backend_keeps_flows(b))
-		e.flags = LB_BE_F_HEALTH_DOWN;
-	e.gen = b->gen;
-	e.vip_id = v->id;
-	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
-		return -errno;
-	return 0;
+		e->flags = LB_BE_F_HEALTH_DOWN;
+	e->gen = b->gen;
+	e->vip_id = v->id;
 }
 
 static uint64_t table_signature(const struct lbd_vip *v)
@@ -194,16 +191,35 @@ bool lbd_dp_verify_tables(struct lbd *d, size_t budget)
 /* Write v's backends: the usable ones (usable true) or the others. */
 static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
 {
-	for (size_t i = 0; i < v->nbe; i++) {
-		int err;
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t *keys = malloc((v->nbe ? v->nbe : 1) * sizeof(*keys));
+	struct lb_backend *vals = malloc((v->nbe ? v->nbe : 1) * sizeof(*vals));
+	uint32_t n = 0, count;
+	int err = 0;
 
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < v->nbe; i++) {
 		if (lbd_backend_usable(&v->be[i]) != usable)
 			continue;
-		err = write_backend(d, v, &v->be[i]);
-		if (err)
-			return err;
+		keys[n] = v->be[i].id;
+		backend_entry(v, &v->be[i], &vals[n++]);
 	}
-	return 0;
+	/* thousands of backends: one call, not one each */
+	count = n;
+	if (n > 1 &&
+	    !bpf_map_update_batch(d->dp.backends, keys, vals, &count, &bopts))
+		goto out;
+	for (uint32_t i = n > 1 ? count : 0; i < n && !err; i++)
+		if (bpf_map_update_elem(d->dp.backends, &keys[i], &vals[i],
+					BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
 }
 
 static void log_table(struct lbd *d, const struct lbd_vip *v, int err)
