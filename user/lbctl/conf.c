@@ -119,6 +119,7 @@ int cmd_apply(struct args *a, const struct lbctl_cmd *c)
 	jw_kstr(&w, "config", text);
 	jw_obj_end(&w);
 	free(text);
+	lbctl_timeout_s = LBCTL_APPLY_TIMEOUT_S;
 	ans = lbctl_call(&w, &rc);
 	jw_free(&w);
 	if (ans && !lbctl_json && !lbctl_dry_run)

@@ -21,6 +21,8 @@
 
 #define LBCTL_DEFAULT_SOCKET "/run/xdp-lb/lbd.sock"
 #define LBCTL_TIMEOUT_S 10
+/* apply: a whole configuration of thousands of VIPs takes lbd seconds */
+#define LBCTL_APPLY_TIMEOUT_S 120
 
 /* The arguments after a command's words. */
 struct args {
@@ -73,6 +75,7 @@ void print_plan(const struct jv *ans);
 
 /* transport.c: one request, one answer */
 extern const char *lbctl_socket;
+extern int lbctl_timeout_s; /* for an answer; LBCTL_TIMEOUT_S */
 /* Send a request; the answer if lbd said ok (printed as is with -j), else
  * NULL after printing why; *code is the exit code. */
 struct jv *lbctl_call(struct jw *req, int *code);

@@ -19,6 +19,7 @@
 #include "lbctl.h"
 
 const char *lbctl_socket = LBCTL_DEFAULT_SOCKET;
+int lbctl_timeout_s = LBCTL_TIMEOUT_S;
 
 /*
  * lbd writes "<socket>.starting" with its pid while it starts (loading the
@@ -128,7 +129,7 @@ struct jv *lbctl_call(struct jw *req, int *code)
 	if (fd < 0)
 		return NULL;
 	/* a wedged lbd must not wedge its operator */
-	struct timeval tv = { .tv_sec = LBCTL_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = lbctl_timeout_s };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* --dry-run: the request, ended with "dry_run": true (a request is
@@ -163,7 +164,7 @@ struct jv *lbctl_call(struct jw *req, int *code)
 			free(buf);
 			close(fd);
 			fail(1, "lbd did not answer within %d s",
-			     LBCTL_TIMEOUT_S);
+			     lbctl_timeout_s);
 			return NULL;
 		}
 		if (n <= 0)
