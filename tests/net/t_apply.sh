@@ -151,8 +151,10 @@ read -r both moved < <(join "$T/syn-before" "$T/syn-after" | awk '
 	{ n++; if ($2 != $3) m++ } END { print n + 0, m + 0 }')
 meas=$(awk -v m="$moved" -v n="$both" 'BEGIN { printf "%.2f", n ? 100 * m / n : -1 }')
 echo "predicted ${pred}% moved, measured ${meas}% ($moved of $both SYNs)"
+# a busy machine may drop a few SYNs at the sniffers: the share is that of
+# the SYNs seen both times
 check "dry run's moved share ($pred %) is the measured one ($meas %) within 1 point" \
-	"$([ "$both" -ge $((NSYN * 99 / 100)) ] &&
+	"$([ "$both" -ge $((NSYN * 95 / 100)) ] &&
 		awk -v p="$pred" -v m="$meas" 'BEGIN { d = p - m; exit !(p > 5 && (d < 0 ? -d : d) <= 1) }'; echo $?)" \
 	"$both of $NSYN SYNs seen before and after; predicted $pred, measured $meas"
 
