@@ -58,7 +58,7 @@ has() {
 	check "$name" 0 ""
 }
 
-has "commands" "lbctl " vip backend add-backend del-backend list stats status explain health help node compare
+has "commands" "lbctl " vip backend add-backend del-backend list stats status explain health help node compare export apply
 expect "node verbs" "lbctl node " "drain help undrain"
 touch "$D/status-a.json" "$D/status-b.json"
 expect "files for compare" "lbctl compare $D/status-" "$D/status-a.json $D/status-b.json"
@@ -79,6 +79,10 @@ expect "options of vip set" "lbctl vip set 10.0.0.1:80/tcp --r" "--rise"
 expect "no VIP options for backend add" "lbctl backend add 10.0.0.1:80/tcp 10.0.0.13 --mo" ""
 expect "--inherit of backend check" "lbctl backend check 10.0.0.1:80/tcp 10.0.0.11 --in" "--inherit"
 expect "global options" "lbctl --s" "--socket"
+expect "options of apply" "lbctl apply -" "--dry-run --file -f"
+expect "--dry-run of a change" "lbctl backend drain 10.0.0.1:80/tcp 10.0.0.11 --d" "--dry-run"
+expect "no --dry-run for a view" "lbctl list --d" ""
+has "the file of apply" "lbctl apply -f $D/" "$D/bin"
 expect "protocol of explain" "lbctl explain 10.1.1.1:5 10.0.0.1:80 " "tcp udp"
 expect "help COMMAND" "lbctl help he" "health"
 : >"$D/calls"

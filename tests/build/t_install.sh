@@ -18,6 +18,10 @@ exec_line=$(grep '^ExecStart=' "$unit" 2>/dev/null)
 check "systemd unit installed for the prefix" \
 	"$(echo "$exec_line" | grep -q '^ExecStart=/opt/xlb/sbin/lbd --iface %i --foreground'; echo $?)" \
 	"ExecStart: '$exec_line'"
+reload_line=$(grep '^ExecReload=' "$unit" 2>/dev/null)
+check "systemd reload applies /etc/xdp-lb/%i.conf with the installed lbctl" \
+	"$(echo "$reload_line" | grep -q "/opt/xlb/sbin/lbctl -S /run/xdp-lb/%i.sock apply -f /etc/xdp-lb/%i.conf"; echo $?)" \
+	"ExecReload: '$reload_line'"
 check "documentation installed" \
 	"$([ -s "$D/opt/xlb/share/doc/xdp-lb/README.md" ] && [ -s "$D/opt/xlb/share/doc/xdp-lb/PROTOCOL.md" ]; echo $?)" \
 	"missing under $D/opt/xlb/share/doc/xdp-lb"

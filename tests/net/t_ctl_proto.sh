@@ -407,7 +407,7 @@ bad "backend is the balancer's loopback" '{"cmd":"add-backend","vip":"10.200.100
 bad "explain mixed families" '{"cmd":"explain","src":"10.200.0.10:1","dst":"[fd00:200:100::1]:443","proto":"tcp"}' "families"
 bad "incomplete request" '{"cmd":"vip-del","vip":"'$VIP'"}' "incomplete" --raw --shut
 bad "empty request" '' "incomplete" --raw --shut
-if out=$(ctl big "$SOCK" 70000); then
+if out=$(ctl big "$SOCK" 16777300); then
 	unchanged "oversized request" && pass "oversized request"
 else
 	fail "oversized request" "$out"

@@ -13,6 +13,15 @@
 #     per-backend counter must show packets for backend 2 (a second
 #     observer), and the backend is deleted again for the next trial.
 #     Every host of the lab shares one kernel clock (CLOCK_REALTIME).
+#  3. At scale (issue 17), in a lab of its own: one `lbctl apply` of 5000
+#     backends onto one VIP, and of 1000 VIPs with 6 backends each; one
+#     change (backend weight) on the VIP of 5000 backends, from lbctl's
+#     start to its answer; lbd restarted with 1000 VIPs and 6000 backends,
+#     from its start until its control socket answers.  The backends are
+#     addresses on the balancer's segment with permanent neighbour entries
+#     (no hosts behind them): lbd finds them resolved and usable and builds
+#     every table in full, as for real backends.  Each is timed by
+#     bench_ctl timed in the LB host (process start to exit).
 set -euo pipefail
 O=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 runs=${BENCH_RUNS:-5}
+scale_runs=${BENCH_CONTROL_SCALE_RUNS:-3}
 trials=${BENCH_CONTROL_TRIALS:-11}
 pps=${BENCH_CONTROL_PPS:-50000}
 name=bctl$$
@@ -31,6 +41,7 @@ sender=
 
 cleanup() {
 	bench_lab_down "$name"
+	bench_lab_down "$name-s"
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -93,7 +104,7 @@ for t in $(seq "$trials"); do
 		exit 1
 	}
 	timed=$(lab_exec "$name" lb "$O/bench/bench_ctl" timed "$O/lbctl" \
-		-s "$R/lbd.sock" add-backend "$vip:$port/udp" "$b2" |
+		-S "$R/lbd.sock" add-backend "$vip:$port/udp" "$b2" |
 		sed -n 's/^timed //p')
 	wait "$watcher"
 	read -r t0 t1 rc <<<"$timed"
@@ -120,6 +131,63 @@ kill "$sender"
 wait "$sender" || true
 sent=$(sed -n 's/^sent //p' "$tmp/sender.out")
 before=$(awk '$2 < 0' "$tmp/add.dat" | wc -l)
+
+# ---------------------------------------------------------------- 3
+sname=$name-s
+SR=$LAB_RUN/$sname
+bench_lab "$sname" 1 "$O" "$tmp"
+slb() { lab_exec "$sname" lb "$@"; }
+sctl() { slb "$O/lbctl" -S "$SR/lbd.sock" "$@"; }
+# timed FILE CMD...: CMD's time in ms (start to exit) appended to FILE
+timed() {
+	local f=$1 out t0 t1 rc
+	shift
+	out=$(slb "$O/bench/bench_ctl" timed "$@" | sed -n 's/^timed //p')
+	read -r t0 t1 rc <<<"$out"
+	if [ "$rc" != 0 ]; then
+		echo "control: '$*' failed (exit $rc)" >&2
+		return 1
+	fi
+	echo "$t0 $t1" | awk '{ printf "%.3f\n", ($2 - $1) / 1e6 }' >>"$f"
+}
+python3 - "$tmp" <<'PY'
+import sys
+d = sys.argv[1]
+addr = lambda i: "10.201.%d.%d" % (i // 250, i % 250 + 1)
+with open(d + "/neigh.batch", "w") as f:
+    for i in range(6000):
+        f.write("neigh add %s lladdr 02:00:00:00:00:0b dev eth0 nud permanent\n" % addr(i))
+with open(d + "/one.conf", "w") as f:
+    f.write("vip 10.200.100.1:80/tcp\n")
+    for i in range(5000):
+        f.write("    backend %s\n" % addr(i))
+with open(d + "/many.conf", "w") as f:
+    for v in range(1000):
+        f.write("vip 10.200.%d.%d:80/tcp\n" % (101 + v // 250, v % 250 + 1))
+        for b in range(6):
+            f.write("    backend %s\n" % addr(v * 6 + b))
+open(d + "/empty.conf", "w").close()
+PY
+slb ip route add 10.201.0.0/16 dev eth0
+slb ip -batch "$tmp/neigh.batch"
+for r in $(seq "$scale_runs"); do
+	sctl apply -f "$tmp/empty.conf" >/dev/null
+	timed "$tmp/one.dat" "$O/lbctl" -S "$SR/lbd.sock" apply -f "$tmp/one.conf"
+	for w in 2 3 4 5 6; do
+		timed "$tmp/change.dat" "$O/lbctl" -S "$SR/lbd.sock" backend \
+			weight 10.200.100.1:80/tcp 10.201.0.$r "$w"
+	done
+	sctl apply -f "$tmp/empty.conf" >/dev/null
+	timed "$tmp/many.dat" "$O/lbctl" -S "$SR/lbd.sock" apply -f "$tmp/many.conf"
+	[ "$(sctl -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["backends"])')" = 6000 ]
+	pid=$(sctl -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+	kill -TERM "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+	# lbd returns once it is ready: its control socket answers
+	timed "$tmp/restart.dat" "$O/lbd" --iface eth0 --state "$SR/state.json" \
+		--socket "$SR/lbd.sock" --pin "$SR/bpf/lb" --log "$SR/lbd.log"
+	sctl status >/dev/null
+done
 
 # ---------------------------------------------------------------- output
 echo "Maglev table build, user/common/maglev.c (tools/bench/bench_maglev):"
@@ -151,3 +219,25 @@ echo "A negative interval after the return means the datapath forwarded to" \
 	"packet's time is the kernel's receive timestamp on the new backend;" \
 	"lbd's per-backend counter (lbctl -j stats) confirmed packets for it" \
 	"in every trial."
+echo
+echo "At scale (issue 17; before: the figures of the issue, one" \
+	"\`add-backend\` at a time).  Median of $scale_runs runs (min-max)," \
+	"milliseconds; the single change: 5 per run.  Every table is built in" \
+	"full (65537 slots); the apply of many VIPs swaps all new tables in" \
+	"with one map update (one RCU grace period), a single change writes" \
+	"the slots that change in place (no swap, no grace period), and a" \
+	"restart keeps the pinned tables, comparing each with the state's by" \
+	"digest after its socket answers."
+echo
+echo "| operation | before | goal | now, ms |"
+echo "|---|---:|---:|---:|"
+echo "| 5000 backends onto one VIP: one \`lbctl apply\` | 5000 \`add-backend\` calls: 405 s | 2000 |" \
+	"$(bench_summary "$tmp/one.dat" 1 %.0f) |"
+echo "| 1000 VIPs x 6 backends: one \`lbctl apply\` | - | 5000 |" \
+	"$(bench_summary "$tmp/many.dat" 1 %.0f) |"
+echo "| one change (backend weight) on the VIP of 5000 backends, lbctl start to answer | 81 ms a call (47-107) | 20 |" \
+	"$(bench_summary "$tmp/change.dat" 1 %.1f) |"
+echo "| lbd restart with 1000 VIPs / 6000 backends until its socket answers | 34 s (1003 VIPs / 6006 backends) | 1000 |" \
+	"$(bench_summary "$tmp/restart.dat" 1 %.0f) |"
+echo "| \`add-backend\` to the first packet at the new backend (above) | 23 ms | - |" \
+	"$(bench_summary "$tmp/add.dat" 3 %.1f) |"

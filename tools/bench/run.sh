@@ -8,7 +8,9 @@
 #          backend  lb-backend against Node.js cluster and nginx; cache
 #                hit against miss; shared cache against one per worker
 #          control  Maglev table build times; from `lbctl add-backend`
-#                returning to the first packet at the new backend
+#                returning to the first packet at the new backend; at
+#                scale: apply of 5000 backends and of 1000 VIPs, one
+#                change on a VIP of 5000 backends, restart with 1000 VIPs
 #          fleet  three balancers behind a BGP router: failover time,
 #                connections that survive, drain time, flows moved when a
 #                balancer joins

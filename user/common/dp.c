@@ -10,8 +10,7 @@
 
 #include "dp.h"
 
-int lb_dp_install_table(const struct lb_dp *dp, uint32_t vip_id,
-			const uint32_t *table, uint32_t size)
+int lb_dp_table_create(uint32_t vip_id, const uint32_t *table, uint32_t size)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	uint32_t n = LB_MAGLEV_VALUES(size), count = n;
@@ -60,13 +59,150 @@ int lb_dp_install_table(const struct lb_dp *dp, uint32_t vip_id,
 			}
 		}
 	}
-	err = bpf_map_update_elem(dp->maglev, &vip_id, &fd, BPF_ANY);
-	if (err)
-		err = -errno;
 out:
 	free(keys);
 	free(vals);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int lb_dp_install_tables(const struct lb_dp *dp, const uint32_t *vip_ids,
+			 const int *fds, uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t count = n;
+
+	if (!n)
+		return 0;
+	if (n > 1 &&
+	    !bpf_map_update_batch(dp->maglev, vip_ids, fds, &count, &bopts))
+		return 0;
+	/* one at a time: a kernel without batch updates of map-in-maps,
+	 * or what a failed batch left */
+	for (uint32_t i = n > 1 ? count : 0; i < n; i++)
+		if (bpf_map_update_elem(dp->maglev, &vip_ids[i], &fds[i],
+					BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/*
+ * The n values of the table installed for vip_id, in order, into vals;
+ * *fd is its map (the caller closes it).  0, or -ENOENT (no table),
+ * -EMSGSIZE (a table of another size), -errno.
+ */
+static int table_values(const struct lb_dp *dp, uint32_t vip_id, uint32_t n,
+			struct lb_maglev_ids *vals, int *fd)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct bpf_map_info info = {};
+	uint32_t inner_id, info_len = sizeof(info), count = n, out = 0;
+	uint32_t *keys;
+
+	*fd = -1;
+	if (bpf_map_lookup_elem(dp->maglev, &vip_id, &inner_id))
+		return -errno;
+	*fd = bpf_map_get_fd_by_id(inner_id);
+	if (*fd < 0 || bpf_obj_get_info_by_fd(*fd, &info, &info_len))
+		return -errno;
+	if (info.max_entries != n)
+		return -EMSGSIZE;
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	/* an array's batch comes in index order */
+	if (bpf_map_lookup_batch(*fd, NULL, &out, keys, vals, &count, &bopts) &&
+	    errno != ENOENT)
+		count = 0;
+	/* kernels without batch ops on arrays: one by one */
+	for (uint32_t i = count; i < n; i++) {
+		keys[i] = i;
+		if (bpf_map_lookup_elem(*fd, &keys[i], &vals[i])) {
+			free(keys);
+			return -errno;
+		}
+	}
+	free(keys);
+	return 0;
+}
+
+int lb_dp_update_table(const struct lb_dp *dp, uint32_t vip_id,
+		       const uint32_t *table, uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t n = LB_MAGLEV_VALUES(size), nk = 0, count;
+	struct lb_maglev_ids *vals = calloc(n, sizeof(*vals));
+	struct lb_maglev_ids *now = calloc(n, sizeof(*now));
+	uint32_t *keys = calloc(n, sizeof(*keys));
+	int fd = -1, err = -ENOMEM;
+
+	if (!vals || !now || !keys)
+		goto out;
+	err = table_values(dp, vip_id, n, now, &fd);
+	if (err)
+		goto out;
+	for (uint32_t i = 0; i < size; i++) {
+		if (table[i] >= LB_MAX_BACKENDS) {
+			err = -ERANGE;
+			goto out;
+		}
+		vals[i / LB_MAGLEV_IDS_PER_VALUE]
+			.ids[i % LB_MAGLEV_IDS_PER_VALUE] = (uint16_t)table[i];
+	}
+	/* only the values that change, in place */
+	for (uint32_t i = 0; i < n; i++) {
+		if (!memcmp(&vals[i], &now[i], sizeof(vals[i])))
+			continue;
+		keys[nk] = i;
+		vals[nk++] = vals[i];
+	}
+	count = nk;
+	if (nk && bpf_map_update_batch(fd, keys, vals, &count, &bopts))
+		for (uint32_t i = count; i < nk; i++)
+			if (bpf_map_update_elem(fd, &keys[i], &vals[i], 0)) {
+				err = -errno;
+				goto out;
+			}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(vals);
+	free(now);
+	free(keys);
+	return err;
+}
+
+int lb_dp_install_table(const struct lb_dp *dp, uint32_t vip_id,
+			const uint32_t *table, uint32_t size)
+{
+	int fd = lb_dp_table_create(vip_id, table, size), err;
+
+	if (fd < 0)
+		return fd;
+	err = lb_dp_install_tables(dp, &vip_id, &fd, 1);
 	close(fd); /* the outer map holds its own reference */
+	return err;
+}
+
+int lb_dp_table_read(const struct lb_dp *dp, uint32_t vip_id, uint32_t size,
+		     uint32_t *table)
+{
+	uint32_t n = LB_MAGLEV_VALUES(size);
+	struct lb_maglev_ids *vals = calloc(n, sizeof(*vals));
+	int fd = -1, err = -ENOMEM;
+
+	memset(table, 0, (size_t)size * sizeof(*table));
+	if (vals)
+		err = table_values(dp, vip_id, n, vals, &fd);
+	for (uint32_t s = 0; !err && s < size; s++)
+		table[s] = vals[s / LB_MAGLEV_IDS_PER_VALUE]
+				   .ids[s % LB_MAGLEV_IDS_PER_VALUE];
+	if (fd >= 0)
+		close(fd);
+	free(vals);
 	return err;
 }
 
@@ -74,6 +210,25 @@ int lb_dp_remove_table(const struct lb_dp *dp, uint32_t vip_id)
 {
 	if (bpf_map_delete_elem(dp->maglev, &vip_id) && errno != ENOENT)
 		return -errno;
+	return 0;
+}
+
+int lb_dp_remove_tables(const struct lb_dp *dp, const uint32_t *vip_ids,
+			uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t count = n;
+
+	if (!n)
+		return 0;
+	if (n > 1 && !bpf_map_delete_batch(dp->maglev, vip_ids, &count, &bopts))
+		return 0;
+	for (uint32_t i = n > 1 ? count : 0; i < n; i++) {
+		int err = lb_dp_remove_table(dp, vip_ids[i]);
+
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

@@ -29,8 +29,39 @@ struct lb_dp {
 int lb_dp_install_table(const struct lb_dp *dp, uint32_t vip_id,
 			const uint32_t *table, uint32_t size);
 
+/*
+ * The same in two steps, for many tables at once: a table map filled from
+ * table[] (its fd, or -errno), then n of them swapped in with one batch
+ * update of the outer map.  The kernel waits for an RCU grace period after
+ * each update of a map-in-map (about 12 ms here): one wait for n tables,
+ * not n.  The caller closes the fds.  0 or -errno.
+ */
+int lb_dp_table_create(uint32_t vip_id, const uint32_t *table, uint32_t size);
+int lb_dp_install_tables(const struct lb_dp *dp, const uint32_t *vip_ids,
+			 const int *fds, uint32_t n);
+
+/*
+ * Write table[] into the table installed for vip_id, in place: only the
+ * values (32 slots each) that differ, with no swap and so no wait for a
+ * grace period.  A reader may meet some slots changed and others not yet;
+ * each slot holds its old or its new backend, and a packet reads one slot,
+ * so every flow goes to one or the other, as with a swap.  -ENOENT when
+ * there is no table, -EMSGSIZE when its size differs; 0 or -errno.
+ */
+int lb_dp_update_table(const struct lb_dp *dp, uint32_t vip_id,
+		       const uint32_t *table, uint32_t size);
+
+/* The whole installed table of vip_id (size slots) into table[]; 0, or
+ * -ENOENT when the VIP has none, -EMSGSIZE when it has a table of another
+ * size, or -errno. */
+int lb_dp_table_read(const struct lb_dp *dp, uint32_t vip_id, uint32_t size,
+		     uint32_t *table);
+
 /* Remove a VIP's table (its packets then drop with "no backend"). */
 int lb_dp_remove_table(const struct lb_dp *dp, uint32_t vip_id);
+/* The tables of n VIPs at once (one RCU grace period); 0 or -errno. */
+int lb_dp_remove_tables(const struct lb_dp *dp, const uint32_t *vip_ids,
+			uint32_t n);
 
 /* Read a table back (for explain and tests); returns 0 or -errno. */
 int lb_dp_table_lookup(const struct lb_dp *dp, uint32_t vip_id, uint32_t slot,

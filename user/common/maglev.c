@@ -169,6 +169,27 @@ static int fill_turns(struct walker *w, size_t live, uint8_t *taken,
 	return 0;
 }
 
+/*
+ * The cheaper strategy for these weights: ROUNDS visits every live backend
+ * in each round, and the table fills in about size * max / sum rounds;
+ * TURNS pays a heap step (about log2(live) levels, two comparisons each)
+ * per slot.  Weights far apart make rounds long; many backends with one
+ * heavier one (a re-weighted backend among thousands) make them short.
+ */
+static int fill_choice(const struct maglev_backend *backends, size_t n,
+		       size_t live, uint32_t size, uint32_t max_weight)
+{
+	uint64_t sum = 0, rounds, turns, levels = 1;
+
+	for (size_t i = 0; i < n; i++)
+		sum += backends[i].weight;
+	while ((1ULL << levels) < live)
+		levels++;
+	rounds = (uint64_t)live * size / sum * max_weight + live;
+	turns = (uint64_t)size * levels * 2;
+	return rounds <= turns ? MAGLEV_FILL_ROUNDS : MAGLEV_FILL_TURNS;
+}
+
 int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		    uint32_t *table, uint32_t size, int how)
 {
@@ -219,8 +240,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 	qsort(w, live, sizeof(*w), walker_cmp);
 
 	if (how == MAGLEV_FILL_AUTO)
-		how = max_weight / min_weight >= 4 ? MAGLEV_FILL_TURNS :
-						     MAGLEV_FILL_ROUNDS;
+		how = fill_choice(backends, n, live, size, max_weight);
 	if (how == MAGLEV_FILL_TURNS)
 		err = fill_turns(w, live, taken, table, size, max_weight);
 	else

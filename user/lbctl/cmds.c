@@ -84,6 +84,14 @@ static int vip_begin(struct args *a, const char *cmd, int max, struct jw *w)
 	return 0;
 }
 
+/* A change's answer is the VIP with every backend: lbctl shows none of it
+ * (only -j prints it), so it asks for the VIP alone. */
+static void brief(struct jw *w)
+{
+	if (!lbctl_json)
+		jw_kbool(w, "brief", true);
+}
+
 /* The options from argv[from] into the request begun in w; send it. */
 static int send_opts(struct args *a, int from, struct jw *w, int allowed)
 {
@@ -112,6 +120,7 @@ static int vip_backend_begin(struct args *a, const char *cmd, int nargs,
 	jw_kstr(w, "cmd", cmd);
 	jw_kstr(w, "vip", a->argv[0]);
 	jw_kstr(w, "backend", a->argv[1]);
+	brief(w);
 	return 0;
 }
 
@@ -168,6 +177,7 @@ int cmd_vip_opts(struct args *a, const struct lbctl_cmd *c)
 
 	if ((rc = vip_begin(a, cmd, 0, &w)))
 		return rc;
+	brief(&w);
 	return send_opts(a, 1, &w, allowed);
 }
 

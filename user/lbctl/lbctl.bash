@@ -13,7 +13,7 @@ _lbctl_check_opts="--check --check-interval --check-timeout --rise --fall
 # options that take a value
 _lbctl_valued=" --weight --mode --hash --table-size --on-down --check --check-interval
 	--check-timeout --rise --fall --slowstart --check-expect --check-host
-	-S -s --socket "
+	-S -s --socket -f --file "
 
 # _lbctl_json CMD ARGS...: lbctl -j ARGS on the line's socket, quietly
 _lbctl_json() {
@@ -60,7 +60,7 @@ _lbctl() {
 	args=("${words[@]:i:${#words[@]}-1-i}")
 
 	case $prev in
-	-S | -s | --socket)
+	-S | -s | --socket | -f | --file)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
@@ -70,7 +70,7 @@ _lbctl() {
 			mapfile -t COMPREPLY < <(compgen -W "-j --json -S --socket -h --help" -- "$cur")
 		else
 			mapfile -t COMPREPLY < <(compgen -W "add-backend del-backend vip backend
-				node list stats status explain health compare help" -- "$cur")
+				node list stats status explain health compare export apply help" -- "$cur")
 		fi
 		return
 	fi
@@ -116,13 +116,16 @@ _lbctl() {
 		return
 	fi
 
-	# the options of the command
+	# the options of the command (--dry-run: every change)
 	case "$cmd $verb" in
-	"add-backend ") w="--weight $_lbctl_vip_opts $_lbctl_check_opts" ;;
-	"vip add") w="$_lbctl_vip_opts $_lbctl_check_opts" ;;
-	"vip set") w="--on-down $_lbctl_check_opts" ;;
-	"backend add") w="--weight $_lbctl_check_opts" ;;
-	"backend check") w="--inherit $_lbctl_check_opts" ;;
+	"add-backend ") w="--weight $_lbctl_vip_opts $_lbctl_check_opts --dry-run" ;;
+	"vip add") w="$_lbctl_vip_opts $_lbctl_check_opts --dry-run" ;;
+	"vip set") w="--on-down $_lbctl_check_opts --dry-run" ;;
+	"backend add") w="--weight $_lbctl_check_opts --dry-run" ;;
+	"backend check") w="--inherit $_lbctl_check_opts --dry-run" ;;
+	"apply ") w="-f --file --dry-run" ;;
+	"del-backend " | "vip del" | "backend del" | "backend drain" | \
+		"backend undrain" | "backend weight") w="--dry-run" ;;
 	"stats ") w="--watch" ;;
 	*) w= ;;
 	esac
@@ -156,7 +159,7 @@ _lbctl() {
 	esac
 	case $want in
 	commands)
-		w="add-backend del-backend vip backend node list stats status explain health compare"
+		w="add-backend del-backend vip backend node list stats status explain health compare export apply"
 		;;
 	vips) w=$(_lbctl_json "${words[0]}" vip list | _lbctl_strings vip) ;;
 	backends)

@@ -83,6 +83,13 @@ static const struct help {
 	  "  compare FILE FILE...          do balancers agree?  each FILE is the\n"
 	  "                                'lbctl -j status' of one (- for stdin)\n",
 	  0 },
+	{ "export",
+	  "  export                        the configuration, as a file apply reads\n",
+	  0 },
+	{ "apply",
+	  "  apply -f FILE                 make lbd's configuration equal to FILE\n"
+	  "                                (- for standard input), all or nothing\n",
+	  0 },
 	{ "help", "  help [COMMAND]                this text, or COMMAND's\n",
 	  0 },
 };
@@ -116,7 +123,11 @@ static void usage_notes(FILE *f, int notes)
 static void usage_tail(FILE *f)
 {
 	fprintf(f,
-		"\n  -j, --json           print JSON (errors too)\n"
+		"\n  --dry-run            after any command that changes something\n"
+		"                       (apply, add-backend, vip add, backend drain,\n"
+		"                       ...): show what it would do to traffic, change\n"
+		"                       nothing\n"
+		"  -j, --json           print JSON (errors too)\n"
 		"  -S, --socket PATH    lbd's socket (default %s,\n"
 		"                       or $LBCTL_SOCKET)\n"
 		"  -h, --help\n",
@@ -221,6 +232,8 @@ static const struct lbctl_cmd cmds[] = {
 	{ "node", "undrain", cmd_node, "node-undrain", 0 },
 	{ "node", "help", cmd_help, "node", 0 },
 	{ "compare", NULL, cmd_compare, NULL, 0 },
+	{ "export", NULL, cmd_export, "export", 0 },
+	{ "apply", NULL, cmd_apply, "apply", 0 },
 	{ "help", NULL, cmd_help, NULL, 0 },
 };
 
@@ -368,7 +381,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Try 'lbctl help'.\n");
 		return 2;
 	}
-	a.argc = argc - i - 1;
+	/* --dry-run anywhere after the command: for every change */
+	a.argc = 0;
 	a.argv = argv + i + 1;
+	for (int k = i + 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--dry-run"))
+			lbctl_dry_run = true;
+		else
+			a.argv[a.argc++] = argv[k];
+	}
 	return run(cmd, &a);
 }

@@ -3,10 +3,12 @@
  * lbctl.h - the parts of lbctl:
  *   lbctl.c      main, the {object, verb, handler} command table, help
  *   cmds.c       the commands: a request built, sent, its answer shown
+ *   conf.c       the whole configuration: export, apply -f FILE
  *   opts.c       command-line options checked and turned into JSON
  *   transport.c  talking to lbd over its socket
  *   compare.c    lbctl compare: status files of balancers side by side
  *   print.c      errors, and the tables answers are shown in
+ *   plan.c       the answer of a dry run (--dry-run) in words
  * Calls go down this list only.
  */
 #ifndef LBCTL_H
@@ -20,6 +22,8 @@
 
 #define LBCTL_DEFAULT_SOCKET "/run/xdp-lb/lbd.sock"
 #define LBCTL_TIMEOUT_S 10
+/* apply: a whole configuration of thousands of VIPs takes lbd seconds */
+#define LBCTL_APPLY_TIMEOUT_S 120
 
 /* The arguments after a command's words. */
 struct args {
@@ -64,8 +68,15 @@ double dnum(const struct jv *o, const char *key);
 /* 1.25Mpps, 3.0kbps, ... */
 const char *human_rate(double v, const char *unit, char *buf, size_t len);
 
+/* plan.c: --dry-run, given after a command that changes something: the
+ * request asks lbd for the plan (transport.c adds "dry_run"), and the plan
+ * is printed instead of the change being made */
+extern bool lbctl_dry_run;
+void print_plan(const struct jv *ans);
+
 /* transport.c: one request, one answer */
 extern const char *lbctl_socket;
+extern int lbctl_timeout_s; /* for an answer; LBCTL_TIMEOUT_S */
 /* Send a request; the answer if lbd said ok (printed as is with -j), else
  * NULL after printing why; *code is the exit code. */
 struct jv *lbctl_call(struct jw *req, int *code);
@@ -101,5 +112,9 @@ int cmd_health(struct args *a, const struct lbctl_cmd *c);
 int cmd_node(struct args *a, const struct lbctl_cmd *c);
 /* compare.c: lbctl compare, on files only */
 int cmd_compare(struct args *a, const struct lbctl_cmd *c);
+
+/* conf.c */
+int cmd_export(struct args *a, const struct lbctl_cmd *c);
+int cmd_apply(struct args *a, const struct lbctl_cmd *c);
 
 #endif /* LBCTL_H */

@@ -5,12 +5,12 @@
  * and the health check options gathered into one "check" object.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "checkspec.h"
 #include "lbctl.h"
 #include "rules.h"
 
@@ -44,27 +44,13 @@ int check_backend(const char *vip, const char *s)
 	return 0;
 }
 
-/* A duration: "500ms", "2s", "1.5s", "1m"; a bare number is seconds. */
+/* A duration (see lb_parse_duration_ms), named by its option. */
 static int parse_duration_ms(const char *s, const char *what, uint32_t *ms)
 {
-	char *end;
-	double v, mul = 1000;
+	char err[LB_ERRLEN];
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
-		return fail(1, "%s: '%s' is not a duration (e.g. 500ms, 2s)",
-			    what, s);
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!strcmp(end, "m"))
-		mul = 60000;
-	else if (*end && strcmp(end, "s"))
-		return fail(1, "%s: unknown unit in '%s' (ms, s or m)", what,
-			    s);
-	if (v * mul > 3600000)
-		return fail(1, "%s: '%s' is longer than an hour", what, s);
-	*ms = (uint32_t)(v * mul + 0.5);
+	if (lb_parse_duration_ms(s, ms, err, sizeof(err)))
+		return fail(1, "%s: %s", what, err);
 	return 0;
 }
 
@@ -83,47 +69,16 @@ struct cli_check {
 /* none | tcp[:PORT] | http[:PORT][/PATH] */
 static int parse_check_spec(const char *s, struct cli_check *c)
 {
-	size_t klen = strcspn(s, ":/");
-	const char *rest = s[klen] ? s + klen : NULL;
+	struct lb_check_spec cs;
 	char err[LB_ERRLEN];
 
-	if (klen >= sizeof(c->kind) || ((klen != 4 || strncmp(s, "none", 4)) &&
-					(klen != 3 || strncmp(s, "tcp", 3)) &&
-					(klen != 4 || strncmp(s, "http", 4))))
-		return fail(1,
-			    "--check: unknown kind in '%s' (none, tcp[:PORT] "
-			    "or http[:PORT][/PATH])",
-			    s);
-	memcpy(c->kind, s, klen);
-	c->kind[klen] = 0;
+	if (lb_parse_check_spec(s, &cs, err, sizeof(err)))
+		return fail(1, "--check: %s", err);
+	snprintf(c->kind, sizeof(c->kind), "%s", cs.kind);
+	snprintf(c->path, sizeof(c->path), "%s", cs.path);
+	c->port = cs.port;
 	c->kind_set = true;
 	c->spec = s;
-	if (!rest)
-		return 0;
-	if (*rest == ':')
-		rest++;
-	if (!strcmp(c->kind, "none"))
-		return fail(1, "--check none takes no port or path");
-	if (*rest && *rest != '/') {
-		char port[8];
-		size_t n = strcspn(rest, "/");
-
-		if (n >= sizeof(port))
-			return fail(1, "--check: bad port in '%s'", s);
-		memcpy(port, rest, n);
-		port[n] = 0;
-		if (lb_parse_u32(port, "check port", 1, 65535, &c->port, err,
-				 sizeof(err)))
-			return fail(1, "--check: %s", err);
-		rest += n;
-	}
-	if (*rest) {
-		if (strcmp(c->kind, "http"))
-			return fail(1, "--check: only http checks have a path");
-		if (strlen(rest) >= sizeof(c->path))
-			return fail(1, "--check: path too long");
-		snprintf(c->path, sizeof(c->path), "%s", rest);
-	}
 	return 0;
 }
 

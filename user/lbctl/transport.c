@@ -19,6 +19,7 @@
 #include "lbctl.h"
 
 const char *lbctl_socket = LBCTL_DEFAULT_SOCKET;
+int lbctl_timeout_s = LBCTL_TIMEOUT_S;
 
 /*
  * lbd writes "<socket>.starting" with its pid while it starts (loading the
@@ -128,12 +129,20 @@ struct jv *lbctl_call(struct jw *req, int *code)
 	if (fd < 0)
 		return NULL;
 	/* a wedged lbd must not wedge its operator */
-	struct timeval tv = { .tv_sec = LBCTL_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = lbctl_timeout_s };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	serr = send_all(fd, req->buf, req->len);
-	if (!serr)
-		serr = send_all(fd, "\n", 1);
+	/* --dry-run: the request, ended with "dry_run": true (a request is
+	 * one object, its last byte the closing brace) */
+	if (lbctl_dry_run && req->len) {
+		serr = send_all(fd, req->buf, req->len - 1);
+		if (!serr)
+			serr = send_all(fd, ",\"dry_run\":true}\n", 17);
+	} else {
+		serr = send_all(fd, req->buf, req->len);
+		if (!serr)
+			serr = send_all(fd, "\n", 1);
+	}
 	/* lbd may have closed the connection having said why (busy, request
 	 * too large): its answer, if any, is read below all the same */
 	for (;;) {
@@ -155,7 +164,7 @@ struct jv *lbctl_call(struct jw *req, int *code)
 			free(buf);
 			close(fd);
 			fail(1, "lbd did not answer within %d s",
-			     LBCTL_TIMEOUT_S);
+			     lbctl_timeout_s);
 			return NULL;
 		}
 		if (n <= 0)
@@ -203,6 +212,8 @@ struct jv *lbctl_call(struct jw *req, int *code)
 		}
 	}
 	*code = 0;
+	if (lbctl_dry_run && !lbctl_json)
+		print_plan(ans);
 	return ans;
 }
 

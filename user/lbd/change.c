@@ -15,8 +15,10 @@
 #include "ctl.h"
 #include "log.h"
 
-/* The answer of a change: the VIP as it is now, once the datapath has it. */
-static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w)
+/* The answer of a change: the VIP as it is now, once the datapath has it
+ * (brief: without its backends, which a VIP of thousands makes long). */
+static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w,
+		       bool brief)
 {
 	int err = lbd_dp_sync_vip(d, v, false);
 
@@ -32,14 +34,17 @@ static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w)
 	}
 	ctl_ok_begin(w);
 	jw_key(w, "vip");
-	ctl_json_vip(d, w, v, true, false);
+	ctl_json_vip(d, w, v, !brief, false);
 	jw_obj_end(w);
 }
 
 /* The answer of a change to one VIP (op->v). */
 static void answer_op(struct lbd *d, struct ctl_op *op)
 {
-	answer_vip(d, op->v, op->w);
+	const struct jv *brief = jv_get(op->req, "brief");
+
+	answer_vip(d, op->v, op->w,
+		   brief && brief->type == JV_BOOL && brief->b);
 }
 
 /* Where b stood before the change (b is in the model now). */
@@ -83,8 +88,6 @@ static struct lbd_vip *vip_create(struct lbd *d, struct jw *w,
 	v->flags = flags;
 	v->table_size = size;
 	lbd_check_defaults(&v->check);
-	/* the id may have been a deleted VIP's: start from zero */
-	lb_dp_counter_reset(d->dp.vip_stats, id);
 	return v;
 }
 
@@ -122,6 +125,8 @@ void ctl_vip_added(struct lbd *d, struct ctl_op *op)
 	uint32_t flags = op->v->flags;
 	char name[LB_VIPSTRLEN];
 
+	/* the id may have been a deleted VIP's: start from zero */
+	lb_dp_counter_reset(d->dp.vip_stats, op->v->id);
 	pr_info("VIP %s added (%s, hash %s, table %u, on-down %s)",
 		lb_format_vip(&op->v->spec, name, sizeof(name)),
 		flags & LB_VIP_F_ENCAP ? "ipip" : "dsr",
@@ -302,9 +307,11 @@ void ctl_backend_added(struct lbd *d, struct ctl_op *op)
 	lb_format_vip(&v->spec, vname, sizeof(vname));
 	lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
 	lb_dp_counter_reset(d->dp.backend_stats, b->id);
-	if (op->created)
+	if (op->created) {
+		lb_dp_counter_reset(d->dp.vip_stats, v->id);
 		pr_info("VIP %s added (dsr, hash 5tuple, table %u)", vname,
 			v->table_size);
+	}
 	lbd_neigh_resolve(d, b);
 	b->last_change_ms = lbd_now_ms();
 	b->was_usable = lbd_backend_usable(b);

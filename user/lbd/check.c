@@ -52,7 +52,7 @@ static int expect_from_str(const char *s, uint8_t *mask)
 	return *mask ? 0 : -EINVAL;
 }
 
-static void expect_to_str(uint8_t mask, char *buf, size_t len)
+void lbd_check_expect_str(uint8_t mask, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -210,7 +210,7 @@ void lbd_check_to_json(const struct lbd_check *c, struct jw *w)
 		jw_kstr(w, "path", c->path);
 		if (c->host[0])
 			jw_kstr(w, "host", c->host);
-		expect_to_str(c->expect, ex, sizeof(ex));
+		lbd_check_expect_str(c->expect, ex, sizeof(ex));
 		jw_kstr(w, "expect", ex);
 	}
 	jw_kuint(w, "interval_ms", c->interval_ms);

@@ -51,6 +51,8 @@ static const struct ctl_cmd cmds[] = {
 	VIEW("explain", ctl_explain, 0),
 	CHANGE("node-drain", ctl_node_set, ctl_node_was_set, 1),
 	CHANGE("node-undrain", ctl_node_set, ctl_node_was_set, 0),
+	VIEW("export", ctl_export, 0),
+	CHANGE("apply", ctl_apply, ctl_applied, 0),
 };
 
 /* ---------------------------------------------------------------- undo */
@@ -104,8 +106,10 @@ static void model_restore(struct lbd *d, struct ctl_model *m)
 }
 
 /* Change the model (the command's handler), save it, then run its done
- * step; refused or not saved, the model is put back. */
-static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op)
+ * step; refused or not saved, the model is put back.  A dry run answers
+ * what the change would do (plan.c) and puts the model back. */
+static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op,
+		   bool dry_run)
 {
 	struct ctl_model before;
 	char err[256];
@@ -116,6 +120,11 @@ static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op)
 	}
 	op->before = &before;
 	if (c->handler(d, op)) {
+		model_restore(d, &before);
+		return;
+	}
+	if (dry_run) {
+		ctl_plan(d, &before, op->w);
 		model_restore(d, &before);
 		return;
 	}
@@ -139,6 +148,7 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 	struct jv *req = jv_parse(line, len, perr, sizeof(perr));
 	const struct ctl_cmd *c = NULL;
 	struct ctl_op op = { .req = req, .w = w };
+	const struct jv *dry;
 	const char *name;
 
 	if (!req) {
@@ -153,11 +163,19 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 		ctl_error(w, "malformed request: missing \"cmd\"");
 	} else if (!c) {
 		ctl_error(w, "unknown command '%s'", name);
+	} else if ((dry = jv_get(req, "dry_run")) &&
+		   (dry->type != JV_BOOL || (dry->b && !c->mutates))) {
+		ctl_error(
+			w,
+			dry->type != JV_BOOL ?
+				"dry_run must be true or false" :
+				"'%s' changes nothing: dry_run is for changes",
+			name);
 	} else {
 		op.cmd = c;
 		op.arg = c->arg;
 		if (c->mutates)
-			change(d, c, &op);
+			change(d, c, &op, dry && dry->b);
 		else
 			c->handler(d, &op);
 	}

@@ -20,7 +20,10 @@
 #include "ctl.h"
 #include "log.h"
 
-#define CTL_MAX_REQUEST (64 * 1024)
+/* A whole configuration (lbctl apply) comes in one request: the buffer
+ * grows from CTL_FIRST_REQUEST as the request does. */
+#define CTL_MAX_REQUEST (16 * 1024 * 1024)
+#define CTL_FIRST_REQUEST (64 * 1024)
 
 /* The socket's address, its directory made; -ENAMETOOLONG if too long. */
 static int sock_addr(struct lbd *d, struct sockaddr_un *sa)
@@ -181,7 +184,7 @@ struct ctl_client {
 	int fd;
 	uint64_t deadline_ms;
 	char *in;
-	size_t inlen;
+	size_t inlen, incap;
 	char *out; /* the answer line */
 	size_t outlen, outoff;
 };
@@ -306,16 +309,22 @@ void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events)
 		client_flush(d, c);
 		return;
 	}
-	if (!c->in) {
-		c->in = malloc(CTL_MAX_REQUEST + 1);
-		if (!c->in) {
-			client_close(d, c);
-			return;
-		}
-	}
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->inlen,
-				 CTL_MAX_REQUEST - c->inlen, 0);
+		ssize_t n;
+
+		if (c->inlen == c->incap) {
+			size_t cap = c->incap ? c->incap * 2 :
+						CTL_FIRST_REQUEST;
+			char *in = realloc(c->in, cap + 1);
+
+			if (!in) {
+				client_close(d, c);
+				return;
+			}
+			c->in = in;
+			c->incap = cap;
+		}
+		n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
 
 		if (n < 0 && errno == EAGAIN)
 			return;

@@ -6,9 +6,11 @@
  *   change.c   the commands that change VIPs and backends
  *   views.c    the JSON views of VIPs, backends, health, status, stats
  *   explain.c  where a given flow would go, and why
+ *   apply.c    the whole configuration: export, apply (conf.c its file)
+ *   plan.c     what a change would do (dry_run), model before vs after
  *   req.c      reading a request's fields, writing the answer's frame
  * Calls go down this list's dependencies only: ctl -> cmd -> change,
- * views, explain -> req.
+ * views, explain, apply -> plan -> req.
  */
 #ifndef LBD_CTL_H
 #define LBD_CTL_H
@@ -87,6 +89,10 @@ int ctl_req_vip_options(const struct jv *req, const struct lb_vip_spec *spec,
 int ctl_req_backend_ok(struct jw *w, uint32_t vip_flags,
 		       const struct lb_vip_spec *spec, const union lb_addr *a,
 		       uint8_t fam, const char *vname, const char *bname);
+/* The same, the error in err instead of the answer. */
+int ctl_backend_ok(uint32_t vip_flags, const struct lb_vip_spec *spec,
+		   const union lb_addr *a, uint8_t fam, const char *vname,
+		   const char *bname, char *err, size_t errlen);
 /* The VIP and backend a request names, both existing; NULL (answered) if
  * not. */
 struct lbd_backend *ctl_req_find_backend(struct lbd *d, const struct jv *req,
@@ -128,5 +134,21 @@ void ctl_backend_checked(struct lbd *d, struct ctl_op *op);
 /* arg: 1 node-drain, 0 node-undrain */
 int ctl_node_set(struct lbd *d, struct ctl_op *op);
 void ctl_node_was_set(struct lbd *d, struct ctl_op *op);
+
+/* apply.c */
+int ctl_export(struct lbd *d, struct ctl_op *op);
+int ctl_apply(struct lbd *d, struct ctl_op *op);
+void ctl_applied(struct lbd *d, struct ctl_op *op);
+
+/* plan.c: the model before a change (a copy) against the model now */
+struct lbd_vip *ctl_match_vip(struct lbd_vip *vips, size_t n,
+			      const struct lb_vip_spec *s, size_t hint);
+/* The backend of v with b's address (v->be[hint] tried first), or NULL. */
+struct lbd_backend *ctl_match_backend(const struct lbd_vip *v,
+				      const struct lbd_backend *b, size_t hint);
+/* Anything of old's configuration differs in now (runtime aside). */
+bool ctl_vip_changed(const struct lbd_vip *old, const struct lbd_vip *now);
+/* Answer the plan of the change made since before (a dry run). */
+void ctl_plan(struct lbd *d, const struct ctl_model *before, struct jw *w);
 
 #endif /* LBD_CTL_H */

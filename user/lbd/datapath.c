@@ -47,23 +47,20 @@ int lbd_dp_write_config(struct lbd *d)
 	return 0;
 }
 
-static int write_backend(struct lbd *d, const struct lbd_vip *v,
-			 const struct lbd_backend *b)
+/* The datapath's entry of backend b of VIP v. */
+static void backend_entry(const struct lbd_vip *v, const struct lbd_backend *b,
+			  struct lb_backend *e)
 {
-	struct lb_backend e = {};
-
-	e.addr = b->addr;
-	e.family = b->family;
-	memcpy(e.mac, b->mac, 6);
+	memset(e, 0, sizeof(*e));
+	e->addr = b->addr;
+	e->family = b->family;
+	memcpy(e->mac, b->mac, 6);
 	if (lbd_backend_usable(b))
-		e.flags = LB_BE_F_USABLE;
+		e->flags = LB_BE_F_USABLE;
 	else if (lbd_backend_keeps_flows(b))
-		e.flags = LB_BE_F_HEALTH_DOWN;
-	e.gen = b->gen;
-	e.vip_id = v->id;
-	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
-		return -errno;
-	return 0;
+		e->flags = LB_BE_F_HEALTH_DOWN;
+	e->gen = b->gen;
+	e->vip_id = v->id;
 }
 
 static uint64_t table_signature(const struct lbd_vip *v)
@@ -81,12 +78,17 @@ static uint64_t table_signature(const struct lbd_vip *v)
 	return h;
 }
 
-static int install_table(struct lbd *d, struct lbd_vip *v)
+/*
+ * The table of v's backends (as their weights are now): written in place
+ * into the installed table when in_place and that table has the same size
+ * (*fd = -1: done, nothing to swap), else into a new table map (*fd).
+ * *digest: the table's (digest.h).  0 or -errno.
+ */
+static int build_table(struct lbd *d, struct lbd_vip *v, bool in_place, int *fd,
+		       uint64_t *digest)
 {
 	struct maglev_backend *mb = calloc(v->nbe ? v->nbe : 1, sizeof(*mb));
 	uint32_t *table = malloc((size_t)v->table_size * sizeof(uint32_t));
-	size_t live = 0;
-	char name[LB_VIPSTRLEN];
 	int err = -ENOMEM;
 
 	if (!mb || !table)
@@ -95,18 +97,143 @@ static int install_table(struct lbd *d, struct lbd_vip *v)
 		mb[i].id = v->be[i].id;
 		mb[i].weight = lbd_backend_table_weight(&v->be[i]);
 		mb[i].key = maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
-		live += mb[i].weight > 0;
+	}
+	*fd = -1;
+	err = maglev_build(mb, v->nbe, table, v->table_size);
+	if (!err)
+		err = lb_table_digest(mb, v->nbe, table, v->table_size, digest);
+	if (err)
+		goto out;
+	if (in_place) {
+		err = lb_dp_update_table(&d->dp, v->id, table, v->table_size);
+		if (err != -ENOENT && err != -EMSGSIZE)
+			goto out;
+	}
+	*fd = lb_dp_table_create(v->id, table, v->table_size);
+	err = *fd < 0 ? *fd : 0;
+out:
+	free(mb);
+	free(table);
+	return err;
+}
+
+/* Whether the datapath has a table for v (a restarted lbd finds the one
+ * its predecessor pinned). */
+static bool has_table(struct lbd *d, const struct lbd_vip *v)
+{
+	uint32_t inner;
+
+	return !bpf_map_lookup_elem(d->dp.maglev, &v->id, &inner);
+}
+
+/* The digest (by backend address) of v's table as the state gives it
+ * (*want) and of the one installed (*have); 0 or -errno. */
+static int table_digests(struct lbd *d, struct lbd_vip *v, uint64_t *want,
+			 uint64_t *have)
+{
+	struct maglev_backend *mb = calloc(v->nbe ? v->nbe : 1, sizeof(*mb));
+	uint32_t *table = malloc((size_t)v->table_size * sizeof(uint32_t));
+	int err = -ENOMEM;
+
+	if (!mb || !table)
+		goto out;
+	for (size_t i = 0; i < v->nbe; i++) {
+		mb[i].id = v->be[i].id;
+		mb[i].weight = lbd_backend_table_weight(&v->be[i]);
+		mb[i].key = maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
 	}
 	err = maglev_build(mb, v->nbe, table, v->table_size);
 	if (!err)
-		err = lb_dp_install_table(&d->dp, v->id, table, v->table_size);
+		err = lb_table_digest(mb, v->nbe, table, v->table_size, want);
 	if (!err)
-		v->digest_ok = !lb_table_digest(mb, v->nbe, table,
-						v->table_size, &v->digest);
-	if (err)
-		v->rebuild_failures++;
-	else
-		v->rebuilds++;
+		err = lb_dp_table_read(&d->dp, v->id, v->table_size, table);
+	if (!err)
+		err = lb_table_digest(mb, v->nbe, table, v->table_size, have);
+out:
+	free(mb);
+	free(table);
+	return err;
+}
+
+bool lbd_dp_verify_tables(struct lbd *d, size_t budget)
+{
+	static size_t same, rebuilt;
+	struct lbd_vip **redo = calloc(budget ? budget : 1, sizeof(*redo));
+	size_t nredo = 0, i;
+
+	for (i = 0; i < d->nvips && budget; i++) {
+		struct lbd_vip *v = &d->vips[i];
+		uint64_t want = 0, have = 1;
+
+		if (!v->table_unverified)
+			continue;
+		budget--;
+		v->table_unverified = false;
+		if (!table_digests(d, v, &want, &have) && want == have) {
+			v->digest = want;
+			v->digest_ok = true;
+			same++;
+		} else if (redo) {
+			redo[nredo++] = v;
+		}
+	}
+	if (nredo) {
+		lbd_dp_sync_vips(d, redo, nredo, true, false);
+		rebuilt += nredo;
+	}
+	free(redo);
+	for (; i < d->nvips; i++)
+		if (d->vips[i].table_unverified)
+			return true;
+	if (same + rebuilt)
+		pr_info("pinned Maglev tables verified: %zu as the state gives "
+			"them, %zu rebuilt",
+			same, rebuilt);
+	same = rebuilt = 0;
+	return false;
+}
+
+/* Write v's backends: the usable ones (usable true) or the others. */
+static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t *keys = malloc((v->nbe ? v->nbe : 1) * sizeof(*keys));
+	struct lb_backend *vals = malloc((v->nbe ? v->nbe : 1) * sizeof(*vals));
+	uint32_t n = 0, count;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < v->nbe; i++) {
+		if (lbd_backend_usable(&v->be[i]) != usable)
+			continue;
+		keys[n] = v->be[i].id;
+		backend_entry(v, &v->be[i], &vals[n++]);
+	}
+	/* thousands of backends: one call, not one each */
+	count = n;
+	if (n > 1 &&
+	    !bpf_map_update_batch(d->dp.backends, keys, vals, &count, &bopts))
+		goto out;
+	for (uint32_t i = n > 1 ? count : 0; i < n && !err; i++)
+		if (bpf_map_update_elem(d->dp.backends, &keys[i], &vals[i],
+					BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static void log_table(struct lbd *d, const struct lbd_vip *v, int err)
+{
+	char name[LB_VIPSTRLEN];
+	size_t live = 0;
+
+	for (size_t i = 0; i < v->nbe; i++)
+		live += lbd_backend_table_weight(&v->be[i]) > 0;
 	lb_format_vip(&v->spec, name, sizeof(name));
 	if (err)
 		pr_warn("VIP %s: cannot install its Maglev table: %s", name,
@@ -115,48 +242,129 @@ static int install_table(struct lbd *d, struct lbd_vip *v)
 		pr_info("VIP %s: Maglev table rebuilt (%zu of %zu backends "
 			"take new flows)",
 			name, live, v->nbe);
+}
+
+int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
+		     bool force_table, bool adopt)
+{
+	/* per VIP: 0 fine, else its error; the tables to swap in */
+	int *err = calloc(n ? n : 1, sizeof(*err));
+	int *fds = malloc((n ? n : 1) * sizeof(*fds));
+	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	size_t *who = malloc((n ? n : 1) * sizeof(*who));
+	uint64_t *sigs = malloc((n ? n : 1) * sizeof(*sigs));
+	uint64_t *digests = malloc((n ? n : 1) * sizeof(*digests));
+	size_t nt = 0, adopted = 0;
+	bool quiet = d->tables_quiet;
+	int first = 0, ierr;
+
+	if (!err || !fds || !ids || !who || !sigs || !digests) {
+		first = -ENOMEM;
+		goto out;
+	}
+	/* usable backends first, so that a new table never names a backend
+	 * the datapath would refuse; the others after the tables */
+	for (size_t i = 0; i < n; i++) {
+		struct lbd_vip *v = vs[i];
+		uint64_t sig, digest = 0;
+		int fd;
+
+		err[i] = write_backends(d, v, true);
+		if (err[i])
+			continue;
+		sig = table_signature(v);
+		if (!force_table && sig == v->table_sig)
+			continue;
+		if (adopt && has_table(d, v)) {
+			/* forwarding goes on with it; compared later */
+			v->table_sig = sig;
+			v->table_unverified = true;
+			v->digest_ok = false; /* known once compared */
+			adopted++;
+			continue;
+		}
+		v->table_unverified = false;
+		/* one VIP: its table changed in place, no grace period to
+		 * wait for; many: new tables, swapped in at once */
+		err[i] =
+			build_table(d, v, n == 1 && !force_table, &fd, &digest);
+		if (err[i] || fd < 0) {
+			if (err[i]) {
+				v->rebuild_failures++;
+			} else {
+				v->rebuilds++;
+				v->table_sig = sig;
+				v->digest = digest;
+				v->digest_ok = true;
+			}
+			log_table(d, v, err[i]);
+			continue;
+		}
+		fds[nt] = fd;
+		ids[nt] = v->id;
+		sigs[nt] = sig;
+		digests[nt] = digest;
+		who[nt++] = i;
+	}
+	/* one swap of every new table: one RCU grace period */
+	ierr = lb_dp_install_tables(&d->dp, ids, fds, (uint32_t)nt);
+	if (n > 1)
+		d->tables_quiet = true;
+	for (size_t t = 0; t < nt; t++) {
+		struct lbd_vip *v = vs[who[t]];
+
+		close(fds[t]); /* the outer map holds its own reference */
+		err[who[t]] = ierr;
+		if (ierr) {
+			v->rebuild_failures++;
+		} else {
+			v->rebuilds++;
+			v->table_sig = sigs[t];
+			v->digest = digests[t];
+			v->digest_ok = true;
+		}
+		log_table(d, v, ierr);
+	}
+	d->tables_quiet = quiet;
+	if (n > 1 && nt + adopted && !quiet)
+		pr_info("Maglev tables: %zu of %zu VIPs rebuilt in one swap%s",
+			nt, n, ierr ? " (failed)" : "");
+	if (adopt && adopted)
+		pr_info("adopted %zu pinned Maglev tables (forwarding goes on "
+			"with them; each is compared with the state's next)",
+			adopted);
+	for (size_t i = 0; i < n; i++) {
+		struct lbd_vip *v = vs[i];
+		struct lb_vip_key k;
+		struct lb_vip val = {};
+
+		if (!err[i])
+			err[i] = write_backends(d, v, false);
+		if (!err[i]) {
+			lb_vip_key_of(&v->spec, &k);
+			val.vip_id = v->id;
+			val.flags = v->flags;
+			val.table_size = v->table_size;
+			if (bpf_map_update_elem(d->dp.vips, &k, &val, BPF_ANY))
+				err[i] = -errno;
+		}
+		v->dirty = err[i] != 0;
+		if (err[i] && !first)
+			first = err[i];
+	}
 out:
-	free(mb);
-	free(table);
-	return err;
+	free(err);
+	free(fds);
+	free(ids);
+	free(who);
+	free(sigs);
+	free(digests);
+	return first;
 }
 
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table)
 {
-	struct lb_vip_key k;
-	struct lb_vip val = {};
-	uint64_t sig = table_signature(v);
-	int err;
-
-	/* usable backends first, so the new table never names a backend
-	 * the datapath would refuse; unusable ones after the table */
-	for (size_t i = 0; i < v->nbe; i++) {
-		if (!lbd_backend_usable(&v->be[i]))
-			continue;
-		err = write_backend(d, v, &v->be[i]);
-		if (err)
-			return err;
-	}
-	if (force_table || sig != v->table_sig) {
-		err = install_table(d, v);
-		if (err)
-			return err;
-		v->table_sig = sig;
-	}
-	for (size_t i = 0; i < v->nbe; i++) {
-		if (lbd_backend_usable(&v->be[i]))
-			continue;
-		err = write_backend(d, v, &v->be[i]);
-		if (err)
-			return err;
-	}
-	lb_vip_key_of(&v->spec, &k);
-	val.vip_id = v->id;
-	val.flags = v->flags;
-	val.table_size = v->table_size;
-	if (bpf_map_update_elem(d->dp.vips, &k, &val, BPF_ANY))
-		return -errno;
-	return 0;
+	return lbd_dp_sync_vips(d, &v, 1, force_table, false);
 }
 
 int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
@@ -170,17 +378,25 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
 	return 0;
 }
 
-int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v)
+int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v)
 {
 	struct lb_vip_key k;
 
 	lb_vip_key_of(&v->spec, &k);
 	if (bpf_map_delete_elem(d->dp.vips, &k) && errno != ENOENT)
 		return -errno;
-	lb_dp_remove_table(&d->dp, v->id);
 	for (size_t i = 0; i < v->nbe; i++)
 		lbd_dp_remove_backend(d, &v->be[i]);
 	return 0;
+}
+
+int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v)
+{
+	int err = lbd_dp_remove_vip_entries(d, v);
+
+	if (err)
+		return err;
+	return lb_dp_remove_table(&d->dp, v->id);
 }
 
 int lbd_dp_sync_vip_addrs(struct lbd *d)
@@ -237,11 +453,17 @@ int lbd_dp_sync_all(struct lbd *d)
 	uint8_t *used;
 	int err;
 
-	for (size_t i = 0; i < d->nvips; i++) {
-		err = lbd_dp_sync_vip(d, &d->vips[i], true);
-		if (err)
-			return err;
-	}
+	struct lbd_vip **all = malloc((d->nvips ? d->nvips : 1) * sizeof(*all));
+
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nvips; i++)
+		all[i] = &d->vips[i];
+	/* what the pinned tables already hold is kept (a restart) */
+	err = lbd_dp_sync_vips(d, all, d->nvips, false, true);
+	free(all);
+	if (err)
+		return err;
 	err = lbd_dp_sync_vip_addrs(d);
 	if (err)
 		return err;

@@ -111,6 +111,9 @@ struct lbd_vip {
 	uint64_t table_sig; /* signature of the installed table's input */
 	uint64_t digest; /* of the installed table (digest.h) */
 	bool digest_ok; /* a table was installed since lbd started */
+	/* a pinned table kept at start, not yet compared with the table
+	 * the state gives (lbd_dp_verify_tables) */
+	bool table_unverified;
 	bool dirty; /* the last datapath sync failed: retry */
 	uint64_t rebuilds, rebuild_failures; /* of its Maglev table */
 	double rate_pps, rate_bps;
@@ -224,9 +227,20 @@ void lbd_dp_quiet_libxdp(void);
 /* datapath.c: the model written into the maps */
 int lbd_dp_write_config(struct lbd *d);
 int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
+/* Many VIPs at once: every new table swapped in with one map update (one
+ * RCU grace period, not one per table); adopt: keep the pinned table a VIP
+ * has (a restart), to be verified later (lbd_dp_verify_tables).  Sets each
+ * VIP's dirty flag; 0 or the first error. */
+int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
+		     bool force_table, bool adopt);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);
+/* The same but its table (lb_dp_remove_tables removes many at once). */
+int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v);
 int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b);
 int lbd_dp_sync_all(struct lbd *d);
+/* Compare up to budget adopted tables with the tables the state gives (by
+ * digest), rebuilding those that differ; true while some are left. */
+bool lbd_dp_verify_tables(struct lbd *d, size_t budget);
 int lbd_dp_sync_vip_addrs(struct lbd *d);
 void lbd_dp_seed_macs(struct lbd *d);
 /* The one log line about the tables built while starting (tables_quiet). */
@@ -278,6 +292,8 @@ void lbd_check_defaults(struct lbd_check *c);
 int lbd_check_from_json(const struct jv *o, const struct lb_vip_spec *vip,
 			struct lbd_check *c, char *err, size_t errlen);
 void lbd_check_to_json(const struct lbd_check *c, struct jw *w);
+/* The HTTP status classes of expect as "2xx,3xx". */
+void lbd_check_expect_str(uint8_t mask, char *buf, size_t len);
 /* Reset the health of b after its check changed (or it was added). */
 void lbd_health_reset(struct lbd *d, struct lbd_vip *v, struct lbd_backend *b,
 		      bool keep_state);

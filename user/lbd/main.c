@@ -98,8 +98,12 @@ static void run_loop(struct lbd *d)
 	struct epoll_event ev[16];
 	enum lbd_refresh_mode mode;
 
+	/* tables adopted at start are compared with the state a few at a
+	 * time, between events, so that the control socket answers meanwhile */
+	bool verifying = true;
+
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 16, -1);
+		int n = epoll_wait(d->epfd, ev, 16, verifying ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -158,6 +162,8 @@ static void run_loop(struct lbd *d)
 				lbd_refresh(d, mode);
 			}
 		}
+		if (verifying)
+			verifying = lbd_dp_verify_tables(d, 16);
 	}
 }
 

@@ -158,23 +158,35 @@ static bool local_address(const union lb_addr *a, uint8_t fam, char *ifname,
 /* A backend the balancer could forward to: the family rule of the VIP's
  * mode, not the VIP itself, not an address of this host (its traffic
  * would stay here, "via lo"). */
+int ctl_backend_ok(uint32_t vip_flags, const struct lb_vip_spec *spec,
+		   const union lb_addr *a, uint8_t fam, const char *vname,
+		   const char *bname, char *err, size_t errlen)
+{
+	char ifname[IF_NAMESIZE];
+
+	if (lb_rule_family(vip_flags & LB_VIP_F_ENCAP, spec->family, fam, vname,
+			   bname, err, errlen) ||
+	    lb_rule_not_vip(spec, a, fam, vname, bname, err, errlen))
+		return -EINVAL;
+	if (local_address(a, fam, ifname, sizeof(ifname))) {
+		snprintf(err, errlen,
+			 "backend %s is an address of this balancer (on %s): "
+			 "its traffic would never leave this host",
+			 bname, ifname);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ctl_req_backend_ok(struct jw *w, uint32_t vip_flags,
 		       const struct lb_vip_spec *spec, const union lb_addr *a,
 		       uint8_t fam, const char *vname, const char *bname)
 {
-	char ifname[IF_NAMESIZE], err[256];
+	char err[256];
 
-	if (lb_rule_family(vip_flags & LB_VIP_F_ENCAP, spec->family, fam, vname,
-			   bname, err, sizeof(err)) ||
-	    lb_rule_not_vip(spec, a, fam, vname, bname, err, sizeof(err))) {
+	if (ctl_backend_ok(vip_flags, spec, a, fam, vname, bname, err,
+			   sizeof(err))) {
 		ctl_error(w, "%s", err);
-		return -EINVAL;
-	}
-	if (local_address(a, fam, ifname, sizeof(ifname))) {
-		ctl_error(w,
-			  "backend %s is an address of this balancer (on %s): "
-			  "its traffic would never leave this host",
-			  bname, ifname);
 		return -EINVAL;
 	}
 	return 0;
