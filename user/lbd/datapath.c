@@ -84,24 +84,39 @@ static uint64_t table_signature(const struct lbd_vip *v)
  * (*fd = -1: done, nothing to swap), else into a new table map (*fd).
  * *digest: the table's (digest.h).  0 or -errno.
  */
+/* The Maglev input of v's backends as their weights are now (*mb) and v's
+ * table built from it (*table), with its digest; both to free.  0 or
+ * -errno. */
+static int table_of(const struct lbd_vip *v, struct maglev_backend **mb,
+		    uint32_t **table, uint64_t *digest)
+{
+	int err;
+
+	*mb = calloc(v->nbe ? v->nbe : 1, sizeof(**mb));
+	*table = malloc((size_t)v->table_size * sizeof(uint32_t));
+	if (!*mb || !*table)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->nbe; i++) {
+		(*mb)[i].id = v->be[i].id;
+		(*mb)[i].weight = lbd_backend_table_weight(&v->be[i]);
+		(*mb)[i].key =
+			maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
+	}
+	err = maglev_build(*mb, v->nbe, *table, v->table_size);
+	return err ? err :
+		     lb_table_digest(*mb, v->nbe, *table, v->table_size,
+				     digest);
+}
+
 static int build_table(struct lbd *d, struct lbd_vip *v, bool in_place, int *fd,
 		       uint64_t *digest)
 {
-	struct maglev_backend *mb = calloc(v->nbe ? v->nbe : 1, sizeof(*mb));
-	uint32_t *table = malloc((size_t)v->table_size * sizeof(uint32_t));
-	int err = -ENOMEM;
+	struct maglev_backend *mb = NULL;
+	uint32_t *table = NULL;
+	int err;
 
-	if (!mb || !table)
-		goto out;
-	for (size_t i = 0; i < v->nbe; i++) {
-		mb[i].id = v->be[i].id;
-		mb[i].weight = lbd_backend_table_weight(&v->be[i]);
-		mb[i].key = maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
-	}
 	*fd = -1;
-	err = maglev_build(mb, v->nbe, table, v->table_size);
-	if (!err)
-		err = lb_table_digest(mb, v->nbe, table, v->table_size, digest);
+	err = table_of(v, &mb, &table, digest);
 	if (err)
 		goto out;
 	if (in_place) {
@@ -131,25 +146,14 @@ static bool has_table(struct lbd *d, const struct lbd_vip *v)
 static int table_digests(struct lbd *d, struct lbd_vip *v, uint64_t *want,
 			 uint64_t *have)
 {
-	struct maglev_backend *mb = calloc(v->nbe ? v->nbe : 1, sizeof(*mb));
-	uint32_t *table = malloc((size_t)v->table_size * sizeof(uint32_t));
-	int err = -ENOMEM;
+	struct maglev_backend *mb = NULL;
+	uint32_t *table = NULL;
+	int err = table_of(v, &mb, &table, want);
 
-	if (!mb || !table)
-		goto out;
-	for (size_t i = 0; i < v->nbe; i++) {
-		mb[i].id = v->be[i].id;
-		mb[i].weight = lbd_backend_table_weight(&v->be[i]);
-		mb[i].key = maglev_key(&v->be[i].addr, sizeof(v->be[i].addr));
-	}
-	err = maglev_build(mb, v->nbe, table, v->table_size);
-	if (!err)
-		err = lb_table_digest(mb, v->nbe, table, v->table_size, want);
 	if (!err)
 		err = lb_dp_table_read(&d->dp, v->id, v->table_size, table);
 	if (!err)
 		err = lb_table_digest(mb, v->nbe, table, v->table_size, have);
-out:
 	free(mb);
 	free(table);
 	return err;
