@@ -41,10 +41,10 @@ for part in lbd lbctl; do
 done
 # every object of libcore linked in, with no library but libc and libm
 LIBCORE=${LIBCORE:-$O/libcore.a}
-stub=$(mktemp -d)
-trap 'rm -rf "$stub"' EXIT
-echo 'int main(void) { return 0; }' >"$stub/main.c"
-out=$(${CC:-cc} "$stub/main.c" -o "$stub/a.out" -Wl,--whole-archive \
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+echo 'int main(void) { return 0; }' >"$probe/main.c"
+out=$(${CC:-cc} "$probe/main.c" -o "$probe/a.out" -Wl,--whole-archive \
 	"$LIBCORE" -Wl,--no-whole-archive -lm 2>&1)
 check "libcore links without libbpf, libxdp or libmnl" "$?" \
 	"$(grep -m3 'undefined reference' <<<"$out" | tr '\n' ' ')"

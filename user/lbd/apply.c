@@ -259,14 +259,15 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 	uint64_t added = 0, removed = 0, changed = 0, nb_added = 0,
 		 nb_removed = 0;
 	uint8_t *in_model = calloc(LB_MAX_BACKENDS, 1);
-	struct lbd_vip **todo = calloc(d->nvips ? d->nvips : 1, sizeof(*todo));
+	struct lbd_vip **resync =
+		calloc(d->nvips ? d->nvips : 1, sizeof(*resync));
 	uint32_t *gone_ids = calloc(before->nvips + 1, sizeof(*gone_ids));
-	size_t ntodo = 0, ngone = 0;
+	size_t nresync = 0, ngone = 0;
 	int failed = 0, err;
 
-	if (!in_model || !todo || !gone_ids) {
+	if (!in_model || !resync || !gone_ids) {
 		free(in_model);
-		free(todo);
+		free(resync);
 		free(gone_ids);
 		ctl_error(op->w, "saved, but out of memory writing the "
 				 "datapath (retried every second)");
@@ -324,12 +325,12 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 			for (size_t j = 0; j < o->nbe; j++)
 				nb_removed +=
 					!ctl_match_backend(v, &o->be[j], j);
-		todo[ntodo++] = v;
+		resync[nresync++] = v;
 	}
 	/* one table build per VIP that changed, all swapped in at once */
-	lbd_dp_sync_vips(d, todo, ntodo, false, false);
-	for (size_t i = 0; i < ntodo; i++)
-		failed += todo[i]->dirty;
+	lbd_dp_sync_vips(d, resync, nresync, false, false);
+	for (size_t i = 0; i < nresync; i++)
+		failed += resync[i]->dirty;
 	/* the backends that left a VIP that stays, once its table is new */
 	for (size_t i = 0; i < before->nvips; i++) {
 		const struct lbd_vip *o = &before->vips[i];
@@ -343,7 +344,7 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 	 * lbd_dp_remove_vip above, then rewritten by the syncs */
 	err = lbd_dp_sync_vip_addrs(d);
 	free(in_model);
-	free(todo);
+	free(resync);
 	free(gone_ids);
 	pr_info("configuration %s applied: %llu VIPs added, %llu removed, "
 		"%llu changed; %llu backends added, %llu removed",
