@@ -260,14 +260,21 @@ for e in json.load(sys.stdin):
         print(":".join("%02x" % x for x in e["formatted"]["value"]["mac"]))' "$1"
 }
 lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:01:0c dev eth0 nud reachable
-for i in $(seq 10); do
-	[ "$(mac_of_12)" = 02:00:00:00:01:0c ] && break
+# (2 s at most: well before the 5 s poll would have it, on a busy host too)
+t0=$(date +%s%N)
+# Both are read together: the real host answers ARP with its own MAC, so
+# the kernel (and lbd after it) may go back to that one soon after.
+seen=
+for i in $(seq 40); do
+	seen="$(mac_of_12) $(dp_mac_of "$id2")"
+	[ "$seen" = "02:00:00:00:01:0c 02:00:00:00:01:0c" ] && break
 	sleep 0.05
 done
-if [ "$(mac_of_12)" = 02:00:00:00:01:0c ] && [ "$(dp_mac_of "$id2")" = 02:00:00:00:01:0c ]; then
-	pass "neighbour_change_updates_backend_mac (within $((i * 50)) ms)"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$seen" = "02:00:00:00:01:0c 02:00:00:00:01:0c" ]; then
+	pass "neighbour_change_updates_backend_mac (within $ms ms)"
 else
-	fail neighbour_change_updates_backend_mac "lbd has '$(mac_of_12)', datapath '$(dp_mac_of "$id2")' after 0.5 s"
+	fail neighbour_change_updates_backend_mac "lbd and datapath have '$seen' after $ms ms"
 fi
 lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:00:0c dev eth0 nud reachable
 
