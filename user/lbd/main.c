@@ -517,6 +517,11 @@ int main(int argc, char **argv)
 
 	run_loop(&d);
 
+	/* health saved at most once a second: what changed since goes now,
+	 * or a restart would start from older health */
+	if (d.save_pending && lbd_state_save(&d, err, sizeof(err)))
+		pr_warn("%s", err);
+
 	lbd_metrics_close(&d);
 	lbd_health_close(&d);
 	lbd_ctl_close_clients(&d);
