@@ -9,6 +9,8 @@
                                       writes "ok N fail M pids P,..." to OUT
   helper.py burst URL N               N concurrent requests (new connections)
   helper.py wburst URL N              the same on connections accepted before
+  helper.py spread PORT N             N connections opened at once, then one
+                                      request on each: "busiest N of M"
   ...
 
 The fake origin answers:
@@ -272,6 +274,31 @@ def burst(url, n, warm=False):
     return res
 
 
+def spread(port, n):
+    """Open N keep-alive connections in a burst, then ask /healthz on each:
+    which worker accepted which connection.  Prints the number the busiest
+    worker took, how many connections answered and the workers seen."""
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10)
+             for _ in range(n)]
+    by = {}
+    for s in socks:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    for s in socks:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(4096)
+            if not d:
+                break
+            head += d
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"x-served-by:"):
+                w = line.split(b":", 1)[1].strip().decode()
+                by[w] = by.get(w, 0) + 1
+    for s in socks:
+        s.close()
+    print(max(by.values()) if by else 0, sum(by.values()), len(by))
+
+
 def main():
     cmd = sys.argv[1]
     a = sys.argv[2:]
@@ -291,6 +318,8 @@ def main():
         res = burst(a[0], int(a[1]), cmd == "wburst")
         for st, xc, by, body in res:
             print(st, xc, by, body.decode(errors="replace").strip())
+    elif cmd == "spread":
+        spread(int(a[0]), int(a[1]))
     elif cmd == "stats":
         st, xc, by, body = get(a[0] + "/stats")
         j = json.loads(body)

@@ -158,4 +158,21 @@ check "cluster --accept reuseport: sequential connections go round the workers" 
 	$([ "$turns" = 1 ]; echo $?) "served by: $(tr '\n' ' ' <"$T/rr")"
 grep -q "connections go round 3 sockets" "$T/backend.log"
 check "cluster --accept reuseport: steering logged" $? "no log line"
+
+# --- the default scheme under a burst: with every process on one CPU the
+# running worker would find the listener ready after each accept and take
+# the whole burst; a worker over its share leaves the rest to the others
+stop_backend
+WORKERS=2 start_backend --workers 2 --origin "http://127.0.0.1:$OPORT"
+for p in $BPID $(worker_pids); do
+	taskset -a -p -c 0 "$p" >/dev/null
+done
+worst=0
+for i in $(seq 8); do
+	read -r top got _ < <($HELPER spread "$PORT" 40)
+	[ "$got" = 40 ] || worst=99
+	[ "$top" -gt "$worst" ] && worst=$top
+done
+check "cluster a burst of 40 keep-alive connections splits over 2 workers on one CPU" \
+	$([ "$worst" -le 24 ]; echo $?) "the busiest worker took $worst of 40"
 finish

@@ -66,6 +66,7 @@ struct worker_slot {
 	uint32_t index; /* 0..workers-1 within its generation */
 	uint32_t ready; /* set by the worker once it accepts */
 	uint64_t started; /* CLOCK_REALTIME seconds */
+	uint64_t beat; /* the worker's last turn of its loop (mono ms) */
 	uint64_t restarts; /* replacements of this slot after a death */
 	uint64_t requests;
 	uint64_t hits;
@@ -81,8 +82,8 @@ struct worker_slot {
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
 /* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
- * 4: and the Redis tier's counters */
-#define SHARED_VERSION 4
+ * 4: and the Redis tier's counters; 5: and the worker's heartbeat */
+#define SHARED_VERSION 5
 
 struct shared {
 	uint32_t magic, version;

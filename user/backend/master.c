@@ -5,8 +5,9 @@
  *
  * By default one listening socket, created here and inherited by every
  * worker: it has one queue, and whichever worker is alive and idle takes
- * the next connection (EPOLLEXCLUSIVE spares the herd, and a worker that
- * accepted moves to the back of the waiters, see worker.c).  With
+ * the next connection (EPOLLEXCLUSIVE spares the herd, a worker that
+ * accepted moves to the back of the waiters, and one over its share of
+ * the open connections stands aside for a moment, see worker.c).  With
  * --accept reuseport each worker index has a SO_REUSEPORT socket of its
  * own, also created and held here, so that its queue waits for a dead
  * worker's replacement; but connections hashed to a worker in crash

@@ -35,9 +35,12 @@
 #define DRAIN_IDLE_MS 1000 /* draining: idle keep-alive gets this long */
 #define ACCEPT_PAUSE_MS 500 /* out of descriptors: stop accepting this long */
 #define ACCEPT_LOG_MS 5000 /* and say so at most this often */
+#define ACCEPT_DEFER_MS 10 /* over its share: leave the listener this long */
+#define PEER_QUIET_MS 1000 /* a worker silent this long takes no share */
 struct worker wk = { .host = "localhost" };
 static int epfd = -1, lfd = -1, afd = -1;
 static long long accept_resume; /* accepts paused until then (mono ms) */
+static long long accept_defer; /* over its share: not accepting until then */
 static long long accept_logged; /* last "accept failed" line */
 static unsigned long accept_fails; /* since that line */
 static size_t in_cap;
@@ -330,6 +333,64 @@ static void rotate_listener(void)
 }
 
 /*
+ * A burst of new connections (a client opening fifty at once) lands on the
+ * worker that happens to be running: after each accept it finds the
+ * listener ready again and takes the next one, while the other workers wait
+ * for a core; keep-alive then keeps that split for the connections' whole
+ * life.  As nginx's accept_disabled does, a worker that holds more than its
+ * share of the open connections (over the ready workers of its generation
+ * that have shown life lately), plus one, leaves the listener to the others
+ * for a few milliseconds.  If none of them takes the queue meanwhile (they
+ * are busy, or stuck), it accepts again: the queue never waits longer.
+ */
+static int over_share(void)
+{
+	uint64_t total = 0, live = 0;
+	int i;
+
+	for (i = 0; i < MAX_SLOTS; i++) {
+		struct worker_slot *s = &wk.sh->slots[i];
+
+		if (!STAT_GET(s->pid) || !STAT_GET(s->ready) ||
+		    STAT_GET(s->generation) != wk.me->generation)
+			continue;
+		if (s != wk.me &&
+		    now - (long long)STAT_GET(s->beat) > PEER_QUIET_MS)
+			continue;
+		total += STAT_GET(s->connections);
+		live++;
+	}
+	return live > 1 && nconns > (total + live - 1) / live + 1;
+}
+
+/* After an accept (rotate): to the tail of the waiters, or, over its
+ * share, off the listener for a while. */
+static void after_accept(void)
+{
+	if (!over_share()) {
+		rotate_listener();
+		return;
+	}
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL))
+		pr_warn("epoll_ctl listener: %s", strerror(errno));
+	accept_defer = now + ACCEPT_DEFER_MS;
+}
+
+/* Back on the listener once the share is kept or the deferral is over. */
+static void defer_end(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+				  .data.ptr = &tag_service };
+
+	if (!accept_defer || accept_resume || draining ||
+	    (now < accept_defer && over_share()))
+		return;
+	accept_defer = 0;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
+		pr_warn("epoll_ctl listener: %s", strerror(errno));
+}
+
+/*
  * accept() failing for want of descriptors or memory leaves the connection
  * in the queue, and a level-triggered listener would wake us again at once:
  * stop accepting for a while instead (nginx does the same), and say so in
@@ -340,6 +401,7 @@ static void accept_pause(int err)
 	accept_fails++;
 	if (!accept_resume)
 		listeners_watch(EPOLL_CTL_DEL);
+	accept_defer = 0; /* the pause's end puts the listener back */
 	accept_resume = now + ACCEPT_PAUSE_MS;
 	if (!accept_logged || now - accept_logged >= ACCEPT_LOG_MS) {
 		pr_warn("accept: %s; not accepting for %d ms (%lu time(s) since the last such line)",
@@ -386,8 +448,6 @@ static void on_accept(int listener, int admin)
 		free(c);
 		return;
 	}
-	if (!admin && wk.cfg->accept_mode == ACCEPT_ROTATE)
-		rotate_listener();
 	c->fd = fd;
 	c->file_fd = -1;
 	c->admin = admin;
@@ -407,6 +467,8 @@ static void on_accept(int listener, int admin)
 	conns = c;
 	nconns++;
 	STAT_SET(wk.me->connections, nconns);
+	if (!admin && wk.cfg->accept_mode == ACCEPT_ROTATE)
+		after_accept();
 	/* a client usually sends at once: save the round through epoll */
 	on_readable(c);
 }
@@ -500,6 +562,22 @@ static void run_jobs(void)
 	} while (jobs_pending());
 }
 
+/* epoll_wait's timeout: the jobs' next deadline, or a deferral's end */
+static int wait_ms(void)
+{
+	int ms = jobs_wait_ms();
+
+	if (accept_defer) {
+		long long left = accept_defer - now;
+
+		if (left < 0)
+			left = 0;
+		if (left < ms)
+			ms = (int)left;
+	}
+	return ms;
+}
+
 void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		struct shared *shared, int slot)
 {
@@ -558,13 +636,16 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 	jobs_init(epfd);
 	listeners_watch(EPOLL_CTL_ADD);
 	rtier_watch(epfd, &tag_redis);
+	now = mono_ms();
+	STAT_SET(wk.me->beat, (uint64_t)now);
 	STAT_SET(wk.me->ready, 1);
 	pr_debug("worker %u of generation %u ready", wk.me->index,
 		 wk.me->generation);
 
 	for (;;) {
-		n = epoll_wait(epfd, evs, 64, jobs_wait_ms());
+		n = epoll_wait(epfd, evs, 64, wait_ms());
 		now = mono_ms();
+		STAT_SET(wk.me->beat, (uint64_t)now);
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
@@ -598,6 +679,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 				on_readable(c);
 		}
 		run_jobs();
+		defer_end();
 		if (accept_resume && now >= accept_resume && !draining) {
 			accept_resume = 0;
 			listeners_watch(EPOLL_CTL_ADD);
