@@ -93,11 +93,15 @@ http {
 EOF
 in_ns nginx -e "$tmp/nginx.err" -p "$tmp" -c "$tmp/nginx.conf" \
 	>"$tmp/nginx.log" 2>&1 &
+pid_nginx=$!
 in_ns node "$top/bench/node-cluster.js" 8091 "$W" >"$tmp/node.log" 2>&1 &
+pid_node=$!
 mkdir "$tmp/www"
 printf 'Hello from worker 00000\n' >"$tmp/www/index.html"
 lb_backend 8090 "$W" --root "$tmp/www"
+pid_lbb=$!
 lb_backend 8094 "$W" --origin http://127.0.0.1:8093 --ttl 600
+pid_cache=$!
 for u in 8090/ 8091/ 8092/ 8093/ 8094/hit; do
 	bench_wait_http "$ns" "http://127.0.0.1:$u" || {
 		cat "$tmp"/*.log "$tmp/nginx.err" >&2 2>/dev/null || true
@@ -116,6 +120,10 @@ declare -A url=(
 	[origin]=http://127.0.0.1:8093/
 )
 declare -A req=([lbb]="" [node]="" [nginx]="" [hit]=fixed [miss]=unique [origin]=unique)
+# the servers whose CPU time a setup's requests cost (masters; their
+# workers are counted with them)
+declare -A procs=([lbb]=$pid_lbb [node]=$pid_node [nginx]=$pid_nginx
+	[hit]=$pid_cache [miss]="$pid_cache $pid_nginx" [origin]=$pid_nginx)
 declare -A title=(
 	[lbb]="lb-backend (file, from its cache)"
 	[node]="Node.js cluster (bench/node-cluster.js)"
@@ -131,13 +139,39 @@ stats_cache() {
 		sed -n 's/.*"cache":{[^}]*"hits":\([0-9]*\),"misses":\([0-9]*\).*/\1 \2/p'
 }
 
-# measure SETUP RUN: one wrk run, appended to $tmp/SETUP.dat; for the
-# cache setups also the HIT and MISS answers it got (from /stats)
+# tree PID...: these processes and all their descendants
+tree() {
+	local p
+	for p in "$@"; do
+		echo "$p"
+		# shellcheck disable=SC2046 # a list of pids
+		tree $(ps --ppid "$p" -o pid= 2>/dev/null || true)
+	done
+}
+# cpu_ticks PID...: user + system clock ticks so far of these processes
+# and their descendants
+cpu_ticks() {
+	local p
+	for p in $(tree "$@"); do
+		cat "/proc/$p/stat" 2>/dev/null
+	done | sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+hz=$(getconf CLK_TCK)
+
+# measure SETUP RUN: one wrk run, appended to $tmp/SETUP.dat with the
+# servers' CPU time per request (us) as a 7th column; for the cache setups
+# also the HIT and MISS answers it got (from /stats)
 measure() {
-	local s=$1 r=$2 before after
+	local s=$1 r=$2 before after t0 t1 out
 	case $s in hit | miss) before=$(stats_cache 8094) ;; esac
-	BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=$r \
-		bench_wrk "$ns" "$secs" "${url[$s]}" >>"$tmp/$s.dat"
+	# shellcheck disable=SC2086 # a list of pids
+	t0=$(cpu_ticks ${procs[$s]})
+	out=$(BENCH_WRK_REQ=${req[$s]} BENCH_WRK_TAG=$r \
+		bench_wrk "$ns" "$secs" "${url[$s]}")
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks ${procs[$s]})
+	echo "$out" | awk -v t=$((t1 - t0)) -v hz="$hz" \
+		'{ print $0, $4 ? t * 1e6 / hz / $4 : 0 }' >>"$tmp/$s.dat"
 	case $s in
 	hit | miss)
 		after=$(stats_cache 8094)
@@ -171,11 +205,12 @@ table() {
 	m=$(bench_median "$tmp/$base.dat" 1)
 	for s in "$@"; do
 		f=$tmp/$s.dat
-		printf '| %s | %s | %s | %s | %s | %s |' "${title[$s]}" \
+		printf '| %s | %s | %s | %s | %s | %s | %s |' "${title[$s]}" \
 			"$(bench_summary "$f" 1 %.0f)" \
 			"$(bench_summary "$f" 2 %.2f 0.001)" \
 			"$(bench_summary "$f" 3 %.2f 0.001)" \
 			"$(bench_ratio "$(bench_median "$f" 1)" "$m")" \
+			"$(bench_summary "$f" 7 %.2f)" \
 			"$(($(bench_sum "$f" 5) + $(bench_sum "$f" 6)))"
 		if [ -f "$tmp/$s.cache" ]; then
 			awk '{ h += $1; m += $2 }
@@ -309,9 +344,19 @@ echo
 echo "\"Hello\" servers (bodies of 24-25 bytes; each server sends its own" \
 	"few headers):"
 echo
-echo "| server | req/s | p50 ms | p99 ms | req/s / lb-backend | errors |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| server | req/s | p50 ms | p99 ms | req/s / lb-backend | server CPU us per request | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 table lbb "${servers[@]}"
+echo
+echo "\"server CPU\": the user and system time of the server's processes" \
+	"(master and workers) during a run, per request answered; the client" \
+	"shares the same two cores, so req/s says as much about wrk as about" \
+	"the server, where CPU time per request is the server's own cost." \
+	"Requests per CPU second, nginx / lb-backend: $(bench_ratio \
+		"$(bench_median "$tmp/nginx.dat" 7)" "$(bench_median "$tmp/lbb.dat" 7)")" \
+	"for hello, $(bench_ratio "$(bench_median "$tmp/nginx.dat" 7)" \
+		"$(bench_median "$tmp/hit.dat" 7)") for a cache HIT against" \
+	"nginx's hello (above 1: lb-backend does more with a CPU second)."
 echo
 echo "lb-backend's cache, origin a local nginx answering 513 bytes.  wrk" \
 	"makes a new path and formats every request in Lua for every row, so" \
@@ -320,8 +365,8 @@ echo "lb-backend's cache, origin a local nginx answering 513 bytes.  wrk" \
 	"concurrency.  \"from cache\" is the share of answers lb-backend" \
 	"counted as hits in /stats during the runs:"
 echo
-echo "| path | req/s | p50 ms | p99 ms | req/s / HIT | errors | from cache |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| path | req/s | p50 ms | p99 ms | req/s / HIT | server CPU us per request | errors | from cache |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
@@ -331,7 +376,12 @@ echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)"
 	"reads the answer when its own epoll reports it, serving its other" \
 	"connections meanwhile.  A missed key is stored all the same (ttl" \
 	"600 s); the next run asks for new URLs.  All of it shares the same" \
-	"cores: wrk, lb-backend's workers and the origin's."
+	"cores: wrk, lb-backend's workers and the origin's.  Counted in CPU" \
+	"time instead (the MISS row's server CPU is lb-backend's and the" \
+	"origin's together), a MISS costs the origin alone's CPU time per" \
+	"request / the MISS's: $(bench_ratio "$(bench_median "$tmp/origin.dat" 7)" \
+		"$(bench_median "$tmp/miss.dat" 7)") (the rate a MISS would reach" \
+	"against the origin alone if the servers had the cores to themselves)."
 if [ "$have_strace" = 1 ]; then
 	echo
 	echo "System calls per request of lb-backend's workers (strace -c on" \
