@@ -64,17 +64,21 @@ static int walker_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Claim the next free slot of w's permutation. */
-static void claim(struct walker *w, uint8_t *taken, uint32_t *table,
+/* Claim the next free slot of w's permutation.  taken is a bitmap: 8 KiB
+ * for 65537 slots stays in the first-level cache, where the walks near a
+ * full table probe it many times per claim. */
+static void claim(struct walker *w, uint64_t *taken, uint32_t *table,
 		  uint32_t size)
 {
-	while (taken[w->pos]) {
-		w->pos += w->skip;
-		if (w->pos >= size)
-			w->pos -= size;
+	uint32_t pos = w->pos;
+
+	while (taken[pos / 64] & (1ULL << (pos % 64))) {
+		pos += w->skip;
+		pos = pos >= size ? pos - size : pos;
 	}
-	taken[w->pos] = 1;
-	table[w->pos] = w->id;
+	taken[pos / 64] |= 1ULL << (pos % 64);
+	table[pos] = w->id;
+	w->pos = pos;
 }
 
 /*
@@ -83,7 +87,7 @@ static void claim(struct walker *w, uint8_t *taken, uint32_t *table,
  * weight exceeds max_weight).  Cheap when weights are alike: every
  * backend claims in almost every round.
  */
-static void fill_rounds(struct walker *w, size_t live, uint8_t *taken,
+static void fill_rounds(struct walker *w, size_t live, uint64_t *taken,
 			uint32_t *table, uint32_t size, uint32_t max_weight)
 {
 	uint32_t filled = 0;
@@ -137,7 +141,7 @@ static void heap_down(struct turn *h, size_t n, size_t i)
  * With weights far apart (1 and 10000) the rounds mostly hold one claim,
  * and visiting every backend in each of them costs size x backends.
  */
-static int fill_turns(struct walker *w, size_t live, uint8_t *taken,
+static int fill_turns(struct walker *w, size_t live, uint64_t *taken,
 		      uint32_t *table, uint32_t size, uint32_t max_weight)
 {
 	struct turn *h = calloc(live, sizeof(*h));
@@ -194,7 +198,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		    uint32_t *table, uint32_t size, int how)
 {
 	struct walker *w;
-	uint8_t *taken;
+	uint64_t *taken;
 	uint32_t max_weight = 0, min_weight = UINT32_MAX;
 	size_t live = 0;
 	int err = 0;
@@ -214,7 +218,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		return 0;
 
 	w = calloc(live, sizeof(*w));
-	taken = calloc(size, 1);
+	taken = calloc(size / 64 + 1, sizeof(*taken));
 	if (!w || !taken) {
 		free(w);
 		free(taken);
