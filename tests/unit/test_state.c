@@ -1159,6 +1159,26 @@ static void test_journal(void)
 			!load_same(path, &a, err, sizeof(err)),
 		"rc %d", rc);
 
+	/* a record that cannot be written refuses the change; the journal
+	 * is not used again until the file is written whole */
+	rc = lbd_state_save(&a, err, sizeof(err));
+	{
+		int ro = open(jpath, O_RDONLY | O_CLOEXEC);
+
+		if (ro < 0 || dup2(ro, a.journal_fd) < 0)
+			abort();
+		close(ro);
+	}
+	old = copy_vips(&a), n = a.nvips;
+	a.vips[0].be[0].weight = 8;
+	rc |= !commit(&a, old, n);
+	T_CHECK("journal: a failed write refuses the change",
+		!rc && !lines_of(read_file(jpath, NULL)), "rc %d", rc);
+	old = copy_vips(&a), n = a.nvips;
+	rc = commit(&a, old, n);
+	T_CHECK("journal: after a failed write the file is written whole",
+		!rc && !load_same(path, &a, err, sizeof(err)), "rc %d", rc);
+
 	/* off: no journal at all */
 	a.journal_max = 0;
 	rc = lbd_state_save(&a, err, sizeof(err));
