@@ -81,7 +81,8 @@ int lbd_journal_restart(struct lbd *d)
 static bool same_spec(const struct lb_vip_spec *a, const struct lb_vip_spec *b)
 {
 	return a->family == b->family && a->proto == b->proto &&
-	       a->port == b->port && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
+	       a->port == b->port &&
+	       !memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
 
 static bool same_addr(const struct lbd_backend *a, const struct lbd_backend *b)
@@ -129,7 +130,8 @@ static bool same_backend(const struct lbd_vip *ov, const struct lbd_backend *ob,
 static bool same_head(const struct lbd_vip *o, const struct lbd_vip *v)
 {
 	return o->id == v->id && o->flags == v->flags &&
-	       o->table_size == v->table_size && same_check(&o->check, &v->check);
+	       o->table_size == v->table_size &&
+	       same_check(&o->check, &v->check);
 }
 
 enum walk { WALK_COUNT, WALK_DELS, WALK_PUTS };
@@ -164,7 +166,8 @@ static long walk_backends(const struct lbd_vip *o, const struct lbd_vip *v,
 		} else if (ob) {
 			if (++*searches > MAX_SEARCHES)
 				return -1;
-			for (k = j; k < v->nbe && !same_addr(ob, &v->be[k]); k++)
+			for (k = j; k < v->nbe && !same_addr(ob, &v->be[k]);
+			     k++)
 				;
 			if (k < v->nbe)
 				return -1; /* moved */
@@ -357,8 +360,7 @@ static int put_vip(struct lbd *d, const struct jv *e, char *err, size_t errlen)
 	if (v) {
 		free(v->be);
 	} else {
-		v = grow((void **)&d->vips, d->nvips, &d->cap_vips,
-			 sizeof(*v));
+		v = grow((void **)&d->vips, d->nvips, &d->cap_vips, sizeof(*v));
 		if (!v) {
 			free(nv.be);
 			return bad("out of memory");
@@ -400,9 +402,11 @@ static int change_vip(struct lbd *d, const struct jv *e, char *err,
 		if (a->type != JV_STR ||
 		    lb_parse_addr(a->s, &nb.addr, &nb.family, NULL, 0) ||
 		    !(b = find_backend(v, &nb)))
-			return bad("VIP %s: a removed backend that is not there",
-				   name);
-		memmove(b, b + 1, (size_t)(v->be + v->nbe - b - 1) * sizeof(*b));
+			return bad(
+				"VIP %s: a removed backend that is not there",
+				name);
+		memmove(b, b + 1,
+			(size_t)(v->be + v->nbe - b - 1) * sizeof(*b));
 		v->nbe--;
 	}
 	for (size_t i = 0; i < puts->n; i++) {
@@ -473,8 +477,8 @@ static int replay_record(struct lbd *d, const struct jv *r, char *err,
 }
 
 /* The journal's text (*text, to free; NULL: there is none). */
-static int read_journal(const char *path, char **text, size_t *len,
-			char *err, size_t errlen)
+static int read_journal(const char *path, char **text, size_t *len, char *err,
+			size_t errlen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
