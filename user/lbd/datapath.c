@@ -260,7 +260,38 @@ bool lbd_dp_verify_tables(struct lbd *d, size_t budget)
 	return false;
 }
 
-/* Write v's backends: the usable ones (usable true) or the others. */
+/* Note e as backend id's entry in lb_backends (known false: unknown,
+ * written again next time). */
+static void note_written(struct lbd *d, uint32_t id, const struct lb_backend *e,
+			 bool known)
+{
+	if (!d->dp_be) {
+		d->dp_be = calloc(LB_MAX_BACKENDS, sizeof(*d->dp_be));
+		d->dp_be_known = calloc(LB_MAX_BACKENDS, 1);
+		if (!d->dp_be || !d->dp_be_known) {
+			free(d->dp_be);
+			free(d->dp_be_known);
+			d->dp_be = NULL;
+			d->dp_be_known = NULL;
+			return;
+		}
+	}
+	d->dp_be_known[id] = known;
+	if (known)
+		d->dp_be[id] = *e;
+}
+
+/* Whether lb_backends holds e for backend id, as this lbd wrote it. */
+static bool written(const struct lbd *d, uint32_t id,
+		    const struct lb_backend *e)
+{
+	return d->dp_be && d->dp_be_known[id] &&
+	       !memcmp(&d->dp_be[id], e, sizeof(*e));
+}
+
+/* Write v's backends: the usable ones (usable true) or the others; only
+ * the entries that differ from what this lbd wrote last (a weight changed
+ * on a VIP of thousands of backends writes none). */
 static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
@@ -277,17 +308,28 @@ static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
 		if (lbd_backend_usable(&v->be[i]) != usable)
 			continue;
 		keys[n] = v->be[i].id;
-		backend_entry(v, &v->be[i], &vals[n++]);
+		backend_entry(v, &v->be[i], &vals[n]);
+		if (!written(d, keys[n], &vals[n]))
+			n++;
 	}
 	/* thousands of backends: one call, not one each */
-	count = n;
-	if (n > 1 &&
-	    !bpf_map_update_batch(d->dp.backends, keys, vals, &count, &bopts))
-		goto out;
-	for (uint32_t i = n > 1 ? count : 0; i < n && !err; i++)
+	count = 0;
+	if (n > 1) {
+		/* on failure count says how many were written */
+		count = n;
+		if (bpf_map_update_batch(d->dp.backends, keys, vals, &count,
+					 &bopts) &&
+		    count > n)
+			count = 0;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		note_written(d, keys[i], &vals[i], true);
+	for (uint32_t i = count; i < n && !err; i++) {
 		if (bpf_map_update_elem(d->dp.backends, &keys[i], &vals[i],
 					BPF_ANY))
 			err = -errno;
+		note_written(d, keys[i], &vals[i], !err);
+	}
 out:
 	free(keys);
 	free(vals);
@@ -455,8 +497,11 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
 
 	/* flags 0: flows remembered on it are re-hashed on their next
 	 * packet; the id may be reused, with a new generation */
-	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
+	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY)) {
+		note_written(d, b->id, &e, false);
 		return -errno;
+	}
+	note_written(d, b->id, &e, true);
 	return 0;
 }
 

@@ -170,6 +170,10 @@ struct lbd {
 	uint32_t mtu;
 	int epfd, ctl_fd, sig_fd, timer_fd, hc_timer_fd;
 	struct lbd_backend **by_id; /* backend id -> backend, or NULL */
+	/* backend id -> the entry this lbd last wrote into lb_backends
+	 * (dp_be_known[id]), so that a change writes only what differs */
+	struct lb_backend *dp_be;
+	uint8_t *dp_be_known;
 	struct lbd_vip **vip_of_id; /* backend id -> its VIP */
 	struct lbd_probe *probes; /* backend id -> check in flight */
 	struct mnl_socket *nl, *nl_events;
