@@ -9,6 +9,7 @@
  * claims (and so the disruption on change) stays Maglev's.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,13 +56,42 @@ struct walker {
 	uint64_t credit;
 };
 
-static int walker_cmp(const void *a, const void *b)
+static bool walker_before(const struct walker *x, const struct walker *y)
 {
-	const struct walker *x = a, *y = b;
+	return x->key != y->key ? x->key < y->key : x->id < y->id;
+}
 
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+/*
+ * Sort w by (key, id), bottom-up merges through tmp.  qsort() called its
+ * comparison through a pointer for each of the 60000 comparisons of 5000
+ * backends and moved the 40-byte walkers indirectly: a third of a build's
+ * time.
+ */
+static void sort_walkers(struct walker *w, struct walker *tmp, size_t n)
+{
+	struct walker *src = w, *dst = tmp, *t;
+
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				dst[k++] = walker_before(&src[j], &src[i]) ?
+						   src[j++] :
+						   src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != w)
+		memcpy(w, src, n * sizeof(*w));
 }
 
 /* Claim the next free slot of w's permutation.  taken is a bitmap: 8 KiB
@@ -217,7 +247,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 	if (!live)
 		return 0;
 
-	w = calloc(live, sizeof(*w));
+	w = calloc(2 * live, sizeof(*w)); /* and room to sort them */
 	taken = calloc(size / 64 + 1, sizeof(*taken));
 	if (!w || !taken) {
 		free(w);
@@ -241,7 +271,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		live++;
 	}
 	/* a fixed order makes the table independent of the input order */
-	qsort(w, live, sizeof(*w), walker_cmp);
+	sort_walkers(w, w + live, live);
 
 	if (how == MAGLEV_FILL_AUTO)
 		how = fill_choice(backends, n, live, size, max_weight);
