@@ -1046,6 +1046,14 @@ static void test_journal(void)
 	v->be[0].health_up = false;
 	snprintf(v->be[0].health_err, sizeof(v->be[0].health_err), "timeout");
 	rc |= commit(&a, old, n);
+	/* a backend's own check, "none", then only its interval */
+	old = copy_vips(&a), n = a.nvips;
+	lbd_check_defaults(&a.vips[0].be[0].check);
+	a.vips[0].be[0].check_set = true;
+	rc |= commit(&a, old, n);
+	old = copy_vips(&a), n = a.nvips;
+	a.vips[0].be[0].check.interval_ms = 3000;
+	rc |= commit(&a, old, n);
 	/* the last VIP removed, a new one added; the node drained */
 	old = copy_vips(&a), n = a.nvips;
 	free(a.vips[3].be);
@@ -1058,7 +1066,7 @@ static void test_journal(void)
 	jtext = read_file(jpath, NULL);
 	T_CHECK("journal: small changes are appended, the state file stays",
 		!rc && base && now && !strcmp(base, now) &&
-			lines_of(jtext) == 4,
+			lines_of(jtext) == 6,
 		"rc %d, state file %s, %zu records", rc,
 		now && base && !strcmp(base, now) ? "kept" : "rewritten",
 		lines_of(jtext));
@@ -1069,7 +1077,7 @@ static void test_journal(void)
 	{
 		char *cut = malloc(strlen(jtext) + 64);
 
-		sprintf(cut, "%s{\"seq\": 5, \"next_gen\"", jtext);
+		sprintf(cut, "%s{\"seq\": 7, \"next_gen\"", jtext);
 		write_file(jpath, cut, strlen(cut));
 		free(cut);
 	}
@@ -1111,7 +1119,7 @@ static void test_journal(void)
 		rc = lbd_state_load(&c, err, sizeof(err));
 		after = snapshot(&c);
 		T_CHECK("journal: a missing record is refused",
-			rc < 0 && strstr(err, "record 9 follows 4") &&
+			rc < 0 && strstr(err, "record 9 follows 6") &&
 				!strcmp(before, after),
 			"rc %d: %s", rc, err);
 		free(after);

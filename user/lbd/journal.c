@@ -97,8 +97,6 @@ static bool same_check(const struct lbd_check *a, const struct lbd_check *b)
 	struct jw wa, wb;
 	bool same;
 
-	if (a->kind == LBD_CHECK_NONE || b->kind == LBD_CHECK_NONE)
-		return a->kind == b->kind;
 	jw_init(&wa, false);
 	jw_init(&wb, false);
 	lbd_check_to_json(a, &wa);
@@ -129,9 +127,13 @@ static bool same_backend(const struct lbd_vip *ov, const struct lbd_backend *ob,
 /* The fields of lbd_state_vip_head_json (the address is the same). */
 static bool same_head(const struct lbd_vip *o, const struct lbd_vip *v)
 {
+	/* a VIP's check is written unless it is "none" */
+	bool none = o->check.kind == LBD_CHECK_NONE;
+
 	return o->id == v->id && o->flags == v->flags &&
 	       o->table_size == v->table_size &&
-	       same_check(&o->check, &v->check);
+	       none == (v->check.kind == LBD_CHECK_NONE) &&
+	       (none || same_check(&o->check, &v->check));
 }
 
 enum walk { WALK_COUNT, WALK_DELS, WALK_PUTS };
