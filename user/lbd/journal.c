@@ -49,21 +49,55 @@ void lbd_journal_close(struct lbd *d)
 	d->journal_open = false;
 }
 
-int lbd_journal_restart(struct lbd *d)
+/* fsync the directory of path (a file was created or removed there). */
+static void sync_dir(const char *path)
+{
+	char dir[600];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The state file was just written whole: an empty journal after it (or
+ * none when the journal is off).  0 or -errno. */
+static int restart(struct lbd *d)
 {
 	char path[600];
 	int fd, err;
+	bool made = false;
 
 	journal_path(d, path, sizeof(path));
 	lbd_journal_close(d);
 	d->journal_len = 0;
 	if (!d->journal_max) {
-		if (unlink(path) && errno != ENOENT)
+		if (unlink(path)) {
+			if (errno == ENOENT)
+				return 0;
 			return -errno;
+		}
+		sync_dir(path);
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-		  0600);
+	fd = open(path, O_WRONLY | O_TRUNC | O_APPEND | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+			  0600);
+		made = true;
+	}
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd)) {
@@ -71,9 +105,23 @@ int lbd_journal_restart(struct lbd *d)
 		close(fd);
 		return err;
 	}
+	if (made)
+		sync_dir(path);
 	d->journal_fd = fd;
 	d->journal_open = true;
 	return 0;
+}
+
+int lbd_state_save(struct lbd *d, char *err, size_t errlen)
+{
+	int rc = lbd_state_write(d, err, errlen);
+
+	/* the records up to journal_seq are in the file now; a journal that
+	 * cannot be emptied keeps them (loading skips them by number) and
+	 * the next change is saved whole again */
+	if (!rc)
+		d->journal_broken = restart(d) != 0;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- records */
@@ -513,7 +561,10 @@ out:
 	return rc;
 }
 
-int lbd_journal_replay(struct lbd *d, char *err, size_t errlen)
+/* Apply the journal's records past d->journal_seq to the model just read
+ * from the state file, then check it again; 0, or -errno with err naming
+ * the journal, the line and what is wrong. */
+static int replay(struct lbd *d, char *err, size_t errlen)
 {
 	char path[600], e[256], perr[128];
 	char *text, *p, *nl;
@@ -554,4 +605,34 @@ int lbd_journal_replay(struct lbd *d, char *err, size_t errlen)
 		rc = bad("journal %s is invalid (%s); fix or remove it", path,
 			 e);
 	return rc;
+}
+
+int lbd_state_load(struct lbd *d, char *err, size_t errlen)
+{
+	struct lbd t;
+	int rc;
+
+	/* all or nothing: into a model of its own first */
+	memset(&t, 0, sizeof(t));
+	t.state_path = d->state_path;
+	rc = lbd_state_read(&t, err, errlen);
+	if (!rc)
+		rc = replay(&t, err, errlen);
+	if (rc) {
+		lbd_state_free(&t);
+		return rc;
+	}
+	lbd_state_free(d);
+	d->vips = t.vips;
+	d->nvips = t.nvips;
+	d->cap_vips = t.cap_vips;
+	d->seed = t.seed;
+	d->next_gen = t.next_gen;
+	d->encap_src4 = t.encap_src4;
+	d->encap_src4_set = t.encap_src4_set;
+	d->encap_src6 = t.encap_src6;
+	d->encap_src6_set = t.encap_src6_set;
+	d->node_drained = t.node_drained;
+	d->journal_seq = t.journal_seq;
+	return 0;
 }

@@ -192,9 +192,12 @@ struct lbd {
 
 uint64_t lbd_now_ms(void);
 
-/* state.c: the state file and the in-memory model */
+/* journal.c: the state file and its journal.  Load: the file, then the
+ * records the journal holds past it, all or nothing (1: no state yet).
+ * Save: the file written whole, the journal emptied. */
 int lbd_state_load(struct lbd *d, char *err, size_t errlen);
 int lbd_state_save(struct lbd *d, char *err, size_t errlen);
+/* state.c: the state file's JSON and the in-memory model */
 void lbd_state_to_json(struct lbd *d, struct jw *w);
 int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 			size_t errlen);

@@ -503,9 +503,8 @@ fail:
 	return rc;
 }
 
-int lbd_state_load(struct lbd *d, char *err, size_t errlen)
+int lbd_state_read(struct lbd *d, char *err, size_t errlen)
 {
-	struct lbd t;
 	struct stat st;
 	char *text = NULL;
 	struct jv *root;
@@ -556,31 +555,11 @@ int lbd_state_load(struct lbd *d, char *err, size_t errlen)
 	if (!root)
 		return bad("state file %s is corrupt (%s); fix or remove it",
 			   d->state_path, perr);
-	memset(&t, 0, sizeof(t));
-	t.state_path = d->state_path;
-	rc = lbd_state_from_json(&t, root, perr, sizeof(perr));
+	rc = lbd_state_from_json(d, root, perr, sizeof(perr));
 	jv_free(root);
 	if (rc)
 		return bad("state file %s is invalid (%s); fix or remove it",
 			   d->state_path, perr);
-	/* the changes saved since, one record each */
-	rc = lbd_journal_replay(&t, err, errlen);
-	if (rc) {
-		lbd_state_free(&t);
-		return rc;
-	}
-	lbd_state_free(d);
-	d->vips = t.vips;
-	d->nvips = t.nvips;
-	d->cap_vips = t.cap_vips;
-	d->seed = t.seed;
-	d->next_gen = t.next_gen;
-	d->encap_src4 = t.encap_src4;
-	d->encap_src4_set = t.encap_src4_set;
-	d->encap_src6 = t.encap_src6;
-	d->encap_src6_set = t.encap_src6_set;
-	d->node_drained = t.node_drained;
-	d->journal_seq = t.journal_seq;
 	return 0;
 }
 
@@ -602,7 +581,7 @@ int lbd_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int lbd_state_save(struct lbd *d, char *err, size_t errlen)
+int lbd_state_write(struct lbd *d, char *err, size_t errlen)
 {
 	char tmp[512], dir[512], path[512];
 	struct jw w;
@@ -640,10 +619,6 @@ int lbd_state_save(struct lbd *d, char *err, size_t errlen)
 		unlink(tmp);
 		return rc;
 	}
-	/* the records up to journal_seq are in the file now: an empty
-	 * journal follows it (a failure leaves them there, and loading skips
-	 * them; the next change is saved whole again) */
-	d->journal_broken = lbd_journal_restart(d) != 0;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);

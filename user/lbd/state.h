@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * state.h - what the state file (state.c) and its journal (journal.c)
- * share: one writer and one reader of a VIP and of a backend, so that a
- * journal record holds them exactly as the file does.
+ * state.h - what the journal (journal.c) uses of the state file (state.c):
+ * one writer and one reader of a VIP and of a backend, so that a journal
+ * record holds them exactly as the file does, and the file read and
+ * written whole.  lbd_state_load and lbd_state_save (lbd.h) are the
+ * journal's: the file and its journal together.
  */
 #ifndef LBD_STATE_H
 #define LBD_STATE_H
@@ -33,12 +35,9 @@ int lbd_state_check_vips(const struct lbd_vip *vips, size_t n, char *err,
 /* Write everything or fail with errno set (ENOSPC for a full disk). */
 int lbd_write_all(int fd, const char *buf, size_t len);
 
-/* journal.c: apply the journal's records past d->journal_seq to the model
- * just read from the state file (then checked again); 0, or -errno with
- * err naming the journal, the line and what is wrong. */
-int lbd_journal_replay(struct lbd *d, char *err, size_t errlen);
-/* The state file was just written whole: start an empty journal after it
- * (or remove it when the journal is off).  0 or -errno. */
-int lbd_journal_restart(struct lbd *d);
+/* The state file alone (journal.c adds its journal): read into d's model,
+ * all or nothing; 1 if there is none.  Written whole, atomically. */
+int lbd_state_read(struct lbd *d, char *err, size_t errlen);
+int lbd_state_write(struct lbd *d, char *err, size_t errlen);
 
 #endif /* LBD_STATE_H */
