@@ -30,9 +30,11 @@ fuzz-datapath: $(O)/tests/test_pktfuzz
 	$(Q)LB_FUZZ_SEED=$${LB_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} \
 		LB_FUZZ_PACKETS=$(FUZZ_PACKETS) $(O)/tests/test_pktfuzz
 
-# test_state exercises lbd's state file: it links lbd's state.o and the
-# check configuration it embeds, which need nothing else of lbd.
-LBD_STATE_OBJ := $(O)/obj/lbd/state.o $(O)/obj/lbd/check.o
+# test_state exercises lbd's state file and its journal: it links lbd's
+# state.o, journal.o and the check configuration they embed, which need
+# nothing else of lbd.
+LBD_STATE_OBJ := $(O)/obj/lbd/state.o $(O)/obj/lbd/journal.o \
+		 $(O)/obj/lbd/check.o
 $(O)/tests/test_state: tests/unit/test_state.c $(LBD_STATE_OBJ) $(LIBCOMMON) | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -Iuser/lbd $(DEPFLAGS) -MF $@.d $< $(LBD_STATE_OBJ) $(LIBCOMMON) -o $@ $(PKG_LIBS) $(LDLIBS)

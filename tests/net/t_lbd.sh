@@ -358,6 +358,37 @@ else
 	fail kill9_restart_adopts_program "program now '$(prog_on_eth0)', was $FIRST_PROG"
 fi
 
+# ---------------------------------------------------------------- kill -9 after changes
+# changes answered OK are in the journal (the state file is not rewritten
+# for each); a kill -9 loses none of them, and the next start folds the
+# journal into the state file
+wc_before=$(wc -c <"$R/state.json")
+lbctl backend weight "$VIP" 10.200.0.12 3 >/dev/null &&
+	lbctl add-backend 10.200.100.9:7000/udp 10.200.0.11 >/dev/null &&
+	lbctl backend drain "$VIP" 10.200.0.13 >/dev/null
+before=$(stable_list)
+records=$(wc -l <"$R/state.json.journal")
+if [ "$records" -eq 3 ] && [ "$(wc -c <"$R/state.json")" -eq "$wc_before" ]; then
+	pass changes_saved_as_journal_records
+else
+	fail changes_saved_as_journal_records "$records records; state file $wc_before -> $(wc -c <"$R/state.json") bytes"
+fi
+pid=$(lbd_pid)
+kill -KILL "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+start_lbd
+after=$(stable_list)
+if [ "$before" = "$after" ] && [ ! -s "$R/state.json.journal" ] &&
+	grep -q '10.200.100.9:7000/udp' "$R/state.json"; then
+	pass kill9_keeps_answered_changes
+else
+	fail kill9_keeps_answered_changes "journal $(wc -c <"$R/state.json.journal") bytes after start"
+	diff <(echo "$before") <(echo "$after") | head -5
+fi
+lbctl backend weight "$VIP" 10.200.0.12 2 >/dev/null
+lbctl backend undrain "$VIP" 10.200.0.13 >/dev/null
+lbctl vip del 10.200.100.9:7000/udp >/dev/null
+
 # explain shows the flow's connection table entry and its backend
 if [ "$holder" -gt 0 ]; then
 	ex=$(lbctl -j explain 10.200.0.10:40001 10.200.100.1:9000 udp | python3 -c '

@@ -157,6 +157,13 @@ static void test_maglev(void)
 		"0x%016llx != 0x%016llx", (unsigned long long)d1,
 		(unsigned long long)d2);
 
+	/* ids past what a flat array holds: the same digest, by search */
+	r[0].id = 100000;
+	d2 = digest(r, 4, t2, 65537);
+	T_CHECK("contract_digest_large_ids", d1 == d2, "0x%016llx != 0x%016llx",
+		(unsigned long long)d1, (unsigned long long)d2);
+	r[0].id = 40;
+
 	/* a weight differs: the tables differ, and so do the digests */
 	r[3].weight = 1;
 	d2 = digest(r, 4, t2, 65537);

@@ -933,6 +933,273 @@ static void test_model_helpers(void)
 	T_CHECK("state_free empties", !d.vips && !d.nvips, "not empty");
 }
 
+/* ---------------------------------------------------------------- journal */
+
+static struct lbd_vip *copy_vips(const struct lbd *d)
+{
+	struct lbd_vip *c = calloc(d->nvips + 1, sizeof(*c));
+
+	if (!c)
+		abort();
+	for (size_t i = 0; i < d->nvips; i++) {
+		c[i] = d->vips[i];
+		c[i].be = malloc((d->vips[i].nbe + 1) * sizeof(*c[i].be));
+		if (!c[i].be)
+			abort();
+		memcpy(c[i].be, d->vips[i].be,
+		       d->vips[i].nbe * sizeof(*c[i].be));
+	}
+	return c;
+}
+
+static void free_copy(struct lbd_vip *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(c[i].be);
+	free(c);
+}
+
+/* Save the change made to d since old (a copy_vips of n VIPs). */
+static int commit(struct lbd *d, struct lbd_vip *old, size_t n)
+{
+	char err[256];
+	int rc = lbd_state_commit(d, old, n, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "commit: %s\n", err);
+	free_copy(old, n);
+	return rc;
+}
+
+static size_t lines_of(const char *text)
+{
+	size_t n = 0;
+
+	for (; text && *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/* Load path into a fresh lbd: 0 and the same model as want, or why not. */
+static const char *load_same(const char *path, struct lbd *want, char *err,
+			     size_t errlen)
+{
+	static char why[600];
+	struct lbd b;
+	char *x, *y;
+	int rc;
+
+	init_lbd(&b, path);
+	rc = lbd_state_load(&b, err, errlen);
+	x = snapshot(want);
+	y = snapshot(&b);
+	if (rc)
+		snprintf(why, sizeof(why), "load: %s", err);
+	else if (strcmp(x, y))
+		snprintf(why, sizeof(why), "models differ: %.200s | %.200s", x,
+			 y);
+	free(x);
+	free(y);
+	lbd_state_free(&b);
+	return rc || why[0] ? why : NULL;
+}
+
+static void test_journal(void)
+{
+	char path[300], jpath[320], dir[256], err[512] = "";
+	char *base, *now, *jtext;
+	struct lbd a, c;
+	struct lbd_vip *old, *v;
+	size_t n;
+	const char *why;
+	int rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/j", tmpdir);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s.journal", path);
+	full_model(&a, path);
+	a.journal_max = 1 << 20;
+	T_CHECK("journal: a whole save starts an empty journal",
+		!lbd_state_save(&a, err, sizeof(err)) &&
+			(jtext = read_file(jpath, NULL)) && !jtext[0],
+		"%s", err);
+	base = read_file(path, NULL);
+
+	/* a weight */
+	old = copy_vips(&a), n = a.nvips;
+	a.vips[0].be[0].weight = 7;
+	rc |= commit(&a, old, n);
+	/* a backend added, one removed from the middle */
+	old = copy_vips(&a), n = a.nvips;
+	add_be(&a.vips[1], "fd00:200::15", 203, ++a.next_gen, 2,
+	       LBD_ADMIN_ACTIVE);
+	v = &a.vips[0];
+	memmove(&v->be[1], &v->be[2], (v->nbe - 2) * sizeof(*v->be));
+	v->nbe--;
+	rc |= commit(&a, old, n);
+	/* a VIP's check, and a backend its check found down */
+	old = copy_vips(&a), n = a.nvips;
+	v = &a.vips[2];
+	lbd_check_defaults(&v->check);
+	v->check.kind = LBD_CHECK_TCP;
+	v->check.port = 8080; /* an all-ports VIP */
+	v->be[0].health_up = false;
+	snprintf(v->be[0].health_err, sizeof(v->be[0].health_err), "timeout");
+	rc |= commit(&a, old, n);
+	/* a backend's own check, "none", then only its interval */
+	old = copy_vips(&a), n = a.nvips;
+	lbd_check_defaults(&a.vips[0].be[0].check);
+	a.vips[0].be[0].check_set = true;
+	rc |= commit(&a, old, n);
+	old = copy_vips(&a), n = a.nvips;
+	a.vips[0].be[0].check.interval_ms = 3000;
+	rc |= commit(&a, old, n);
+	/* the last VIP removed, a new one added; the node drained */
+	old = copy_vips(&a), n = a.nvips;
+	free(a.vips[3].be);
+	a.nvips--;
+	v = add_vip(&a, "10.200.100.3:53/udp", 9, 0, 251);
+	add_be(v, "10.200.0.30", 300, ++a.next_gen, 1, LBD_ADMIN_ACTIVE);
+	a.node_drained = true;
+	rc |= commit(&a, old, n);
+	now = read_file(path, NULL);
+	jtext = read_file(jpath, NULL);
+	T_CHECK("journal: small changes are appended, the state file stays",
+		!rc && base && now && !strcmp(base, now) &&
+			lines_of(jtext) == 6,
+		"rc %d, state file %s, %zu records", rc,
+		now && base && !strcmp(base, now) ? "kept" : "rewritten",
+		lines_of(jtext));
+	why = load_same(path, &a, err, sizeof(err));
+	T_CHECK("journal: loading replays the records", !why, "%s", why);
+
+	/* a record whose write was cut short (never answered) */
+	{
+		char *cut = malloc(strlen(jtext) + 64);
+
+		sprintf(cut, "%s{\"seq\": 7, \"next_gen\"", jtext);
+		write_file(jpath, cut, strlen(cut));
+		free(cut);
+	}
+	why = load_same(path, &a, err, sizeof(err));
+	T_CHECK("journal: a last record cut short is ignored", !why, "%s", why);
+
+	/* written whole, then a crash before the journal was emptied: the
+	 * records the file holds are skipped (a VIP removed twice would
+	 * refuse the load) */
+	T_CHECK("journal: a whole save empties it",
+		!lbd_state_save(&a, err, sizeof(err)) &&
+			!lines_of(read_file(jpath, NULL)),
+		"%s", err);
+	write_file(jpath, jtext, strlen(jtext));
+	why = load_same(path, &a, err, sizeof(err));
+	T_CHECK("journal: records the state file holds are skipped", !why, "%s",
+		why);
+
+	/* refused: a corrupt line, a missing record; nothing changes */
+	init_lbd(&c, path);
+	{
+		char *bad = malloc(strlen(jtext) + 64);
+		char *before = snapshot(&c), *after;
+
+		sprintf(bad, "not json\n%s", jtext);
+		write_file(jpath, bad, strlen(bad));
+		rc = lbd_state_load(&c, err, sizeof(err));
+		after = snapshot(&c);
+		T_CHECK("journal: a corrupt line is refused, naming it",
+			rc < 0 &&
+				strstr(err, "state.json.journal line 1 is "
+					    "corrupt") &&
+				!strcmp(before, after),
+			"rc %d: %s", rc, err);
+		free(after);
+		sprintf(bad, "{\"seq\": 9, \"next_gen\": 1, \"node_drained\": "
+			     "false, \"vips\": []}\n");
+		write_file(jpath, bad, strlen(bad));
+		rc = lbd_state_load(&c, err, sizeof(err));
+		after = snapshot(&c);
+		T_CHECK("journal: a missing record is refused",
+			rc < 0 && strstr(err, "record 9 follows 6") &&
+				!strcmp(before, after),
+			"rc %d: %s", rc, err);
+		free(after);
+		free(before);
+		free(bad);
+	}
+	lbd_state_free(&c);
+	write_file(jpath, "", 0);
+
+	/* a change larger than the journal may hold, or one that reorders
+	 * the VIPs: the state file whole */
+	free(base);
+	base = read_file(path, NULL);
+	a.journal_max = 300;
+	old = copy_vips(&a), n = a.nvips;
+	v = add_vip(&a, "10.200.100.4:80/tcp", 10, 0, 251);
+	for (int i = 0; i < 8; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "10.200.0.%d", 40 + i);
+		add_be(v, addr, 400 + (uint32_t)i, ++a.next_gen, 1,
+		       LBD_ADMIN_ACTIVE);
+	}
+	rc = commit(&a, old, n);
+	free(now);
+	now = read_file(path, NULL);
+	T_CHECK("journal: a change past --journal-max writes the file whole",
+		!rc && strcmp(base, now) && !lines_of(read_file(jpath, NULL)) &&
+			!load_same(path, &a, err, sizeof(err)),
+		"rc %d", rc);
+	a.journal_max = 1 << 20;
+	old = copy_vips(&a), n = a.nvips;
+	{
+		struct lbd_vip t = a.vips[0];
+
+		a.vips[0] = a.vips[1];
+		a.vips[1] = t;
+	}
+	free(base);
+	base = now;
+	rc = commit(&a, old, n);
+	now = read_file(path, NULL);
+	T_CHECK("journal: VIPs in another order write the file whole",
+		!rc && strcmp(base, now) && !lines_of(read_file(jpath, NULL)) &&
+			!load_same(path, &a, err, sizeof(err)),
+		"rc %d", rc);
+
+	/* a record that cannot be written refuses the change; the journal
+	 * is not used again until the file is written whole */
+	rc = lbd_state_save(&a, err, sizeof(err));
+	{
+		int ro = open(jpath, O_RDONLY | O_CLOEXEC);
+
+		if (ro < 0 || dup2(ro, a.journal_fd) < 0)
+			abort();
+		close(ro);
+	}
+	old = copy_vips(&a), n = a.nvips;
+	a.vips[0].be[0].weight = 8;
+	rc |= !commit(&a, old, n);
+	T_CHECK("journal: a failed write refuses the change",
+		!rc && !lines_of(read_file(jpath, NULL)), "rc %d", rc);
+	old = copy_vips(&a), n = a.nvips;
+	rc = commit(&a, old, n);
+	T_CHECK("journal: after a failed write the file is written whole",
+		!rc && !load_same(path, &a, err, sizeof(err)), "rc %d", rc);
+
+	/* off: no journal at all */
+	a.journal_max = 0;
+	rc = lbd_state_save(&a, err, sizeof(err));
+	T_CHECK("journal: --journal-max 0 removes it",
+		!rc && !stray_files(dir, "state.json", NULL), "found %s",
+		stray_files(dir, "state.json", NULL));
+	lbd_journal_close(&a);
+	free(base);
+	free(now);
+	free(jtext);
+	lbd_state_free(&a);
+}
+
 static void cleanup(void)
 {
 	char cmd[300];
@@ -955,5 +1222,6 @@ int main(void)
 	test_on_down_default();
 	test_save_fails();
 	test_model_helpers();
+	test_journal();
 	return t_exit();
 }

@@ -17,7 +17,11 @@
 #     backends onto one VIP, and of 1000 VIPs with 6 backends each; one
 #     change (backend weight) on the VIP of 5000 backends, from lbctl's
 #     start to its answer; lbd restarted with 1000 VIPs and 6000 backends,
-#     from its start until its control socket answers.  The backends are
+#     from its start until its control socket answers.  The single change
+#     is timed twice: as lbd saves it (a journal record), and with
+#     --journal-max 0, where every change rewrites the whole state file as
+#     lbd did before the journal: the slower variant the benchmark must
+#     see.  The backends are
 #     addresses on the balancer's segment with permanent neighbour entries
 #     (no hosts behind them): lbd finds them resolved and usable and builds
 #     every table in full, as for real backends.  Each is timed by
@@ -29,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 runs=${BENCH_RUNS:-5}
-scale_runs=${BENCH_CONTROL_SCALE_RUNS:-3}
+scale_runs=${BENCH_CONTROL_SCALE_RUNS:-5}
 trials=${BENCH_CONTROL_TRIALS:-11}
 pps=${BENCH_CONTROL_PPS:-50000}
 name=bctl$$
@@ -150,6 +154,18 @@ timed() {
 	fi
 	echo "$t0 $t1" | awk '{ printf "%.3f\n", ($2 - $1) / 1e6 }' >>"$f"
 }
+# the scale lab's lbd: its pid; stopped; started with extra options
+spid() { sctl -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])'; }
+sstop() {
+	local pid
+	pid=$(spid)
+	kill -TERM "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+}
+sstart() {
+	slb "$O/lbd" --iface eth0 --state "$SR/state.json" \
+		--socket "$SR/lbd.sock" --pin "$SR/bpf/lb" --log "$SR/lbd.log" "$@"
+}
 python3 - "$tmp" <<'PY'
 import sys
 d = sys.argv[1]
@@ -175,14 +191,21 @@ for r in $(seq "$scale_runs"); do
 	timed "$tmp/one.dat" "$O/lbctl" -S "$SR/lbd.sock" apply -f "$tmp/one.conf"
 	for w in 2 3 4 5 6; do
 		timed "$tmp/change.dat" "$O/lbctl" -S "$SR/lbd.sock" backend \
-			weight 10.200.100.1:80/tcp 10.201.0.$r "$w"
+			weight 10.200.100.1:80/tcp "10.201.0.$r" "$w"
 	done
+	# the slower variant: the whole state file written per change
+	sstop
+	sstart --journal-max 0
+	for w in 7 8 9 10 11; do
+		timed "$tmp/whole.dat" "$O/lbctl" -S "$SR/lbd.sock" backend \
+			weight 10.200.100.1:80/tcp "10.201.0.$r" "$w"
+	done
+	sstop
+	sstart
 	sctl apply -f "$tmp/empty.conf" >/dev/null
 	timed "$tmp/many.dat" "$O/lbctl" -S "$SR/lbd.sock" apply -f "$tmp/many.conf"
 	[ "$(sctl -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["backends"])')" = 6000 ]
-	pid=$(sctl -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
-	kill -TERM "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+	sstop
 	# lbd returns once it is ready: its control socket answers
 	timed "$tmp/restart.dat" "$O/lbd" --iface eth0 --state "$SR/state.json" \
 		--socket "$SR/lbd.sock" --pin "$SR/bpf/lb" --log "$SR/lbd.log"
@@ -223,11 +246,13 @@ echo
 echo "At scale (issue 17; before: the figures of the issue, one" \
 	"\`add-backend\` at a time).  Median of $scale_runs runs (min-max)," \
 	"milliseconds; the single change: 5 per run.  Every table is built in" \
-	"full (65537 slots); the apply of many VIPs swaps all new tables in" \
-	"with one map update (one RCU grace period), a single change writes" \
-	"the slots that change in place (no swap, no grace period), and a" \
-	"restart keeps the pinned tables, comparing each with the state's by" \
-	"digest after its socket answers."
+	"full (65537 slots); the apply of many VIPs builds its tables on as" \
+	"many threads as there are CPUs and swaps them all in with one map" \
+	"update (one RCU grace period); a single change writes the slots that" \
+	"change in place (no swap, no grace period), only the backend entries" \
+	"that differ, and one journal record (fdatasync) instead of the whole" \
+	"state file; a restart keeps the pinned tables, comparing each with" \
+	"the state's by digest after its socket answers."
 echo
 echo "| operation | before | goal | now, ms |"
 echo "|---|---:|---:|---:|"
@@ -237,7 +262,13 @@ echo "| 1000 VIPs x 6 backends: one \`lbctl apply\` | - | 5000 |" \
 	"$(bench_summary "$tmp/many.dat" 1 %.0f) |"
 echo "| one change (backend weight) on the VIP of 5000 backends, lbctl start to answer | 81 ms a call (47-107) | 20 |" \
 	"$(bench_summary "$tmp/change.dat" 1 %.1f) |"
+echo "| the same with \`--journal-max 0\` (the whole state file written per change, as before the journal) | - | - |" \
+	"$(bench_summary "$tmp/whole.dat" 1 %.1f) |"
 echo "| lbd restart with 1000 VIPs / 6000 backends until its socket answers | 34 s (1003 VIPs / 6006 backends) | 1000 |" \
 	"$(bench_summary "$tmp/restart.dat" 1 %.0f) |"
 echo "| \`add-backend\` to the first packet at the new backend (above) | 23 ms | - |" \
 	"$(bench_summary "$tmp/add.dat" 3 %.1f) |"
+if [ -f "$here/../../bench/CONTROL.md" ]; then
+	echo
+	cat "$here/../../bench/CONTROL.md"
+fi

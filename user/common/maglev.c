@@ -9,6 +9,7 @@
  * claims (and so the disruption on change) stays Maglev's.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,26 +56,59 @@ struct walker {
 	uint64_t credit;
 };
 
-static int walker_cmp(const void *a, const void *b)
+static bool walker_before(const struct walker *x, const struct walker *y)
 {
-	const struct walker *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	return x->key != y->key ? x->key < y->key : x->id < y->id;
 }
 
-/* Claim the next free slot of w's permutation. */
-static void claim(struct walker *w, uint8_t *taken, uint32_t *table,
+/*
+ * Sort w by (key, id), bottom-up merges through tmp.  qsort() called its
+ * comparison through a pointer for each of the 60000 comparisons of 5000
+ * backends and moved the 40-byte walkers indirectly: a third of a build's
+ * time.
+ */
+static void sort_walkers(struct walker *w, struct walker *tmp, size_t n)
+{
+	struct walker *src = w, *dst = tmp, *t;
+
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				dst[k++] = walker_before(&src[j], &src[i]) ?
+						   src[j++] :
+						   src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != w)
+		memcpy(w, src, n * sizeof(*w));
+}
+
+/* Claim the next free slot of w's permutation.  taken is a bitmap: 8 KiB
+ * for 65537 slots stays in the first-level cache, where the walks near a
+ * full table probe it many times per claim. */
+static void claim(struct walker *w, uint64_t *taken, uint32_t *table,
 		  uint32_t size)
 {
-	while (taken[w->pos]) {
-		w->pos += w->skip;
-		if (w->pos >= size)
-			w->pos -= size;
+	uint32_t pos = w->pos;
+
+	while (taken[pos / 64] & (1ULL << (pos % 64))) {
+		pos += w->skip;
+		pos = pos >= size ? pos - size : pos;
 	}
-	taken[w->pos] = 1;
-	table[w->pos] = w->id;
+	taken[pos / 64] |= 1ULL << (pos % 64);
+	table[pos] = w->id;
+	w->pos = pos;
 }
 
 /*
@@ -83,7 +117,7 @@ static void claim(struct walker *w, uint8_t *taken, uint32_t *table,
  * weight exceeds max_weight).  Cheap when weights are alike: every
  * backend claims in almost every round.
  */
-static void fill_rounds(struct walker *w, size_t live, uint8_t *taken,
+static void fill_rounds(struct walker *w, size_t live, uint64_t *taken,
 			uint32_t *table, uint32_t size, uint32_t max_weight)
 {
 	uint32_t filled = 0;
@@ -137,7 +171,7 @@ static void heap_down(struct turn *h, size_t n, size_t i)
  * With weights far apart (1 and 10000) the rounds mostly hold one claim,
  * and visiting every backend in each of them costs size x backends.
  */
-static int fill_turns(struct walker *w, size_t live, uint8_t *taken,
+static int fill_turns(struct walker *w, size_t live, uint64_t *taken,
 		      uint32_t *table, uint32_t size, uint32_t max_weight)
 {
 	struct turn *h = calloc(live, sizeof(*h));
@@ -194,7 +228,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		    uint32_t *table, uint32_t size, int how)
 {
 	struct walker *w;
-	uint8_t *taken;
+	uint64_t *taken;
 	uint32_t max_weight = 0, min_weight = UINT32_MAX;
 	size_t live = 0;
 	int err = 0;
@@ -213,8 +247,8 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 	if (!live)
 		return 0;
 
-	w = calloc(live, sizeof(*w));
-	taken = calloc(size, 1);
+	w = calloc(2 * live, sizeof(*w)); /* and room to sort them */
+	taken = calloc(size / 64 + 1, sizeof(*taken));
 	if (!w || !taken) {
 		free(w);
 		free(taken);
@@ -237,7 +271,7 @@ int maglev_build_ex(const struct maglev_backend *backends, size_t n,
 		live++;
 	}
 	/* a fixed order makes the table independent of the input order */
-	qsort(w, live, sizeof(*w), walker_cmp);
+	sort_walkers(w, w + live, live);
 
 	if (how == MAGLEV_FILL_AUTO)
 		how = fill_choice(backends, n, live, size, max_weight);

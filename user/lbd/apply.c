@@ -9,6 +9,7 @@
  * their ids, generations, next hops and health.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ int ctl_export(struct lbd *d, struct ctl_op *op)
  * backends it could forward to under their VIP's mode.  Only backends
  * that are new are looked for among this host's addresses. */
 static int check_backend(const struct lbd_conf *c, size_t vi, size_t bi,
-			 bool is_new, char *err, size_t errlen)
+			 bool is_new, const struct ifaddrs *ifs, char *err,
+			 size_t errlen)
 {
 	const struct lbd_vip *v = &c->vips[vi].v;
 	const struct lbd_backend *b = &v->be[bi];
@@ -47,8 +49,8 @@ static int check_backend(const struct lbd_conf *c, size_t vi, size_t bi,
 	lb_format_vip(&v->spec, vname, sizeof(vname));
 	lb_format_addr(&b->addr, b->family, bname, sizeof(bname));
 	if (is_new)
-		rc = ctl_backend_ok(v->flags, &v->spec, &b->addr, b->family,
-				    vname, bname, e, sizeof(e));
+		rc = ctl_backend_ok(ifs, v->flags, &v->spec, &b->addr,
+				    b->family, vname, bname, e, sizeof(e));
 	else
 		rc = lb_rule_family(v->flags & LB_VIP_F_ENCAP, v->spec.family,
 				    b->family, vname, bname, e, sizeof(e));
@@ -89,8 +91,13 @@ static int build(struct lbd *d, const struct lbd_conf *c, struct lbd_vip *nv,
 {
 	uint8_t *vused = calloc(LB_MAX_VIPS, 1);
 	uint8_t *bused = calloc(LB_MAX_BACKENDS, 1);
+	struct ifaddrs *ifs = NULL;
 	int rc = 0;
 
+	/* this host's addresses, once for every new backend (NULL: each
+	 * check reads them itself) */
+	if (getifaddrs(&ifs))
+		ifs = NULL;
 	if (!vused || !bused) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -139,7 +146,7 @@ static int build(struct lbd *d, const struct lbd_conf *c, struct lbd_vip *nv,
 				o ? ctl_match_backend(o, fb, j) : NULL;
 			struct lbd_backend *b = &v->be[j];
 
-			rc = check_backend(c, i, j, !ob, err, errlen);
+			rc = check_backend(c, i, j, !ob, ifs, err, errlen);
 			if (rc)
 				goto out;
 			if (ob) {
@@ -191,6 +198,8 @@ full:
 	rc = -ENOSPC;
 	snprintf(err, errlen, "too many VIPs (limit %u)", LB_MAX_VIPS);
 out:
+	if (ifs)
+		freeifaddrs(ifs);
 	free(vused);
 	free(bused);
 	return rc;

@@ -128,7 +128,7 @@ static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op,
 		model_restore(d, &before);
 		return;
 	}
-	if (lbd_state_save(d, err, sizeof(err))) {
+	if (lbd_state_commit(d, before.vips, before.nvips, err, sizeof(err))) {
 		pr_warn("%s", err);
 		ctl_error(op->w, "change not made: %s", err);
 		model_restore(d, &before);

@@ -89,10 +89,14 @@ int ctl_req_vip_options(const struct jv *req, const struct lb_vip_spec *spec,
 int ctl_req_backend_ok(struct jw *w, uint32_t vip_flags,
 		       const struct lb_vip_spec *spec, const union lb_addr *a,
 		       uint8_t fam, const char *vname, const char *bname);
-/* The same, the error in err instead of the answer. */
-int ctl_backend_ok(uint32_t vip_flags, const struct lb_vip_spec *spec,
-		   const union lb_addr *a, uint8_t fam, const char *vname,
-		   const char *bname, char *err, size_t errlen);
+/* The same, the error in err instead of the answer; this host's
+ * addresses from ifs (getifaddrs(), read once for many backends), or read
+ * now when NULL. */
+struct ifaddrs;
+int ctl_backend_ok(const struct ifaddrs *ifs, uint32_t vip_flags,
+		   const struct lb_vip_spec *spec, const union lb_addr *a,
+		   uint8_t fam, const char *vname, const char *bname, char *err,
+		   size_t errlen);
 /* The VIP and backend a request names, both existing; NULL (answered) if
  * not. */
 struct lbd_backend *ctl_req_find_backend(struct lbd *d, const struct jv *req,

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <linux/if_link.h>
 #include <mntent.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,12 +79,6 @@ static uint64_t table_signature(const struct lbd_vip *v)
 	return h;
 }
 
-/*
- * The table of v's backends (as their weights are now): written in place
- * into the installed table when in_place and that table has the same size
- * (*fd = -1: done, nothing to swap), else into a new table map (*fd).
- * *digest: the table's (digest.h).  0 or -errno.
- */
 /* The Maglev input of v's backends as their weights are now (*mb) and v's
  * table built from it (*table), with its digest; both to free.  0 or
  * -errno. */
@@ -108,7 +103,13 @@ static int table_of(const struct lbd_vip *v, struct maglev_backend **mb,
 				     digest);
 }
 
-static int build_table(struct lbd *d, struct lbd_vip *v, bool in_place, int *fd,
+/*
+ * The table of v's backends (as their weights are now): written in place
+ * into the installed table when that table has the same size (*fd = -1:
+ * done, nothing to swap), else into a new table map (*fd).  *digest: the
+ * table's (digest.h).  0 or -errno.
+ */
+static int build_table(struct lbd *d, struct lbd_vip *v, int *fd,
 		       uint64_t *digest)
 {
 	struct maglev_backend *mb = NULL;
@@ -119,17 +120,79 @@ static int build_table(struct lbd *d, struct lbd_vip *v, bool in_place, int *fd,
 	err = table_of(v, &mb, &table, digest);
 	if (err)
 		goto out;
-	if (in_place) {
-		err = lb_dp_update_table(&d->dp, v->id, table, v->table_size);
-		if (err != -ENOENT && err != -EMSGSIZE)
-			goto out;
-	}
+	err = lb_dp_update_table(&d->dp, v->id, table, v->table_size);
+	if (err != -ENOENT && err != -EMSGSIZE)
+		goto out;
 	*fd = lb_dp_table_create(v->id, table, v->table_size);
 	err = *fd < 0 ? *fd : 0;
 out:
 	free(mb);
 	free(table);
 	return err;
+}
+
+/* A VIP's table built into a new map, for one swap of many. */
+struct table_job {
+	const struct lbd_vip *v;
+	size_t who; /* its index in lbd_dp_sync_vips' list */
+	uint64_t sig, digest;
+	int fd; /* the new map, or -errno */
+};
+
+struct table_jobs {
+	struct table_job *j;
+	size_t n;
+	size_t next; /* the next job to take (atomic) */
+};
+
+/* Take jobs until none is left: the table (the input read only), its
+ * digest, its map.  Nothing here logs or writes lbd's model. */
+static void *run_jobs(void *arg)
+{
+	struct table_jobs *q = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED)) < q->n) {
+		struct table_job *j = &q->j[i];
+		struct maglev_backend *mb = NULL;
+		uint32_t *table = NULL;
+		int err = table_of(j->v, &mb, &table, &j->digest);
+
+		j->fd = err ? err :
+			      lb_dp_table_create(j->v->id, table,
+						 j->v->table_size);
+		free(mb);
+		free(table);
+	}
+	return NULL;
+}
+
+/* Jobs per thread below which one thread does them all. */
+#define JOBS_PER_THREAD 8
+#define MAX_THREADS 8
+
+/*
+ * The jobs, on as many threads as there are CPUs: a table of 65537 slots
+ * takes 1-2 ms to build and about 0.5 ms to write into its map, so that an
+ * apply of 1000 VIPs spends seconds here, all of it independent per VIP.
+ */
+static void build_tables(struct table_job *j, size_t n)
+{
+	struct table_jobs q = { .j = j, .n = n };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t tid[MAX_THREADS];
+	size_t want = n / JOBS_PER_THREAD, nt = 0;
+
+	if (want > (size_t)(cpus > 0 ? cpus : 1))
+		want = (size_t)(cpus > 0 ? cpus : 1);
+	if (want > MAX_THREADS)
+		want = MAX_THREADS;
+	/* this thread is one of them */
+	while (nt + 1 < want && !pthread_create(&tid[nt], NULL, run_jobs, &q))
+		nt++;
+	run_jobs(&q);
+	while (nt)
+		pthread_join(tid[--nt], NULL);
 }
 
 /* Whether the datapath has a table for v (a restarted lbd finds the one
@@ -197,7 +260,38 @@ bool lbd_dp_verify_tables(struct lbd *d, size_t budget)
 	return false;
 }
 
-/* Write v's backends: the usable ones (usable true) or the others. */
+/* Note e as backend id's entry in lb_backends (known false: unknown,
+ * written again next time). */
+static void note_written(struct lbd *d, uint32_t id, const struct lb_backend *e,
+			 bool known)
+{
+	if (!d->dp_be) {
+		d->dp_be = calloc(LB_MAX_BACKENDS, sizeof(*d->dp_be));
+		d->dp_be_known = calloc(LB_MAX_BACKENDS, 1);
+		if (!d->dp_be || !d->dp_be_known) {
+			free(d->dp_be);
+			free(d->dp_be_known);
+			d->dp_be = NULL;
+			d->dp_be_known = NULL;
+			return;
+		}
+	}
+	d->dp_be_known[id] = known;
+	if (known)
+		d->dp_be[id] = *e;
+}
+
+/* Whether lb_backends holds e for backend id, as this lbd wrote it. */
+static bool written(const struct lbd *d, uint32_t id,
+		    const struct lb_backend *e)
+{
+	return d->dp_be && d->dp_be_known[id] &&
+	       !memcmp(&d->dp_be[id], e, sizeof(*e));
+}
+
+/* Write v's backends: the usable ones (usable true) or the others; only
+ * the entries that differ from what this lbd wrote last (a weight changed
+ * on a VIP of thousands of backends writes none). */
 static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
@@ -214,17 +308,28 @@ static int write_backends(struct lbd *d, struct lbd_vip *v, bool usable)
 		if (lbd_backend_usable(&v->be[i]) != usable)
 			continue;
 		keys[n] = v->be[i].id;
-		backend_entry(v, &v->be[i], &vals[n++]);
+		backend_entry(v, &v->be[i], &vals[n]);
+		if (!written(d, keys[n], &vals[n]))
+			n++;
 	}
 	/* thousands of backends: one call, not one each */
-	count = n;
-	if (n > 1 &&
-	    !bpf_map_update_batch(d->dp.backends, keys, vals, &count, &bopts))
-		goto out;
-	for (uint32_t i = n > 1 ? count : 0; i < n && !err; i++)
+	count = 0;
+	if (n > 1) {
+		/* on failure count says how many were written */
+		count = n;
+		if (bpf_map_update_batch(d->dp.backends, keys, vals, &count,
+					 &bopts) &&
+		    count > n)
+			count = 0;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		note_written(d, keys[i], &vals[i], true);
+	for (uint32_t i = count; i < n && !err; i++) {
 		if (bpf_map_update_elem(d->dp.backends, &keys[i], &vals[i],
 					BPF_ANY))
 			err = -errno;
+		note_written(d, keys[i], &vals[i], !err);
+	}
 out:
 	free(keys);
 	free(vals);
@@ -253,16 +358,14 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 {
 	/* per VIP: 0 fine, else its error; the tables to swap in */
 	int *err = calloc(n ? n : 1, sizeof(*err));
-	int *fds = malloc((n ? n : 1) * sizeof(*fds));
-	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
-	size_t *who = malloc((n ? n : 1) * sizeof(*who));
-	uint64_t *sigs = malloc((n ? n : 1) * sizeof(*sigs));
-	uint64_t *digests = malloc((n ? n : 1) * sizeof(*digests));
-	size_t nt = 0, adopted = 0;
+	struct table_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	int *fds = calloc(n ? n : 1, sizeof(*fds));
+	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	size_t nj = 0, nt = 0, adopted = 0;
 	bool quiet = d->tables_quiet;
 	int first = 0, ierr;
 
-	if (!err || !fds || !ids || !who || !sigs || !digests) {
+	if (!err || !jobs || !fds || !ids) {
 		first = -ENOMEM;
 		goto out;
 	}
@@ -288,43 +391,62 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 			continue;
 		}
 		v->table_unverified = false;
-		/* one VIP: its table changed in place, no grace period to
-		 * wait for; many: new tables, swapped in at once */
-		err[i] =
-			build_table(d, v, n == 1 && !force_table, &fd, &digest);
-		if (err[i] || fd < 0) {
-			if (err[i]) {
-				v->rebuild_failures++;
-			} else {
-				v->rebuilds++;
-				v->table_sig = sig;
-				v->digest = digest;
-				v->digest_ok = true;
-			}
-			log_table(d, v, err[i]);
+		if (n > 1 || force_table) {
+			/* many: new tables, built below, swapped in at once */
+			jobs[nj++] = (struct table_job){ .v = v,
+							 .who = i,
+							 .sig = sig };
 			continue;
 		}
-		fds[nt] = fd;
-		ids[nt] = v->id;
-		sigs[nt] = sig;
-		digests[nt] = digest;
-		who[nt++] = i;
+		/* one VIP: its table changed in place, no grace period to
+		 * wait for */
+		err[i] = build_table(d, v, &fd, &digest);
+		if (!err[i] && fd >= 0) {
+			jobs[nj++] = (struct table_job){ .v = v,
+							 .who = i,
+							 .sig = sig,
+							 .digest = digest,
+							 .fd = fd };
+			continue;
+		}
+		if (err[i]) {
+			v->rebuild_failures++;
+		} else {
+			v->rebuilds++;
+			v->table_sig = sig;
+			v->digest = digest;
+			v->digest_ok = true;
+		}
+		log_table(d, v, err[i]);
+	}
+	if (n > 1 || force_table)
+		build_tables(jobs, nj);
+	for (size_t k = 0; k < nj; k++) {
+		if (jobs[k].fd < 0) {
+			err[jobs[k].who] = jobs[k].fd;
+			vs[jobs[k].who]->rebuild_failures++;
+			log_table(d, vs[jobs[k].who], jobs[k].fd);
+			continue;
+		}
+		fds[nt] = jobs[k].fd;
+		ids[nt] = jobs[k].v->id;
+		jobs[nt++] = jobs[k];
 	}
 	/* one swap of every new table: one RCU grace period */
 	ierr = lb_dp_install_tables(&d->dp, ids, fds, (uint32_t)nt);
 	if (n > 1)
 		d->tables_quiet = true;
 	for (size_t t = 0; t < nt; t++) {
-		struct lbd_vip *v = vs[who[t]];
+		struct lbd_vip *v = vs[jobs[t].who];
 
 		close(fds[t]); /* the outer map holds its own reference */
-		err[who[t]] = ierr;
+		err[jobs[t].who] = ierr;
 		if (ierr) {
 			v->rebuild_failures++;
 		} else {
 			v->rebuilds++;
-			v->table_sig = sigs[t];
-			v->digest = digests[t];
+			v->table_sig = jobs[t].sig;
+			v->digest = jobs[t].digest;
 			v->digest_ok = true;
 		}
 		log_table(d, v, ierr);
@@ -358,11 +480,9 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 	}
 out:
 	free(err);
+	free(jobs);
 	free(fds);
 	free(ids);
-	free(who);
-	free(sigs);
-	free(digests);
 	return first;
 }
 
@@ -377,8 +497,11 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
 
 	/* flags 0: flows remembered on it are re-hashed on their next
 	 * packet; the id may be reused, with a new generation */
-	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY))
+	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY)) {
+		note_written(d, b->id, &e, false);
 		return -errno;
+	}
+	note_written(d, b->id, &e, true);
 	return 0;
 }
 

@@ -150,6 +150,16 @@ struct lbd {
 	union lb_addr encap_src4, encap_src6;
 	bool encap_src4_set, encap_src6_set;
 	bool node_drained; /* lbctl node drain: announce no VIP */
+	/* the last change record saved: in the state file up to the one it
+	 * names, in the journal after */
+	uint64_t journal_seq;
+
+	/* the journal (journal.c) */
+	uint64_t journal_max; /* --journal-max; 0: every save is whole */
+	uint64_t journal_len; /* bytes in it */
+	int journal_fd;
+	bool journal_open; /* journal_fd is open */
+	bool journal_broken; /* the next change is saved whole */
 
 	/* runtime */
 	struct lb *skel;
@@ -160,6 +170,10 @@ struct lbd {
 	uint32_t mtu;
 	int epfd, ctl_fd, sig_fd, timer_fd, hc_timer_fd;
 	struct lbd_backend **by_id; /* backend id -> backend, or NULL */
+	/* backend id -> the entry this lbd last wrote into lb_backends
+	 * (dp_be_known[id]), so that a change writes only what differs */
+	struct lb_backend *dp_be;
+	uint8_t *dp_be_known;
 	struct lbd_vip **vip_of_id; /* backend id -> its VIP */
 	struct lbd_probe *probes; /* backend id -> check in flight */
 	struct mnl_socket *nl, *nl_events;
@@ -178,13 +192,27 @@ struct lbd {
 
 uint64_t lbd_now_ms(void);
 
-/* state.c: the state file and the in-memory model */
+/* journal.c: the state file and its journal.  Load: the file, then the
+ * records the journal holds past it, all or nothing (1: no state yet).
+ * Save: the file written whole, the journal emptied. */
 int lbd_state_load(struct lbd *d, char *err, size_t errlen);
 int lbd_state_save(struct lbd *d, char *err, size_t errlen);
+/* state.c: the state file's JSON and the in-memory model */
 void lbd_state_to_json(struct lbd *d, struct jw *w);
 int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 			size_t errlen);
 void lbd_state_free(struct lbd *d);
+/*
+ * Persist the change made to the model since old (the VIPs as they were,
+ * nold of them): one record appended to the journal and flushed, or the
+ * whole state file when the change is large, cannot be told as a record,
+ * or the journal would grow past journal_max (which starts it anew).
+ * Either way it is on disk when this returns 0.
+ */
+int lbd_state_commit(struct lbd *d, const struct lbd_vip *old, size_t nold,
+		     char *err, size_t errlen);
+void lbd_journal_close(struct lbd *d);
+#define LBD_DEFAULT_JOURNAL_MAX (1u << 20)
 struct lbd_vip *lbd_find_vip(struct lbd *d, const struct lb_vip_spec *spec);
 struct lbd_backend *lbd_find_backend(struct lbd_vip *v, const union lb_addr *a,
 				     uint8_t family);

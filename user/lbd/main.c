@@ -47,6 +47,10 @@ static void usage(FILE *f)
 		"      --announce-proto N   routing protocol number of those routes\n"
 		"                           (default %u)\n"
 		"      --conntrack-size N   connection table entries per family (default %u)\n"
+		"      --journal-max BYTES  a change is saved as a record appended to\n"
+		"                           FILE.journal until it holds this much; then\n"
+		"                           FILE is written whole (default %u; 0: every\n"
+		"                           change writes FILE whole)\n"
 		"      --hash-seed N        fleet-wide flow hash seed (same on every LB)\n"
 		"      --encap-src4 ADDR    outer source of IPIP packets\n"
 		"      --encap-src6 ADDR    outer source of IP6IP6/4in6 packets\n"
@@ -57,7 +61,8 @@ static void usage(FILE *f)
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help\n",
 		LBD_DEFAULT_STATE, LBD_DEFAULT_SOCKET, LBD_DEFAULT_PIN,
-		LBD_ANNOUNCE_PROTO, LB_CT_DEFAULT_SIZE);
+		LBD_ANNOUNCE_PROTO, LB_CT_DEFAULT_SIZE,
+		LBD_DEFAULT_JOURNAL_MAX);
 }
 
 static int epoll_add(struct lbd *d, int fd)
@@ -221,7 +226,8 @@ int main(int argc, char **argv)
 		OPT_RELOAD,
 		OPT_METRICS,
 		OPT_ANN_TABLE,
-		OPT_ANN_PROTO
+		OPT_ANN_PROTO,
+		OPT_JOURNAL_MAX
 	};
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
@@ -241,6 +247,7 @@ int main(int argc, char **argv)
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "announce-table", required_argument, NULL, OPT_ANN_TABLE },
 		{ "announce-proto", required_argument, NULL, OPT_ANN_PROTO },
+		{ "journal-max", required_argument, NULL, OPT_JOURNAL_MAX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -251,6 +258,7 @@ int main(int argc, char **argv)
 			 .timer_fd = -1,
 			 .hc_timer_fd = -1,
 			 .epfd = -1,
+			 .journal_max = LBD_DEFAULT_JOURNAL_MAX,
 			 .xdp_mode = XDP_MODE_NATIVE };
 	const char *seed_opt = NULL, *src4 = NULL, *src6 = NULL;
 	union lb_addr a4 = {}, a6 = {};
@@ -365,6 +373,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d.announce_proto = (uint8_t)p;
+			break;
+		}
+		case OPT_JOURNAL_MAX: {
+			uint32_t n;
+
+			if (lb_parse_u32(optarg, "--journal-max", 0, UINT32_MAX,
+					 &n, err, sizeof(err))) {
+				fprintf(stderr, "lbd: %s\n", err);
+				return 2;
+			}
+			d.journal_max = n;
 			break;
 		}
 		case 'v':
@@ -518,8 +537,10 @@ int main(int argc, char **argv)
 	run_loop(&d);
 
 	/* health saved at most once a second: what changed since goes now,
-	 * or a restart would start from older health */
-	if (d.save_pending && lbd_state_save(&d, err, sizeof(err)))
+	 * or a restart would start from older health; and the journal's
+	 * records into the state file, which then holds everything */
+	if ((d.save_pending || d.journal_len) &&
+	    lbd_state_save(&d, err, sizeof(err)))
 		pr_warn("%s", err);
 
 	lbd_metrics_close(&d);
@@ -533,6 +554,7 @@ int main(int argc, char **argv)
 	lbd_announce_close(&d.ann);
 	lbd_neigh_close(&d);
 	lbd_dp_close(&d);
+	lbd_journal_close(&d);
 	lbd_state_free(&d);
 	return 0;
 fail:
@@ -547,6 +569,7 @@ fail:
 	lbd_dp_abandon(&d);
 	if (d.skel)
 		lbd_dp_close(&d);
+	lbd_journal_close(&d);
 	lbd_state_free(&d);
 	return 1;
 }

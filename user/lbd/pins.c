@@ -311,4 +311,8 @@ void lbd_dp_close(struct lbd *d)
 	}
 	lb__destroy(d->skel);
 	d->skel = NULL;
+	free(d->dp_be);
+	free(d->dp_be_known);
+	d->dp_be = NULL;
+	d->dp_be_known = NULL;
 }

@@ -127,16 +127,18 @@ int ctl_req_check(const struct jv *req, const struct lb_vip_spec *spec,
 	return 0;
 }
 
-/* The interface of this host that holds address a, if any, in ifname. */
-static bool local_address(const union lb_addr *a, uint8_t fam, char *ifname,
-			  size_t len)
+/* The interface of this host that holds address a, if any, in ifname;
+ * from the list ifs, or read now when NULL. */
+static bool local_address(const struct ifaddrs *list, const union lb_addr *a,
+			  uint8_t fam, char *ifname, size_t len)
 {
-	struct ifaddrs *ifs, *i;
+	struct ifaddrs *ifs = NULL;
+	const struct ifaddrs *i;
 	bool found = false;
 
-	if (getifaddrs(&ifs))
+	if (!list && getifaddrs(&ifs))
 		return false;
-	for (i = ifs; i && !found; i = i->ifa_next) {
+	for (i = list ? list : ifs; i && !found; i = i->ifa_next) {
 		if (!i->ifa_addr)
 			continue;
 		if (fam == LB_FAMILY_V4 && i->ifa_addr->sa_family == AF_INET)
@@ -151,16 +153,18 @@ static bool local_address(const union lb_addr *a, uint8_t fam, char *ifname,
 		if (found)
 			snprintf(ifname, len, "%s", i->ifa_name);
 	}
-	freeifaddrs(ifs);
+	if (ifs)
+		freeifaddrs(ifs);
 	return found;
 }
 
 /* A backend the balancer could forward to: the family rule of the VIP's
  * mode, not the VIP itself, not an address of this host (its traffic
  * would stay here, "via lo"). */
-int ctl_backend_ok(uint32_t vip_flags, const struct lb_vip_spec *spec,
-		   const union lb_addr *a, uint8_t fam, const char *vname,
-		   const char *bname, char *err, size_t errlen)
+int ctl_backend_ok(const struct ifaddrs *ifs, uint32_t vip_flags,
+		   const struct lb_vip_spec *spec, const union lb_addr *a,
+		   uint8_t fam, const char *vname, const char *bname, char *err,
+		   size_t errlen)
 {
 	char ifname[IF_NAMESIZE];
 
@@ -168,7 +172,7 @@ int ctl_backend_ok(uint32_t vip_flags, const struct lb_vip_spec *spec,
 			   bname, err, errlen) ||
 	    lb_rule_not_vip(spec, a, fam, vname, bname, err, errlen))
 		return -EINVAL;
-	if (local_address(a, fam, ifname, sizeof(ifname))) {
+	if (local_address(ifs, a, fam, ifname, sizeof(ifname))) {
 		snprintf(err, errlen,
 			 "backend %s is an address of this balancer (on %s): "
 			 "its traffic would never leave this host",
@@ -184,7 +188,7 @@ int ctl_req_backend_ok(struct jw *w, uint32_t vip_flags,
 {
 	char err[256];
 
-	if (ctl_backend_ok(vip_flags, spec, a, fam, vname, bname, err,
+	if (ctl_backend_ok(NULL, vip_flags, spec, a, fam, vname, bname, err,
 			   sizeof(err))) {
 		ctl_error(w, "%s", err);
 		return -EINVAL;

@@ -3,8 +3,9 @@
  * state.c - lbd's configuration model and its state file.
  *
  * The state file is JSON, rewritten atomically (temporary file in the same
- * directory, fsync, rename, fsync of the directory) before any change is
- * acknowledged.  A file that does not parse or validate is refused whole:
+ * directory, fsync, rename, fsync of the directory); a change is
+ * acknowledged once it is in that file or in the journal that follows it
+ * (journal.c).  A file that does not parse or validate is refused whole:
  * lbd does not start on it and does not overwrite it.
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "fsutil.h"
 #include "lbd.h"
+#include "state.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -151,6 +153,59 @@ static const char *hash_name(uint32_t flags)
 	return flags & LB_VIP_F_HASH_SRC ? "src" : "5tuple";
 }
 
+void lbd_state_vip_head_json(const struct lbd_vip *v, struct jw *w)
+{
+	char buf[LB_VIPSTRLEN];
+
+	jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
+	jw_kuint(w, "id", v->id);
+	jw_kstr(w, "mode", mode_name(v->flags));
+	jw_kstr(w, "hash", hash_name(v->flags));
+	jw_kstr(w, "on_down", lbd_on_down_name(v->flags));
+	jw_kuint(w, "table_size", v->table_size);
+	if (v->check.kind != LBD_CHECK_NONE) {
+		jw_key(w, "check");
+		lbd_check_to_json(&v->check, w);
+	}
+}
+
+void lbd_state_backend_json(const struct lbd_vip *v,
+			    const struct lbd_backend *b, struct jw *w)
+{
+	char buf[LB_ADDRSTRLEN];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "addr",
+		lb_format_addr(&b->addr, b->family, buf, sizeof(buf)));
+	jw_kuint(w, "id", b->id);
+	jw_kuint(w, "gen", b->gen);
+	jw_kuint(w, "weight", b->weight);
+	jw_kstr(w, "admin",
+		b->admin == LBD_ADMIN_DRAINING ? "draining" : "active");
+	if (b->check_set) {
+		jw_key(w, "check");
+		lbd_check_to_json(&b->check, w);
+	}
+	if (lbd_check_of(v, b)->kind != LBD_CHECK_NONE) {
+		jw_kstr(w, "health", b->health_up ? "up" : "down");
+		if (!b->health_up)
+			jw_kstr(w, "health_reason", b->health_err);
+	}
+	jw_obj_end(w);
+}
+
+void lbd_state_vip_json(const struct lbd_vip *v, struct jw *w)
+{
+	jw_obj_begin(w);
+	lbd_state_vip_head_json(v, w);
+	jw_key(w, "backends");
+	jw_arr_begin(w);
+	for (size_t j = 0; j < v->nbe; j++)
+		lbd_state_backend_json(v, &v->be[j], w);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
 void lbd_state_to_json(struct lbd *d, struct jw *w)
 {
 	char buf[LB_VIPSTRLEN], seed[24];
@@ -160,6 +215,8 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 	snprintf(seed, sizeof(seed), "0x%016llx", (unsigned long long)d->seed);
 	jw_kstr(w, "hash_seed", seed);
 	jw_kuint(w, "next_gen", d->next_gen);
+	/* the journal's records up to this one are in this file */
+	jw_kuint(w, "journal_seq", d->journal_seq);
 	if (d->node_drained)
 		jw_kbool(w, "node_drained", true);
 	if (d->encap_src4_set)
@@ -172,51 +229,8 @@ void lbd_state_to_json(struct lbd *d, struct jw *w)
 				       sizeof(buf)));
 	jw_key(w, "vips");
 	jw_arr_begin(w);
-	for (size_t i = 0; i < d->nvips; i++) {
-		struct lbd_vip *v = &d->vips[i];
-
-		jw_obj_begin(w);
-		jw_kstr(w, "vip", lb_format_vip(&v->spec, buf, sizeof(buf)));
-		jw_kuint(w, "id", v->id);
-		jw_kstr(w, "mode", mode_name(v->flags));
-		jw_kstr(w, "hash", hash_name(v->flags));
-		jw_kstr(w, "on_down", lbd_on_down_name(v->flags));
-		jw_kuint(w, "table_size", v->table_size);
-		if (v->check.kind != LBD_CHECK_NONE) {
-			jw_key(w, "check");
-			lbd_check_to_json(&v->check, w);
-		}
-		jw_key(w, "backends");
-		jw_arr_begin(w);
-		for (size_t j = 0; j < v->nbe; j++) {
-			struct lbd_backend *b = &v->be[j];
-
-			jw_obj_begin(w);
-			jw_kstr(w, "addr",
-				lb_format_addr(&b->addr, b->family, buf,
-					       sizeof(buf)));
-			jw_kuint(w, "id", b->id);
-			jw_kuint(w, "gen", b->gen);
-			jw_kuint(w, "weight", b->weight);
-			jw_kstr(w, "admin",
-				b->admin == LBD_ADMIN_DRAINING ? "draining" :
-								 "active");
-			if (b->check_set) {
-				jw_key(w, "check");
-				lbd_check_to_json(&b->check, w);
-			}
-			if (lbd_check_of(v, b)->kind != LBD_CHECK_NONE) {
-				jw_kstr(w, "health",
-					b->health_up ? "up" : "down");
-				if (!b->health_up)
-					jw_kstr(w, "health_reason",
-						b->health_err);
-			}
-			jw_obj_end(w);
-		}
-		jw_arr_end(w);
-		jw_obj_end(w);
-	}
+	for (size_t i = 0; i < d->nvips; i++)
+		lbd_state_vip_json(&d->vips[i], w);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
@@ -235,9 +249,9 @@ static void backend_init_runtime(struct lbd_backend *b)
 	snprintf(b->neigh_err, sizeof(b->neigh_err), "not resolved yet");
 }
 
-static int parse_backend(const struct jv *o, struct lbd_backend *b,
-			 const struct lbd_vip *v, const char *vip, char *err,
-			 size_t errlen)
+int lbd_state_parse_backend(const struct jv *o, struct lbd_backend *b,
+			    const struct lbd_vip *v, const char *vip, char *err,
+			    size_t errlen)
 {
 	const char *health = jv_get_str(o, "health");
 	const char *reason = jv_get_str(o, "health_reason");
@@ -288,8 +302,8 @@ static int parse_backend(const struct jv *o, struct lbd_backend *b,
 	return 0;
 }
 
-static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
-		     size_t errlen)
+int lbd_state_parse_vip(const struct jv *o, struct lbd_vip *v,
+			bool with_backends, char *err, size_t errlen)
 {
 	const char *name = jv_get_str(o, "vip");
 	const char *mode = jv_get_str(o, "mode");
@@ -316,7 +330,7 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	if (jv_get(o, "on_down") && (!on_down || (strcmp(on_down, "keep") &&
 						  strcmp(on_down, "rehash"))))
 		return bad("VIP %s: bad \"on_down\"", name);
-	if (!bes || bes->type != JV_ARR)
+	if (with_backends && (!bes || bes->type != JV_ARR))
 		return bad("VIP %s: missing \"backends\"", name);
 	v->id = (uint32_t)id;
 	v->table_size = (uint32_t)size;
@@ -331,6 +345,8 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	    lbd_check_from_json(jv_get(o, "check"), &v->spec, &v->check, e,
 				sizeof(e)))
 		return bad("VIP %s: %s", name, e);
+	if (!with_backends)
+		return 0;
 	v->be = calloc(bes->n ? bes->n : 1, sizeof(*v->be));
 	if (!v->be) {
 		snprintf(err, errlen, "out of memory");
@@ -338,8 +354,8 @@ static int parse_vip(const struct jv *o, struct lbd_vip *v, char *err,
 	}
 	v->cap = bes->n ? bes->n : 1;
 	for (size_t i = 0; i < bes->n; i++) {
-		rc = parse_backend(&bes->items[i], &v->be[i], v, name, err,
-				   errlen);
+		rc = lbd_state_parse_backend(&bes->items[i], &v->be[i], v, name,
+					     err, errlen);
 		if (rc)
 			return rc;
 		for (size_t j = 0; j < i; j++)
@@ -360,6 +376,58 @@ static void free_vips(struct lbd_vip *vips, size_t n)
 	free(vips);
 }
 
+int lbd_state_check_vips(const struct lbd_vip *nv, size_t n, char *err,
+			 size_t errlen)
+{
+	uint8_t *used;
+	char name[LB_VIPSTRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (nv[j].id == nv[i].id ||
+			    (nv[j].spec.family == nv[i].spec.family &&
+			     nv[j].spec.port == nv[i].spec.port &&
+			     nv[j].spec.proto == nv[i].spec.proto &&
+			     !memcmp(&nv[j].spec.addr, &nv[i].spec.addr,
+				     sizeof(nv[i].spec.addr))))
+				return bad("duplicate VIP or VIP id");
+	}
+	/* the family rules of the control socket hold here too */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < nv[i].nbe; j++) {
+			if (nv[i].be[j].family == nv[i].spec.family ||
+			    (nv[i].spec.family == LB_FAMILY_V4 &&
+			     (nv[i].flags & LB_VIP_F_ENCAP)))
+				continue;
+			return bad("VIP %s: backend of another address family "
+				   "(only an ipip IPv4 VIP may have IPv6 "
+				   "backends)",
+				   lb_format_vip(&nv[i].spec, name,
+						 sizeof(name)));
+		}
+	}
+	/* backend ids are unique across VIPs (and below LB_MAX_BACKENDS:
+	 * lbd_state_parse_backend) */
+	used = calloc(LB_MAX_BACKENDS, 1);
+	if (!used) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < nv[i].nbe; j++) {
+			uint32_t id = nv[i].be[j].id;
+
+			if (used[id]) {
+				free(used);
+				return bad("duplicate backend id %u", id);
+			}
+			used[id] = 1;
+		}
+	}
+	free(used);
+	return 0;
+}
+
 int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 			size_t errlen)
 {
@@ -368,7 +436,7 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	const char *s4 = jv_get_str(root, "encap_src4");
 	const char *s6 = jv_get_str(root, "encap_src6");
 	const struct jv *drained = jv_get(root, "node_drained");
-	uint64_t version, next_gen;
+	uint64_t version, next_gen, seq = 0;
 	struct lbd_vip *nv = NULL;
 	union lb_addr a4 = {}, a6 = {};
 	unsigned long long sv;
@@ -402,48 +470,20 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < vips->n; i++) {
-		rc = parse_vip(&vips->items[i], &nv[i], err, errlen);
+		rc = lbd_state_parse_vip(&vips->items[i], &nv[i], true, err,
+					 errlen);
 		n = i + 1;
 		if (rc)
 			goto fail;
-		for (size_t j = 0; j < i; j++) {
-			if (nv[j].id == nv[i].id ||
-			    (nv[j].spec.family == nv[i].spec.family &&
-			     nv[j].spec.port == nv[i].spec.port &&
-			     nv[j].spec.proto == nv[i].spec.proto &&
-			     !memcmp(&nv[j].spec.addr, &nv[i].spec.addr,
-				     sizeof(nv[i].spec.addr)))) {
-				rc = bad("duplicate VIP or VIP id");
-				goto fail;
-			}
-		}
 	}
-	/* the family rules of the control socket hold here too */
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < nv[i].nbe; j++) {
-			if (nv[i].be[j].family == nv[i].spec.family ||
-			    (nv[i].spec.family == LB_FAMILY_V4 &&
-			     (nv[i].flags & LB_VIP_F_ENCAP)))
-				continue;
-			rc = bad("VIP %s: backend of another address family "
-				 "(only an ipip IPv4 VIP may have IPv6 "
-				 "backends)",
-				 jv_get_str(&vips->items[i], "vip"));
-			goto fail;
-		}
+	rc = lbd_state_check_vips(nv, n, err, errlen);
+	if (rc)
+		goto fail;
+	if (jv_get(root, "journal_seq") &&
+	    jv_get_uint(root, "journal_seq", UINT64_MAX, &seq)) {
+		rc = bad("bad \"journal_seq\"");
+		goto fail;
 	}
-	/* backend ids are unique across VIPs */
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < nv[i].nbe; j++)
-			for (size_t k = i; k < n; k++)
-				for (size_t l = k == i ? j + 1 : 0;
-				     l < nv[k].nbe; l++)
-					if (nv[i].be[j].id == nv[k].be[l].id) {
-						rc = bad(
-							"duplicate backend id %u",
-							nv[i].be[j].id);
-						goto fail;
-					}
 
 	free_vips(d->vips, d->nvips);
 	d->vips = nv;
@@ -456,13 +496,14 @@ int lbd_state_from_json(struct lbd *d, const struct jv *root, char *err,
 	d->encap_src6 = a6;
 	d->encap_src6_set = !!s6;
 	d->node_drained = drained && drained->b;
+	d->journal_seq = seq;
 	return 0;
 fail:
 	free_vips(nv, n);
 	return rc;
 }
 
-int lbd_state_load(struct lbd *d, char *err, size_t errlen)
+int lbd_state_read(struct lbd *d, char *err, size_t errlen)
 {
 	struct stat st;
 	char *text = NULL;
@@ -522,8 +563,7 @@ int lbd_state_load(struct lbd *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Write everything or fail with errno set (ENOSPC for a full disk). */
-static int write_all(int fd, const char *buf, size_t len)
+int lbd_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
@@ -541,7 +581,7 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int lbd_state_save(struct lbd *d, char *err, size_t errlen)
+int lbd_state_write(struct lbd *d, char *err, size_t errlen)
 {
 	char tmp[512], dir[512], path[512];
 	struct jw w;
@@ -563,7 +603,7 @@ int lbd_state_save(struct lbd *d, char *err, size_t errlen)
 		jw_free(&w);
 		return bad("cannot write %s: %s", tmp, strerror(errno));
 	}
-	if (write_all(fd, w.buf, w.len) || write_all(fd, "\n", 1) ||
+	if (lbd_write_all(fd, w.buf, w.len) || lbd_write_all(fd, "\n", 1) ||
 	    fsync(fd)) {
 		rc = bad("cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
