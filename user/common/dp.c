@@ -320,6 +320,58 @@ int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)
 	return 0;
 }
 
+#define COUNTER_BATCH 1024 /* entries per batch read */
+#define KERNEL_ENOTSUPP 524 /* the kernel's own "not supported" */
+
+int lb_dp_counters(int map_fd, uint32_t n, struct lb_counter *sums)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t keys[COUNTER_BATCH], pos = 0, next = 0;
+	struct lb_counter *v;
+	int err = 0;
+
+	memset(sums, 0, n * sizeof(*sums));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc((size_t)COUNTER_BATCH * ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (pos < n) {
+		uint32_t count = n - pos < COUNTER_BATCH ? n - pos :
+							   COUNTER_BATCH;
+
+		/* an array's batch comes in index order, from in_batch */
+		if (bpf_map_lookup_batch(map_fd, pos ? &next : NULL, &next,
+					 keys, v, &count, &bopts) &&
+		    errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			struct lb_counter *s = &sums[keys[i]];
+
+			if (keys[i] >= n)
+				continue;
+			for (int c = 0; c < ncpu; c++) {
+				s->packets += v[(size_t)i * ncpu + c].packets;
+				s->bytes += v[(size_t)i * ncpu + c].bytes;
+			}
+		}
+		if (!count)
+			break;
+		pos += count;
+	}
+	free(v);
+	/* kernels without batch reads of arrays: one entry at a time */
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -KERNEL_ENOTSUPP) {
+		err = 0;
+		for (; pos < n && !err; pos++)
+			err = lb_dp_counter(map_fd, pos, &sums[pos]);
+	}
+	return err;
+}
+
 int lb_dp_counter_reset(int map_fd, uint32_t idx)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -81,6 +81,10 @@ int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f);
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);
 
+/* Entries [0, n) of a per-CPU lb_counter array, each summed over all
+ * possible CPUs, in a few batch reads instead of a system call per entry. */
+int lb_dp_counters(int map_fd, uint32_t n, struct lb_counter *sums);
+
 /* Zero a per-CPU lb_counter on every CPU. */
 int lb_dp_counter_reset(int map_fd, uint32_t idx);
 

@@ -444,8 +444,10 @@ static void render_daemon(struct prom *p, const struct lbd *d)
 
 static void render(void *ctx, struct prom *p)
 {
+	struct lb_counter *vc = NULL, *bc = NULL;
 	struct lbd *d = ctx;
 	struct snap s = {};
+	int err;
 
 	for (int i = 0; i < LB_STAT_MAX; i++)
 		lb_dp_counter(d->dp.stats, (uint32_t)i, &s.global[i]);
@@ -455,18 +457,25 @@ static void render(void *ctx, struct prom *p)
 		p->oom = true;
 		goto out;
 	}
+	err = lbd_read_counters(d, &vc, &bc);
+	if (err) {
+		/* no scrape rather than counters that seem to have reset */
+		pr_warn("metrics: reading the datapath's counters: %s",
+			strerror(-err));
+		p->oom = true;
+		goto out;
+	}
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 
-		lb_dp_counter(d->dp.vip_stats, v->id, &s.vip[i]);
+		s.vip[i] = vc[v->id];
 		s.be[i] = calloc(v->nbe ? v->nbe : 1, sizeof(**s.be));
 		if (!s.be[i]) {
 			p->oom = true;
 			goto out;
 		}
 		for (size_t j = 0; j < v->nbe; j++)
-			lb_dp_counter(d->dp.backend_stats, v->be[j].id,
-				      &s.be[i][j]);
+			s.be[i][j] = bc[v->be[j].id];
 	}
 	render_daemon(p, d);
 	render_global(p, &s);
@@ -478,6 +487,8 @@ out:
 		for (size_t i = 0; i < d->nvips; i++)
 			free(s.be[i]);
 	free(s.be);
+	free(vc);
+	free(bc);
 	free(s.vip);
 }
 

@@ -7,6 +7,7 @@
  * datapath.c and state.c; nothing here calls back up into the event loop,
  * the control socket or the health checks.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,40 +97,72 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 	}
 }
 
+int lbd_read_counters(struct lbd *d, struct lb_counter **vips,
+		      struct lb_counter **bes)
+{
+	uint32_t nv = 1, nb = 1;
+	int err;
+
+	for (size_t i = 0; i < d->nvips; i++) {
+		const struct lbd_vip *v = &d->vips[i];
+
+		if (v->id >= nv)
+			nv = v->id + 1;
+		for (size_t j = 0; j < v->nbe; j++)
+			if (v->be[j].id >= nb)
+				nb = v->be[j].id + 1;
+	}
+	*vips = calloc(nv, sizeof(**vips));
+	*bes = calloc(nb, sizeof(**bes));
+	if (!*vips || !*bes) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = lb_dp_counters(d->dp.vip_stats, nv, *vips);
+	if (!err)
+		err = lb_dp_counters(d->dp.backend_stats, nb, *bes);
+	if (!err)
+		return 0;
+fail:
+	free(*vips);
+	free(*bes);
+	*vips = *bes = NULL;
+	return err;
+}
+
+static void rate_of(const struct lb_counter *c, struct lb_counter *last,
+		    double dt, double *pps, double *bps)
+{
+	if (dt > 0 && c->packets >= last->packets) {
+		*pps = (double)(c->packets - last->packets) / dt;
+		*bps = (double)(c->bytes - last->bytes) * 8 / dt;
+	}
+	*last = *c;
+}
+
 void lbd_sample_rates(struct lbd *d)
 {
 	static uint64_t last_ms;
 	uint64_t now = lbd_now_ms();
+	struct lb_counter *vc, *bc;
 	double dt = last_ms ? (double)(now - last_ms) / 1000.0 : 0;
 
+	if (lbd_read_counters(d, &vc, &bc))
+		return; /* the next tick measures over two seconds */
 	last_ms = now;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
-		struct lb_counter c;
 
-		lb_dp_counter(d->dp.vip_stats, v->id, &c);
-		if (dt > 0 && c.packets >= v->last.packets) {
-			v->rate_pps =
-				(double)(c.packets - v->last.packets) / dt;
-			v->rate_bps =
-				(double)(c.bytes - v->last.bytes) * 8 / dt;
-		}
-		v->last = c;
+		rate_of(&vc[v->id], &v->last, dt, &v->rate_pps, &v->rate_bps);
 		for (size_t j = 0; j < v->nbe; j++) {
 			struct lbd_backend *b = &v->be[j];
 
-			lb_dp_counter(d->dp.backend_stats, b->id, &c);
-			if (dt > 0 && c.packets >= b->last.packets) {
-				b->rate_pps =
-					(double)(c.packets - b->last.packets) /
-					dt;
-				b->rate_bps =
-					(double)(c.bytes - b->last.bytes) * 8 /
-					dt;
-			}
-			b->last = c;
+			rate_of(&bc[b->id], &b->last, dt, &b->rate_pps,
+				&b->rate_bps);
 		}
 	}
+	free(vc);
+	free(bc);
 }
 
 void lbd_announce_update(struct lbd *d, bool withdraw)
