@@ -81,8 +81,8 @@ struct worker_slot {
 
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
 /* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
- * 4: and the Redis tier's counters */
-#define SHARED_VERSION 4
+ * 4: and the Redis tier's counters; 5: purge_resets among them */
+#define SHARED_VERSION 5
 
 struct shared {
 	uint32_t magic, version;

@@ -50,6 +50,7 @@ struct rtier_counters {
 	uint64_t too_big; /* objects over --redis-max-object */
 	uint64_t purges; /* PURGE requests answered */
 	uint64_t purge_msgs; /* purge messages applied to the local tier */
+	uint64_t purge_resets; /* local tier dropped: purges went unheard */
 	uint64_t lock_served; /* misses answered by another host's fetch */
 	uint64_t lock_expired; /* waits for another host's fetch ran out */
 	uint64_t redirects; /* cluster MOVED and ASK followed */

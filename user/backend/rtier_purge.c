@@ -2,9 +2,19 @@
 /*
  * rtier_purge.c - PURGE through the Redis tier, and the purge channel that
  * tells every host's local tier.
+ *
+ * A host whose subscription is cut misses the messages sent meanwhile, and
+ * would keep serving its copies of what was purged.  So every PURGE also
+ * counts itself in Redis: INCR of PREFIX"purge:epoch", applied before its
+ * message goes out.  A worker reads the count when it subscribes, and
+ * counts the messages it gets; when it subscribes again after losing the
+ * channel, a count that is not the one it read plus the messages it got
+ * (or one it cannot read) means purges went by unheard: it drops every
+ * object of the local tier, which refills from Redis and the origin.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
@@ -14,6 +24,13 @@
 
 static unsigned int sub_node; /* cluster: the node of the purge channel */
 static long long sub_retry_at;
+static int subscribed; /* the SUBSCRIBE was confirmed, the channel is up */
+static int lost; /* the channel went down since the epoch was read */
+static int epoch_due; /* the epoch is to be read (subscribed anew) */
+static int epoch_asked; /* its GET is out */
+static long long subscribed_at; /* ms */
+static long long epoch = -1; /* read when last subscribed; -1: unknown */
+static long long heard; /* purge messages since the epoch was read */
 
 /* Wait for what was asked, at most --redis-timeout; the outcome moves
  * the breaker.  0, or -errno after the server failed. */
@@ -44,16 +61,22 @@ static size_t channel(char *ch)
 	return (size_t)snprintf(ch, 80, "%spurge", rt.rc->prefix);
 }
 
+/* The key counting the purges (not a target: those begin with '/'). */
+static size_t epoch_key(char *k)
+{
+	return (size_t)snprintf(k, 80, "%spurge:epoch", rt.rc->prefix);
+}
+
 struct purge_wait {
 	int got;
-	long long n[2]; /* DEL's and PUBLISH's integers */
+	long long n[3]; /* DEL's, INCR's and PUBLISH's integers */
 };
 
 static void on_purge_reply(void *arg, const struct resp *r)
 {
 	struct purge_wait *w = arg;
 
-	if (r && r->type == RESP_INT && w->got < 2)
+	if (r && r->type == RESP_INT && w->got < 3)
 		w->n[w->got++] = r->integer;
 }
 
@@ -61,9 +84,9 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 		long long *deleted, long long *receivers)
 {
 	struct purge_wait w = { 0 };
-	struct redis_conn *c;
-	char key[KEY_MAX], ch[80];
-	size_t klen, chlen;
+	struct redis_conn *c, *ce;
+	char key[KEY_MAX], ch[80], ekey[80];
+	size_t klen, chlen, eklen;
 	int err;
 
 	*was_local = cache_remove(rt.local, target, len) > 0;
@@ -77,28 +100,111 @@ int rtier_purge(const char *target, size_t len, int *was_local,
 		return -EAGAIN;
 	klen = rtier_make_key(key, target, len);
 	chlen = channel(ch);
+	eklen = epoch_key(ekey);
 	c = rtier_conn_for(key, klen);
-	if (!c)
+	ce = rtier_conn_for(ekey, eklen);
+	if (!c || !ce)
 		return -EHOSTUNREACH;
 	{
-		const char *del[] = { "DEL", key };
-		const char *pub[] = { "PUBLISH", ch, target };
-		size_t dlens[] = { 3, klen }, plens[] = { 7, chlen, len };
+		const char *del[] = { "DEL", key }, *incr[] = { "INCR", ekey };
+		size_t dlens[] = { 3, klen }, ilens[] = { 4, eklen };
 
-		/* in a cluster, any node passes a message on to all */
 		if (redis_cmd(c, on_purge_reply, &w, 2, del, dlens) ||
-		    redis_cmd(c, on_purge_reply, &w, 3, pub, plens))
+		    redis_cmd(ce, on_purge_reply, &w, 2, incr, ilens))
 			return -ENOMEM;
 	}
+	/* the count first: a host that misses the message finds it */
 	err = settle();
+	if (!err && w.got == 2) {
+		const char *pub[] = { "PUBLISH", ch, target };
+		size_t plens[] = { 7, chlen, len };
+
+		/* in a cluster, any node passes a message on to all */
+		if (redis_cmd(c, on_purge_reply, &w, 3, pub, plens))
+			return -ENOMEM;
+		err = settle();
+	}
 	rtier_watch_sync();
 	if (err)
 		return err;
-	if (w.got < 2)
+	if (w.got < 3)
 		return -EPROTO; /* an error reply */
 	*deleted = w.n[0];
-	*receivers = w.n[1];
+	*receivers = w.n[2];
 	return 0;
+}
+
+/* Drop every object of the local tier: purges may have gone unheard. */
+static void forget_local(const char *why)
+{
+	int n = cache_forget_all(rt.local);
+
+	STAT_ADD(rt.ctr->purge_resets, 1);
+	pr_info("redis: purge channel: %s: %d local objects dropped", why,
+		n < 0 ? 0 : n);
+}
+
+/* The epoch read after subscribing: purges missed while the channel was
+ * down?  The first read after a worker's start only sets the count. */
+static void on_epoch(void *arg, const struct resp *r)
+{
+	long long e = 0;
+	int bad = !r;
+	char num[24], *end;
+
+	epoch_asked = 0;
+	if (r && r->type == RESP_BULK && r->len < sizeof(num)) {
+		memcpy(num, r->str, r->len);
+		num[r->len] = 0;
+		e = strtoll(num, &end, 10);
+		bad = end == num || *end || e < 0;
+	} else if (r && r->type != RESP_NIL) {
+		bad = 1; /* an error, or not a count */
+	}
+	if (bad) {
+		if (lost)
+			forget_local("the purge count cannot be read");
+		lost = 0;
+		epoch = -1;
+		/* no answer: asked again on the next tick; a wrong one
+		 * makes the next loss of the channel drop everything */
+		epoch_due = !r;
+		return;
+	}
+	if (lost && e != epoch + heard)
+		forget_local(epoch < 0 ? "purges may have been missed" :
+					 "purges were missed");
+	lost = 0;
+	epoch = e;
+	heard = 0;
+	epoch_due = 0;
+}
+
+/* Read the epoch, once subscribed and while the breaker is closed; a
+ * worker that cannot ask Redis for it within two --redis-retry of
+ * subscribing drops what it may have missed. */
+static void epoch_read(long long now)
+{
+	char ekey[80];
+	size_t eklen = epoch_key(ekey);
+	const char *argv[] = { "GET", ekey };
+	size_t lens[] = { 3, eklen };
+	struct redis_conn *c = NULL;
+
+	if (!subscribed || !epoch_due || epoch_asked)
+		return;
+	if (rt.bk.state == BREAKER_CLOSED)
+		c = rtier_conn_for(ekey, eklen);
+	if (!c || redis_cmd(c, on_epoch, NULL, 2, argv, lens)) {
+		if (lost && now - subscribed_at > 2ll * rt.rc->retry_ms) {
+			forget_local("the purge count cannot be read");
+			lost = 0;
+			epoch = -1;
+		}
+		return;
+	}
+	epoch_asked = 1;
+	rtier_mark_busy();
 }
 
 /* A message on the purge channel: forget its key here. */
@@ -110,6 +216,7 @@ static void on_message(void *arg, const struct resp *r)
 	    r->elem[2].type != RESP_BULK)
 		return;
 	cache_remove(rt.local, r->elem[2].str, r->elem[2].len);
+	heard++;
 	STAT_ADD(rt.ctr->purge_msgs, 1);
 }
 
@@ -117,6 +224,10 @@ static void on_subscribed(void *arg, const struct resp *r)
 {
 	if (r && r->type == RESP_ERROR)
 		redis_close(&rt.sub, "SUBSCRIBE refused");
+	else if (r) {
+		subscribed = epoch_due = 1;
+		subscribed_at = redis_mono_ms();
+	}
 }
 
 /* Keep the subscription to the purge channel, and read what it brings. */
@@ -124,6 +235,10 @@ void rtier_sub_tick(long long now)
 {
 	char ch[80];
 
+	if (rt.sub.state == REDIS_DOWN && subscribed) {
+		subscribed = 0;
+		lost = 1;
+	}
 	if (rt.sub.state == REDIS_DOWN) {
 		if (now < sub_retry_at)
 			return;
@@ -145,4 +260,5 @@ void rtier_sub_tick(long long now)
 	}
 	if (redis_io(&rt.sub))
 		pr_debug("redis: purge channel: %s", rt.sub.err);
+	epoch_read(now);
 }

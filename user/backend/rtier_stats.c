@@ -28,6 +28,8 @@ static const struct {
 	C(too_big, "Objects over --redis-max-object."),
 	C(purges, "PURGE requests answered."),
 	C(purge_msgs, "Purge messages applied to the local cache."),
+	C(purge_resets,
+	  "Times the local cache was dropped: purges may have gone unheard."),
 	C(lock_served, "Misses answered by another host's fetch."),
 	C(lock_expired, "Waits for another host's fetch that ran out."),
 	C(redirects, "Cluster redirections (MOVED, ASK) followed."),
