@@ -648,6 +648,8 @@ int rtier_wait_ms(void)
 	if (!rt.rc || !rt.rc->url[0])
 		return 0;
 	now = redis_mono_ms();
+	if (rtier_purge_ready())
+		return 0;
 	next = now + 100;
 	if (rt.busy_since && rt.busy_since + rt.rc->timeout_ms < next)
 		next = rt.busy_since + rt.rc->timeout_ms + 1;

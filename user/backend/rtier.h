@@ -92,17 +92,29 @@ int rtier_wait_ms(void);
  * data.ptr = tag and call for rtier_tick(). */
 void rtier_watch(int epfd, void *tag);
 
+/* The end of a PURGE that waited for Redis (see rtier_purge). */
+typedef void rtier_purge_fn(void *arg, int local, int err, long long deleted,
+			    long long receivers);
+
 /*
  * PURGE of target: remove it from the local tier, from Redis, and (by a
  * message on the channel PREFIX"purge") from the local tier of every host.
  * Every worker of every host subscribes to that channel and applies what
- * it receives, so one live worker per host suffices.  Fills *local (1 if
- * this host held it), *deleted (keys removed from Redis) and *receivers
- * (subscribed workers the message reached).  0, or -errno when Redis could
- * not be told (the local tier is purged all the same).
+ * it receives, so one live worker per host suffices.  Nothing is waited
+ * for: 1 when Redis is being told, and done(arg, ...) is called from
+ * rtier_tick() once its replies are in or --redis-timeout has passed
+ * (never from this call); 0 when the purge is over at once, *local and
+ * *err filled (no Redis tier, or it could not be asked).  done gets local
+ * (1 if this host held it), err (0, or -errno when Redis could not be
+ * told: the local tier is purged all the same), deleted (keys removed
+ * from Redis) and receivers (subscribed workers the message reached).
  */
-int rtier_purge(const char *target, size_t len, int *local, long long *deleted,
-		long long *receivers);
+int rtier_purge(const char *target, size_t len, rtier_purge_fn *done, void *arg,
+		int *local, int *err);
+/* The PURGE of arg is not to be answered any more (its client went). */
+void rtier_purge_forget(void *arg);
+/* Whether a PURGE waits for Redis: rtier_tick() is due every round. */
+int rtier_purging(void);
 
 /* A Redis socket is ready, or the loop's housekeeping: read and write,
  * fail a server whose replies are overdue, keep the purge channel. */

@@ -113,6 +113,7 @@ void rtier_server_failed(int err)
 	long long now = redis_mono_ms();
 	char why[300];
 
+	rt.last_err = err; /* for the replies that now fail */
 	snprintf(why, sizeof(why), "failed");
 	for (unsigned int i = 0; i < rt.nnodes; i++) {
 		if (rt.nodes[i].c.err[0] && !strcmp(why, "failed"))
@@ -290,5 +291,6 @@ void rtier_tick(long long now)
 	probe(now);
 	rtier_map_watch(now);
 	rtier_pump(now);
+	rtier_purges_step();
 	rtier_watch_sync();
 }

@@ -57,6 +57,7 @@ struct rtier {
 	int map_asking; /* cluster: a CLUSTER SLOTS is out */
 	int probe_refused; /* a probe or a slot map answered with an error */
 	struct redis_conn sub; /* subscribed to the purge channel */
+	int last_err; /* -errno of the last server failure */
 };
 extern struct rtier rt;
 
@@ -97,5 +98,9 @@ void rtier_pump(long long now);
 /* rtier_purge.c */
 /* Keep the subscription to the purge channel, and read what it brings. */
 void rtier_sub_tick(long long now);
+/* Move the PURGEs whose replies are in on, answering those that are over. */
+void rtier_purges_step(void);
+/* Whether a PURGE has its replies in and is to be moved on now. */
+int rtier_purge_ready(void);
 
 #endif /* LB_BACKEND_RTIER_INT_H */

@@ -32,30 +32,6 @@ static long long subscribed_at; /* ms */
 static long long epoch = -1; /* read when last subscribed; -1: unknown */
 static long long heard; /* purge messages since the epoch was read */
 
-/* Wait for what was asked, at most --redis-timeout; the outcome moves
- * the breaker.  0, or -errno after the server failed. */
-static int settle(void)
-{
-	long long deadline = redis_mono_ms() + rt.rc->timeout_ms;
-	unsigned int i;
-	int err = 0;
-
-	/* every node's commands out before waiting for any */
-	for (i = 0; i < rt.nnodes && !err; i++)
-		if (rt.nodes[i].c.state != REDIS_DOWN)
-			err = redis_io(&rt.nodes[i].c);
-	for (i = 0; i < rt.nnodes && !err; i++)
-		if (redis_pending(&rt.nodes[i].c))
-			err = redis_wait(&rt.nodes[i].c, deadline);
-	if (err) {
-		rtier_server_failed(err);
-		return err;
-	}
-	rt.busy_since = 0;
-	rtier_breaker_log(breaker_success(&rt.bk), NULL);
-	return 0;
-}
-
 static size_t channel(char *ch)
 {
 	return (size_t)snprintf(ch, 80, "%spurge", rt.rc->prefix);
@@ -67,71 +43,164 @@ static size_t epoch_key(char *k)
 	return (size_t)snprintf(k, 80, "%spurge:epoch", rt.rc->prefix);
 }
 
-struct purge_wait {
-	int got;
-	long long n[3]; /* DEL's, INCR's and PUBLISH's integers */
-};
+/*
+ * A PURGE in flight: DEL of the key and INCR of the epoch, then, once both
+ * are answered, PUBLISH.  The worker does not wait: the replies come in
+ * through its loop (rtier_tick), which answers the client through done.
+ */
+enum purge_cmd { P_DEL, P_INCR, P_PUBLISH };
+#define MAX_PURGES 16
+static struct purge {
+	char *target; /* a copy; NULL: the slot is free */
+	size_t len;
+	rtier_purge_fn *done;
+	void *arg; /* NULL: nobody to answer any more */
+	int local;
+	int published; /* the PUBLISH went */
+	int outstanding; /* replies to come (or to fail) */
+	int sent; /* a command went out */
+	int err;
+	int unanswered; /* -errno: a reply never came (the server failed) */
+	long long n[3]; /* the integers of DEL, INCR and PUBLISH */
+	struct purge_ref {
+		struct purge *p;
+		int cmd; /* enum purge_cmd */
+	} ref[3];
+} purges[MAX_PURGES];
 
 static void on_purge_reply(void *arg, const struct resp *r)
 {
-	struct purge_wait *w = arg;
+	struct purge_ref *ref = arg;
+	struct purge *p = ref->p;
 
-	if (r && r->type == RESP_INT && w->got < 3)
-		w->n[w->got++] = r->integer;
+	p->outstanding--;
+	if (!r)
+		p->err = p->unanswered = rt.last_err ?: -EIO; /* never came */
+	else if (r->type == RESP_INT)
+		p->n[ref->cmd] = r->integer;
+	else
+		p->err = p->err ?: -EPROTO; /* an error reply */
 }
 
-int rtier_purge(const char *target, size_t len, int *was_local,
-		long long *deleted, long long *receivers)
+/* Queue command cmd of p (argc words) on the master of key; 0 or -errno. */
+static int purge_cmd(struct purge *p, int cmd, const char *key, size_t klen,
+		     int argc, const char **argv, const size_t *lens)
 {
-	struct purge_wait w = { 0 };
-	struct redis_conn *c, *ce;
-	char key[KEY_MAX], ch[80], ekey[80];
-	size_t klen, chlen, eklen;
-	int err;
+	struct redis_conn *c = rtier_conn_for(key, klen);
+
+	if (!c)
+		return -EHOSTUNREACH;
+	p->ref[cmd] = (struct purge_ref){ p, cmd };
+	if (redis_cmd(c, on_purge_reply, &p->ref[cmd], argc, argv, lens))
+		return -ENOMEM;
+	p->outstanding++;
+	p->sent = 1;
+	rtier_mark_busy();
+	return 0;
+}
+
+int rtier_purge(const char *target, size_t len, rtier_purge_fn *done, void *arg,
+		int *was_local, int *err)
+{
+	char key[KEY_MAX], ekey[80];
+	size_t klen, eklen;
+	struct purge *p;
 
 	*was_local = cache_remove(rt.local, target, len) > 0;
-	*deleted = *receivers = 0;
+	*err = 0;
 	STAT_ADD(rt.ctr->purges, 1);
 	if (!rt.rc->url[0])
 		return 0;
+	for (p = purges; p < purges + MAX_PURGES && p->target; p++)
+		;
 	if (len > TARGET_MAX)
-		return -E2BIG;
-	if (!rtier_usable())
-		return -EAGAIN;
+		*err = -E2BIG;
+	else if (p == purges + MAX_PURGES)
+		*err = -EBUSY;
+	else if (!rtier_usable())
+		*err = -EAGAIN;
+	else if (!(p->target = malloc(len ? len : 1)))
+		*err = -ENOMEM;
+	if (*err)
+		return 0;
+	memcpy(p->target, target, len);
+	p->len = len;
+	p->done = done;
+	p->arg = arg;
+	p->local = *was_local;
+	p->published = p->outstanding = p->err = p->unanswered = 0;
+	p->sent = 0;
 	klen = rtier_make_key(key, target, len);
-	chlen = channel(ch);
 	eklen = epoch_key(ekey);
-	c = rtier_conn_for(key, klen);
-	ce = rtier_conn_for(ekey, eklen);
-	if (!c || !ce)
-		return -EHOSTUNREACH;
 	{
 		const char *del[] = { "DEL", key }, *incr[] = { "INCR", ekey };
 		size_t dlens[] = { 3, klen }, ilens[] = { 4, eklen };
 
-		if (redis_cmd(c, on_purge_reply, &w, 2, del, dlens) ||
-		    redis_cmd(ce, on_purge_reply, &w, 2, incr, ilens))
-			return -ENOMEM;
+		p->err = purge_cmd(p, P_DEL, key, klen, 2, del, dlens) ?:
+				 purge_cmd(p, P_INCR, ekey, eklen, 2, incr,
+					   ilens);
 	}
-	/* the count first: a host that misses the message finds it */
-	err = settle();
-	if (!err && w.got == 2) {
-		const char *pub[] = { "PUBLISH", ch, target };
-		size_t plens[] = { 7, chlen, len };
-
-		/* in a cluster, any node passes a message on to all */
-		if (redis_cmd(c, on_purge_reply, &w, 3, pub, plens))
-			return -ENOMEM;
-		err = settle();
-	}
+	/* out at once; the replies are read in rtier_tick */
+	rtier_pump(redis_mono_ms());
 	rtier_watch_sync();
-	if (err)
-		return err;
-	if (w.got < 3)
-		return -EPROTO; /* an error reply */
-	*deleted = w.n[0];
-	*receivers = w.n[2];
+	return 1;
+}
+
+void rtier_purge_forget(void *arg)
+{
+	for (struct purge *p = purges; p < purges + MAX_PURGES; p++)
+		if (p->target && p->arg == arg)
+			p->arg = NULL;
+}
+
+int rtier_purging(void)
+{
+	for (struct purge *p = purges; p < purges + MAX_PURGES; p++)
+		if (p->target)
+			return 1;
 	return 0;
+}
+
+int rtier_purge_ready(void)
+{
+	for (struct purge *p = purges; p < purges + MAX_PURGES; p++)
+		if (p->target && !p->outstanding)
+			return 1;
+	return 0;
+}
+
+void rtier_purges_step(void)
+{
+	char key[KEY_MAX], ch[80];
+
+	for (struct purge *p = purges; p < purges + MAX_PURGES; p++) {
+		if (!p->target || p->outstanding)
+			continue;
+		if (!p->err && !p->published) {
+			/* the count first: a host that misses the message
+			 * finds it */
+			const char *pub[] = { "PUBLISH", ch, p->target };
+			size_t plens[] = { 7, channel(ch), p->len };
+
+			/* in a cluster, any node passes a message on to all */
+			p->published = 1;
+			p->err = purge_cmd(p, P_PUBLISH, key,
+					   rtier_make_key(key, p->target,
+							  p->len),
+					   3, pub, plens);
+			if (!p->err)
+				continue;
+		}
+		/* Redis answered (an error reply too): it is up */
+		if (!p->unanswered && p->sent)
+			rtier_breaker_log(breaker_success(&rt.bk), NULL);
+		if (p->arg)
+			p->done(p->arg, p->local, p->err,
+				p->err ? 0 : p->n[P_DEL],
+				p->err ? 0 : p->n[P_PUBLISH]);
+		free(p->target);
+		p->target = NULL;
+	}
 }
 
 /* Drop every object of the local tier: purges may have gone unheard. */

@@ -124,6 +124,9 @@ void jobs_init(int epfd);
 void serve_origin(struct conn *c, const char *target, size_t len, int head);
 /* The client of c's job has gone: its answer goes nowhere. */
 void job_forget(struct conn *c);
+/* c, which waited (c->waiting), has its answer queued: it goes on after
+ * this round (jobs_run). */
+void conn_answered(struct conn *c);
 /* Work for jobs_run() now: connections answered, fetches to start (with
  * the Redis tier: jobs no round has submitted yet). */
 unsigned int jobs_pending(void);
@@ -154,7 +157,10 @@ typedef void admin_serve_fn(struct conn *c, int head);
 
 /* The endpoint at path (len bytes), or NULL. */
 admin_serve_fn *admin_route(const char *path, size_t len);
-/* PURGE target: from this host, Redis and every host (rtier_purge). */
+/* PURGE target: from this host, Redis and every host (rtier_purge); c
+ * waits while Redis is told. */
 void admin_purge(struct conn *c, const struct http_request *req);
+/* The client of c's PURGE has gone: its answer goes nowhere. */
+void admin_forget(struct conn *c);
 
 #endif /* LB_BACKEND_WORKER_H */
