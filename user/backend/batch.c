@@ -81,10 +81,13 @@ static int fetch_origin(const void *p, struct fetched *f)
 	uint64_t t0 = metrics_clock_us();
 
 	origin_limits(&lim);
-	/* no Redis lookup here: it would hold the worker */
-	rtier_fetch_many(&wk.cfg->origin, &t, 1, &lim, &r, &from_redis, NULL);
+	/* Redis is asked all the same: the worker waits --redis-timeout at
+	 * most, as it waits for the origin then */
+	rtier_fetch_now(&wk.cfg->origin, &t, &lim, &r, &from_redis);
 	if (!from_redis)
 		metrics_origin(&wk.me->m, t0, r.error != NULL);
+	else
+		f->xcache = "HIT-REDIS";
 	pool_counters();
 	return reply_value(p, &r, f);
 }

@@ -86,6 +86,7 @@ struct fetched {
 	long ttl; /* for cache_fill() */
 	int fd; /* -1, or the body (the value then has none) */
 	uint64_t fd_len;
+	const char *xcache; /* X-Cache of the answer: NULL for MISS */
 };
 
 /* Make the value of an answer in f (valid until the next value_build).
