@@ -33,8 +33,11 @@ struct redis_config {
 	char prefix[64]; /* --redis-prefix of every key */
 	int cluster; /* --redis-cluster: url holds the seed nodes */
 #define RTIER_MAX_SEEDS 8
-	char seeds[RTIER_MAX_SEEDS][300];
+	char seeds[RTIER_MAX_SEEDS][300]; /* host:port of each */
 	unsigned int nseeds;
+	/* cluster: the user and password of every node (from the seeds) */
+	char username[128], password[128];
+	char shown[512]; /* the server(s) for /stats: no password */
 };
 
 /* Counters of one worker, in its slot of the shared block. */

@@ -22,6 +22,9 @@ int rtier_node_find(const char *name)
 	    redis_hostport_parse(name, &rt.nodes[rt.nnodes].addr, err,
 				 sizeof(err)))
 		return -1;
+	/* every node takes the user and password of the seeds */
+	strcpy(rt.nodes[rt.nnodes].addr.username, rt.rc->username);
+	strcpy(rt.nodes[rt.nnodes].addr.password, rt.rc->password);
 	snprintf(rt.nodes[rt.nnodes].name, sizeof(rt.nodes[rt.nnodes].name),
 		 "%s", name);
 	redis_init(&rt.nodes[rt.nnodes].c, rt.rc->max_object);

@@ -25,6 +25,45 @@ void rtier_config_init(struct redis_config *c)
 	strcpy(c->prefix, "lb:");
 }
 
+/* One seed of --redis-cluster: HOST:PORT, or redis://[[USER]:PASSWORD@]
+ * HOST:PORT[/0] whose user and password are every node's.  0 or -EINVAL
+ * with a message. */
+static int seed_add(struct redis_config *c, const char *hp)
+{
+	struct redis_addr a;
+	char err[400];
+	int url = !strncmp(hp, "redis://", 8);
+
+	if (c->nseeds == RTIER_MAX_SEEDS) {
+		fprintf(stderr,
+			"lb-backend: --redis-cluster: too many nodes\n");
+		return -EINVAL;
+	}
+	if (url ? redis_url_parse(hp, &a, err, sizeof(err)) :
+		  redis_hostport_parse(hp, &a, err, sizeof(err))) {
+		fprintf(stderr, "lb-backend: --redis-cluster: %s\n", err);
+		return -EINVAL;
+	}
+	if (a.db) {
+		fprintf(stderr,
+			"lb-backend: --redis-cluster: database %d: a Redis Cluster has database 0 only\n",
+			a.db);
+		return -EINVAL;
+	}
+	if (url && a.password[0]) {
+		if (c->password[0] && (strcmp(c->password, a.password) ||
+				       strcmp(c->username, a.username))) {
+			fprintf(stderr,
+				"lb-backend: --redis-cluster: the nodes are given different users or passwords\n");
+			return -EINVAL;
+		}
+		strcpy(c->password, a.password);
+		strcpy(c->username, a.username);
+	}
+	snprintf(c->seeds[c->nseeds++], sizeof(c->seeds[0]), "%s", a.text);
+	return 0;
+}
+
 int rtier_config_check(struct redis_config *c)
 {
 	char err[400];
@@ -33,23 +72,19 @@ int rtier_config_check(struct redis_config *c)
 		return 0;
 	if (c->cluster) {
 		char list[sizeof(c->url)], *save, *hp;
+		size_t n = 0;
 
 		strcpy(list, c->url);
 		c->nseeds = 0;
 		for (hp = strtok_r(list, ",", &save); hp;
 		     hp = strtok_r(NULL, ",", &save)) {
-			if (c->nseeds == RTIER_MAX_SEEDS ||
-			    redis_hostport_parse(hp, &c->addr, err,
-						 sizeof(err))) {
-				fprintf(stderr,
-					"lb-backend: --redis-cluster: %s\n",
-					c->nseeds == RTIER_MAX_SEEDS ?
-						"too many nodes" :
-						err);
+			if (seed_add(c, hp))
 				return -EINVAL;
-			}
-			snprintf(c->seeds[c->nseeds++], sizeof(c->seeds[0]),
-				 "%s", hp);
+			n += snprintf(c->shown + n, sizeof(c->shown) - n,
+				      "%s%s", n ? "," : "",
+				      c->seeds[c->nseeds - 1]);
+			if (n >= sizeof(c->shown))
+				n = sizeof(c->shown) - 1;
 		}
 		if (!c->nseeds) {
 			fprintf(stderr,
@@ -62,6 +97,7 @@ int rtier_config_check(struct redis_config *c)
 		fprintf(stderr, "lb-backend: --redis: %s\n", err);
 		return -EINVAL;
 	}
+	snprintf(c->shown, sizeof(c->shown), "%s", c->addr.text);
 	return 0;
 }
 

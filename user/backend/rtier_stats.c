@@ -72,7 +72,7 @@ void rtier_stats_json(struct jw *w, const struct shared *sh)
 	sum(sh, &s, &open);
 	jw_key(w, "redis");
 	jw_obj_begin(w);
-	jw_kstr(w, "server", rt.rc->cluster ? rt.rc->url : rt.rc->addr.text);
+	jw_kstr(w, "server", rt.rc->shown);
 	jw_kstr(w, "breaker", open ? "open" : "closed");
 	jw_kuint(w, "workers_open", open);
 	for (size_t i = 0; i < NFIELDS; i++)
