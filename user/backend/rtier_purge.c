@@ -194,6 +194,8 @@ void rtier_purges_step(void)
 		/* Redis answered (an error reply too): it is up */
 		if (!p->unanswered && p->sent)
 			rtier_breaker_log(breaker_success(&rt.bk), NULL);
+		else if (!p->sent && rt.bk.state == BREAKER_HALF_OPEN)
+			rtier_server_failed(-EIO); /* a probe that never went */
 		if (p->arg)
 			p->done(p->arg, p->local, p->err,
 				p->err ? 0 : p->n[P_DEL],
