@@ -22,6 +22,8 @@ import socket
 import sys
 import time
 
+import sockio
+
 STALL_S = 2.0
 
 
@@ -48,10 +50,7 @@ def serve(port, ready, name):
                 sel.register(c, selectors.EVENT_READ, c)
                 continue
             c = key.data
-            try:
-                d = c.recv(65536)
-            except OSError:
-                d = b""
+            d = sockio.recv_some(c)
             if not d:
                 sel.unregister(c)
                 c.close()

@@ -14,24 +14,15 @@
 # one backend host and shows the health check taking it out with no failed
 # request, brings it back, and removes everything it made.
 set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tools/lab.sh
-source "$HERE/lab.sh"
-LAB_BUILD=$O
+# shellcheck source=tools/demo_lib.sh
+source "$HERE/demo_lib.sh" lab.sh "${1:-build}"
 
 NAME=demo$$
 R=$LAB_RUN/$NAME
 VIP=10.200.100.1:80/tcp
 URL=http://10.200.100.1
 W=$(mktemp -d /tmp/xdp-lb-demo.XXXXXX)
-
-if [ -t 1 ]; then
-	B=$'\e[1m' D=$'\e[2m' N=$'\e[0m' G=$'\e[32m' Y=$'\e[33m'
-else
-	B= D= N= G= Y=
-fi
 
 cleanup() {
 	echo
@@ -41,20 +32,11 @@ cleanup() {
 	lab_down "$NAME"
 	rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-say() { printf '%s\n' "$*"; }
 run() { # show a command as the operator would type it, then run it
 	printf '%s$ %s%s\n' "$Y" "${*#"$O/"}" "$N"
 	lab_exec "$NAME" lb "$@"
 }
 lbctl() { run "$O/lbctl" -S "$R/lbd.sock" "$@"; }
-die() {
-	echo "demo: $*" >&2
-	exit 1
-}
 
 for p in lbd lbctl lb-backend bpf/pass.bpf.o; do
 	[ -e "$O/$p" ] || die "$O/$p is not built (make)"

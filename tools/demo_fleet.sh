@@ -14,22 +14,13 @@
 # down and another is drained; none breaks.  Everything is removed at the
 # end.
 set -u
-O=${1:-build}
-case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tools/fleet.sh
-source "$HERE/fleet.sh"
-LAB_BUILD=$O
+# shellcheck source=tools/demo_lib.sh
+source "$HERE/demo_lib.sh" fleet.sh "${1:-build}"
 
 NAME=dfl$$
 VIP=10.201.100.1
 W=$(mktemp -d /tmp/xdp-lb-demo-fleet.XXXXXX)
-
-if [ -t 1 ]; then
-	B=$'\e[1m' D=$'\e[2m' N=$'\e[0m' G=$'\e[32m' Y=$'\e[33m'
-else
-	B= D= N= G= Y=
-fi
 
 cleanup() {
 	echo
@@ -37,11 +28,6 @@ cleanup() {
 	fleet_down "$NAME"
 	rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-say() { printf '%s\n' "$*"; }
 show() { # HOST CMD...: show a command as typed on HOST, then run it
 	local host=$1
 	shift
@@ -52,10 +38,6 @@ lbctl() { # K ARGS...
 	local k=$1
 	shift
 	show "l$k" "$O/lbctl" -S "$LAB_RUN/$NAME/lbd$k.sock" "$@"
-}
-die() {
-	echo "demo: $*" >&2
-	exit 1
 }
 # VIP packets each balancer forwarded, as "l1 N  l2 N  l3 N"
 per_balancer() {

@@ -104,12 +104,7 @@ _fleet_link() {
 
 # _fleet_backend_sysctl NS: a backend that holds the VIP ranges
 _fleet_backend() {
-	ip netns exec "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
-		net.ipv4.conf.all.arp_announce=2 \
-		net.ipv4.conf.eth0.arp_ignore=1 \
-		net.ipv4.conf.eth0.arp_announce=2 \
-		net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.eth0.rp_filter=0 >/dev/null
+	lab_dsr_sysctl "$1"
 	ip -n "$1" route add local "$FLEET_VIP4_NET" dev lo
 }
 
@@ -169,14 +164,7 @@ fleet_up() { # NAME [--balancers N] [--backends N] [--build DIR]
 	done
 	case $nl in [1-8]) ;; *) lab_err "balancers must be 1..8, not '$nl'"; return 2 ;; esac
 	case $nb in [1-8]) ;; *) lab_err "backends must be 1..8, not '$nb'"; return 2 ;; esac
-	if [ ${#name} -gt 12 ] || ! [[ $name =~ ^[a-zA-Z0-9_-]+$ ]]; then
-		lab_err "name must be 1..12 characters of [a-zA-Z0-9_-]: '$name'"
-		return 2
-	fi
-	if ip netns list | grep -q "^$name-"; then
-		lab_err "a lab named '$name' already exists (tools/fleet.sh down $name)"
-		return 1
-	fi
+	lab_name_ok "$name" 12 fleet.sh || return
 	local pass=$LAB_BUILD/bpf/pass.bpf.o decap=$LAB_BUILD/lb-decap
 	if [ ! -f "$pass" ] || [ ! -x "$decap" ]; then
 		lab_err "$pass or $decap not built (make)"
@@ -332,20 +320,5 @@ fleet_paths() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -u
-	cmd=${1:-}
-	[ $# -ge 2 ] || {
-		sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
-		exit 2
-	}
-	shift
-	case $cmd in
-	up) fleet_up "$@" ;;
-	down) fleet_down "$1" ;;
-	exec) lab_exec "$@" ;;
-	birdc) fleet_birdc "$@" ;;
-	*)
-		lab_err "unknown command '$cmd'"
-		exit 2
-		;;
-	esac
+	lab_cli "$0" 4,9 fleet "up down birdc" "$@"
 fi

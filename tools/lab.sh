@@ -67,6 +67,31 @@ LAB_BUILD=${LAB_BUILD:-$_lab_here/../build}
 
 lab_err() { echo "lab: $*" >&2; }
 
+# lab_dsr_sysctl NS: a backend host that holds the VIPs on lo: it answers
+# ARP for eth0's own address only, and filters no reverse path
+lab_dsr_sysctl() {
+	ip netns exec "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2 \
+		net.ipv4.conf.eth0.arp_ignore=1 \
+		net.ipv4.conf.eth0.arp_announce=2 \
+		net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.eth0.rp_filter=0 >/dev/null
+}
+
+# lab_name_ok NAME MAX SCRIPT: NAME can be a new lab's (of tools/SCRIPT):
+# at most MAX characters of [a-zA-Z0-9_-], and no lab has it; 2 when it
+# is not a name, 1 when it is taken
+lab_name_ok() {
+	if [ ${#1} -gt "$2" ] || ! [[ $1 =~ ^[a-zA-Z0-9_-]+$ ]]; then
+		lab_err "name must be 1..$2 characters of [a-zA-Z0-9_-]: '$1'"
+		return 2
+	fi
+	if ip netns list | grep -q "^$1-"; then
+		lab_err "a lab named '$1' already exists (tools/$3 down $1)"
+		return 1
+	fi
+}
+
 # lab_backend_addr K [4|6]
 lab_backend_addr() {
 	if [ "${2:-4}" = 6 ]; then
@@ -156,14 +181,7 @@ lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR] [--router MTU]
 		lab_err "router MTU must be 1280..1500, not '$router'"
 		return 2
 	fi
-	if [ ${#name} -gt 20 ] || ! [[ $name =~ ^[a-zA-Z0-9_-]+$ ]]; then
-		lab_err "name must be 1..20 characters of [a-zA-Z0-9_-]: '$name'"
-		return 2
-	fi
-	if ip netns list | grep -q "^$name-"; then
-		lab_err "a lab named '$name' already exists (tools/lab.sh down $name)"
-		return 1
-	fi
+	lab_name_ok "$name" 20 lab.sh || return
 	local pass=$LAB_BUILD/bpf/pass.bpf.o decap=$LAB_BUILD/lb-decap
 	if [ ! -f "$pass" ]; then
 		lab_err "$pass not built (make)"
@@ -202,12 +220,7 @@ lab_up() { # NAME [--backends N] [--mode dsr|ipip] [--build DIR] [--router MTU]
 
 		for k in $(seq "$nb"); do
 			local b="$name-b$k"
-			ip netns exec "$b" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
-				net.ipv4.conf.all.arp_announce=2 \
-				net.ipv4.conf.eth0.arp_ignore=1 \
-				net.ipv4.conf.eth0.arp_announce=2 \
-				net.ipv4.conf.all.rp_filter=0 \
-				net.ipv4.conf.eth0.rp_filter=0 >/dev/null
+			lab_dsr_sysctl "$b"
 			ip -n "$b" route add local "$LAB_VIP4_NET" dev lo
 			ip -n "$b" -6 route add local "$LAB_VIP6_NET" dev lo
 			if [ -n "$router" ]; then
@@ -264,22 +277,29 @@ lab_show() {
 	done
 }
 
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	set -u
-	cmd=${1:-}
+# lab_cli SCRIPT LINES PREFIX COMMANDS ARG...: the command line of a lab
+# script, COMMAND NAME [ARG...]: exec is lab_exec, each of COMMANDS (a
+# list) is PREFIX_COMMAND; without a name, lines LINES of SCRIPT's head
+# comment are the usage
+lab_cli() {
+	local script=$1 lines=$2 prefix=$3 cmds=" $4 " cmd=${5:-}
+	shift 4
 	[ $# -ge 2 ] || {
-		sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+		sed -n "${lines}p" "$script" | sed 's/^# \{0,1\}//' >&2
 		exit 2
 	}
 	shift
-	case $cmd in
-	up) lab_up "$@" ;;
-	down) lab_down "$1" ;;
-	exec) lab_exec "$@" ;;
-	show) lab_show "$1" ;;
-	*)
+	if [ "$cmd" = exec ]; then
+		lab_exec "$@"
+	elif [[ $cmds == *" $cmd "* ]]; then
+		"${prefix}_$cmd" "$@"
+	else
 		lab_err "unknown command '$cmd'"
 		exit 2
-		;;
-	esac
+	fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	lab_cli "$0" 4,10 lab "up down show" "$@"
 fi

@@ -7,7 +7,8 @@
   helper.py get URL [HEADER...]       one request: "status x-cache served-by body"
   helper.py load URL SECONDS THREADS OUT  load until SECONDS or OUT/stop exists;
                                       writes "ok N fail M pids P,..." to OUT
-  helper.py burst URL N               N concurrent requests (new connections)
+  helper.py burst URL N               N concurrent requests (new connections);
+                                      URL,URL,...: N to each, all at once
   helper.py wburst URL N              the same on connections accepted before
   helper.py spread PORT N             N connections opened at once, then one
                                       request on each: "busiest N of M"
@@ -240,15 +241,18 @@ def load(url, seconds, threads, out):
     os.rename(out + ".tmp", out)
 
 
-def burst(url, n, warm=False):
-    """N requests at once on new connections; with warm, on connections
-    that have had an answer to /healthz first, so that the server has
-    accepted them all and their requests arrive together."""
-    res = [None] * n
-    barrier = threading.Barrier(n)
-    u = urllib.parse.urlsplit(url)
+def burst(urls, n, warm=False):
+    """N requests at once to each of the comma-separated urls, on new
+    connections; with warm, on connections that have had an answer to
+    /healthz first, so that the server has accepted them all and their
+    requests arrive together."""
+    urls = urls.split(",")
+    res = [None] * (n * len(urls))
+    barrier = threading.Barrier(len(res))
 
     def run(i):
+        url = urls[i // n]
+        u = urllib.parse.urlsplit(url)
         try:
             if not warm:
                 barrier.wait()
@@ -266,7 +270,7 @@ def burst(url, n, warm=False):
         except Exception as e:
             res[i] = (0, "-", "-", repr(e).encode())
 
-    ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(res))]
     for t in ts:
         t.start()
     for t in ts:

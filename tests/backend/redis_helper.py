@@ -8,7 +8,9 @@
   redis_helper.py proxy PORTFILE TARGET DELAYFILE
                                          a TCP proxy to 127.0.0.1:TARGET that
                                          holds each chunk from the server for
-                                         the milliseconds in DELAYFILE
+                                         the milliseconds in DELAYFILE; with
+                                         "cut" there, it closes every
+                                         connection and takes none
   redis_helper.py errors PORTFILE        a server answering -ERR to anything
   redis_helper.py clusterports N         N ports P with P and P + 10000 (the
                                          cluster bus) both free
@@ -85,12 +87,33 @@ def serve(portfile, handler):
 
 
 def proxy(portfile, target, delayfile):
-    def delay():
+    live = set()
+    lock = threading.Lock()
+
+    def setting():
         try:
             with open(delayfile) as f:
-                return int(f.read().strip() or 0) / 1000.0
+                return f.read().strip()
         except OSError:
-            return 0
+            return ""
+
+    def delay():
+        v = setting()
+        return int(v) / 1000.0 if v.isdigit() else 0
+
+    def close(*socks):
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cutter():
+        while True:
+            if setting() == "cut":
+                with lock:
+                    close(*live)
+            time.sleep(0.02)
 
     def pipe(a, b, slow):
         try:
@@ -103,21 +126,26 @@ def proxy(portfile, target, delayfile):
                 b.sendall(d)
         except OSError:
             pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        close(a, b)
+        with lock:
+            live.discard(a)
+            live.discard(b)
 
     def handle(c):
+        if setting() == "cut":
+            c.close()
+            return
         try:
             s = socket.create_connection(("127.0.0.1", int(target)))
         except OSError:
             c.close()
             return
+        with lock:
+            live.update((c, s))
         threading.Thread(target=pipe, args=(c, s, False), daemon=True).start()
         pipe(s, c, True)
 
+    threading.Thread(target=cutter, daemon=True).start()
     serve(portfile, handle)
 
 

@@ -21,6 +21,16 @@ noread_stop() {
 	touch "$T/$1.stop"
 	wait "$NR"
 }
+# noread_rss NAME WHAT PID [BEFORE]: the RSS of worker PID while the
+# clients of noread_start NAME hold it, under 32 MiB (WHAT: who they are)
+noread_rss() {
+	local after
+	after=$(rss_kb "$3")
+	noread_stop "$1"
+	echo "worker RSS with $2: ${4:+$4 kB before, }${after} kB"
+	check "hostile $2 keep the worker under 32 MiB" \
+		$([ "$after" -lt 32768 ]; echo $?) "RSS ${after} kB${4:+ (before: $4 kB)}"
+}
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 # --- request bodies time out: 25 clients that announce 10 bytes and send
@@ -59,11 +69,7 @@ w=$(worker_pids)
 before=$(rss_kb "$w")
 noread_start files 20 /big.bin
 sleep 1.5
-after=$(rss_kb "$w")
-noread_stop files
-echo "worker RSS with 20 clients not reading 20 MB each: ${before} kB before, ${after} kB after"
-check "hostile 20 clients not reading 20 MB files keep the worker under 32 MiB" \
-	$([ "$after" -lt 32768 ]; echo $?) "RSS ${after} kB (before: ${before} kB)"
+noread_rss files "20 clients not reading 20 MB files" "$w" "$before"
 n=$(curl -s --max-time 10 "$URL/big.bin" | wc -c)
 check "hostile a large file is served whole" $([ "$n" -eq 20971520 ]; echo $?) "$n bytes"
 stop_backend
@@ -81,11 +87,7 @@ w=$(worker_pids)
 noread_start origin 10 /big/20000000/b
 for i in $(seq 100); do [ "$(origin_count /big/20000000/b)" -ge 10 ] && break; sleep 0.1; done
 sleep 0.5
-after=$(rss_kb "$w")
-noread_stop origin
-echo "worker RSS with 10 clients not reading 20 MB origin answers: ${after} kB"
-check "hostile 10 clients not reading 20 MB origin answers keep the worker under 32 MiB" \
-	$([ "$after" -lt 32768 ]; echo $?) "RSS ${after} kB"
+noread_rss origin "10 clients not reading 20 MB origin answers" "$w"
 stop_backend
 
 # --- out of descriptors: a worker with 40 of them and 80 clients

@@ -5,7 +5,9 @@
 # is parked while the same worker goes on answering /healthz and local hits
 # on other connections; the miss itself is answered from the origin once
 # the timeout passes, the breaker opens, later misses skip Redis at once,
-# and once the server is back the breaker closes and stores resume.
+# and once the server is back the breaker closes and stores resume.  A
+# PURGE waiting on the stalled server holds no worker either: it is
+# answered once the timeout passes, the worker serving others meanwhile.
 source "$(dirname "$0")/lib.sh"
 need
 source "$HERE/redis_lib.sh"
@@ -67,4 +69,24 @@ b=$(rstat "$URL" breaker)
 e=$(rcmd EXISTS lb:/st/back2)
 check "stall Redis back: the breaker closes and stores resume" \
 	$([ "$b" = closed ] && [ "$e" -eq 1 ]; echo $?) "breaker $b, stored $e"
+
+kill -STOP "$RPID"
+curl -s -w ' %{http_code}' --max-time 20 -X PURGE "$URL/st/back2" >"$T/purge" &
+pp=$!
+# the PURGE has begun (counted) and waits on Redis
+for i in $(seq 100); do
+	[ "$(curl -s --max-time 10 "$URL/stats" | grep -o '"purges":[0-9]*')" = '"purges":1' ] && break
+	sleep 0.02
+done
+read -r hit_st hit_ms hit_xc < <(ms "$URL/st/back1")
+kill -0 "$pp" 2>/dev/null
+waiting=$?
+check "stall a local hit answered while a PURGE waits on Redis" \
+	$([ "$hit_st" = 200 ] && [ "$hit_xc" = HIT ] && [ "$waiting" -eq 0 ]; echo $?) \
+	"$hit_st $hit_xc after $hit_ms ms (PURGE still waiting: $([ "$waiting" -eq 0 ] && echo yes || echo no))"
+wait "$pp"
+r=$(tr -d '\n' <"$T/purge")
+check "stall the waiting PURGE answered once the timeout passed, Redis not told" \
+	$([[ $r == '{"local":1,"redis":0,"receivers":0,"error":"Connection timed out"} 502' ]]; echo $?) "got '$r'"
+kill -CONT "$RPID"
 finish

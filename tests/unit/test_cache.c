@@ -116,6 +116,42 @@ static void test_basic(void)
 	free(v.data);
 }
 
+/* Forgetting everything drops stored values only: a fill in progress and
+ * a pass-through marker stay. */
+static void test_forget_all(void)
+{
+	struct cache *c = new_cache(1 << 20);
+	struct cache_value v = { 0 };
+	struct cache_ticket t, tf;
+	int r, a, b, p, f;
+
+	static const struct {
+		const char *key;
+		long ttl;
+	} keep[] = { { "/x", 60 }, { "/y", 60 }, { "/priv", -1 } };
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		get(c, keep[i].key, &v, &t);
+		put(c, &t, keep[i].key, 10, keep[i].ttl);
+	}
+	get(c, "/filling", &v, &tf);
+	r = cache_forget_all(c);
+	a = get(c, "/x", &v, &t);
+	if (a == CACHE_MISS)
+		cache_abort(c, &t, "/x", 2);
+	b = get(c, "/y", &v, &t);
+	if (b == CACHE_MISS)
+		cache_abort(c, &t, "/y", 2);
+	p = get(c, "/priv", &v, &t);
+	f = put(c, &tf, "/filling", 10, 60) >= 0 &&
+	    get(c, "/filling", &v, &t) == CACHE_HIT;
+	T_CHECK("forget all drops stored values, keeps fills and markers",
+		r == 2 && a == CACHE_MISS && b == CACHE_MISS &&
+			p == CACHE_PASS && f,
+		"dropped %d, then %d %d %d %d", r, a, b, p, f);
+	free(v.data);
+}
+
 static void test_ttl(void)
 {
 	struct cache *c = new_cache(1 << 20);
@@ -378,6 +414,7 @@ static void test_dead_lock_holder(void)
 int main(void)
 {
 	test_basic();
+	test_forget_all();
 	test_ttl();
 	test_eviction();
 	test_processes();

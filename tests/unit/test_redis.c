@@ -135,6 +135,17 @@ static void url_cases(void)
 			a.ss.ss_family == AF_INET6 &&
 			!strcmp(a.password, "s3cret") && a.db == 3,
 		"%s", err);
+	T_CHECK("url: user and password (AUTH user password)",
+		!redis_url_parse("redis://lb:pw@127.0.0.1:7000", &a, err,
+				 sizeof(err)) &&
+			!strcmp(a.username, "lb") &&
+			!strcmp(a.password, "pw") && a.db == 0,
+		"%s", err);
+	T_CHECK("url: password alone names no user",
+		!redis_url_parse("redis://:pw@127.0.0.1:7000", &a, err,
+				 sizeof(err)) &&
+			!a.username[0] && !strcmp(a.password, "pw"),
+		"%s", err);
 	T_CHECK("url: unix socket with db",
 		!redis_url_parse("unix:/run/r.sock?db=2&password=pw", &a, err,
 				 sizeof(err)) &&

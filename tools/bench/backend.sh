@@ -29,7 +29,6 @@
 #     --redis, origin fetches, hit ratios per tier and the latency of a
 #     local hit, a Redis hit and an origin fetch (backend_redis.sh).
 set -euo pipefail
-O=$1
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=tools/bench/lib.sh
@@ -45,19 +44,12 @@ hr_keys=20000
 hr_requests=60000
 hr_alpha=0.9
 ns=bbe$$
-tmp=
 
-cleanup() {
-	bench_ns_down "$ns" "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup() { bench_ns_down "$ns"; }
+bench_traps
 
 bench_need ip wrk nginx node curl
-[ -x "$O/lb-backend" ] || {
-	echo "backend: $O/lb-backend not built" >&2
-	exit 1
-}
+bench_built backend "$O/lb-backend"
 tmp=$(mktemp -d /tmp/bench-backend.XXXXXX)
 
 ip netns add "$ns"

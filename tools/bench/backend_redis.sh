@@ -8,7 +8,6 @@
 # fetches from the origin (MISS), with the median latency of each kind.
 # The same stream runs against fresh hosts without --redis and with it.
 set -euo pipefail
-O=$1
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/bench/lib.sh
 source "$here/lib.sh"
@@ -21,20 +20,15 @@ requests=60000
 alpha=0.9
 timeout=0.05 # --redis-timeout: a machine busy with the client too
 ns=bbr$$
-tmp=
 
 cleanup() {
 	exec 2>/dev/null # the deaths of the servers are no news
-	bench_ns_down "$ns" "$tmp"
+	bench_ns_down "$ns"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
 bench_need ip nginx curl redis-server redis-cli
-[ -x "$O/lb-backend" ] && [ -x "$O/bench/bench_cache" ] || {
-	echo "backend: $O/lb-backend and $O/bench/bench_cache must be built" >&2
-	exit 1
-}
+bench_built backend "$O/lb-backend" "$O/bench/bench_cache"
 tmp=$(mktemp -d /tmp/bench-redis.XXXXXX)
 ip netns add "$ns"
 ip -n "$ns" link set lo up

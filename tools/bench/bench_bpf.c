@@ -42,6 +42,7 @@
 #include <linux/bpf.h>
 
 #include "bench_util.h"
+#include "cli.h"
 #include "pkt.h"
 #include "lb.skel.h"
 #include "bench_floor.skel.h"
@@ -663,12 +664,8 @@ int main(int argc, char **argv)
 		case 't':
 			opt_threads = atoi(optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			usage(stderr);
-			return EXIT_FAILURE;
+		default: /* -h, or an option that is not one */
+			return lb_opt_help(opt, usage);
 		}
 	}
 	if (opt_runs < 1 || opt_runs > MAX_RUNS || !opt_repeat || !opt_calls ||

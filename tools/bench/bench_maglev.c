@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "cli.h"
 #include "maglev.h"
 
 #define MAX_RUNS 32
@@ -94,12 +95,8 @@ int main(int argc, char **argv)
 		case 's':
 			nsizes = parse_list(optarg, sizes, MAX_CFG);
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			usage(stderr);
-			return EXIT_FAILURE;
+		default: /* -h, or an option that is not one */
+			return lb_opt_help(opt, usage);
 		}
 	}
 	if (optind != argc || runs < 1 || runs > MAX_RUNS || ncounts < 1 ||

@@ -27,7 +27,6 @@
 #     every table in full, as for real backends.  Each is timed by
 #     bench_ctl timed in the LB host (process start to exit).
 set -euo pipefail
-O=$1
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/bench/lib.sh
 source "$here/lib.sh"
@@ -40,24 +39,17 @@ name=bctl$$
 R=$LAB_RUN/$name
 vip=10.200.100.1
 port=9000
-tmp=
 sender=
 
 cleanup() {
 	bench_lab_down "$name"
 	bench_lab_down "$name-s"
-	[ -z "$tmp" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
 bench_need ip python3
-for p in "$O/lbd" "$O/lbctl" "$O/bench/bench_ctl" "$O/bench/bench_maglev"; do
-	[ -x "$p" ] || {
-		echo "control: $p not built" >&2
-		exit 1
-	}
-done
+bench_built control "$O/lbd" "$O/lbctl" "$O/bench/bench_ctl" \
+	"$O/bench/bench_maglev"
 tmp=$(mktemp -d /tmp/bench-control.XXXXXX)
 
 # ---------------------------------------------------------------- 1

@@ -20,7 +20,6 @@
 # BGP hold time of 9 s notices a dead link), and a joining balancer with
 # another hash seed (its table disagrees).
 set -euo pipefail
-O=$1
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/bench/lib.sh
 source "$here/lib.sh"
@@ -32,22 +31,12 @@ runs=${BENCH_RUNS:-3}
 conns=200
 name=bfl$$
 vip=10.201.100.1
-tmp=
 
-cleanup() {
-	fleet_down "$name"
-	[ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup() { fleet_down "$name"; }
+bench_traps
 
 bench_need ip python3 bird birdc
-for p in "$O/lbd" "$O/lbctl" "$O/lb-decap" "$O/bpf/pass.bpf.o"; do
-	[ -e "$p" ] || {
-		echo "fleet: $p not built" >&2
-		exit 1
-	}
-done
+bench_built fleet "$O/lbd" "$O/lbctl" "$O/lb-decap" "$O/bpf/pass.bpf.o"
 tmp=$(mktemp -d /tmp/bench-fleet.XXXXXX)
 
 all="$(fleet_lb_addr 1) $(fleet_lb_addr 2) $(fleet_lb_addr 3)"

@@ -20,7 +20,6 @@
 # machine does not always land on the same one.  lbd stays attached during
 # (b)-(d): proxied packets pass through its XDP program (not a VIP: XDP_PASS).
 set -euo pipefail
-O=$1
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/bench/lib.sh
 source "$here/lib.sh"
@@ -32,22 +31,12 @@ name=bhttp$$
 R=$LAB_RUN/$name
 vip=10.200.100.1
 stream_mod=/usr/lib/nginx/modules/ngx_stream_module.so
-tmp=
 
-cleanup() {
-	bench_lab_down "$name"
-	[ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup() { bench_lab_down "$name"; }
+bench_traps
 
 bench_need ip wrk nginx haproxy curl python3
-for p in "$O/lbd" "$O/lbctl" "$O/lb-backend"; do
-	[ -x "$p" ] || {
-		echo "http: $p not built" >&2
-		exit 1
-	}
-done
+bench_built http "$O/lbd" "$O/lbctl" "$O/lb-backend"
 if [ ! -f "$stream_mod" ]; then
 	echo "http: $stream_mod missing: nginx needs its stream module" \
 		"(libnginx-mod-stream; tools/deps.sh --bench installs it)" >&2

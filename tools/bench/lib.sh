@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # tools/bench/lib.sh - what the shell parts of the benchmarks share.
-# Sourced by tools/bench/*.sh (which run under set -euo pipefail).
+# Sourced by tools/bench/*.sh (which run under set -euo pipefail), with the
+# part's arguments: BUILD_DIR, set as O.
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # the parts read it
+O=$1
 # shellcheck source=tools/lab.sh
 source "$bench_here/../lab.sh"
 # a part that stops on a failed command says which, and where
@@ -19,6 +22,26 @@ bench_need() {
 	for c; do
 		command -v "$c" >/dev/null || {
 			echo "bench: $c not found: run tools/deps.sh --bench" >&2
+			return 1
+		}
+	done
+}
+
+# bench_traps: at exit the part's cleanup() runs, then its temp dir ($tmp,
+# once set) is removed; a signal exits with 130, through the same
+bench_traps() {
+	tmp=
+	trap 'cleanup; [ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
+}
+
+# bench_built PART FILE...: fail unless every FILE of the build is there
+bench_built() {
+	local part=$1 p
+	shift
+	for p; do
+		[ -e "$p" ] || {
+			echo "$part: $p not built" >&2
 			return 1
 		}
 	done

@@ -117,14 +117,12 @@ static void serve_metrics(struct conn *c, int head)
 	prom_free(&p);
 }
 
-void admin_purge(struct conn *c, const struct http_request *req)
+/* The answer to a PURGE. */
+static void purge_answer(struct conn *c, int local, int err, long long deleted,
+			 long long receivers)
 {
-	long long deleted, receivers;
-	int local, err;
 	struct jw w;
 
-	err = rtier_purge(req->target, req->target_len, &local, &deleted,
-			  &receivers);
 	jw_init(&w, false);
 	jw_obj_begin(&w);
 	jw_kint(&w, "local", local);
@@ -135,6 +133,34 @@ void admin_purge(struct conn *c, const struct http_request *req)
 	jw_obj_end(&w);
 	respond_json(c, err ? 502 : 200, &w, 0);
 	jw_free(&w);
+}
+
+/* A PURGE that waited for Redis is over: answered, its connection goes
+ * on. */
+static void purge_done(void *arg, int local, int err, long long deleted,
+		       long long receivers)
+{
+	struct conn *c = arg;
+
+	purge_answer(c, local, err, deleted, receivers);
+	conn_answered(c);
+}
+
+void admin_purge(struct conn *c, const struct http_request *req)
+{
+	int local, err;
+
+	if (rtier_purge(req->target, req->target_len, purge_done, c, &local,
+			&err)) {
+		c->waiting = 1; /* the worker goes on meanwhile */
+		return;
+	}
+	purge_answer(c, local, err, 0, 0);
+}
+
+void admin_forget(struct conn *c)
+{
+	rtier_purge_forget(c);
 }
 
 /* The admin endpoints: one row per path (route.c says who may ask). */

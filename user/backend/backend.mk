@@ -35,10 +35,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser/b
 .PHONY: fuzz
 
 $(O)/fuzz/fuzz_http: tools/fuzz/fuzz_http.c user/backend/http.c user/backend/http.h \
-		user/backend/origin.c user/backend/origin.h
+		user/backend/origin_rx.c user/backend/origin.h
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) tools/fuzz/fuzz_http.c user/backend/http.c user/backend/origin.c -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tools/fuzz/fuzz_http.c user/backend/http.c user/backend/origin_rx.c -o $@
 
 fuzz: $(O)/fuzz/fuzz_http
 	$(Q)mkdir -p $(O)/fuzz/corpus

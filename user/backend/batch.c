@@ -81,10 +81,13 @@ static int fetch_origin(const void *p, struct fetched *f)
 	uint64_t t0 = metrics_clock_us();
 
 	origin_limits(&lim);
-	/* no Redis lookup here: it would hold the worker */
-	rtier_fetch_many(&wk.cfg->origin, &t, 1, &lim, &r, &from_redis, NULL);
+	/* Redis is asked all the same: the worker waits --redis-timeout at
+	 * most, as it waits for the origin then */
+	rtier_fetch_now(&wk.cfg->origin, &t, &lim, &r, &from_redis);
 	if (!from_redis)
 		metrics_origin(&wk.me->m, t0, r.error != NULL);
+	else
+		f->xcache = "HIT-REDIS";
 	pool_counters();
 	return reply_value(p, &r, f);
 }
@@ -206,19 +209,23 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	return 1;
 }
 
+void conn_answered(struct conn *c)
+{
+	c->waiting = 0;
+	if (!c->resume) {
+		c->resume = 1;
+		c->resume_next = answered;
+		answered = c;
+	}
+}
+
 /* Job i is over; its connection (if any) goes on. */
 static void job_done(int i)
 {
 	struct fetch_job *j = &jobs[i];
 
-	if (j->c) {
-		j->c->waiting = 0;
-		if (!j->c->resume) {
-			j->c->resume = 1;
-			j->c->resume_next = answered;
-			answered = j->c;
-		}
-	}
+	if (j->c)
+		conn_answered(j->c);
 	if (j->leader < 0)
 		nleaders--;
 	free(j->key);
@@ -332,7 +339,7 @@ int jobs_wait_ms(void)
 {
 	if (jobs_pending())
 		return 0;
-	if (!in_loop && njobs)
+	if (!in_loop && (njobs || rtier_purging()))
 		return rtier_wait_ms(); /* the next Redis deadline */
 	return 100;
 }

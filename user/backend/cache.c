@@ -702,6 +702,24 @@ int cache_remove(struct cache *c, const void *key, size_t klen)
 	return err;
 }
 
+int cache_forget_all(struct cache *c)
+{
+	uint32_t i, prev;
+	int n = 0, err = cache_lock(c);
+
+	if (err)
+		return err;
+	for (i = c->lru_tail; i != NIL; i = prev) {
+		prev = ent(c, i)->prev;
+		if (ent(c, i)->state == E_READY) {
+			entry_drop(c, i);
+			n++;
+		}
+	}
+	cache_unlock(c);
+	return n;
+}
+
 uint32_t cache_waiting(struct cache *c)
 {
 	return __atomic_load_n(&c->nwaiting, __ATOMIC_ACQUIRE);

@@ -89,6 +89,9 @@ int cache_fill(struct cache *c, const struct cache_ticket *t, const void *key,
  * or -errno. */
 int cache_remove(struct cache *c, const void *key, size_t klen);
 
+/* Forget every stored value (fills in progress and pass-through markers
+ * stay): how many were dropped, or -errno. */
+int cache_forget_all(struct cache *c);
 /* Give up a fill: waiters wake and one of them fetches instead. */
 void cache_abort(struct cache *c, const struct cache_ticket *t, const void *key,
 		 size_t klen);

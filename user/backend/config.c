@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
 		"                  [--redis URL] [--redis-timeout S] [--redis-retry S]\n"
 		"                  [--redis-max-object BYTES] [--redis-prefix STRING]\n"
-		"                  [--redis-lock-wait S] [--redis-cluster HOST:PORT,...]\n"
+		"                  [--redis-lock-wait S]\n"
+		"                  [--redis-cluster [redis://[USER]:PASSWORD@]HOST:PORT,...]\n"
 		"                  [--verbose]\n"
 		"signals: HUP reload (new binary and configuration), TERM graceful\n"
 		"         stop (/healthz 503 first), QUIT immediate stop\n");

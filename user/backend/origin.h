@@ -154,6 +154,10 @@ int origin_rx_feed(struct origin_rx *rx, char *in, size_t n);
 int origin_rx_eof(struct origin_rx *rx);
 /* Whether the connection can carry another request after this response. */
 int origin_rx_reusable(const struct origin_rx *rx);
+/* A complete response into r: the one cacheability decision, the headers
+ * to pass on, the body (which r takes over from rx). */
+void origin_rx_reply(struct origin_rx *rx, const struct origin_limits *lim,
+		     struct origin_reply *r);
 void origin_rx_free(struct origin_rx *rx);
 
 #endif /* LB_BACKEND_ORIGIN_H */

@@ -189,16 +189,21 @@ int redis_url_parse(const char *url, struct redis_addr *a, char *err,
 	end = slash ? slash : p + strlen(p);
 	at = memrchr(p, '@', end - p);
 	if (at) {
-		/* [user]:password@ ; only the password is used (AUTH pw) */
+		/* [[user]:]password@: AUTH [user] password */
 		const char *colon = memchr(p, ':', at - p);
 		const char *pw = colon ? colon + 1 : p;
 
-		if ((size_t)(at - pw) >= sizeof(a->password) || at == pw) {
+		if ((size_t)(at - pw) >= sizeof(a->password) || at == pw ||
+		    (colon && (size_t)(colon - p) >= sizeof(a->username))) {
 			snprintf(err, errlen, "redis '%s': bad password", url);
 			return -EINVAL;
 		}
 		memcpy(a->password, pw, at - pw);
 		a->password[at - pw] = '\0';
+		if (colon) {
+			memcpy(a->username, p, colon - p);
+			a->username[colon - p] = '\0';
+		}
 		p = at + 1;
 	}
 	if (split_hostport(p, end - p, host, sizeof(host), port,
@@ -531,9 +536,12 @@ int redis_connect(struct redis_conn *c, const struct redis_addr *a)
 	c->gen++;
 	c->state = REDIS_CONNECTING;
 	if (a->password[0]) {
-		const char *argv[] = { "AUTH", a->password };
+		/* AUTH user password: the ACL form, for a named user */
+		const char *argv[] = { "AUTH", a->username, a->password };
+		int named = a->username[0] != '\0';
 
-		if (redis_cmdv(c, on_setup, c, 2, argv))
+		argv[1] = named ? a->username : a->password;
+		if (redis_cmdv(c, on_setup, c, named ? 3 : 2, argv))
 			goto fail_close;
 	}
 	if (a->db) {

@@ -25,6 +25,7 @@
 struct redis_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	char username[128]; /* "" for none: AUTH with the password alone */
 	char password[128]; /* "" for none */
 	int db; /* SELECT db after connecting; 0 is the default */
 	char text[300]; /* host:port or the socket path, for the log */

@@ -33,8 +33,11 @@ struct redis_config {
 	char prefix[64]; /* --redis-prefix of every key */
 	int cluster; /* --redis-cluster: url holds the seed nodes */
 #define RTIER_MAX_SEEDS 8
-	char seeds[RTIER_MAX_SEEDS][300];
+	char seeds[RTIER_MAX_SEEDS][300]; /* host:port of each */
 	unsigned int nseeds;
+	/* cluster: the user and password of every node (from the seeds) */
+	char username[128], password[128];
+	char shown[512]; /* the server(s) for /stats: no password */
 };
 
 /* Counters of one worker, in its slot of the shared block. */
@@ -50,6 +53,7 @@ struct rtier_counters {
 	uint64_t too_big; /* objects over --redis-max-object */
 	uint64_t purges; /* PURGE requests answered */
 	uint64_t purge_msgs; /* purge messages applied to the local tier */
+	uint64_t purge_resets; /* local tier dropped: purges went unheard */
 	uint64_t lock_served; /* misses answered by another host's fetch */
 	uint64_t lock_expired; /* waits for another host's fetch ran out */
 	uint64_t redirects; /* cluster MOVED and ASK followed */
@@ -83,6 +87,16 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis,
 		     unsigned char *parked);
+/*
+ * Answer one target at once (a miss for which the batch has no room),
+ * looking it up in Redis all the same: the worker waits for the replies,
+ * --redis-timeout at most (as it then waits for an origin fetch), then it
+ * is answered as rtier_fetch_many() answers a target that is not parked.
+ * Returns 0.
+ */
+int rtier_fetch_now(const struct origin *o, const struct origin_target *t,
+		    const struct origin_limits *lim, struct origin_reply *r,
+		    unsigned char *from_redis);
 /* Milliseconds until a parked lookup needs its round (its replies are
  * due, or it asks again for another host's fetch); 100 at most, 0 without
  * a Redis tier. */
@@ -91,17 +105,29 @@ int rtier_wait_ms(void);
  * data.ptr = tag and call for rtier_tick(). */
 void rtier_watch(int epfd, void *tag);
 
+/* The end of a PURGE that waited for Redis (see rtier_purge). */
+typedef void rtier_purge_fn(void *arg, int local, int err, long long deleted,
+			    long long receivers);
+
 /*
  * PURGE of target: remove it from the local tier, from Redis, and (by a
  * message on the channel PREFIX"purge") from the local tier of every host.
  * Every worker of every host subscribes to that channel and applies what
- * it receives, so one live worker per host suffices.  Fills *local (1 if
- * this host held it), *deleted (keys removed from Redis) and *receivers
- * (subscribed workers the message reached).  0, or -errno when Redis could
- * not be told (the local tier is purged all the same).
+ * it receives, so one live worker per host suffices.  Nothing is waited
+ * for: 1 when Redis is being told, and done(arg, ...) is called from
+ * rtier_tick() once its replies are in or --redis-timeout has passed
+ * (never from this call); 0 when the purge is over at once, *local and
+ * *err filled (no Redis tier, or it could not be asked).  done gets local
+ * (1 if this host held it), err (0, or -errno when Redis could not be
+ * told: the local tier is purged all the same), deleted (keys removed
+ * from Redis) and receivers (subscribed workers the message reached).
  */
-int rtier_purge(const char *target, size_t len, int *local, long long *deleted,
-		long long *receivers);
+int rtier_purge(const char *target, size_t len, rtier_purge_fn *done, void *arg,
+		int *local, int *err);
+/* The PURGE of arg is not to be answered any more (its client went). */
+void rtier_purge_forget(void *arg);
+/* Whether a PURGE waits for Redis: rtier_tick() is due every round. */
+int rtier_purging(void);
 
 /* A Redis socket is ready, or the loop's housekeeping: read and write,
  * fail a server whose replies are overdue, keep the purge channel. */

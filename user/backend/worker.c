@@ -58,8 +58,10 @@ static void on_term(int sig)
 static void conn_close(struct conn *c)
 {
 	/* a job of c, or c on the list of connections answered */
-	if (c->waiting || c->resume)
+	if (c->waiting || c->resume) {
 		job_forget(c);
+		admin_forget(c);
+	}
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->file_fd >= 0)
@@ -678,6 +680,10 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 			    (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				on_readable(c);
 		}
+		/* a PURGE waiting on Redis is answered when its replies
+		 * are in, or when they are overdue */
+		if (rtier_purging())
+			rtier_tick(now);
 		run_jobs();
 		defer_end();
 		if (accept_resume && now >= accept_resume && !draining) {

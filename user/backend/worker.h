@@ -86,6 +86,7 @@ struct fetched {
 	long ttl; /* for cache_fill() */
 	int fd; /* -1, or the body (the value then has none) */
 	uint64_t fd_len;
+	const char *xcache; /* X-Cache of the answer: NULL for MISS */
 };
 
 /* Make the value of an answer in f (valid until the next value_build).
@@ -124,6 +125,9 @@ void jobs_init(int epfd);
 void serve_origin(struct conn *c, const char *target, size_t len, int head);
 /* The client of c's job has gone: its answer goes nowhere. */
 void job_forget(struct conn *c);
+/* c, which waited (c->waiting), has its answer queued: it goes on after
+ * this round (jobs_run). */
+void conn_answered(struct conn *c);
 /* Work for jobs_run() now: connections answered, fetches to start (with
  * the Redis tier: jobs no round has submitted yet). */
 unsigned int jobs_pending(void);
@@ -154,7 +158,10 @@ typedef void admin_serve_fn(struct conn *c, int head);
 
 /* The endpoint at path (len bytes), or NULL. */
 admin_serve_fn *admin_route(const char *path, size_t len);
-/* PURGE target: from this host, Redis and every host (rtier_purge). */
+/* PURGE target: from this host, Redis and every host (rtier_purge); c
+ * waits while Redis is told. */
 void admin_purge(struct conn *c, const struct http_request *req);
+/* The client of c's PURGE has gone: its answer goes nowhere. */
+void admin_forget(struct conn *c);
 
 #endif /* LB_BACKEND_WORKER_H */

@@ -26,6 +26,7 @@
 #include <linux/if_link.h>
 
 #include "addr.h"
+#include "cli.h"
 #include "lb_abi.h"
 #include "log.h"
 #include "decap.skel.h"
@@ -203,12 +204,8 @@ int main(int argc, char **argv)
 		case 'd':
 			do_detach = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		default: /* -h, or an option that is not one */
+			return lb_opt_help(c, usage);
 		}
 	}
 	if (!iface || optind != argc || (!do_status && !do_detach && !nkeys)) {

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "cli.h"
 #include "lbd.h"
 #include "lb.skel.h"
 #include "log.h"
@@ -389,12 +390,8 @@ int main(int argc, char **argv)
 		case 'v':
 			lb_log_level = LB_LOG_DEBUG;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		default: /* -h, or an option that is not one */
+			return lb_opt_help(c, usage);
 		}
 	}
 	if (optind < argc) {

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * origin_int.h - what the files of the origin client share (origin.h is
+ * what the rest of lb-backend sees):
+ *
+ *   origin.c        the URL, the connection pool, one fetch's request and
+ *                   its connection, and batches that wait in poll()
+ *   origin_async.c  fetches that wait in the worker's epoll loop
+ *   origin_rx.c     the response reader and the cache policy of an answer
+ */
+#ifndef LB_BACKEND_ORIGIN_INT_H
+#define LB_BACKEND_ORIGIN_INT_H
+
+#include "origin.h"
+
+/* One fetch in progress. */
+struct job {
+	int fd;
+	int reused; /* fd came from the pool: may be stale */
+	int done; /* 1 complete, -1 failed (r filled) */
+	size_t got; /* bytes of the answer so far */
+	struct origin_rx rx;
+	char req[9000];
+	int len;
+};
+
+/* An empty reply: everything but the room for headers, which hdrs_len
+ * bounds. */
+void origin_reply_init(struct origin_reply *r);
+/* r failed with status, for the reason why. */
+void origin_reply_fail(struct origin_reply *r, int status, const char *why);
+
+/* Build j's request for target and send it on a pooled or (fresh) a new
+ * connection; 0, or -1 with r failed. */
+int origin_job_begin(struct job *j, const struct origin *o, const char *target,
+		     size_t tlen, const struct origin_limits *lim,
+		     long long now, long long cdeadline, long long deadline,
+		     struct origin_reply *r);
+/* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
+ * 2 the pooled connection was stale (nothing came): origin_job_retry(). */
+int origin_job_read(struct job *j, struct origin_reply *r);
+/* The pooled connection of j was stale: once more on a new one.  0, or -1
+ * with r failed. */
+int origin_job_retry(struct job *j, const struct origin *o,
+		     const struct origin_limits *lim, long long now,
+		     long long cdeadline, long long deadline,
+		     struct origin_reply *r);
+/* j's answer is complete: into r. */
+void origin_job_done(struct job *j, const struct origin_limits *lim,
+		     struct origin_reply *r);
+
+/* An idle connection back into the pool (closed when it is full). */
+void origin_pool_put(int fd, long long now);
+/* fd is an idle pooled connection that turned readable (the origin closed
+ * it): closed and forgotten.  Nothing if fd is not pooled. */
+void origin_pool_drop(int fd);
+
+#endif /* LB_BACKEND_ORIGIN_INT_H */
