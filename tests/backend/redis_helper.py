@@ -6,7 +6,8 @@
   redis_helper.py corrupt PORT KEY       flip a byte of KEY's body, keep TTL
   redis_helper.py copy PORT SRC DST      store SRC's value under DST
   redis_helper.py proxy PORTFILE TARGET DELAYFILE
-                                         a TCP proxy to 127.0.0.1:TARGET that
+                                         a TCP proxy to 127.0.0.1:TARGET (or
+                                         to HOST:PORT, listening on HOST) that
                                          holds each chunk from the server for
                                          the milliseconds in DELAYFILE; with
                                          "cut" there, it closes every
@@ -17,7 +18,8 @@
   redis_helper.py load URL SECONDS THREADS KEYS OUT
                                          GET URL/k/N for random N < KEYS until
                                          SECONDS pass; checks every body;
-                                         writes "ok N fail M" to OUT
+                                         writes "ok N fail M p99_ms P [errors]"
+                                         to OUT
 """
 import os
 import random
@@ -73,10 +75,10 @@ class Conn:
         return self.reply()
 
 
-def serve(portfile, handler):
+def serve(portfile, handler, host="127.0.0.1"):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
+    ls.bind((host, 0))
     ls.listen(64)
     with open(portfile + ".tmp", "w") as f:
         f.write(str(ls.getsockname()[1]))
@@ -87,6 +89,9 @@ def serve(portfile, handler):
 
 
 def proxy(portfile, target, delayfile):
+    # TARGET: PORT on 127.0.0.1, or HOST:PORT, where the proxy listens too
+    host, _, port = target.rpartition(":")
+    host = host or "127.0.0.1"
     live = set()
     lock = threading.Lock()
 
@@ -136,7 +141,7 @@ def proxy(portfile, target, delayfile):
             c.close()
             return
         try:
-            s = socket.create_connection(("127.0.0.1", int(target)))
+            s = socket.create_connection((host, int(port)))
         except OSError:
             c.close()
             return
@@ -146,7 +151,7 @@ def proxy(portfile, target, delayfile):
         pipe(s, c, True)
 
     threading.Thread(target=cutter, daemon=True).start()
-    serve(portfile, handle)
+    serve(portfile, handle, host)
 
 
 def errors(portfile):
@@ -192,10 +197,13 @@ def load(url, seconds, threads, keys, out):
     end = time.time() + float(seconds)
     u = urllib.parse.urlsplit(url)
 
+    lat = []
+
     def run():
         c = None
         while time.time() < end:
             p = "%s/k/%d" % (u.path, random.randrange(int(keys)))
+            t0 = time.time()
             try:
                 if c is None:
                     c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
@@ -208,6 +216,7 @@ def load(url, seconds, threads, keys, out):
                 body = str(e).encode()
                 c = None
             with lock:
+                lat.append(time.time() - t0)
                 if good:
                     ok[0] += 1
                 else:
@@ -219,7 +228,9 @@ def load(url, seconds, threads, keys, out):
     for t in ts:
         t.join()
     with open(out + ".tmp", "w") as f:
-        f.write("ok %d fail %d %s\n" % (ok[0], len(fail), fail[:3]))
+        lat.sort()
+        p99 = lat[int(len(lat) * 0.99)] if lat else 0
+        f.write("ok %d fail %d p99_ms %d %s\n" % (ok[0], len(fail), p99 * 1000, fail[:3]))
     os.rename(out + ".tmp", out)
 
 

@@ -6,8 +6,9 @@
 # fourth host of the segment, not behind the VIP).  A cold object requested
 # through the VIP reaches the origin once over the three hosts; a restarted
 # host's first request for it is a Redis hit; a PURGE reaches every host's
-# local tier within a second; Redis stopped under load through the VIP
-# fails no request, the breakers open and close, and Redis hits resume.
+# local tier within a second; Redis stopped, and Redis made slow, under
+# load through the VIP fail no request, the breakers open and close, and
+# Redis hits resume.
 # shellcheck source=tests/net/e2e_lib.sh
 source "$(dirname "$0")/e2e_lib.sh" "${1:-build}" r
 need_cmd redis-server redis-cli
@@ -26,6 +27,16 @@ for _ in $(seq 100); do
 done
 [ -f "$T/origin.port" ] || { fail "origin start" "no port"; finish; }
 OPORT=$(cat "$T/origin.port")
+# the hosts reach Redis through a proxy on the Redis host, which can hold
+# each answer for the milliseconds written to $T/rdelay
+: >"$T/rdelay"
+on_bg b4 python3 "$RB/redis_helper.py" proxy "$T/proxy.port" "$RH:6379" "$T/rdelay"
+for _ in $(seq 100); do
+	[ -f "$T/proxy.port" ] && break
+	sleep 0.05
+done
+[ -f "$T/proxy.port" ] || { fail "proxy start" "no port"; finish; }
+RPORT=$(cat "$T/proxy.port")
 redis_pid() {
 	local p
 	for p in $(ip netns pids "$NAME-b4"); do
@@ -39,7 +50,7 @@ origin_count() { on b4 curl -s "http://$RH:$OPORT/count?p=$1"; }
 # host K: lb-backend on backend K, its admin listener on ADDR:8081
 host() {
 	on_bg "b$1" "$O/lb-backend" --listen "[::]:80" --workers 2 \
-		--origin "http://$RH:$OPORT" --redis "redis://$RH:6379" \
+		--origin "http://$RH:$OPORT" --redis "redis://$RH:$RPORT" \
 		--redis-timeout 0.2 --redis-retry 0.3 \
 		--admin-listen "$(lab_backend_addr "$1" 4):8081" \
 		>>"$T/backend-b$1.log" 2>&1
@@ -158,5 +169,37 @@ r3=$(xc 3 /lab/after)
 check "e2e-redis Redis back: breakers closed, Redis hits resume" \
 	$([ "$open_now" -eq 0 ] && [ "$r1" = "MISS hello /lab/after" ] &&
 		[ "$r3" = "HIT-REDIS hello /lab/after" ]; echo $?) \
+	"$open_now hosts open, got '$r1' then '$r3'"
+
+# --- Redis slow under load through the VIP: every answer held 800 ms, past
+# the 200 ms timeout.  No request fails, each waits at most about one
+# timeout (then the breaker skips Redis): none waits for a held answer
+# (p99 under 600 ms); and once Redis is quick again
+# the breakers close and Redis hits resume.
+before=$(rsum breaker_opened)
+echo 800 >"$T/rdelay"
+on_bg cl python3 "$RB/redis_helper.py" load "http://$V4" 4 4 300 "$T/slowload"
+for _ in $(seq 150); do
+	[ -f "$T/slowload" ] && break
+	sleep 0.1
+done
+read -r _ ok _ nfail _ p99 rest <"$T/slowload" 2>/dev/null
+opened=$(($(rsum breaker_opened) - before))
+check "e2e-redis Redis slow under load: 0 failed requests, breakers opened, p99 ${p99:-?} ms" \
+	$([ "${nfail:-1}" -eq 0 ] && [ "${ok:-0}" -gt 50 ] && [ "$opened" -ge 1 ] &&
+		[ "${p99:-99999}" -lt 600 ]; echo $?) \
+	"ok ${ok:-?} fail ${nfail:-?} p99 ${p99:-?} ms (timeout 200 ms) $rest, breakers opened $opened"
+: >"$T/rdelay"
+for _ in $(seq 50); do
+	open_now=0
+	for k in 1 2 3; do [ "$(rstat "$k" breaker)" = closed ] || open_now=$((open_now + 1)); done
+	[ "$open_now" -eq 0 ] && break
+	sleep 0.1
+done
+r1=$(xc 1 /lab/after-slow)
+r3=$(xc 3 /lab/after-slow)
+check "e2e-redis Redis quick again: breakers closed, Redis hits resume" \
+	$([ "$open_now" -eq 0 ] && [ "$r1" = "MISS hello /lab/after-slow" ] &&
+		[ "$r3" = "HIT-REDIS hello /lab/after-slow" ]; echo $?) \
 	"$open_now hosts open, got '$r1' then '$r3'"
 finish
