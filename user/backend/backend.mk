@@ -47,7 +47,7 @@ fuzz: $(O)/fuzz/fuzz_http
 		$(O)/fuzz/corpus tools/fuzz/corpus
 
 # The Redis client and the stored object format, without a server.
-REDIS_TEST_OBJS := $(O)/backend/redis.o $(O)/backend/rvalue.o $(O)/backend/rcluster.o
+REDIS_TEST_OBJS := $(O)/backend/redis.o $(O)/backend/redis_addr.o $(O)/backend/resp.o $(O)/backend/rvalue.o $(O)/backend/rcluster.o
 $(O)/tests/test_redis: tests/unit/test_redis.c $(REDIS_TEST_OBJS) | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iuser/backend -Itests/unit $(DEPFLAGS) -MF $@.d $< $(REDIS_TEST_OBJS) -o $@ $(LDLIBS)

@@ -79,6 +79,9 @@ long resp_parse(const char *buf, size_t len, size_t max_bulk,
 		struct resp_pool *pool, struct resp **out, uint64_t *skip);
 void resp_pool_free(struct resp_pool *pool);
 
+/* Make *buf (of *cap bytes) hold at least need bytes; 0 or -ENOMEM. */
+int redis_buf_grow(char **buf, size_t *cap, size_t need);
+
 /* Append a command (an array of bulk strings) to *buf; 0 or -ENOMEM. */
 int resp_encode(char **buf, size_t *len, size_t *cap, int argc,
 		const char *const *argv, const size_t *argvlen);
