@@ -4,15 +4,11 @@
  * client connections, answering from the shared cache, the origin or the
  * --root directory.
  *
- * Client I/O never blocks.  A cache miss does: the worker fetches from the
- * origin (bounded by --origin-timeout) or waits for another worker's fetch
- * of the same key, and its other connections wait meanwhile.  That keeps a
- * worker a simple sequence of steps; the other workers keep accepting (the
- * listening socket is shared, and a busy worker is not in epoll_wait, so the
- * kernel wakes an idle one), and misses are rare by design.  The misses of
- * one round of epoll are fetched as one batch over pooled origin
- * connections (see batch.c), so that the worker waits once per round, not
- * once per miss.
+ * Client I/O never blocks.  Misses become jobs (batch.c): without the
+ * Redis tier each origin fetch waits in this loop with the worker's other
+ * connections; with it, the Redis lookups do, and the origin fetches of a
+ * round are waited for together.  Which worker takes a new connection is
+ * accept.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,16 +29,8 @@
 #define OUT_HIGH (1u << 20) /* stop reading a connection above this */
 #define LINGER_MS 1000 /* after our close: read and drop what comes */
 #define DRAIN_IDLE_MS 1000 /* draining: idle keep-alive gets this long */
-#define ACCEPT_PAUSE_MS 500 /* out of descriptors: stop accepting this long */
-#define ACCEPT_LOG_MS 5000 /* and say so at most this often */
-#define ACCEPT_DEFER_MS 10 /* over its share: leave the listener this long */
-#define PEER_QUIET_MS 1000 /* a worker silent this long takes no share */
 struct worker wk = { .host = "localhost" };
-static int epfd = -1, lfd = -1, afd = -1;
-static long long accept_resume; /* accepts paused until then (mono ms) */
-static long long accept_defer; /* over its share: not accepting until then */
-static long long accept_logged; /* last "accept failed" line */
-static unsigned long accept_fails; /* since that line */
+static int epfd = -1;
 static size_t in_cap;
 static struct conn *conns;
 static unsigned int nconns;
@@ -292,148 +280,20 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	       s6->sin6_addr.s6_addr[12] == 127;
 }
 
-/* Listening sockets and the Redis tier's in this worker's epoll: data.ptr
- * names them (ints: even addresses, never taken for an origin
- * connection's tag). */
-static int tag_service, tag_admin, tag_redis;
+/* The Redis tier's socket in this worker's epoll: data.ptr names it (an
+ * int: an even address, never taken for an origin connection's tag). */
+static int tag_redis;
 
-static void listeners_watch(int op)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
-
-	/* EPOLLEXCLUSIVE: a new connection wakes one idle worker, not all */
-	if (lfd >= 0) {
-		ev.data.ptr = &tag_service;
-		if (epoll_ctl(epfd, op, lfd, op == EPOLL_CTL_DEL ? NULL : &ev))
-			pr_debug("epoll_ctl listener: %s", strerror(errno));
-	}
-	if (afd >= 0) {
-		ev.data.ptr = &tag_admin;
-		if (epoll_ctl(epfd, op, afd, op == EPOLL_CTL_DEL ? NULL : &ev))
-			pr_debug("epoll_ctl admin listener: %s",
-				 strerror(errno));
-	}
-}
-
-/*
- * EPOLLEXCLUSIVE wakes the first idle worker in the listening socket's wait
- * queue, which is the same one again and again while it keeps up: one core
- * serves everything.  Having taken a connection, a worker re-registers
- * (delete, add), which puts it at the tail of that queue: the next
- * connection wakes the idle worker that waited longest, and connections go
- * round the workers.  Two system calls per accepted connection; none per
- * request on a kept-alive one.
- */
-static void rotate_listener(void)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
-				  .data.ptr = &tag_service };
-
-	if (epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL) ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
-		pr_warn("epoll_ctl listener: %s", strerror(errno));
-}
-
-/*
- * A burst of new connections (a client opening fifty at once) lands on the
- * worker that happens to be running: after each accept it finds the
- * listener ready again and takes the next one, while the other workers wait
- * for a core; keep-alive then keeps that split for the connections' whole
- * life.  As nginx's accept_disabled does, a worker that holds more than its
- * share of the open connections (over the ready workers of its generation
- * that have shown life lately), plus one, leaves the listener to the others
- * for a few milliseconds.  If none of them takes the queue meanwhile (they
- * are busy, or stuck), it accepts again: the queue never waits longer.
- */
-static int over_share(void)
-{
-	uint64_t total = 0, live = 0;
-	int i;
-
-	for (i = 0; i < MAX_SLOTS; i++) {
-		struct worker_slot *s = &wk.sh->slots[i];
-
-		if (!STAT_GET(s->pid) || !STAT_GET(s->ready) ||
-		    STAT_GET(s->generation) != wk.me->generation)
-			continue;
-		if (s != wk.me &&
-		    now - (long long)STAT_GET(s->beat) > PEER_QUIET_MS)
-			continue;
-		total += STAT_GET(s->connections);
-		live++;
-	}
-	return live > 1 && nconns > (total + live - 1) / live + 1;
-}
-
-/* After an accept (rotate): to the tail of the waiters, or, over its
- * share, off the listener for a while. */
-static void after_accept(void)
-{
-	if (!over_share()) {
-		rotate_listener();
-		return;
-	}
-	if (epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL))
-		pr_warn("epoll_ctl listener: %s", strerror(errno));
-	accept_defer = now + ACCEPT_DEFER_MS;
-}
-
-/* Back on the listener once the share is kept or the deferral is over. */
-static void defer_end(void)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
-				  .data.ptr = &tag_service };
-
-	if (!accept_defer || accept_resume || draining ||
-	    (now < accept_defer && over_share()))
-		return;
-	accept_defer = 0;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev))
-		pr_warn("epoll_ctl listener: %s", strerror(errno));
-}
-
-/*
- * accept() failing for want of descriptors or memory leaves the connection
- * in the queue, and a level-triggered listener would wake us again at once:
- * stop accepting for a while instead (nginx does the same), and say so in
- * the log once in a while, with how often it happened meanwhile.
- */
-static void accept_pause(int err)
-{
-	accept_fails++;
-	if (!accept_resume)
-		listeners_watch(EPOLL_CTL_DEL);
-	accept_defer = 0; /* the pause's end puts the listener back */
-	accept_resume = now + ACCEPT_PAUSE_MS;
-	if (!accept_logged || now - accept_logged >= ACCEPT_LOG_MS) {
-		pr_warn("accept: %s; not accepting for %d ms (%lu time(s) since the last such line)",
-			strerror(err), ACCEPT_PAUSE_MS, accept_fails);
-		accept_logged = now;
-		accept_fails = 0;
-	}
-}
-
-static void on_accept(int listener, int admin)
+static void on_accept(int admin)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	struct conn *c;
 	int fd;
 
-	/* One connection per wake-up: a worker that is busy stays out of
-	 * epoll_wait and the kernel hands the next one to an idle worker. */
-	fd = accept4(listener, (struct sockaddr *)&ss, &sl,
-		     SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			accept_pause(errno);
-		else if (errno != EAGAIN && errno != EINTR &&
-			 errno != ECONNABORTED)
-			pr_warn("accept: %s", strerror(errno));
+	fd = accept_next(admin, &ss, now);
+	if (fd < 0)
 		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c)
 		c->in = malloc(in_cap);
@@ -469,8 +329,7 @@ static void on_accept(int listener, int admin)
 	conns = c;
 	nconns++;
 	STAT_SET(wk.me->connections, nconns);
-	if (!admin && wk.cfg->accept_mode == ACCEPT_ROTATE)
-		after_accept();
+	accept_taken(admin, nconns, now);
 	/* a client usually sends at once: save the round through epoll */
 	on_readable(c);
 }
@@ -534,15 +393,9 @@ static void start_drain(void)
 {
 	draining = 1;
 	drain_start = now;
-	/* Stop accepting: connections still in the shared queue are left to
-	 * the other workers (new ones on a reload). */
-	if (!accept_resume)
-		listeners_watch(EPOLL_CTL_DEL);
-	if (lfd >= 0)
-		close(lfd);
-	if (afd >= 0)
-		close(afd);
-	lfd = afd = -1;
+	/* connections still in the shared queue are left to the other
+	 * workers (new ones on a reload) */
+	accept_stop();
 	pr_info("draining %u connection(s)", nconns);
 }
 
@@ -564,22 +417,6 @@ static void run_jobs(void)
 	} while (jobs_pending());
 }
 
-/* epoll_wait's timeout: the jobs' next deadline, or a deferral's end */
-static int wait_ms(void)
-{
-	int ms = jobs_wait_ms();
-
-	if (accept_defer) {
-		long long left = accept_defer - now;
-
-		if (left < 0)
-			left = 0;
-		if (left < ms)
-			ms = (int)left;
-	}
-	return ms;
-}
-
 void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		struct shared *shared, int slot)
 {
@@ -592,8 +429,6 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 	wk.cfg = config;
 	wk.sh = shared;
 	wk.me = &wk.sh->slots[slot];
-	lfd = listen_fd;
-	afd = admin_fd;
 	lb_log_name("lb-backend", "worker");
 	in_cap = wk.cfg->limits.max_header + 2;
 
@@ -636,7 +471,7 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		_exit(1);
 	}
 	jobs_init(epfd);
-	listeners_watch(EPOLL_CTL_ADD);
+	accept_init(epfd, listen_fd, admin_fd);
 	rtier_watch(epfd, &tag_redis);
 	now = mono_ms();
 	STAT_SET(wk.me->beat, (uint64_t)now);
@@ -645,7 +480,8 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		 wk.me->generation);
 
 	for (;;) {
-		n = epoll_wait(epfd, evs, 64, wait_ms());
+		n = epoll_wait(epfd, evs, 64,
+			       accept_wait_ms(jobs_wait_ms(), now));
 		now = mono_ms();
 		STAT_SET(wk.me->beat, (uint64_t)now);
 		for (i = 0; i < n; i++) {
@@ -659,13 +495,10 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 				rtier_tick(now);
 				continue;
 			}
-			if ((void *)c == &tag_service ||
-			    (void *)c == &tag_admin) {
-				if (!accept_resume && !draining)
-					on_accept((void *)c == &tag_admin ?
-							  afd :
-							  lfd,
-						  (void *)c == &tag_admin);
+			if (accept_tag(c)) {
+				if (!draining)
+					on_accept(accept_tag(c) ==
+						  ACCEPT_TAG_ADMIN);
 				continue;
 			}
 			if (evs[i].events & EPOLLOUT) {
@@ -685,11 +518,8 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 		if (rtier_purging())
 			rtier_tick(now);
 		run_jobs();
-		defer_end();
-		if (accept_resume && now >= accept_resume && !draining) {
-			accept_resume = 0;
-			listeners_watch(EPOLL_CTL_ADD);
-		}
+		if (!draining)
+			accept_tick(nconns, now);
 		if (stop_requested && !draining)
 			start_drain();
 		if (now - last_expire >= 100 || draining) {

@@ -56,6 +56,26 @@ struct worker {
 
 extern struct worker wk;
 
+/* accept.c: the listening sockets in the worker's epoll */
+enum { ACCEPT_TAG_SERVICE = 1, ACCEPT_TAG_ADMIN };
+struct sockaddr_storage;
+/* Register the listeners (either may be -1) in epoll instance ep. */
+void accept_init(int ep, int listen_fd, int admin_fd);
+/* Which listener an epoll tag names: ACCEPT_TAG_*, or 0: none. */
+int accept_tag(const void *ptr);
+/* The next connection of a listener (admin or not), or -1: none now, or
+ * accepting is paused. */
+int accept_next(int admin, struct sockaddr_storage *ss, long long now);
+/* A connection was taken; the worker holds conns now. */
+void accept_taken(int admin, unsigned int conns, long long now);
+/* Once a turn of the loop: back on the listeners when a pause or a
+ * deferral ends. */
+void accept_tick(unsigned int conns, long long now);
+/* epoll_wait's timeout: ms, or less to end a deferral in time. */
+int accept_wait_ms(int ms, long long now);
+/* Draining: off the listeners for good, and close them. */
+void accept_stop(void);
+
 /* ---- worker.c: the connections */
 
 /* On with the requests c holds, then write what is queued. */

@@ -56,8 +56,7 @@ static int table_of(const struct lbd_vip *v, struct maglev_backend **mb,
 				     digest);
 }
 
-int build_table(struct lbd *d, struct lbd_vip *v, int *fd,
-		       uint64_t *digest)
+int build_table(struct lbd *d, struct lbd_vip *v, int *fd, uint64_t *digest)
 {
 	struct maglev_backend *mb = NULL;
 	uint32_t *table = NULL;
@@ -142,7 +141,7 @@ bool has_table(struct lbd *d, const struct lbd_vip *v)
 }
 
 int table_digests(struct lbd *d, struct lbd_vip *v, uint64_t *want,
-			 uint64_t *have)
+		  uint64_t *have)
 {
 	struct maglev_backend *mb = NULL;
 	uint32_t *table = NULL;
