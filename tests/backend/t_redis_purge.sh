@@ -3,7 +3,8 @@
 # PURGE on lb-backend's admin listener: the object leaves Redis and the
 # local tier of every host (Redis pub/sub) within a second; the service
 # listener refuses the method; a host cut off from Redis while a purge
-# went by does not serve its copy once it is back; a Redis that is down is
+# went by does not serve its copy once it is back, nor do the new workers
+# of a host whose workers all died meanwhile; a Redis that is down is
 # reported, and this host's copy goes all the same.
 source "$(dirname "$0")/lib.sh"
 need
@@ -89,6 +90,34 @@ check "purge missed while cut off: the host back does not serve its copy" \
 p=$(rstat "${A[3]}" purge_resets)
 check "purge a host that heard every purge keeps its local tier" \
 	$([ "$p" = 0 ]; echo $?) "resets $p"
+
+# Every worker of a host gone (killed) while it was cut off, a purge, then
+# new workers: the first to subscribe finds that the host heard less than
+# Redis counts, and drops the local tier
+for n in 2 2; do xc "${H[n]}/p/4" >/dev/null; done
+w="$(xc "${H[2]}/p/4" | cut -d' ' -f1)"
+echo cut >"$T/delay"
+numsub 4
+old=$($HELPER stats "${A[2]}" | awk '{print $3}' | tr , ' ')
+# shellcheck disable=SC2086 # the workers' pids
+kill -KILL $old
+r=$(curl -s -X PURGE "${A[1]}/p/4")
+for i in $(seq 100); do
+	now=$($HELPER stats "${A[2]}" | awk '$2 == 2 {print $3}' | tr , ' ')
+	[ -n "$now" ] && [ "$now" != "$old" ] && break
+	sleep 0.05
+done
+echo 0 >"$T/delay"
+numsub 6
+for i in $(seq 60); do
+	w2=$(xc "${H[2]}/p/4" | cut -d' ' -f1)
+	[ "$w2" != HIT ] && break
+	sleep 0.05
+done
+check "purge missed while every worker of the host was gone: the new ones do not serve its copy" \
+	$([ "$w" = HIT ] && [ "$r" = '{"local":0,"redis":1,"receivers":4}' ] &&
+		[ "$w2" = MISS ]; echo $?) \
+	"before '$w', purge '$r', workers '$old' then '$now', after '$w2'"
 
 # Redis gone: reported, and this host's copy is gone all the same
 xc "${H[1]}/p/2" >/dev/null

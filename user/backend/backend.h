@@ -83,8 +83,9 @@ struct worker_slot {
 #define SHARED_MAGIC 0x4c424b53u /* "LBKS" */
 /* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
  * 4: and the Redis tier's counters; 5: and the worker's heartbeat;
- * 6: purge_resets among the Redis counters */
-#define SHARED_VERSION 6
+ * 6: purge_resets among the Redis counters; 7: and the purge count each
+ * worker heard */
+#define SHARED_VERSION 7
 
 struct shared {
 	uint32_t magic, version;

@@ -58,8 +58,12 @@ struct rtier_counters {
 	uint64_t lock_expired; /* waits for another host's fetch ran out */
 	uint64_t redirects; /* cluster MOVED and ASK followed */
 	uint64_t breaker_opened; /* closed -> open transitions */
+	/* for the host's other workers (rtier_purge.c): the purge count this
+	 * worker's local tier has heard up to, plus one (0: unknown), and
+	 * whether it listens on the purge channel now */
+	uint64_t purge_heard;
+	uint32_t purge_listening;
 	uint32_t breaker; /* enum breaker_state, now */
-	uint32_t pad;
 };
 
 /* Defaults of the options. */

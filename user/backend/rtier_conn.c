@@ -109,6 +109,8 @@ void rtier_worker_init(const struct redis_config *config,
 	rt.local = cache;
 	rt.bk = (struct breaker){ .open_ms = rt.rc->retry_ms };
 	STAT_SET(rt.ctr->breaker, BREAKER_CLOSED);
+	/* a predecessor in this slot listened; its purge count stays */
+	STAT_SET(rt.ctr->purge_listening, 0);
 	redis_init(&rt.sub, 65536);
 	memset(rt.slot_node, 0, sizeof(rt.slot_node));
 	rt.nnodes = 0;

@@ -11,6 +11,13 @@
  * channel, a count that is not the one it read plus the messages it got
  * (or one it cannot read) means purges went by unheard: it drops every
  * object of the local tier, which refills from Redis and the origin.
+ *
+ * The local tier is the host's, shared by its workers, and so is what it
+ * has heard: each worker publishes in its slot the count it has heard up
+ * to.  A worker subscribing for the first time (started, or restarted
+ * after a crash or a reload) while no other worker of the host listens
+ * compares the count with the highest any worker of the host heard: purges
+ * that went by while none listened drop the local tier too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +28,7 @@
 #include "cache.h"
 #include "log.h"
 #include "rtier_int.h"
+#include "worker.h"
 
 static unsigned int sub_node; /* cluster: the node of the purge channel */
 static long long sub_retry_at;
@@ -215,6 +223,45 @@ static void forget_local(const char *why)
 		n < 0 ? 0 : n);
 }
 
+#define LISTENER_QUIET_MS 1000 /* a worker silent this long listens not */
+
+/* Whether another worker of this host listens on the purge channel now. */
+static int host_listens(void)
+{
+	long long now = redis_mono_ms();
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		const struct worker_slot *s = &wk.sh->slots[i];
+
+		if (s != wk.me && STAT_GET(s->pid) &&
+		    STAT_GET(s->redis.purge_listening) &&
+		    now - (long long)STAT_GET(s->beat) < LISTENER_QUIET_MS)
+			return 1;
+	}
+	return 0;
+}
+
+/* The highest purge count a worker of this host heard up to, plus one
+ * (slots of workers gone keep theirs); 0: none known. */
+static uint64_t host_heard(void)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		uint64_t v = STAT_GET(wk.sh->slots[i].redis.purge_heard);
+
+		if (v > h)
+			h = v;
+	}
+	return h;
+}
+
+/* What this worker has heard, for the others */
+static void publish_heard(void)
+{
+	STAT_SET(rt.ctr->purge_heard, epoch < 0 ? 0 : epoch + heard + 1);
+}
+
 /* The epoch read after subscribing: purges missed while the channel was
  * down?  The first read after a worker's start only sets the count. */
 static void on_epoch(void *arg, const struct resp *r)
@@ -242,13 +289,22 @@ static void on_epoch(void *arg, const struct resp *r)
 		epoch_due = !r;
 		return;
 	}
-	if (lost && e != epoch + heard)
+	if (lost && e != epoch + heard) {
 		forget_local(epoch < 0 ? "purges may have been missed" :
 					 "purges were missed");
+	} else if (!lost && epoch < 0 && !host_listens()) {
+		uint64_t h = host_heard();
+
+		if (h && (uint64_t)e + 1 != h)
+			forget_local("purges went by while no worker of this "
+				     "host listened");
+	}
 	lost = 0;
 	epoch = e;
 	heard = 0;
 	epoch_due = 0;
+	publish_heard();
+	STAT_SET(rt.ctr->purge_listening, 1);
 }
 
 /* Read the epoch, once subscribed and while the breaker is closed; a
@@ -288,6 +344,7 @@ static void on_message(void *arg, const struct resp *r)
 		return;
 	cache_remove(rt.local, r->elem[2].str, r->elem[2].len);
 	heard++;
+	publish_heard();
 	STAT_ADD(rt.ctr->purge_msgs, 1);
 }
 
@@ -309,6 +366,7 @@ void rtier_sub_tick(long long now)
 	if (rt.sub.state == REDIS_DOWN && subscribed) {
 		subscribed = 0;
 		lost = 1;
+		STAT_SET(rt.ctr->purge_listening, 0);
 	}
 	if (rt.sub.state == REDIS_DOWN) {
 		if (now < sub_retry_at)
