@@ -80,10 +80,10 @@ static void rotate_listener(void)
  */
 static int over_share(void)
 {
+	uint32_t end = STAT_GET(wk.sh->slot_end);
 	uint64_t total = 0, live = 0;
-	int i;
 
-	for (i = 0; i < MAX_SLOTS; i++) {
+	for (uint32_t i = 0; i < end && i < MAX_SLOTS; i++) {
 		struct worker_slot *s = &wk.sh->slots[i];
 
 		if (!STAT_GET(s->pid) || !STAT_GET(s->ready) ||

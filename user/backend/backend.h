@@ -84,8 +84,8 @@ struct worker_slot {
 /* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
  * 4: and the Redis tier's counters; 5: and the worker's heartbeat;
  * 6: purge_resets among the Redis counters; 7: and the purge count each
- * worker heard */
-#define SHARED_VERSION 7
+ * worker heard; 8: slot_end */
+#define SHARED_VERSION 8
 
 struct shared {
 	uint32_t magic, version;
@@ -93,6 +93,7 @@ struct shared {
 	uint64_t cache_size; /* --cache-size it was built for */
 	uint32_t draining; /* /healthz answers 503 */
 	uint32_t generation; /* bumped at every reload */
+	uint32_t slot_end; /* every slot ever used lies below this */
 	struct worker_slot slots[MAX_SLOTS];
 	/* the cache follows, 64-byte aligned */
 	char cache[] __attribute__((aligned(64)));

@@ -90,6 +90,9 @@ void start_generation(void)
 		}
 		ms.children[s] = (struct child){ .used = 1, .index = i };
 		memset(&ms.sh->slots[s], 0, sizeof(ms.sh->slots[s]));
+		/* what workers scan of the slots, on every accept */
+		if ((uint32_t)s >= STAT_GET(ms.sh->slot_end))
+			STAT_SET(ms.sh->slot_end, (uint32_t)s + 1);
 		spawn(s);
 	}
 }

@@ -230,7 +230,8 @@ static int host_listens(void)
 {
 	long long now = redis_mono_ms();
 
-	for (int i = 0; i < MAX_SLOTS; i++) {
+	for (uint32_t i = 0; i < STAT_GET(wk.sh->slot_end) && i < MAX_SLOTS;
+	     i++) {
 		const struct worker_slot *s = &wk.sh->slots[i];
 
 		if (s != wk.me && STAT_GET(s->pid) &&
@@ -247,7 +248,8 @@ static uint64_t host_heard(void)
 {
 	uint64_t h = 0;
 
-	for (int i = 0; i < MAX_SLOTS; i++) {
+	for (uint32_t i = 0; i < STAT_GET(wk.sh->slot_end) && i < MAX_SLOTS;
+	     i++) {
 		uint64_t v = STAT_GET(wk.sh->slots[i].redis.purge_heard);
 
 		if (v > h)
