@@ -131,9 +131,21 @@ static void quoted(struct jw *w, const char *s)
 	put(w, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p;
 	     p++, left--) {
+		const unsigned char *run = p;
 		char esc[8];
 		size_t n;
 
+		/* printable ASCII that needs no escape goes out as one run */
+		while (*run >= 0x20 && *run < 0x7f && *run != '"' &&
+		       *run != '\\')
+			run++;
+		if (run > p) {
+			n = (size_t)(run - p);
+			put(w, (const char *)p, n);
+			p += n - 1;
+			left -= n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			puts_(w, "\\\"");

@@ -34,7 +34,7 @@ static void answer_vip(struct lbd *d, struct lbd_vip *v, struct jw *w,
 	}
 	ctl_ok_begin(w);
 	jw_key(w, "vip");
-	ctl_json_vip(d, w, v, !brief, false);
+	ctl_json_vip(w, v, !brief, NULL);
 	jw_obj_end(w);
 }
 

@@ -103,10 +103,11 @@ struct lbd_backend *ctl_req_find_backend(struct lbd *d, const struct jv *req,
 					 struct jw *w, struct lbd_vip **vp);
 
 /* views.c */
-void ctl_json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
-		      bool with_stats);
-void ctl_json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
-		  bool with_backends, bool with_stats);
+/* cnt: the counters read by lbd_read_counters() to show, or NULL */
+void ctl_json_backend(struct jw *w, struct lbd_backend *b,
+		      const struct lbd_counters *cnt);
+void ctl_json_vip(struct jw *w, struct lbd_vip *v, bool with_backends,
+		  const struct lbd_counters *cnt);
 int ctl_status(struct lbd *d, struct ctl_op *op);
 int ctl_stats(struct lbd *d, struct ctl_op *op);
 int ctl_vip_list(struct lbd *d, struct ctl_op *op); /* arg: with backends */

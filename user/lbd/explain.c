@@ -95,7 +95,7 @@ int ctl_explain(struct lbd *d, struct ctl_op *op)
 		for (size_t i = 0; i < v->nbe; i++)
 			if (v->be[i].id == table_id) {
 				jw_key(w, "table_backend");
-				ctl_json_backend(d, w, &v->be[i], false);
+				ctl_json_backend(w, &v->be[i], NULL);
 			}
 	}
 	ct = !lb_dp_ct_lookup(&d->dp, &f, &conn);

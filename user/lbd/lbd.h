@@ -287,11 +287,15 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
 void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
 /* The packet rates of VIPs and backends, from the 1 s tick. */
 void lbd_sample_rates(struct lbd *d);
-/* The datapath's counters of every VIP and backend id in use, in a few
- * batch reads: (*vips)[vip id], (*bes)[backend id], both freed by the
- * caller.  0 or -errno (nothing to free). */
-int lbd_read_counters(struct lbd *d, struct lb_counter **vips,
-		      struct lb_counter **bes);
+/* The datapath's counters of every VIP and backend id in use. */
+struct lbd_counters {
+	struct lb_counter *vips; /* [vip id] */
+	struct lb_counter *bes; /* [backend id] */
+};
+/* Read them in a few batch reads (one system call per 1024 ids, not one
+ * per VIP and backend); 0 or -errno (nothing to free). */
+int lbd_read_counters(struct lbd *d, struct lbd_counters *c);
+void lbd_counters_free(struct lbd_counters *c);
 /* Make the announce table hold a route for each VIP address with a
  * backend that takes new flows (none while the node is drained); on the
  * tick, after each change, and withdraw=true to withdraw everything. */

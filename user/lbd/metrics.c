@@ -444,7 +444,7 @@ static void render_daemon(struct prom *p, const struct lbd *d)
 
 static void render(void *ctx, struct prom *p)
 {
-	struct lb_counter *vc = NULL, *bc = NULL;
+	struct lbd_counters cnt = { 0 };
 	struct lbd *d = ctx;
 	struct snap s = {};
 	int err;
@@ -457,7 +457,7 @@ static void render(void *ctx, struct prom *p)
 		p->oom = true;
 		goto out;
 	}
-	err = lbd_read_counters(d, &vc, &bc);
+	err = lbd_read_counters(d, &cnt);
 	if (err) {
 		/* no scrape rather than counters that seem to have reset */
 		pr_warn("metrics: reading the datapath's counters: %s",
@@ -468,14 +468,14 @@ static void render(void *ctx, struct prom *p)
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 
-		s.vip[i] = vc[v->id];
+		s.vip[i] = cnt.vips[v->id];
 		s.be[i] = calloc(v->nbe ? v->nbe : 1, sizeof(**s.be));
 		if (!s.be[i]) {
 			p->oom = true;
 			goto out;
 		}
 		for (size_t j = 0; j < v->nbe; j++)
-			s.be[i][j] = bc[v->be[j].id];
+			s.be[i][j] = cnt.bes[v->be[j].id];
 	}
 	render_daemon(p, d);
 	render_global(p, &s);
@@ -487,8 +487,7 @@ out:
 		for (size_t i = 0; i < d->nvips; i++)
 			free(s.be[i]);
 	free(s.be);
-	free(vc);
-	free(bc);
+	lbd_counters_free(&cnt);
 	free(s.vip);
 }
 

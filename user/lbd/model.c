@@ -97,9 +97,9 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 	}
 }
 
-int lbd_read_counters(struct lbd *d, struct lb_counter **vips,
-		      struct lb_counter **bes)
+int lbd_read_counters(struct lbd *d, struct lbd_counters *c)
 {
+	struct lb_counter **vips = &c->vips, **bes = &c->bes;
 	uint32_t nv = 1, nb = 1;
 	int err;
 
@@ -130,6 +130,13 @@ fail:
 	return err;
 }
 
+void lbd_counters_free(struct lbd_counters *c)
+{
+	free(c->vips);
+	free(c->bes);
+	c->vips = c->bes = NULL;
+}
+
 static void rate_of(const struct lb_counter *c, struct lb_counter *last,
 		    double dt, double *pps, double *bps)
 {
@@ -144,25 +151,25 @@ void lbd_sample_rates(struct lbd *d)
 {
 	static uint64_t last_ms;
 	uint64_t now = lbd_now_ms();
-	struct lb_counter *vc, *bc;
+	struct lbd_counters cnt;
 	double dt = last_ms ? (double)(now - last_ms) / 1000.0 : 0;
 
-	if (lbd_read_counters(d, &vc, &bc))
+	if (lbd_read_counters(d, &cnt))
 		return; /* the next tick measures over two seconds */
 	last_ms = now;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 
-		rate_of(&vc[v->id], &v->last, dt, &v->rate_pps, &v->rate_bps);
+		rate_of(&cnt.vips[v->id], &v->last, dt, &v->rate_pps,
+			&v->rate_bps);
 		for (size_t j = 0; j < v->nbe; j++) {
 			struct lbd_backend *b = &v->be[j];
 
-			rate_of(&bc[b->id], &b->last, dt, &b->rate_pps,
+			rate_of(&cnt.bes[b->id], &b->last, dt, &b->rate_pps,
 				&b->rate_bps);
 		}
 	}
-	free(vc);
-	free(bc);
+	lbd_counters_free(&cnt);
 }
 
 void lbd_announce_update(struct lbd *d, bool withdraw)

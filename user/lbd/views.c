@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -23,16 +24,25 @@ static void json_mac(struct jw *w, const char *key, const uint8_t m[6])
 }
 
 /* The counters of a VIP or backend (id in the stats map) and its rates. */
-static void json_traffic(struct jw *w, int stats_fd, uint32_t id, double pps,
+static void json_traffic(struct jw *w, const struct lb_counter *c, double pps,
 			 double bps)
 {
-	struct lb_counter c;
-
-	lb_dp_counter(stats_fd, id, &c);
-	jw_kuint(w, "packets", c.packets);
-	jw_kuint(w, "bytes", c.bytes);
+	jw_kuint(w, "packets", c->packets);
+	jw_kuint(w, "bytes", c->bytes);
 	jw_kdouble(w, "pps", pps);
 	jw_kdouble(w, "bps", bps);
+}
+
+/* Read the counters for an answer; answers the error itself on failure. */
+static int ctl_read_counters(struct lbd *d, struct jw *w,
+			     struct lbd_counters *cnt)
+{
+	int err = lbd_read_counters(d, cnt);
+
+	if (err)
+		ctl_error(w, "reading the datapath's counters: %s",
+			  strerror(-err));
+	return err;
 }
 
 /* "digest": the installed table's, null before one is installed */
@@ -77,8 +87,8 @@ static void json_table(struct jw *w, const struct lbd_vip *v)
 	jw_obj_end(w);
 }
 
-void ctl_json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
-		      bool with_stats)
+void ctl_json_backend(struct jw *w, struct lbd_backend *b,
+		      const struct lbd_counters *cnt)
 {
 	char buf[LB_ADDRSTRLEN], st[16];
 	uint64_t now = lbd_now_ms();
@@ -102,14 +112,13 @@ void ctl_json_backend(struct lbd *d, struct jw *w, struct lbd_backend *b,
 	jw_kuint(w, "id", b->id);
 	jw_kuint(w, "since_change_s",
 		 b->last_change_ms ? (now - b->last_change_ms) / 1000 : 0);
-	if (with_stats)
-		json_traffic(w, d->dp.backend_stats, b->id, b->rate_pps,
-			     b->rate_bps);
+	if (cnt)
+		json_traffic(w, &cnt->bes[b->id], b->rate_pps, b->rate_bps);
 	jw_obj_end(w);
 }
 
-void ctl_json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
-		  bool with_backends, bool with_stats)
+void ctl_json_vip(struct jw *w, struct lbd_vip *v, bool with_backends,
+		  const struct lbd_counters *cnt)
 {
 	char buf[LB_VIPSTRLEN];
 	size_t up = 0;
@@ -130,14 +139,13 @@ void ctl_json_vip(struct lbd *d, struct jw *w, struct lbd_vip *v,
 		jw_key(w, "check");
 		lbd_check_to_json(&v->check, w);
 	}
-	if (with_stats)
-		json_traffic(w, d->dp.vip_stats, v->id, v->rate_pps,
-			     v->rate_bps);
+	if (cnt)
+		json_traffic(w, &cnt->vips[v->id], v->rate_pps, v->rate_bps);
 	if (with_backends) {
 		jw_key(w, "backends");
 		jw_arr_begin(w);
 		for (size_t i = 0; i < v->nbe; i++)
-			ctl_json_backend(d, w, &v->be[i], with_stats);
+			ctl_json_backend(w, &v->be[i], cnt);
 		jw_arr_end(w);
 	}
 	jw_obj_end(w);
@@ -151,7 +159,7 @@ int ctl_vip_list(struct lbd *d, struct ctl_op *op)
 	jw_key(w, "vips");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < d->nvips; i++)
-		ctl_json_vip(d, w, &d->vips[i], op->arg, false);
+		ctl_json_vip(w, &d->vips[i], op->arg, NULL);
 	jw_arr_end(w);
 	jw_obj_end(w);
 	return 0;
@@ -161,14 +169,18 @@ int ctl_vip_show(struct lbd *d, struct ctl_op *op)
 {
 	struct jw *w = op->w;
 	struct lb_vip_spec spec;
+	struct lbd_counters cnt;
 	struct lbd_vip *v;
 
 	if (ctl_req_vip(op->req, d, w, &spec, &v, true))
 		return -EINVAL;
+	if (ctl_read_counters(d, w, &cnt))
+		return -EIO;
 	ctl_ok_begin(w);
 	jw_key(w, "vip");
-	ctl_json_vip(d, w, v, true, true);
+	ctl_json_vip(w, v, true, &cnt);
 	jw_obj_end(w);
+	lbd_counters_free(&cnt);
 	return 0;
 }
 
@@ -307,7 +319,11 @@ int ctl_status(struct lbd *d, struct ctl_op *op)
 
 int ctl_stats(struct lbd *d, struct ctl_op *op)
 {
+	struct lbd_counters cnt;
 	struct jw *w = op->w;
+
+	if (ctl_read_counters(d, w, &cnt))
+		return -EIO;
 	ctl_ok_begin(w);
 	jw_key(w, "global");
 	jw_obj_begin(w);
@@ -325,8 +341,9 @@ int ctl_stats(struct lbd *d, struct ctl_op *op)
 	jw_key(w, "vips");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < d->nvips; i++)
-		ctl_json_vip(d, w, &d->vips[i], true, true);
+		ctl_json_vip(w, &d->vips[i], true, &cnt);
 	jw_arr_end(w);
 	jw_obj_end(w);
+	lbd_counters_free(&cnt);
 	return 0;
 }
