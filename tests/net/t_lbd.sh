@@ -278,6 +278,56 @@ else
 fi
 lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:00:0c dev eth0 nud reachable
 
+# a route change sends no neighbour event: SIGHUP has lbd look at every
+# backend again, a slice at a time between other events, and every one
+# follows (120 backends behind a gateway are 8 slices; the 1 s poll alone
+# would take 5 s to see them all)
+lb ip neigh add 10.200.0.201 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
+lb ip neigh add 10.200.0.202 lladdr 02:00:00:00:02:02 dev eth0 nud permanent
+lb ip route add 10.201.0.0/16 via 10.200.0.201 dev eth0
+for i in $(seq 120); do
+	lbctl add-backend 10.200.100.7:80/tcp "10.201.0.$i" >/dev/null
+done
+macs_of_7() { # "MAC:count ..." of the VIP's backends in lbd and the datapath
+	lbctl -j list >"$R/list.json"
+	map_json lb_backends >"$R/backends.json"
+	python3 - "$R/list.json" "$R/backends.json" <<'PY'
+import collections, json, sys
+ids, lbd = set(), collections.Counter()
+for v in json.load(open(sys.argv[1]))["vips"]:
+    if v["vip"] == "10.200.100.7:80/tcp":
+        for b in v["backends"]:
+            lbd[b.get("mac", "")] += 1
+        ids = {v["id"]}
+dp = collections.Counter()
+for e in json.load(open(sys.argv[2])):
+    val = e["formatted"]["value"]
+    if val["vip_id"] in ids:
+        dp[":".join("%02x" % x for x in val["mac"])] += 1
+print(" ".join("%s:%d" % kv for kv in sorted(lbd.items())), "/",
+      " ".join("%s:%d" % kv for kv in sorted(dp.items())))
+PY
+}
+before=$(macs_of_7)
+lb ip route replace 10.201.0.0/16 via 10.200.0.202 dev eth0
+kill -HUP "$(lbd_pid)"
+want="02:00:00:00:02:02:120 / 02:00:00:00:02:02:120"
+for i in $(seq 40); do
+	seen=$(macs_of_7)
+	[ "$seen" = "$want" ] && break
+	sleep 0.05
+done
+if [ "$before" = "02:00:00:00:02:01:120 / 02:00:00:00:02:01:120" ] &&
+	[ "$seen" = "$want" ]; then
+	pass "sighup_rereads_every_route"
+else
+	fail sighup_rereads_every_route "before '$before', after '$seen'"
+fi
+lbctl vip del 10.200.100.7:80/tcp >/dev/null
+lb ip route del 10.201.0.0/16
+lb ip neigh del 10.200.0.201 dev eth0
+lb ip neigh del 10.200.0.202 dev eth0
+
 # ---------------------------------------------------------------- restart
 # the list without what changes with time
 stable_list() {

@@ -142,8 +142,9 @@ static void change(struct lbd *d, const struct ctl_cmd *c, struct ctl_op *op,
 
 /* ---------------------------------------------------------------- dispatch */
 
-void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
+bool lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 {
+	bool changes = false;
 	char perr[128];
 	struct jv *req = jv_parse(line, len, perr, sizeof(perr));
 	const struct ctl_cmd *c = NULL;
@@ -153,7 +154,7 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 
 	if (!req) {
 		ctl_error(w, "malformed request: %s", perr);
-		return;
+		return false;
 	}
 	name = jv_get_str(req, "cmd");
 	for (size_t i = 0; name && i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -174,10 +175,12 @@ void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w)
 	} else {
 		op.cmd = c;
 		op.arg = c->arg;
+		changes = c->mutates;
 		if (c->mutates)
 			change(d, c, &op, dry && dry->b);
 		else
 			c->handler(d, &op);
 	}
 	jv_free(req);
+	return changes;
 }

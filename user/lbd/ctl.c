@@ -229,12 +229,12 @@ static void client_answer(struct lbd *d, struct ctl_client *c, const char *line,
 	struct jw w;
 
 	jw_init(&w, false);
+	/* a change may have moved backends: re-index the health checks (a
+	 * walk over every backend id, not for views) */
 	if (error)
 		ctl_error(&w, "%s", error);
-	else
-		lbd_ctl_handle(d, line, len, &w);
-	/* any change may have moved backends: re-index the health checks */
-	lbd_health_sync(d);
+	else if (lbd_ctl_handle(d, line, len, &w))
+		lbd_health_sync(d);
 	c->out = w.oom ? NULL : malloc(w.len + 1);
 	if (!c->out) {
 		jw_free(&w);

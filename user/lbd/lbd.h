@@ -115,6 +115,7 @@ struct lbd_vip {
 	 * the state gives (lbd_dp_verify_tables) */
 	bool table_unverified;
 	bool dirty; /* the last datapath sync failed: retry */
+	bool resync; /* a next hop or a weight changed: sync once resolved */
 	uint64_t rebuilds, rebuild_failures; /* of its Maglev table */
 	double rate_pps, rate_bps;
 	struct lb_counter last;
@@ -181,6 +182,7 @@ struct lbd {
 	uint32_t nl_seq;
 	uint64_t started_ms;
 	bool stop;
+	bool neigh_pending; /* backends are due for a look at their next hop */
 	bool save_pending; /* runtime state (health) changed, not saved yet */
 	bool starting_marked; /* wrote <socket>.starting */
 	bool pins_fresh; /* this lbd created the pinned maps (none to adopt) */
@@ -276,13 +278,22 @@ void lbd_dp_tables_summary(struct lbd *d);
 
 /* model.c: the model kept in line with time, next hops and the datapath */
 /* Re-evaluate backends' next hops, sync the VIPs that changed: all of
- * them, those due on the 1 s tick, or those a neighbour event named. */
+ * them, those due on the 1 s tick, or those a neighbour event named.
+ * START does all of them before it returns; the others mark backends due
+ * and look at LBD_NEIGH_SLICE of them, leaving the rest to
+ * lbd_neigh_work() between events (d->neigh_pending), so that a control
+ * request never waits for thousands of netlink round trips. */
 enum lbd_refresh_mode {
+	LBD_REFRESH_START,
 	LBD_REFRESH_ALL,
 	LBD_REFRESH_TICK,
 	LBD_REFRESH_EVENTS,
 };
+#define LBD_NEIGH_SLICE 16
 void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode);
+/* Look at up to budget due backends; sync each VIP once none of its
+ * backends is due.  Returns whether some are still due. */
+bool lbd_neigh_work(struct lbd *d, size_t budget);
 /* Log and time-stamp usability transitions of v's backends. */
 void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
 /* The packet rates of VIPs and backends, from the 1 s tick. */
@@ -350,8 +361,9 @@ void lbd_ctl_event(struct lbd *d, uint32_t slot, uint32_t events);
 void lbd_ctl_expire(struct lbd *d);
 void lbd_ctl_close_clients(struct lbd *d);
 void lbd_ctl_close(struct lbd *d);
-/* cmd.c: handle one request; writes the response object into w. */
-void lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
+/* cmd.c: handle one request; writes the response object into w.  True
+ * when it was a change (applied or not), which may have moved backends. */
+bool lbd_ctl_handle(struct lbd *d, const char *line, size_t len, struct jw *w);
 
 /* metrics.c: Prometheus metrics over HTTP (--metrics) */
 #define LBD_EV_METRICS (1ULL << 34) /* epoll data: the metrics server */

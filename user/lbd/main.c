@@ -109,7 +109,8 @@ static void run_loop(struct lbd *d)
 	bool verifying = true;
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 16, verifying ? 0 : -1);
+		int n = epoll_wait(d->epfd, ev, 16,
+				   verifying || d->neigh_pending ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -170,6 +171,8 @@ static void run_loop(struct lbd *d)
 		}
 		if (verifying)
 			verifying = lbd_dp_verify_tables(d, 16);
+		if (d->neigh_pending)
+			d->neigh_pending = lbd_neigh_work(d, LBD_NEIGH_SLICE);
 	}
 }
 
@@ -506,7 +509,7 @@ int main(int argc, char **argv)
 		goto fail;
 	if (lbd_neigh_open(&d))
 		goto fail;
-	lbd_refresh(&d, LBD_REFRESH_ALL);
+	lbd_refresh(&d, LBD_REFRESH_START);
 	lbd_dp_tables_summary(&d);
 	if (d.announce_table) {
 		rc = lbd_announce_open(&d.ann, d.announce_table,

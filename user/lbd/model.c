@@ -37,18 +37,58 @@ void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 	}
 }
 
+bool lbd_neigh_work(struct lbd *d, size_t budget)
+{
+	bool retry_addrs = false, left = false;
+
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct lbd_vip *v = &d->vips[i];
+		bool due = false, looked = false;
+
+		for (size_t j = 0; j < v->nbe; j++) {
+			struct lbd_backend *b = &v->be[j];
+
+			if (!b->neigh_due)
+				continue;
+			if (!budget) {
+				due = true;
+				break;
+			}
+			budget--;
+			v->resync |= lbd_neigh_resolve(d, b);
+			b->neigh_due = false;
+			looked = true;
+		}
+		if (due) {
+			left = true;
+			continue;
+		}
+		if (looked)
+			lbd_note_transitions(d, v);
+		/* the table is only rebuilt when its input changed */
+		retry_addrs |= v->dirty;
+		if (v->resync || v->dirty)
+			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
+		v->resync = false;
+	}
+	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
+		pr_warn("VIP addresses: datapath update failed; retrying");
+	return left;
+}
+
 void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 {
 	static unsigned int tick;
 	uint64_t now = lbd_now_ms();
-	bool retry_addrs = false;
 
 	if (mode == LBD_REFRESH_TICK)
 		tick++;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
-		bool changed = false;
 
+		/* what changed since (a drain, a weight) is logged and
+		 * time-stamped within a second */
+		lbd_note_transitions(d, v);
 		for (size_t j = 0; j < v->nbe; j++) {
 			struct lbd_backend *b = &v->be[j];
 			/* neighbour events report MAC changes as they happen;
@@ -58,33 +98,26 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 				       (b->mac_ok ||
 					now - b->unresolved_since_ms < 10000);
 
-			bool due = mode == LBD_REFRESH_ALL || b->neigh_due ||
-				   (mode == LBD_REFRESH_TICK &&
-				    (trouble || !b->last_change_ms ||
-				     (b->id + tick) % 5 == 0));
-
-			if (due)
-				changed |= lbd_neigh_resolve(d, b);
-			b->neigh_due = false;
+			if (mode == LBD_REFRESH_START ||
+			    mode == LBD_REFRESH_ALL ||
+			    (mode == LBD_REFRESH_TICK &&
+			     (trouble || !b->last_change_ms ||
+			      (b->id + tick) % 5 == 0)))
+				b->neigh_due = true;
 		}
-		lbd_note_transitions(d, v);
 		/* slow start: the weights move every second until done */
 		for (size_t j = 0; j < v->nbe; j++) {
 			struct lbd_health *h = &v->be[j].hc;
 
 			if (!h->ramp_ms)
 				continue;
-			changed = true;
+			v->resync = true;
 			if (lbd_now_ms() >= h->ramp_start_ms + h->ramp_ms)
 				h->ramp_ms = 0;
 		}
-		/* the table is only rebuilt when its input changed */
-		retry_addrs |= v->dirty;
-		if (changed || v->dirty)
-			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
 	}
-	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
-		pr_warn("VIP addresses: datapath update failed; retrying");
+	d->neigh_pending = lbd_neigh_work(
+		d, mode == LBD_REFRESH_START ? SIZE_MAX : LBD_NEIGH_SLICE);
 	/* health transitions are saved here, at most once a second */
 	if (d->save_pending) {
 		char err[256];
