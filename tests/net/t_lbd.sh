@@ -253,17 +253,17 @@ for v in json.load(sys.stdin)["vips"]:
             print(b.get("mac", ""))'
 }
 dp_mac_of() { # backend id: its MAC in the datapath's lb_backends
-	map_json lb_backends | python3 -c '
+	lb bpftool -j map lookup pinned "$PIN/abi-$ABI/lb_backends" \
+		key $(printf '%d 0 0 0' "$1") | python3 -c '
 import json, sys
-for e in json.load(sys.stdin):
-    if e["formatted"]["key"] == int(sys.argv[1]):
-        print(":".join("%02x" % x for x in e["formatted"]["value"]["mac"]))' "$1"
+v = json.load(sys.stdin)["formatted"]["value"]
+print(":".join("%02x" % x for x in v["mac"]))'
 }
-lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:01:0c dev eth0 nud reachable
+# permanent, so that the real host's ARP answers cannot take the entry
+# back to its own MAC before the check has looked
+lb ip neigh replace 10.200.0.12 lladdr 02:00:00:00:01:0c dev eth0 nud permanent
 # (2 s at most: well before the 5 s poll would have it, on a busy host too)
 t0=$(date +%s%N)
-# Both are read together: the real host answers ARP with its own MAC, so
-# the kernel (and lbd after it) may go back to that one soon after.
 seen=
 for i in $(seq 40); do
 	seen="$(mac_of_12) $(dp_mac_of "$id2")"
