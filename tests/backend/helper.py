@@ -12,6 +12,11 @@
   helper.py wburst URL N              the same on connections accepted before
   helper.py spread PORT N             N connections opened at once, then one
                                       request on each: "busiest N of M"
+  helper.py synstop PORTFILE STOP     an origin that answers "hello PATH"
+                                      (max-age=60, one request a connection)
+                                      until the file STOP exists; then it
+                                      accepts no connection again and new
+                                      SYNs go unanswered; writes STOP.done
   ...
 
 The fake origin answers:
@@ -190,6 +195,44 @@ def origin(portfile, host="127.0.0.1"):
     srv.serve_forever()
 
 
+def synstop(portfile, stop):
+    # a backlog of 0: one connection left unaccepted fills the queue, and
+    # the kernel then drops every SYN that comes (no SYN-ACK, no reset)
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(0)
+    tmp = portfile + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(lsn.getsockname()[1]))
+    os.rename(tmp, portfile)
+    while not os.path.exists(stop):
+        if not select.select([lsn], [], [], 0.05)[0]:
+            continue
+        c, _ = lsn.accept()
+        c.settimeout(5)
+        req = b""
+        try:
+            while b"\r\n\r\n" not in req:
+                d = c.recv(4096)
+                if not d:
+                    break
+                req += d
+            path = req.split(b" ")[1] if req.count(b" ") >= 2 else b"/"
+            body = b"hello " + path + b"\n"
+            c.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n"
+                      b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                      % (len(body), body))
+        except OSError:
+            pass
+        c.close()
+    fill = socket.create_connection(lsn.getsockname(), timeout=5)
+    with open(stop + ".done", "w"):
+        pass
+    while True:
+        time.sleep(60)
+    fill.close()
+
+
 def get(url, headers=(), method="GET", timeout=10):
     u = urllib.parse.urlsplit(url)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
@@ -324,6 +367,8 @@ def main():
             print(st, xc, by, body.decode(errors="replace").strip())
     elif cmd == "spread":
         spread(int(a[0]), int(a[1]))
+    elif cmd == "synstop":
+        synstop(a[0], a[1])
     elif cmd == "stats":
         st, xc, by, body = get(a[0] + "/stats")
         j = json.loads(body)

@@ -80,4 +80,38 @@ for i in 1 2 3 4; do curl -s -o /dev/null "$URL/nk/$i"; done
 c1=$(conns)
 check "origin --origin-keepalive 0: a connection per fetch" \
 	$([ $((c1 - c0 - 1)) -eq 4 ]; echo $?) "$((c1 - c0 - 1)) connections"
+# an origin that stops answering SYNs: a fetch that waits for its connect
+# waits in the worker's loop, so a HIT on the same (only) worker is
+# answered at once, and the fetch ends with 504 at --connect-timeout
+$HELPER synstop "$T/synstop.port" "$T/synstop.stop" &
+PIDS+=($!)
+for i in $(seq 100); do
+	[ -f "$T/synstop.port" ] && break
+	sleep 0.05
+done
+SPORT=$(cat "$T/synstop.port")
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$SPORT" \
+	--connect-timeout 4 --origin-timeout 8
+h1=$(curl -s -o /dev/null -w '%{http_code}' "$URL/sy/hot")
+touch "$T/synstop.stop"
+for i in $(seq 100); do
+	[ -f "$T/synstop.stop.done" ] && break
+	sleep 0.05
+done
+curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 15 \
+	"$URL/sy/cold" >"$T/sy.cold" &
+cjob=$!
+sleep 0.3
+h2=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 15 \
+	"$URL/sy/hot")
+wait "$cjob"
+read -r cs ct <"$T/sy.cold"
+check "origin a connect to an origin that drops SYNs does not stall the worker" \
+	$([ "$h1" = 200 ] && [ "${h2% *}" = 200 ] &&
+		awk -v t="${h2#* }" 'BEGIN { exit !(t < 1.5) }'; echo $?) \
+	"fill $h1, HIT during the connect: ${h2% *} after ${h2#* } s"
+check "origin a connect that gets no SYN-ACK ends in 504 at --connect-timeout" \
+	$([ "$cs" = 504 ] && awk -v t="$ct" 'BEGIN { exit !(t >= 3.5 && t < 7) }'; echo $?) \
+	"$cs after $ct s"
+stop_backend
 finish

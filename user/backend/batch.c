@@ -431,10 +431,10 @@ static void start_fetches(void)
 	}
 }
 
-void jobs_origin_event(uint64_t tag, long long now)
+void jobs_origin_event(uint64_t tag, uint32_t events, long long now)
 {
 	struct origin_reply rep;
-	int op = origin_async_event(tag, now, &rep);
+	int op = origin_async_event(tag, events, now, &rep);
 
 	if (op >= 0)
 		op_ended(op, &rep);

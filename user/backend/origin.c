@@ -224,22 +224,72 @@ void origin_reply_fail(struct origin_reply *r, int status, const char *why)
 	r->error = why;
 }
 
-static int connect_new(const struct origin *o, long long cdeadline,
-		       const char **why, int *status)
+/* fd into the worker's epoll (op EPOLL_CTL_*) for events, tagged as an
+ * origin connection.  0, or -1 when there is no such epoll. */
+static int watch(int fd, int op, uint32_t events)
+{
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = ORIGIN_EV_TAG(fd) };
+
+	return pool.epfd >= 0 ? epoll_ctl(pool.epfd, op, fd, &ev) : 0;
+}
+
+/* A connection whose connect() finished: its error, and from now on in the
+ * worker's epoll for its whole life (a fetch waits for its answer in the
+ * worker's loop, and an idle pooled connection that turns readable has
+ * been closed by the origin).  0, or -1 with why set. */
+static int connect_done(int fd, int op, const char **why)
 {
 	socklen_t sl = sizeof(int);
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
+		*why = "connection refused";
+		return -1;
+	}
+	if (watch(fd, op, EPOLLIN | EPOLLRDHUP)) {
+		*why = "epoll_ctl failed";
+		return -1;
+	}
+	pool.st.connects++;
+	return 0;
+}
+
+/*
+ * A new connection to o.  Blocking (async 0): wait in poll() until it is
+ * made or cdeadline.  In the worker's loop (async 1): a connect that is
+ * still in progress sets *pending, and the connection waits in the
+ * worker's epoll for EPOLLOUT (origin_job_connected); the worker serves
+ * its other clients meanwhile.  The fd, or -1 with why and status set.
+ */
+static int connect_new(const struct origin *o, int async, long long cdeadline,
+		       const char **why, int *status, int *pending)
+{
 	int fd, err;
 
+	*pending = 0;
 	fd = socket(o->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*why = "socket failed";
 		return -1;
 	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
-	    errno != EINPROGRESS) {
+	if (!connect(fd, (const struct sockaddr *)&o->addr, o->addrlen)) {
+		if (connect_done(fd, EPOLL_CTL_ADD, why))
+			goto bad;
+		return fd;
+	}
+	if (errno != EINPROGRESS) {
 		*why = "connect failed";
 		goto bad;
+	}
+	if (async && pool.epfd >= 0) {
+		if (watch(fd, EPOLL_CTL_ADD, EPOLLOUT)) {
+			*why = "epoll_ctl failed";
+			goto bad;
+		}
+		*pending = 1;
+		return fd;
 	}
 	err = wait_fd(fd, POLLOUT, cdeadline);
 	if (err) {
@@ -248,23 +298,8 @@ static int connect_new(const struct origin *o, long long cdeadline,
 					   "connect failed";
 		goto bad;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-		*why = "connection refused";
+	if (connect_done(fd, EPOLL_CTL_ADD, why))
 		goto bad;
-	}
-	pool.st.connects++;
-	if (pool.epfd >= 0) {
-		/* for the connection's whole life: a fetch waits for its
-		 * answer in the worker's loop, and an idle pooled connection
-		 * that turns readable has been closed by the origin */
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = ORIGIN_EV_TAG(fd) };
-
-		if (epoll_ctl(pool.epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			*why = "epoll_ctl failed";
-			goto bad;
-		}
-	}
 	return fd;
 bad:
 	close(fd);
@@ -317,54 +352,89 @@ static int request_build(char *buf, size_t size, const struct origin *o,
 	return p ? (int)(p - buf) : -1;
 }
 
-/* Open (or take from the pool) a connection for j and send its request.
- * A pooled connection that fails here is replaced once.  0 or -1 (j's
- * reply filled). */
+/* Send j's request on its connection.  0 sent, 1 the connection failed
+ * and came from the pool (it may have been stale: try a new one), -1
+ * failed (r filled).  The connection is closed unless it was sent. */
+static int job_send(struct job *j, long long deadline, struct origin_reply *r)
+{
+	int off, err;
+	ssize_t k;
+
+	j->got = 0;
+	for (off = 0; off < j->len;) {
+		k = send(j->fd, j->req + off, j->len - off, MSG_NOSIGNAL);
+		if (k > 0) {
+			off += k;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		err = wait_fd(j->fd, POLLOUT, deadline);
+		if (err) {
+			close(j->fd);
+			j->fd = -1;
+			origin_reply_fail(r, 504, "send timed out");
+			return -1;
+		}
+	}
+	if (off == j->len)
+		return 0;
+	close(j->fd);
+	j->fd = -1;
+	if (j->reused)
+		return 1;
+	origin_reply_fail(r, 502, "send failed");
+	return -1;
+}
+
+/* Open (or take from the pool) a connection for j and send its request
+ * (in the worker's loop, a connect in progress sends it once made).  A
+ * pooled connection that fails here is replaced once.  0 or -1 (j's reply
+ * filled). */
 static int job_start(struct job *j, const struct origin *o, int fresh,
 		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r)
 {
 	const char *why = NULL;
-	int status = 502, err, off;
-	ssize_t k;
+	int status = 502, k;
 
 	for (;;) {
+		j->connecting = 0;
 		j->fd = fresh ? -1 : pool_take(now);
 		j->reused = j->fd >= 0;
 		if (!j->reused) {
-			j->fd = connect_new(o, cdeadline, &why, &status);
+			j->fd = connect_new(o, j->async, cdeadline, &why,
+					    &status, &j->connecting);
 			if (j->fd < 0) {
 				origin_reply_fail(r, status, why);
 				return -1;
 			}
+			if (j->connecting)
+				return 0;
 		}
-		j->got = 0;
-		for (off = 0; off < j->len;) {
-			k = send(j->fd, j->req + off, j->len - off,
-				 MSG_NOSIGNAL);
-			if (k > 0) {
-				off += k;
-				continue;
-			}
-			if (k < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			err = wait_fd(j->fd, POLLOUT, deadline);
-			if (err) {
-				origin_reply_fail(r, 504, "send timed out");
-				return -1;
-			}
-		}
-		if (off == j->len)
-			return 0;
-		close(j->fd);
-		j->fd = -1;
-		if (!j->reused) {
-			origin_reply_fail(r, 502, "send failed");
-			return -1;
-		}
+		k = job_send(j, deadline, r);
+		if (k <= 0)
+			return k;
 		pool.st.retries++;
 		fresh = 1;
 	}
+}
+
+int origin_job_connected(struct job *j, uint32_t events, long long deadline,
+			 struct origin_reply *r)
+{
+	const char *why = NULL;
+
+	if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	j->connecting = 0;
+	if (connect_done(j->fd, EPOLL_CTL_MOD, &why)) {
+		close(j->fd);
+		j->fd = -1;
+		origin_reply_fail(r, 502, why);
+		return -1;
+	}
+	return job_send(j, deadline, r) ? -1 : 0;
 }
 
 int origin_job_read(struct job *j, struct origin_reply *r)
@@ -402,13 +472,16 @@ int origin_job_read(struct job *j, struct origin_reply *r)
 	}
 }
 
-int origin_job_begin(struct job *j, const struct origin *o, const char *target,
-		     size_t tlen, const struct origin_limits *lim,
-		     long long now, long long cdeadline, long long deadline,
+int origin_job_begin(struct job *j, int async, const struct origin *o,
+		     const char *target, size_t tlen,
+		     const struct origin_limits *lim, long long now,
+		     long long cdeadline, long long deadline,
 		     struct origin_reply *r)
 {
 	j->fd = -1;
 	j->done = 0;
+	j->async = async;
+	j->connecting = 0;
 	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
 	j->len = request_build(j->req, sizeof(j->req), o, target, tlen);
 	if (j->len < 0) {
@@ -457,7 +530,7 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 	for (i = 0; i < n; i++) {
 		origin_reply_init(&r[i]);
 		j = &jobs[i];
-		if (origin_job_begin(j, o, t[i].target, t[i].len, lim, start,
+		if (origin_job_begin(j, 0, o, t[i].target, t[i].len, lim, start,
 				     cdeadline, deadline, &r[i])) {
 			j->done = -1;
 			continue;

@@ -115,11 +115,15 @@ void origin_async_init(int epfd);
 int origin_async_start(const struct origin *o, const char *target, size_t tlen,
 		       const struct origin_limits *lim, long long now,
 		       struct origin_reply *r);
-/* An event tagged ORIGIN_EV_TAG: the id of the fetch it ended (r filled),
- * or -1 when none ended. */
-int origin_async_event(uint64_t tag, long long now, struct origin_reply *r);
-/* One fetch past its deadline, failed with 504 (r filled): its id, or -1
- * when there is none.  Call until -1. */
+/* An event tagged ORIGIN_EV_TAG (events: its EPOLL* bits): the id of the
+ * fetch it ended (r filled), or -1 when none ended.  A fetch that needs a
+ * new connection does not wait for its connect: the request goes out when
+ * epoll reports the connection made. */
+int origin_async_event(uint64_t tag, uint32_t events, long long now,
+		       struct origin_reply *r);
+/* One fetch past its deadline (or its connect past the connect timeout),
+ * failed with 504 (r filled): its id, or -1 when there is none.  Call
+ * until -1. */
 int origin_async_expire(long long now, struct origin_reply *r);
 
 /*

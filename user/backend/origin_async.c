@@ -15,6 +15,7 @@ static struct {
 	struct job j;
 	int used;
 	long long deadline;
+	long long cdeadline; /* for a connect in progress */
 	const struct origin *o;
 	const struct origin_limits *lim;
 } ops[ORIGIN_BATCH];
@@ -36,13 +37,14 @@ int origin_async_start(const struct origin *o, const char *target, size_t tlen,
 	}
 	if (cdeadline > deadline)
 		cdeadline = deadline;
-	if (origin_job_begin(&ops[id].j, o, target, tlen, lim, now, cdeadline,
-			     deadline, r)) {
+	if (origin_job_begin(&ops[id].j, 1, o, target, tlen, lim, now,
+			     cdeadline, deadline, r)) {
 		origin_rx_free(&ops[id].j.rx);
 		return -1;
 	}
 	ops[id].used = 1;
 	ops[id].deadline = deadline;
+	ops[id].cdeadline = cdeadline;
 	ops[id].o = o;
 	ops[id].lim = lim;
 	return id;
@@ -65,7 +67,8 @@ static void op_end(int id, long long now)
 	ops[id].used = 0;
 }
 
-int origin_async_event(uint64_t tag, long long now, struct origin_reply *r)
+int origin_async_event(uint64_t tag, uint32_t events, long long now,
+		       struct origin_reply *r)
 {
 	int fd = (int)(tag >> 1), id, k;
 	struct job *j;
@@ -81,16 +84,23 @@ int origin_async_event(uint64_t tag, long long now, struct origin_reply *r)
 		return -1;
 	}
 	j = &ops[id].j;
-	k = origin_job_read(j, r);
+	if (j->connecting) {
+		/* the connect was made (the request is out now) or failed */
+		k = origin_job_connected(j, events, ops[id].deadline, r);
+		if (!k)
+			return -1;
+	} else {
+		k = origin_job_read(j, r);
+	}
 	if (k == 2) {
 		/* the origin had closed the pooled connection: once more on a
 		 * new one */
 		const struct origin_limits *lim = ops[id].lim;
 
-		if (!origin_job_retry(j, ops[id].o, lim, now,
-				      now + lim->connect_ms < ops[id].deadline ?
-					      now + lim->connect_ms :
-					      ops[id].deadline,
+		ops[id].cdeadline = now + lim->connect_ms;
+		if (ops[id].cdeadline > ops[id].deadline)
+			ops[id].cdeadline = ops[id].deadline;
+		if (!origin_job_retry(j, ops[id].o, lim, now, ops[id].cdeadline,
 				      ops[id].deadline, r))
 			return -1;
 		k = -1;
@@ -107,10 +117,15 @@ int origin_async_event(uint64_t tag, long long now, struct origin_reply *r)
 int origin_async_expire(long long now, struct origin_reply *r)
 {
 	for (int id = 0; id < ORIGIN_BATCH; id++) {
-		if (!ops[id].used || now < ops[id].deadline)
+		int connecting = ops[id].j.connecting;
+
+		if (!ops[id].used ||
+		    now < (connecting ? ops[id].cdeadline : ops[id].deadline))
 			continue;
 		origin_reply_init(r);
-		origin_reply_fail(r, 504, "response timed out");
+		origin_reply_fail(r, 504,
+				  connecting ? "connect timed out" :
+					       "response timed out");
 		ops[id].j.done = -1;
 		op_end(id, now);
 		return id;

@@ -17,6 +17,8 @@
 struct job {
 	int fd;
 	int reused; /* fd came from the pool: may be stale */
+	int async; /* in the worker's loop: a connect does not wait */
+	int connecting; /* fd's connect is in progress (async) */
 	int done; /* 1 complete, -1 failed (r filled) */
 	size_t got; /* bytes of the answer so far */
 	struct origin_rx rx;
@@ -30,12 +32,19 @@ void origin_reply_init(struct origin_reply *r);
 /* r failed with status, for the reason why. */
 void origin_reply_fail(struct origin_reply *r, int status, const char *why);
 
-/* Build j's request for target and send it on a pooled or (fresh) a new
- * connection; 0, or -1 with r failed. */
-int origin_job_begin(struct job *j, const struct origin *o, const char *target,
-		     size_t tlen, const struct origin_limits *lim,
-		     long long now, long long cdeadline, long long deadline,
+/* Build j's request for target and send it on a pooled or a new
+ * connection; 0, or -1 with r failed.  async: j runs in the worker's loop,
+ * where a new connection's connect does not wait (j->connecting: the
+ * request goes out in origin_job_connected). */
+int origin_job_begin(struct job *j, int async, const struct origin *o,
+		     const char *target, size_t tlen,
+		     const struct origin_limits *lim, long long now,
+		     long long cdeadline, long long deadline,
 		     struct origin_reply *r);
+/* events (EPOLL*) on j's connection while j->connecting: 0 while it is
+ * still being made or once the request is out, -1 failed (r filled). */
+int origin_job_connected(struct job *j, uint32_t events, long long deadline,
+			 struct origin_reply *r);
 /* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
  * 2 the pooled connection was stale (nothing came): origin_job_retry(). */
 int origin_job_read(struct job *j, struct origin_reply *r);
