@@ -62,6 +62,34 @@ check "origin a worker serves others while its fetch waits" \
 	$([ "$m" = "hello /c/fast" ] && [ "$h" = 200 ] && [ "$early" -ne 0 ] &&
 		[ "$(cat "$T/slowfetch")" = "hello /slow/1500/s1" ]; echo $?) \
 	"miss '$m', hit $h, slow answer $([ "$early" -ne 0 ] && echo after || echo before) them: '$(cat "$T/slowfetch")'"
+
+# the misses of one round of the worker's loop go out together on one
+# connection (HTTP/1.1 pipelining), their answers each to its own client;
+# the worker is stopped while six clients send, so one round finds them
+wpid=$(worker_pids | head -1)
+urls() { # PREFIX N: N urls PREFIX1..PREFIXN, comma-separated
+	seq "$2" | sed "s|^|$URL$1|" | paste -sd,
+}
+want() { # PREFIX N BODY: the answers expected, as pburst prints them
+	seq "$2" | sed "s|.*|200 MISS $3 $1&|"
+}
+c0=$(conns)
+$HELPER pburst "$wpid" "$(urls /pl/ 6)" 1 | awk '{ print $1, $2, $4, $5 }' >"$T/pl"
+c1=$(conns)
+check "origin six misses of one round share one origin connection" \
+	$(want /pl/ 6 hello | cmp -s - "$T/pl" && [ $((c1 - c0 - 1)) -le 1 ]; echo $?) \
+	"$((c1 - c0 - 1)) new connections, answers: $(tr '\n' '|' <"$T/pl")"
+# the origin closes after each answer: the requests sent behind it go
+# again, on new connections, until each has its answer
+$HELPER pburst "$wpid" "$(urls /stale/pl 6)" 1 | awk '{ print $1, $2, $4, $5 }' >"$T/pls"
+check "origin pipelined requests behind an answer that ends the connection go again" \
+	$(want /stale/pl 6 stale | cmp -s - "$T/pls"; echo $?) \
+	"answers: $(tr '\n' '|' <"$T/pls")"
+# the origin reads the second request and closes without an answer
+$HELPER pburst "$wpid" "$(urls /hangup/pl 4)" 1 | awk '{ print $1, $2, $4, $5 }' >"$T/plh"
+check "origin pipelined requests the origin read and did not answer go again" \
+	$(want /hangup/pl 4 hello | cmp -s - "$T/plh"; echo $?) \
+	"answers: $(tr '\n' '|' <"$T/plh")"
 stop_backend
 
 # idle pooled connections close after --origin-idle-timeout

@@ -403,7 +403,7 @@ static void op_ended(int op, struct origin_reply *rep)
 	origin_reply_free(rep);
 }
 
-/* Send the requests of the leaders that wait for it. */
+/* Send the requests of the leaders that wait for it, together. */
 static void start_fetches(void)
 {
 	struct origin_reply rep;
@@ -416,7 +416,7 @@ static void start_fetches(void)
 		if (!j->used || j->leader >= 0 || j->op >= 0)
 			continue;
 		if (nflight == ORIGIN_BATCH)
-			return; /* the others start as fetches end */
+			break; /* the others start as fetches end */
 		j->t0 = metrics_clock_us();
 		op = origin_async_start(&wk.cfg->origin, j->key, j->klen,
 					&loop_lim, now, &rep);
@@ -429,24 +429,17 @@ static void start_fetches(void)
 		pool_counters();
 		job_finish(i, &rep, 0);
 	}
+	origin_async_flush(now, op_ended);
 }
 
 void jobs_origin_event(uint64_t tag, uint32_t events, long long now)
 {
-	struct origin_reply rep;
-	int op = origin_async_event(tag, events, now, &rep);
-
-	if (op >= 0)
-		op_ended(op, &rep);
+	origin_async_event(tag, events, now, op_ended);
 }
 
 void jobs_expire(long long now)
 {
-	struct origin_reply rep;
-	int op;
-
-	while ((op = origin_async_expire(now, &rep)) >= 0)
-		op_ended(op, &rep);
+	origin_async_expire(now, op_ended);
 }
 
 struct conn *jobs_run(void)

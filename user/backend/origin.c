@@ -322,7 +322,7 @@ static char *put(char *p, const char *end, const char *s, size_t n)
 /* GET prefix+target for o into buf: its length, or -1 when it does not
  * fit.  What follows the target is the same for every request of o, made
  * once. */
-static int request_build(char *buf, size_t size, const struct origin *o,
+int origin_request_build(char *buf, size_t size, const struct origin *o,
 			 const char *target, size_t tlen)
 {
 	static char tail_host[sizeof(o->host)];
@@ -387,9 +387,8 @@ static int job_send(struct job *j, long long deadline, struct origin_reply *r)
 	return -1;
 }
 
-/* Open (or take from the pool) a connection for j and send its request
- * (in the worker's loop, a connect in progress sends it once made).  A
- * pooled connection that fails here is replaced once.  0 or -1 (j's reply
+/* Open (or take from the pool) a connection for j and send its request.
+ * A pooled connection that fails here is replaced once.  0 or -1 (j's reply
  * filled). */
 static int job_start(struct job *j, const struct origin *o, int fresh,
 		     long long now, long long cdeadline, long long deadline,
@@ -398,19 +397,18 @@ static int job_start(struct job *j, const struct origin *o, int fresh,
 	const char *why = NULL;
 	int status = 502, k;
 
+	int pending;
+
 	for (;;) {
-		j->connecting = 0;
 		j->fd = fresh ? -1 : pool_take(now);
 		j->reused = j->fd >= 0;
 		if (!j->reused) {
-			j->fd = connect_new(o, j->async, cdeadline, &why,
-					    &status, &j->connecting);
+			j->fd = connect_new(o, 0, cdeadline, &why, &status,
+					    &pending);
 			if (j->fd < 0) {
 				origin_reply_fail(r, status, why);
 				return -1;
 			}
-			if (j->connecting)
-				return 0;
 		}
 		k = job_send(j, deadline, r);
 		if (k <= 0)
@@ -418,23 +416,6 @@ static int job_start(struct job *j, const struct origin *o, int fresh,
 		pool.st.retries++;
 		fresh = 1;
 	}
-}
-
-int origin_job_connected(struct job *j, uint32_t events, long long deadline,
-			 struct origin_reply *r)
-{
-	const char *why = NULL;
-
-	if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-		return 0;
-	j->connecting = 0;
-	if (connect_done(j->fd, EPOLL_CTL_MOD, &why)) {
-		close(j->fd);
-		j->fd = -1;
-		origin_reply_fail(r, 502, why);
-		return -1;
-	}
-	return job_send(j, deadline, r) ? -1 : 0;
 }
 
 int origin_job_read(struct job *j, struct origin_reply *r)
@@ -472,18 +453,15 @@ int origin_job_read(struct job *j, struct origin_reply *r)
 	}
 }
 
-int origin_job_begin(struct job *j, int async, const struct origin *o,
-		     const char *target, size_t tlen,
-		     const struct origin_limits *lim, long long now,
-		     long long cdeadline, long long deadline,
+int origin_job_begin(struct job *j, const struct origin *o, const char *target,
+		     size_t tlen, const struct origin_limits *lim,
+		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r)
 {
 	j->fd = -1;
 	j->done = 0;
-	j->async = async;
-	j->connecting = 0;
 	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
-	j->len = request_build(j->req, sizeof(j->req), o, target, tlen);
+	j->len = origin_request_build(j->req, sizeof(j->req), o, target, tlen);
 	if (j->len < 0) {
 		origin_reply_fail(r, 502, "request too long");
 		return -1;
@@ -530,7 +508,7 @@ int origin_fetch_many(const struct origin *o, const struct origin_target *t,
 	for (i = 0; i < n; i++) {
 		origin_reply_init(&r[i]);
 		j = &jobs[i];
-		if (origin_job_begin(j, 0, o, t[i].target, t[i].len, lim, start,
+		if (origin_job_begin(j, o, t[i].target, t[i].len, lim, start,
 				     cdeadline, deadline, &r[i])) {
 			j->done = -1;
 			continue;
@@ -607,4 +585,31 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 void origin_async_init(int epfd)
 {
 	pool.epfd = epfd;
+}
+
+int origin_conn_take(long long now)
+{
+	return pool_take(now);
+}
+
+int origin_conn_new(const struct origin *o, const char **why, int *status,
+		    int *pending)
+{
+	return connect_new(o, 1, 0, why, status, pending);
+}
+
+int origin_conn_made(int fd, const char **why)
+{
+	return connect_done(fd, EPOLL_CTL_MOD, why);
+}
+
+int origin_wait_out(int fd, long long deadline)
+{
+	return wait_fd(fd, POLLOUT, deadline);
+}
+
+void origin_pool_count(int reused, int retries)
+{
+	pool.st.reused += reused;
+	pool.st.retries += retries;
 }

@@ -17,8 +17,6 @@
 struct job {
 	int fd;
 	int reused; /* fd came from the pool: may be stale */
-	int async; /* in the worker's loop: a connect does not wait */
-	int connecting; /* fd's connect is in progress (async) */
 	int done; /* 1 complete, -1 failed (r filled) */
 	size_t got; /* bytes of the answer so far */
 	struct origin_rx rx;
@@ -32,19 +30,12 @@ void origin_reply_init(struct origin_reply *r);
 /* r failed with status, for the reason why. */
 void origin_reply_fail(struct origin_reply *r, int status, const char *why);
 
-/* Build j's request for target and send it on a pooled or a new
- * connection; 0, or -1 with r failed.  async: j runs in the worker's loop,
- * where a new connection's connect does not wait (j->connecting: the
- * request goes out in origin_job_connected). */
-int origin_job_begin(struct job *j, int async, const struct origin *o,
-		     const char *target, size_t tlen,
-		     const struct origin_limits *lim, long long now,
-		     long long cdeadline, long long deadline,
+/* Build j's request for target and send it on a pooled or (fresh) a new
+ * connection; 0, or -1 with r failed. */
+int origin_job_begin(struct job *j, const struct origin *o, const char *target,
+		     size_t tlen, const struct origin_limits *lim,
+		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r);
-/* events (EPOLL*) on j's connection while j->connecting: 0 while it is
- * still being made or once the request is out, -1 failed (r filled). */
-int origin_job_connected(struct job *j, uint32_t events, long long deadline,
-			 struct origin_reply *r);
 /* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
  * 2 the pooled connection was stale (nothing came): origin_job_retry(). */
 int origin_job_read(struct job *j, struct origin_reply *r);
@@ -63,5 +54,26 @@ void origin_pool_put(int fd, long long now);
 /* fd is an idle pooled connection that turned readable (the origin closed
  * it): closed and forgotten.  Nothing if fd is not pooled. */
 void origin_pool_drop(int fd);
+
+/* GET prefix+target for o into buf: its length, or -1 when it does not
+ * fit. */
+int origin_request_build(char *buf, size_t size, const struct origin *o,
+			 const char *target, size_t tlen);
+
+/* For the fetches in the worker's loop (origin_async.c): */
+/* An idle pooled connection, or -1. */
+int origin_conn_take(long long now);
+/* A new connection that does not wait for its connect: *pending while it
+ * is in progress (EPOLLOUT in the worker's epoll, then origin_conn_made).
+ * The fd, or -1 with why and status set. */
+int origin_conn_new(const struct origin *o, const char **why, int *status,
+		    int *pending);
+/* fd's connect has ended: 0 made (watched for EPOLLIN from now on), or -1
+ * with why set. */
+int origin_conn_made(int fd, const char **why);
+/* Wait until fd can send: 0, or a negative errno (-ETIMEDOUT). */
+int origin_wait_out(int fd, long long deadline);
+/* Count fetches on a reused connection and requests sent again. */
+void origin_pool_count(int reused, int retries);
 
 #endif /* LB_BACKEND_ORIGIN_INT_H */
