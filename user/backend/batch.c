@@ -167,11 +167,13 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 			break;
 		}
 	if (leader < 0) {
-		/* no more fetches at once than the pool keeps connections */
-		if (nleaders == ORIGIN_BATCH ||
-		    nleaders >= (wk.cfg->origin_keepalive ?
-					 wk.cfg->origin_keepalive :
-					 1))
+		/* with Redis, no more fetches at once than a batch takes and
+		 * the pool keeps connections; in the loop a leader beyond
+		 * ORIGIN_BATCH waits for a fetch to end (start_fetches) */
+		if (!in_loop && (nleaders == ORIGIN_BATCH ||
+				 nleaders >= (wk.cfg->origin_keepalive ?
+						      wk.cfg->origin_keepalive :
+						      1)))
 			return 0;
 		if (cache_lookup(c, key, klen, head, &t, &r))
 			return 1;
