@@ -98,11 +98,12 @@ static int fetch_origin(const void *p, struct fetched *f)
  * Instead a miss becomes a job, and the worker goes on with the other
  * connections that epoll reported ready.  Then, after each round of epoll:
  *
- *  - without the Redis tier, each job's request goes out on a pooled
- *    connection of its own, and its answer is read when that connection
- *    reports it in the worker's own epoll_wait (origin_async_*): the worker
- *    serves its other clients meanwhile and answers each miss as soon as its
- *    answer is in, with no wait for the slowest answer of a batch;
+ *  - without the Redis tier, the requests of the jobs a round starts go
+ *    out together, pipelined on a connection (origin_async.c), and each
+ *    answer is read when that connection reports it in the worker's own
+ *    epoll_wait: the worker serves its other clients meanwhile and answers
+ *    each miss as soon as its answer is in; a new connection's connect
+ *    waits there too;
  *  - with the Redis tier, the jobs go out together as one batch
  *    (rtier_fetch_many): their Redis lookups are sent and the jobs parked
  *    until the answers (or their timeouts) come in through the worker's
