@@ -28,6 +28,7 @@ static void origin_limits(struct origin_limits *lim)
 		.spool_dir = wk.cfg->temp_dir,
 		.def_ttl = wk.cfg->ttl,
 		.cache_flags = wk.cfg->cache_cookies ? HTTP_CACHE_COOKIES : 0,
+		.pipeline = wk.cfg->origin_pipeline,
 	};
 }
 
@@ -126,6 +127,8 @@ struct fetch_job {
 	int leader; /* the job whose fetch answers this one, or -1 */
 	int op; /* its fetch in the loop (origin_async_*), or -1 */
 	uint64_t t0; /* when that fetch started (metrics_clock_us) */
+	long long since; /* mono ms the miss came: --origin-timeout counts
+			  * from here, the wait for a fetch slot included */
 };
 
 static struct fetch_job jobs[MAX_JOBS];
@@ -170,7 +173,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	if (leader < 0) {
 		/* with Redis, no more fetches at once than a batch takes and
 		 * the pool keeps connections; in the loop a leader beyond
-		 * ORIGIN_BATCH waits for a fetch to end (start_fetches) */
+		 * those waits for a fetch to end (start_fetches) */
 		if (!in_loop && (nleaders == ORIGIN_BATCH ||
 				 nleaders >= (wk.cfg->origin_keepalive ?
 						      wk.cfg->origin_keepalive :
@@ -200,6 +203,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	j->t = t;
 	j->leader = leader;
 	j->op = -1;
+	j->since = mono_ms();
 	njobs++;
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
@@ -315,6 +319,15 @@ static void job_finish(int i, struct origin_reply *rep, int from_redis)
 	job_done(i);
 }
 
+/* Fetches in the loop at once: as many as the pool keeps connections
+ * (one without a pool), at most ORIGIN_BATCH. */
+static unsigned int flight_max(void)
+{
+	unsigned int n = wk.cfg->origin_keepalive;
+
+	return n < 1 ? 1 : n > ORIGIN_BATCH ? ORIGIN_BATCH : n;
+}
+
 /* Leaders whose fetch has not started. */
 static unsigned int jobs_unstarted(void)
 {
@@ -333,7 +346,7 @@ unsigned int jobs_pending(void)
 	 * answers (or timeouts) come through epoll: only new ones are due */
 	if (!in_loop)
 		return nfresh;
-	if (nflight == ORIGIN_BATCH)
+	if (nflight >= flight_max())
 		return 0; /* the next start waits for a fetch to end */
 	return njobs ? jobs_unstarted() : 0;
 }
@@ -418,11 +431,12 @@ static void start_fetches(void)
 
 		if (!j->used || j->leader >= 0 || j->op >= 0)
 			continue;
-		if (nflight == ORIGIN_BATCH)
+		if (nflight >= flight_max())
 			break; /* the others start as fetches end */
 		j->t0 = metrics_clock_us();
+		/* its deadline counts from when the miss came */
 		op = origin_async_start(&wk.cfg->origin, j->key, j->klen,
-					&loop_lim, now, &rep);
+					&loop_lim, j->since, &rep);
 		if (op >= 0) {
 			j->op = op;
 			nflight++;
@@ -443,6 +457,23 @@ void jobs_origin_event(uint64_t tag, uint32_t events, long long now)
 void jobs_expire(long long now)
 {
 	origin_async_expire(now, op_ended);
+	if (!in_loop)
+		return;
+	/* leaders that waited for a fetch slot past --origin-timeout */
+	for (int i = 0; i < MAX_JOBS; i++) {
+		struct fetch_job *j = &jobs[i];
+		struct origin_reply rep = {
+			.status = 504,
+			.body_fd = -1,
+			.error = "no fetch slot within the origin timeout",
+		};
+
+		if (!j->used || j->leader >= 0 || j->op >= 0 ||
+		    now - j->since < wk.cfg->origin_timeout_ms)
+			continue;
+		metrics_origin(&wk.me->m, metrics_clock_us(), 1);
+		job_finish(i, &rep, 0);
+	}
 }
 
 struct conn *jobs_run(void)

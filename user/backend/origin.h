@@ -56,7 +56,12 @@ struct origin_limits {
 	const char *spool_dir; /* where those temp files live */
 	long def_ttl;
 	unsigned int cache_flags; /* HTTP_CACHE_* */
+	unsigned int pipeline; /* requests sent together on one connection
+				* (origin_async.c), 1..ORIGIN_PIPELINE_MAX */
 };
+
+/* The most requests sent together on one origin connection. */
+#define ORIGIN_PIPELINE_MAX 8
 
 /* GET prefix+target from the origin.  Always fills r (free it with
  * origin_reply_free); returns 0. */

@@ -3,8 +3,8 @@
  * origin_async.c - fetches from the origin that wait in the worker's own
  * event loop (see origin.h).
  *
- * The fetches a round of the loop starts go out together: up to PIPE_MAX
- * of them on one connection (a pooled one, or a new one whose connect
+ * The fetches a round of the loop starts go out together: up to
+ * --origin-pipeline of them on one connection (a pooled one, or a new one whose connect
  * waits in the loop too), their requests in one send (HTTP/1.1
  * pipelining; every request is a GET, so one that got no answer may go
  * again).  The answers come back in order on that connection and are read
@@ -24,7 +24,7 @@
 
 #include "origin_int.h"
 
-#define PIPE_MAX 8 /* requests sent together on one connection */
+#define PIPE_MAX ORIGIN_PIPELINE_MAX
 #define SEND_MAX 2 /* times one request goes out at most */
 
 static struct op {
@@ -238,14 +238,17 @@ static void pipe_open(const int *ids, unsigned int n, int fresh, long long now,
 void origin_async_flush(long long now, origin_done_fn *done)
 {
 	int ids[PIPE_MAX];
-	unsigned int n = 0;
+	unsigned int n = 0, depth;
 
 	pipes_init();
 	for (int id = 0; id < ORIGIN_BATCH; id++) {
 		if (!ops[id].used || ops[id].pipe >= 0)
 			continue;
+		depth = ops[id].lim->pipeline;
+		if (depth < 1 || depth > PIPE_MAX)
+			depth = depth ? PIPE_MAX : 1;
 		ids[n++] = id;
-		if (n == PIPE_MAX) {
+		if (n >= depth) {
 			pipe_open(ids, n, 0, now, done);
 			n = 0;
 		}
