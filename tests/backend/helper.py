@@ -10,8 +10,15 @@
   helper.py burst URL N               N concurrent requests (new connections);
                                       URL,URL,...: N to each, all at once
   helper.py wburst URL N              the same on connections accepted before
+  helper.py pburst PID URL N          wburst with process PID stopped while
+                                      the requests go out
   helper.py spread PORT N             N connections opened at once, then one
                                       request on each: "busiest N of M"
+  helper.py synstop PORTFILE STOP     an origin that answers "hello PATH"
+                                      (max-age=60, one request a connection)
+                                      until the file STOP exists; then it
+                                      accepts no connection again and new
+                                      SYNs go unanswered; writes STOP.done
   ...
 
 The fake origin answers:
@@ -37,6 +44,7 @@ import http.client
 import json
 import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -190,6 +198,44 @@ def origin(portfile, host="127.0.0.1"):
     srv.serve_forever()
 
 
+def synstop(portfile, stop):
+    # a backlog of 0: one connection left unaccepted fills the queue, and
+    # the kernel then drops every SYN that comes (no SYN-ACK, no reset)
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(0)
+    tmp = portfile + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(lsn.getsockname()[1]))
+    os.rename(tmp, portfile)
+    while not os.path.exists(stop):
+        if not select.select([lsn], [], [], 0.05)[0]:
+            continue
+        c, _ = lsn.accept()
+        c.settimeout(5)
+        req = b""
+        try:
+            while b"\r\n\r\n" not in req:
+                d = c.recv(4096)
+                if not d:
+                    break
+                req += d
+            path = req.split(b" ")[1] if req.count(b" ") >= 2 else b"/"
+            body = b"hello " + path + b"\n"
+            c.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n"
+                      b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                      % (len(body), body))
+        except OSError:
+            pass
+        c.close()
+    fill = socket.create_connection(lsn.getsockname(), timeout=5)
+    with open(stop + ".done", "w"):
+        pass
+    while True:
+        time.sleep(60)
+    fill.close()
+
+
 def get(url, headers=(), method="GET", timeout=10):
     u = urllib.parse.urlsplit(url)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
@@ -241,14 +287,17 @@ def load(url, seconds, threads, out):
     os.rename(out + ".tmp", out)
 
 
-def burst(urls, n, warm=False):
+def burst(urls, n, warm=False, pause=0):
     """N requests at once to each of the comma-separated urls, on new
     connections; with warm, on connections that have had an answer to
     /healthz first, so that the server has accepted them all and their
-    requests arrive together."""
+    requests arrive together.  With pause (a pid, and warm), that process
+    is stopped while the requests are sent and continued after 0.3 s, so
+    that it finds them all waiting at once."""
     urls = urls.split(",")
     res = [None] * (n * len(urls))
-    barrier = threading.Barrier(len(res))
+    barrier = threading.Barrier(len(res) + (1 if pause else 0))
+    sent = threading.Barrier(len(res) + 1) if pause else None
 
     def run(i):
         url = urls[i // n]
@@ -262,7 +311,11 @@ def burst(urls, n, warm=False):
             c.request("GET", "/healthz")
             c.getresponse().read()
             barrier.wait()
+            if pause:
+                barrier.wait()
             c.request("GET", u.path)
+            if pause:
+                sent.wait()
             r = c.getresponse()
             res[i] = (r.status, r.getheader("X-Cache", "-"),
                       r.getheader("X-Served-By", "-"), r.read())
@@ -273,6 +326,15 @@ def burst(urls, n, warm=False):
     ts = [threading.Thread(target=run, args=(i,)) for i in range(len(res))]
     for t in ts:
         t.start()
+    if pause:
+        barrier.wait()  # every connection accepted
+        os.kill(pause, signal.SIGSTOP)
+        try:
+            barrier.wait()
+            sent.wait()
+            time.sleep(0.3)
+        finally:
+            os.kill(pause, signal.SIGCONT)
     for t in ts:
         t.join()
     return res
@@ -318,12 +380,17 @@ def main():
         print(st, xc, by, len(body))
     elif cmd == "load":
         load(a[0], a[1], a[2], a[3])
-    elif cmd in ("burst", "wburst"):
-        res = burst(a[0], int(a[1]), cmd == "wburst")
+    elif cmd in ("burst", "wburst", "pburst"):
+        if cmd == "pburst":
+            res = burst(a[1], int(a[2]), True, int(a[0]))
+        else:
+            res = burst(a[0], int(a[1]), cmd == "wburst")
         for st, xc, by, body in res:
             print(st, xc, by, body.decode(errors="replace").strip())
     elif cmd == "spread":
         spread(int(a[0]), int(a[1]))
+    elif cmd == "synstop":
+        synstop(a[0], a[1])
     elif cmd == "stats":
         st, xc, by, body = get(a[0] + "/stats")
         j = json.loads(body)

@@ -8,6 +8,14 @@ need
 start_origin
 conns() { curl -s "http://127.0.0.1:$OPORT/conns"; }
 
+# bad options: one line naming what is wrong, nothing started
+for bad in "--origin-pipeline 0" "--origin-pipeline 9" "--origin-pipeline x"; do
+	out=$("$BIN" --listen 127.0.0.1:1 --origin http://127.0.0.1:1 $bad 2>&1)
+	rc=$?
+	check "origin refuses '$bad' in one line" \
+		$([ "$rc" -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && [[ $out == *"${bad%% *}"* ]]; echo $?) "rc $rc: $out"
+done
+
 WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT"
 c0=$(conns)
 for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null "$URL/ka/$i"; done
@@ -62,6 +70,42 @@ check "origin a worker serves others while its fetch waits" \
 	$([ "$m" = "hello /c/fast" ] && [ "$h" = 200 ] && [ "$early" -ne 0 ] &&
 		[ "$(cat "$T/slowfetch")" = "hello /slow/1500/s1" ]; echo $?) \
 	"miss '$m', hit $h, slow answer $([ "$early" -ne 0 ] && echo after || echo before) them: '$(cat "$T/slowfetch")'"
+
+# the misses of one round of the worker's loop go out together on one
+# connection (HTTP/1.1 pipelining), their answers each to its own client;
+# the worker is stopped while six clients send, so one round finds them
+urls() { # PREFIX N: N urls PREFIX1..PREFIXN, comma-separated
+	seq "$2" | sed "s|^|$URL$1|" | paste -sd,
+}
+want() { # PREFIX N BODY: the answers expected, as pburst prints them
+	seq "$2" | sed "s|.*|200 MISS $3 $1&|"
+}
+# one_round PREFIX N BODY: N misses PREFIX1..PREFIXN that one round of the
+# worker finds waiting at once; OK 0 when each got its answer (BODY PATH),
+# NEWC the origin connections they opened, GOT the answers
+one_round() {
+	local c0
+	c0=$(conns)
+	$HELPER pburst "$(worker_pids | head -1)" "$(urls "$1" "$2")" 1 |
+		awk '{ print $1, $2, $4, $5 }' >"$T/round"
+	NEWC=$(($(conns) - c0 - 1))
+	want "$1" "$2" "$3" | cmp -s - "$T/round"
+	OK=$?
+	GOT=$(tr '\n' '|' <"$T/round")
+}
+one_round /pl/ 6 hello
+check "origin six misses of one round share one origin connection" \
+	$([ "$OK" = 0 ] && [ "$NEWC" -le 1 ]; echo $?) \
+	"$NEWC new connections, answers: $GOT"
+# the origin closes after each answer: the requests sent behind it go
+# again, on new connections, until each has its answer
+one_round /stale/pl 6 stale
+check "origin pipelined requests behind an answer that ends the connection go again" \
+	"$OK" "answers: $GOT"
+# the origin reads the second request and closes without an answer
+one_round /hangup/pl 4 hello
+check "origin pipelined requests the origin read and did not answer go again" \
+	"$OK" "answers: $GOT"
 stop_backend
 
 # idle pooled connections close after --origin-idle-timeout
@@ -80,4 +124,74 @@ for i in 1 2 3 4; do curl -s -o /dev/null "$URL/nk/$i"; done
 c1=$(conns)
 check "origin --origin-keepalive 0: a connection per fetch" \
 	$([ $((c1 - c0 - 1)) -eq 4 ]; echo $?) "$((c1 - c0 - 1)) connections"
+# without a pool a request says Connection: close, so none is pipelined:
+# four misses of one round are four fetches, each path asked for once
+one_round /nkp/ 4 hello
+n=0
+for i in 1 2 3 4; do n=$((n + $(origin_count "/nkp/$i"))); done
+check "origin --origin-keepalive 0: misses of one round each asked for once" \
+	$([ "$OK" = 0 ] && [ "$n" -eq 4 ]; echo $?) "origin saw $n requests, answers: $GOT"
+stop_backend
+
+# --origin-pipeline 1: one request per connection at a time
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --origin-pipeline 1
+one_round /np/ 4 hello
+check "origin --origin-pipeline 1: misses of one round on a connection each" \
+	$([ "$OK" = 0 ] && [ "$NEWC" -eq 4 ]; echo $?) "$NEWC new connections, answers: $GOT"
+stop_backend
+
+# --origin-keepalive 2: at most two fetches at once, the others wait for
+# them in the loop (six answers of 800 ms: three waves, 2.4 s)
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" \
+	--origin-keepalive 2 --origin-pipeline 1
+t0=$(date +%s.%N)
+one_round /slow/800/kw 6 hello
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+check "origin --origin-keepalive 2: two fetches at a time" \
+	$([ "$OK" = 0 ] && awk -v t="$t" 'BEGIN { exit !(t >= 2.3) }'; echo $?) \
+	"$t s, answers: $GOT"
+# an origin that stops answering SYNs: a fetch that waits for its connect
+# waits in the worker's loop, so a HIT on the same (only) worker is
+# answered at once, and the fetch ends with 504 at --connect-timeout
+$HELPER synstop "$T/synstop.port" "$T/synstop.stop" &
+PIDS+=($!)
+for i in $(seq 100); do
+	[ -f "$T/synstop.port" ] && break
+	sleep 0.05
+done
+SPORT=$(cat "$T/synstop.port")
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$SPORT" \
+	--connect-timeout 4 --origin-timeout 5 --origin-keepalive 1
+h1=$(curl -s -o /dev/null -w '%{http_code}' "$URL/sy/hot")
+touch "$T/synstop.stop"
+for i in $(seq 100); do
+	[ -f "$T/synstop.stop.done" ] && break
+	sleep 0.05
+done
+# three misses: more fetches at once than --origin-keepalive; the two
+# that wait for the first still end within --origin-timeout of their
+# coming, not a connect timeout after the one before them
+for i in 1 2 3; do
+	curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 15 \
+		"$URL/sy/cold$i" >"$T/sy.cold$i" &
+	cjobs+=($!)
+done
+sleep 0.3
+h2=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 15 \
+	"$URL/sy/hot")
+wait "${cjobs[@]}"
+# which of the three came first is the kernel's: the first ends at the
+# connect timeout, the other two at the origin timeout of their coming
+cold=$(cat "$T"/sy.cold[123] | sort -k2 -g | tr '\n' ' ')
+check "origin a connect to an origin that drops SYNs does not stall the worker" \
+	$([ "$h1" = 200 ] && [ "${h2% *}" = 200 ] &&
+		awk -v t="${h2#* }" 'BEGIN { exit !(t < 1.5) }'; echo $?) \
+	"fill $h1, HIT during the connects: ${h2% *} after ${h2#* } s"
+check "origin a connect that gets no SYN-ACK ends in 504 at --connect-timeout" \
+	$(echo "$cold" | awk '{ exit !($1 == 504 && $2 >= 3.5 && $2 < 4.9) }'; echo $?) \
+	"504 and time of each: $cold"
+check "origin misses waiting for a fetch end in 504 at --origin-timeout" \
+	$(echo "$cold" | awk '{ exit !($3 == 504 && $5 == 504 && $4 >= 4.5 && $6 < 6.5) }'; echo $?) \
+	"504 and time of each: $cold"
+stop_backend
 finish

@@ -363,10 +363,11 @@ table hit hit miss
 table hit origin | sed 's/ |$/ | - |/'
 echo
 echo "MISS / the origin alone: $(bench_ratio "$(bench_median "$tmp/miss.dat" 1)" \
-	"$(bench_median "$tmp/origin.dat" 1)").  A worker sends each miss over" \
-	"one of its pooled keep-alive connections (--origin-keepalive) and" \
-	"reads the answer when its own epoll reports it, serving its other" \
-	"connections meanwhile.  A missed key is stored all the same (ttl" \
+	"$(bench_median "$tmp/origin.dat" 1)").  A worker sends the misses of" \
+	"a round of its event loop together, pipelined on one of its pooled" \
+	"keep-alive connections (--origin-keepalive), and reads each answer" \
+	"when its own epoll reports it, serving its other connections" \
+	"meanwhile.  A missed key is stored all the same (ttl" \
 	"600 s); the next run asks for new URLs.  All of it shares the same" \
 	"cores: wrk, lb-backend's workers and the origin's.  Counted in CPU" \
 	"time instead (the MISS row's server CPU is lb-backend's and the" \

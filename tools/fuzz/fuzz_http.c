@@ -8,7 +8,9 @@
  * (ASan/UBSan) it checks the code's own promises; among them the one of
  * the origin reader: the body it gives is the origin's body, byte for byte,
  * and the headers it passes on are well-formed "Name: value\r\n" lines,
- * whatever shape the origin's head had.
+ * whatever shape the origin's head had; and, for answers to pipelined
+ * requests (origin_async.c), the bytes it says came after an answer are
+ * the next answer's, untouched by the decoding in place.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +124,58 @@ static void check_rewrite(const uint8_t *data, size_t size)
 	free(resp);
 }
 
+/*
+ * The input as an answer with a known one after it on the same
+ * connection, fed in two pieces as origin_async.c feeds what recv() gives:
+ * once the first is complete, the last rx.extra bytes of the piece that
+ * completed it are the bytes after the first answer, as they came; when
+ * the first answer ends where the input ends, those bytes read as the
+ * second answer.
+ */
+static void check_pipelined(const uint8_t *data, size_t size)
+{
+	static const char next[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+				   "\r\nnext!";
+	size_t n = size + sizeof(next) - 1, split, off = 0, end, cut, i;
+	char *orig = malloc(n), *work = malloc(n);
+	struct origin_rx rx, rx2;
+	int k = 0;
+
+	if (!orig || !work)
+		abort();
+	memcpy(orig, data, size);
+	memcpy(orig + size, next, sizeof(next) - 1);
+	memcpy(work, orig, n); /* the reader decodes in place */
+	split = size ? (data[0] * 7u + size / 2) % (n + 1) : 0;
+	origin_rx_init(&rx, 1 << 20, 1 << 20, NULL);
+	for (i = 0; i < 2 && k == 0 && off < n; i++) {
+		end = i ? n : split;
+		k = origin_rx_feed(&rx, work + off, end - off);
+		if (k != 1)
+			off = end;
+	}
+	if (k == 1) {
+		end = i == 1 ? split : n;
+		if (rx.extra > end - off)
+			abort(); /* more after the answer than was fed */
+		cut = end - rx.extra; /* where the first answer ended */
+		if (memcmp(work + cut, orig + cut, rx.extra))
+			abort(); /* the next answer's bytes were overwritten */
+		if (cut == size && origin_rx_keeps_conn(&rx)) {
+			memcpy(work + cut, orig + cut, n - cut);
+			origin_rx_init(&rx2, 1 << 20, 1 << 20, NULL);
+			if (origin_rx_feed(&rx2, work + cut, n - cut) != 1 ||
+			    rx2.extra || rx2.resp.status != 200 ||
+			    rx2.body_len != 5 || memcmp(rx2.body, "next!", 5))
+				abort(); /* the second answer was not found */
+			origin_rx_free(&rx2);
+		}
+	}
+	origin_rx_free(&rx);
+	free(orig);
+	free(work);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct http_limits lim = {
@@ -193,6 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	check_rewrite(data, size);
+	check_pipelined(data, size);
 	free(buf);
 	return 0;
 }

@@ -37,6 +37,7 @@ struct config {
 	char temp_dir[PATH_MAX]; /* origin bodies over max_object go here */
 	int cache_cookies; /* store answers with Set-Cookie (without it) */
 	unsigned int origin_keepalive; /* idle origin connections per worker */
+	unsigned int origin_pipeline; /* requests sent together on one */
 	unsigned int origin_idle_ms; /* an idle one is closed after this */
 	long ttl;
 	unsigned int read_timeout_ms; /* a request head must arrive within */

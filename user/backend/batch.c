@@ -28,6 +28,7 @@ static void origin_limits(struct origin_limits *lim)
 		.spool_dir = wk.cfg->temp_dir,
 		.def_ttl = wk.cfg->ttl,
 		.cache_flags = wk.cfg->cache_cookies ? HTTP_CACHE_COOKIES : 0,
+		.pipeline = wk.cfg->origin_pipeline,
 	};
 }
 
@@ -98,11 +99,12 @@ static int fetch_origin(const void *p, struct fetched *f)
  * Instead a miss becomes a job, and the worker goes on with the other
  * connections that epoll reported ready.  Then, after each round of epoll:
  *
- *  - without the Redis tier, each job's request goes out on a pooled
- *    connection of its own, and its answer is read when that connection
- *    reports it in the worker's own epoll_wait (origin_async_*): the worker
- *    serves its other clients meanwhile and answers each miss as soon as its
- *    answer is in, with no wait for the slowest answer of a batch;
+ *  - without the Redis tier, the requests of the jobs a round starts go
+ *    out together, pipelined on a connection (origin_async.c), and each
+ *    answer is read when that connection reports it in the worker's own
+ *    epoll_wait: the worker serves its other clients meanwhile and answers
+ *    each miss as soon as its answer is in; a new connection's connect
+ *    waits there too;
  *  - with the Redis tier, the jobs go out together as one batch
  *    (rtier_fetch_many): their Redis lookups are sent and the jobs parked
  *    until the answers (or their timeouts) come in through the worker's
@@ -125,6 +127,8 @@ struct fetch_job {
 	int leader; /* the job whose fetch answers this one, or -1 */
 	int op; /* its fetch in the loop (origin_async_*), or -1 */
 	uint64_t t0; /* when that fetch started (metrics_clock_us) */
+	long long since; /* mono ms the miss came: --origin-timeout counts
+			  * from here, the wait for a fetch slot included */
 };
 
 static struct fetch_job jobs[MAX_JOBS];
@@ -167,11 +171,13 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 			break;
 		}
 	if (leader < 0) {
-		/* no more fetches at once than the pool keeps connections */
-		if (nleaders == ORIGIN_BATCH ||
-		    nleaders >= (wk.cfg->origin_keepalive ?
-					 wk.cfg->origin_keepalive :
-					 1))
+		/* with Redis, no more fetches at once than a batch takes and
+		 * the pool keeps connections; in the loop a leader beyond
+		 * those waits for a fetch to end (start_fetches) */
+		if (!in_loop && (nleaders == ORIGIN_BATCH ||
+				 nleaders >= (wk.cfg->origin_keepalive ?
+						      wk.cfg->origin_keepalive :
+						      1)))
 			return 0;
 		if (cache_lookup(c, key, klen, head, &t, &r))
 			return 1;
@@ -197,6 +203,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	j->t = t;
 	j->leader = leader;
 	j->op = -1;
+	j->since = mono_ms();
 	njobs++;
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
@@ -312,6 +319,15 @@ static void job_finish(int i, struct origin_reply *rep, int from_redis)
 	job_done(i);
 }
 
+/* Fetches in the loop at once: as many as the pool keeps connections
+ * (one without a pool), at most ORIGIN_BATCH. */
+static unsigned int flight_max(void)
+{
+	unsigned int n = wk.cfg->origin_keepalive;
+
+	return n < 1 ? 1 : n > ORIGIN_BATCH ? ORIGIN_BATCH : n;
+}
+
 /* Leaders whose fetch has not started. */
 static unsigned int jobs_unstarted(void)
 {
@@ -330,7 +346,7 @@ unsigned int jobs_pending(void)
 	 * answers (or timeouts) come through epoll: only new ones are due */
 	if (!in_loop)
 		return nfresh;
-	if (nflight == ORIGIN_BATCH)
+	if (nflight >= flight_max())
 		return 0; /* the next start waits for a fetch to end */
 	return njobs ? jobs_unstarted() : 0;
 }
@@ -403,7 +419,7 @@ static void op_ended(int op, struct origin_reply *rep)
 	origin_reply_free(rep);
 }
 
-/* Send the requests of the leaders that wait for it. */
+/* Send the requests of the leaders that wait for it, together. */
 static void start_fetches(void)
 {
 	struct origin_reply rep;
@@ -415,11 +431,12 @@ static void start_fetches(void)
 
 		if (!j->used || j->leader >= 0 || j->op >= 0)
 			continue;
-		if (nflight == ORIGIN_BATCH)
-			return; /* the others start as fetches end */
+		if (nflight >= flight_max())
+			break; /* the others start as fetches end */
 		j->t0 = metrics_clock_us();
+		/* its deadline counts from when the miss came */
 		op = origin_async_start(&wk.cfg->origin, j->key, j->klen,
-					&loop_lim, now, &rep);
+					&loop_lim, j->since, &rep);
 		if (op >= 0) {
 			j->op = op;
 			nflight++;
@@ -429,24 +446,34 @@ static void start_fetches(void)
 		pool_counters();
 		job_finish(i, &rep, 0);
 	}
+	origin_async_flush(now, op_ended);
 }
 
-void jobs_origin_event(uint64_t tag, long long now)
+void jobs_origin_event(uint64_t tag, uint32_t events, long long now)
 {
-	struct origin_reply rep;
-	int op = origin_async_event(tag, now, &rep);
-
-	if (op >= 0)
-		op_ended(op, &rep);
+	origin_async_event(tag, events, now, op_ended);
 }
 
 void jobs_expire(long long now)
 {
-	struct origin_reply rep;
-	int op;
+	origin_async_expire(now, op_ended);
+	if (!in_loop)
+		return;
+	/* leaders that waited for a fetch slot past --origin-timeout */
+	for (int i = 0; i < MAX_JOBS; i++) {
+		struct fetch_job *j = &jobs[i];
+		struct origin_reply rep = {
+			.status = 504,
+			.body_fd = -1,
+			.error = "no fetch slot within the origin timeout",
+		};
 
-	while ((op = origin_async_expire(now, &rep)) >= 0)
-		op_ended(op, &rep);
+		if (!j->used || j->leader >= 0 || j->op >= 0 ||
+		    now - j->since < wk.cfg->origin_timeout_ms)
+			continue;
+		metrics_origin(&wk.me->m, metrics_clock_us(), 1);
+		job_finish(i, &rep, 0);
+	}
 }
 
 struct conn *jobs_run(void)

@@ -522,7 +522,7 @@ static int copy_value(struct cache *c, struct cache_entry *e,
 int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 	      struct cache_value *v, struct cache_ticket *t)
 {
-	uint64_t h = hash_key(key, klen), now, give_up = now_ns() + 2 * fill_ns;
+	uint64_t h = hash_key(key, klen), now, give_up = 0;
 	uint32_t i, waited = 0, seq;
 	struct cache_entry *e;
 	struct timespec ts;
@@ -573,6 +573,10 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 		} else if (e->state == E_FILLING) {
 			if (pid_alive(e->owner) && now < e->deadline &&
 			    e->owner != self()) {
+				/* from the first wait: a lookup that need not
+				 * wait reads the clock once */
+				if (!give_up)
+					give_up = now + 2 * fill_ns;
 				if (now >= give_up) {
 					ret = CACHE_PASS;
 					break;

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"                  [--max-object-size BYTES] [--max-response BYTES]\n"
 		"                  [--temp-dir DIR] [--cache-set-cookie yes|no]\n"
 		"                  [--origin-keepalive N] [--origin-idle-timeout S]\n"
+		"                  [--origin-pipeline N]\n"
 		"                  [--redis URL] [--redis-timeout S] [--redis-retry S]\n"
 		"                  [--redis-max-object BYTES] [--redis-prefix STRING]\n"
 		"                  [--redis-lock-wait S]\n"
@@ -154,6 +155,9 @@ static int set_option(struct config *c, const char *name, const char *v)
 	} else if (!strcmp(name, "origin-keepalive")) {
 		NEED_U64(0, 0, 64);
 		c->origin_keepalive = x;
+	} else if (!strcmp(name, "origin-pipeline")) {
+		NEED_U64(0, 1, ORIGIN_PIPELINE_MAX);
+		c->origin_pipeline = x;
 	} else if (!strcmp(name, "origin-idle-timeout")) {
 		NEED_SECS();
 		c->origin_idle_ms = ms;
@@ -291,6 +295,7 @@ int config_parse(int argc, char **argv, struct config *c)
 	c->max_response = 1ull << 30;
 	strcpy(c->temp_dir, "/tmp");
 	c->origin_keepalive = 32;
+	c->origin_pipeline = ORIGIN_PIPELINE_MAX;
 	c->origin_idle_ms = 30000;
 	c->read_timeout_ms = 10000;
 	c->idle_timeout_ms = 60000;

@@ -224,22 +224,72 @@ void origin_reply_fail(struct origin_reply *r, int status, const char *why)
 	r->error = why;
 }
 
-static int connect_new(const struct origin *o, long long cdeadline,
-		       const char **why, int *status)
+/* fd into the worker's epoll (op EPOLL_CTL_*) for events, tagged as an
+ * origin connection.  0, or -1 when there is no such epoll. */
+static int watch(int fd, int op, uint32_t events)
+{
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = ORIGIN_EV_TAG(fd) };
+
+	return pool.epfd >= 0 ? epoll_ctl(pool.epfd, op, fd, &ev) : 0;
+}
+
+/* A connection whose connect() finished: its error, and from now on in the
+ * worker's epoll for its whole life (a fetch waits for its answer in the
+ * worker's loop, and an idle pooled connection that turns readable has
+ * been closed by the origin).  0, or -1 with why set. */
+static int connect_done(int fd, int op, const char **why)
 {
 	socklen_t sl = sizeof(int);
+	int err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
+		*why = "connection refused";
+		return -1;
+	}
+	if (watch(fd, op, EPOLLIN | EPOLLRDHUP)) {
+		*why = "epoll_ctl failed";
+		return -1;
+	}
+	pool.st.connects++;
+	return 0;
+}
+
+/*
+ * A new connection to o.  Blocking (async 0): wait in poll() until it is
+ * made or cdeadline.  In the worker's loop (async 1): a connect that is
+ * still in progress sets *pending, and the connection waits in the
+ * worker's epoll for EPOLLOUT (origin_job_connected); the worker serves
+ * its other clients meanwhile.  The fd, or -1 with why and status set.
+ */
+static int connect_new(const struct origin *o, int async, long long cdeadline,
+		       const char **why, int *status, int *pending)
+{
 	int fd, err;
 
+	*pending = 0;
 	fd = socket(o->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*why = "socket failed";
 		return -1;
 	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) &&
-	    errno != EINPROGRESS) {
+	if (!connect(fd, (const struct sockaddr *)&o->addr, o->addrlen)) {
+		if (connect_done(fd, EPOLL_CTL_ADD, why))
+			goto bad;
+		return fd;
+	}
+	if (errno != EINPROGRESS) {
 		*why = "connect failed";
 		goto bad;
+	}
+	if (async && pool.epfd >= 0) {
+		if (watch(fd, EPOLL_CTL_ADD, EPOLLOUT)) {
+			*why = "epoll_ctl failed";
+			goto bad;
+		}
+		*pending = 1;
+		return fd;
 	}
 	err = wait_fd(fd, POLLOUT, cdeadline);
 	if (err) {
@@ -248,23 +298,8 @@ static int connect_new(const struct origin *o, long long cdeadline,
 					   "connect failed";
 		goto bad;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-		*why = "connection refused";
+	if (connect_done(fd, EPOLL_CTL_ADD, why))
 		goto bad;
-	}
-	pool.st.connects++;
-	if (pool.epfd >= 0) {
-		/* for the connection's whole life: a fetch waits for its
-		 * answer in the worker's loop, and an idle pooled connection
-		 * that turns readable has been closed by the origin */
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-					  .data.u64 = ORIGIN_EV_TAG(fd) };
-
-		if (epoll_ctl(pool.epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			*why = "epoll_ctl failed";
-			goto bad;
-		}
-	}
 	return fd;
 bad:
 	close(fd);
@@ -287,7 +322,7 @@ static char *put(char *p, const char *end, const char *s, size_t n)
 /* GET prefix+target for o into buf: its length, or -1 when it does not
  * fit.  What follows the target is the same for every request of o, made
  * once. */
-static int request_build(char *buf, size_t size, const struct origin *o,
+int origin_request_build(char *buf, size_t size, const struct origin *o,
 			 const char *target, size_t tlen)
 {
 	static char tail_host[sizeof(o->host)];
@@ -317,51 +352,67 @@ static int request_build(char *buf, size_t size, const struct origin *o,
 	return p ? (int)(p - buf) : -1;
 }
 
+/* Send j's request on its connection.  0 sent, 1 the connection failed
+ * and came from the pool (it may have been stale: try a new one), -1
+ * failed (r filled).  The connection is closed unless it was sent. */
+static int job_send(struct job *j, long long deadline, struct origin_reply *r)
+{
+	int off, err;
+	ssize_t k;
+
+	j->got = 0;
+	for (off = 0; off < j->len;) {
+		k = send(j->fd, j->req + off, j->len - off, MSG_NOSIGNAL);
+		if (k > 0) {
+			off += k;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		err = wait_fd(j->fd, POLLOUT, deadline);
+		if (err) {
+			close(j->fd);
+			j->fd = -1;
+			origin_reply_fail(r, 504, "send timed out");
+			return -1;
+		}
+	}
+	if (off == j->len)
+		return 0;
+	close(j->fd);
+	j->fd = -1;
+	if (j->reused)
+		return 1;
+	origin_reply_fail(r, 502, "send failed");
+	return -1;
+}
+
 /* Open (or take from the pool) a connection for j and send its request.
- * A pooled connection that fails here is replaced once.  0 or -1 (j's
- * reply filled). */
+ * A pooled connection that fails here is replaced once.  0 or -1 (j's reply
+ * filled). */
 static int job_start(struct job *j, const struct origin *o, int fresh,
 		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r)
 {
 	const char *why = NULL;
-	int status = 502, err, off;
-	ssize_t k;
+	int status = 502, k;
+
+	int pending;
 
 	for (;;) {
 		j->fd = fresh ? -1 : pool_take(now);
 		j->reused = j->fd >= 0;
 		if (!j->reused) {
-			j->fd = connect_new(o, cdeadline, &why, &status);
+			j->fd = connect_new(o, 0, cdeadline, &why, &status,
+					    &pending);
 			if (j->fd < 0) {
 				origin_reply_fail(r, status, why);
 				return -1;
 			}
 		}
-		j->got = 0;
-		for (off = 0; off < j->len;) {
-			k = send(j->fd, j->req + off, j->len - off,
-				 MSG_NOSIGNAL);
-			if (k > 0) {
-				off += k;
-				continue;
-			}
-			if (k < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			err = wait_fd(j->fd, POLLOUT, deadline);
-			if (err) {
-				origin_reply_fail(r, 504, "send timed out");
-				return -1;
-			}
-		}
-		if (off == j->len)
-			return 0;
-		close(j->fd);
-		j->fd = -1;
-		if (!j->reused) {
-			origin_reply_fail(r, 502, "send failed");
-			return -1;
-		}
+		k = job_send(j, deadline, r);
+		if (k <= 0)
+			return k;
 		pool.st.retries++;
 		fresh = 1;
 	}
@@ -410,7 +461,7 @@ int origin_job_begin(struct job *j, const struct origin *o, const char *target,
 	j->fd = -1;
 	j->done = 0;
 	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
-	j->len = request_build(j->req, sizeof(j->req), o, target, tlen);
+	j->len = origin_request_build(j->req, sizeof(j->req), o, target, tlen);
 	if (j->len < 0) {
 		origin_reply_fail(r, 502, "request too long");
 		return -1;
@@ -534,4 +585,31 @@ int origin_fetch(const struct origin *o, const char *target, size_t tlen,
 void origin_async_init(int epfd)
 {
 	pool.epfd = epfd;
+}
+
+int origin_conn_take(long long now)
+{
+	return pool_take(now);
+}
+
+int origin_conn_new(const struct origin *o, const char **why, int *status,
+		    int *pending)
+{
+	return connect_new(o, 1, 0, why, status, pending);
+}
+
+int origin_conn_made(int fd, const char **why)
+{
+	return connect_done(fd, EPOLL_CTL_MOD, why);
+}
+
+int origin_wait_out(int fd, long long deadline)
+{
+	return wait_fd(fd, POLLOUT, deadline);
+}
+
+void origin_pool_count(int reused, int retries)
+{
+	pool.st.reused += reused;
+	pool.st.retries += retries;
 }

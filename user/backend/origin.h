@@ -56,7 +56,12 @@ struct origin_limits {
 	const char *spool_dir; /* where those temp files live */
 	long def_ttl;
 	unsigned int cache_flags; /* HTTP_CACHE_* */
+	unsigned int pipeline; /* requests sent together on one connection
+				* (origin_async.c), 1..ORIGIN_PIPELINE_MAX */
 };
+
+/* The most requests sent together on one origin connection. */
+#define ORIGIN_PIPELINE_MAX 8
 
 /* GET prefix+target from the origin.  Always fills r (free it with
  * origin_reply_free); returns 0. */
@@ -109,18 +114,27 @@ void origin_pool_stats(struct origin_pool_stats *s);
 #define ORIGIN_EV_IS(u64) ((u64)&1)
 
 void origin_async_init(int epfd);
-/* Send GET prefix+target (at most ORIGIN_BATCH fetches at once): the
- * fetch's id (>= 0), or -1 when it failed at once (r filled).  o and lim
- * must outlive the fetch. */
+/* Fetch id ended with reply r (which it may keep: origin_reply_free). */
+typedef void origin_done_fn(int id, struct origin_reply *r);
+/* GET prefix+target (at most ORIGIN_BATCH fetches at once): the fetch's id
+ * (>= 0), or -1 when it failed at once (r filled).  The request goes out
+ * with the others of its round at origin_async_flush().  o and lim must
+ * outlive the fetch. */
 int origin_async_start(const struct origin *o, const char *target, size_t tlen,
 		       const struct origin_limits *lim, long long now,
 		       struct origin_reply *r);
-/* An event tagged ORIGIN_EV_TAG: the id of the fetch it ended (r filled),
- * or -1 when none ended. */
-int origin_async_event(uint64_t tag, long long now, struct origin_reply *r);
-/* One fetch past its deadline, failed with 504 (r filled): its id, or -1
- * when there is none.  Call until -1. */
-int origin_async_expire(long long now, struct origin_reply *r);
+/* Send the requests of the fetches started since the last flush, several
+ * on one connection (origin_async.c); those that fail at once end here. */
+void origin_async_flush(long long now, origin_done_fn *done);
+/* An event tagged ORIGIN_EV_TAG (events: its EPOLL* bits): the fetches it
+ * ends go to done().  A fetch that needs a new connection does not wait
+ * for its connect: its request goes out when epoll reports the connection
+ * made. */
+void origin_async_event(uint64_t tag, uint32_t events, long long now,
+			origin_done_fn *done);
+/* The fetches past their deadline (or their connect past the connect
+ * timeout) end in 504 through done(). */
+void origin_async_expire(long long now, origin_done_fn *done);
 
 /*
  * The response reader that origin_fetch() runs over the bytes it receives,
@@ -154,6 +168,9 @@ int origin_rx_feed(struct origin_rx *rx, char *in, size_t n);
 int origin_rx_eof(struct origin_rx *rx);
 /* Whether the connection can carry another request after this response. */
 int origin_rx_reusable(const struct origin_rx *rx);
+/* The same, bytes after the response aside (the start of the next answer
+ * when requests were pipelined). */
+int origin_rx_keeps_conn(const struct origin_rx *rx);
 /* A complete response into r: the one cacheability decision, the headers
  * to pass on, the body (which r takes over from rx). */
 void origin_rx_reply(struct origin_rx *rx, const struct origin_limits *lim,

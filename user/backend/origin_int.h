@@ -55,4 +55,25 @@ void origin_pool_put(int fd, long long now);
  * it): closed and forgotten.  Nothing if fd is not pooled. */
 void origin_pool_drop(int fd);
 
+/* GET prefix+target for o into buf: its length, or -1 when it does not
+ * fit. */
+int origin_request_build(char *buf, size_t size, const struct origin *o,
+			 const char *target, size_t tlen);
+
+/* For the fetches in the worker's loop (origin_async.c): */
+/* An idle pooled connection, or -1. */
+int origin_conn_take(long long now);
+/* A new connection that does not wait for its connect: *pending while it
+ * is in progress (EPOLLOUT in the worker's epoll, then origin_conn_made).
+ * The fd, or -1 with why and status set. */
+int origin_conn_new(const struct origin *o, const char **why, int *status,
+		    int *pending);
+/* fd's connect has ended: 0 made (watched for EPOLLIN from now on), or -1
+ * with why set. */
+int origin_conn_made(int fd, const char **why);
+/* Wait until fd can send: 0, or a negative errno (-ETIMEDOUT). */
+int origin_wait_out(int fd, long long deadline);
+/* Count fetches on a reused connection and requests sent again. */
+void origin_pool_count(int reused, int retries);
+
 #endif /* LB_BACKEND_ORIGIN_INT_H */

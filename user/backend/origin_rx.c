@@ -209,12 +209,17 @@ int origin_rx_eof(struct origin_rx *rx)
 	return 1;
 }
 
-int origin_rx_reusable(const struct origin_rx *rx)
+int origin_rx_keeps_conn(const struct origin_rx *rx)
 {
 	const struct http_response *r = &rx->resp;
 
-	return rx->done && !rx->error && !rx->extra && !r->conn_close &&
+	return rx->done && !rx->error && !r->conn_close &&
 	       (r->chunked || r->content_length >= 0);
+}
+
+int origin_rx_reusable(const struct origin_rx *rx)
+{
+	return origin_rx_keeps_conn(rx) && !rx->extra;
 }
 /* Remove the Set-Cookie lines from "Name: value\r\n" headers. */
 static size_t drop_cookies(char *h, size_t len)

@@ -488,7 +488,8 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 			struct conn *c = evs[i].data.ptr;
 
 			if (ORIGIN_EV_IS(evs[i].data.u64)) {
-				jobs_origin_event(evs[i].data.u64, now);
+				jobs_origin_event(evs[i].data.u64,
+						  evs[i].events, now);
 				continue;
 			}
 			if ((void *)c == &tag_redis) {

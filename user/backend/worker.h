@@ -161,7 +161,7 @@ unsigned int jobs_busy(void);
  * the last call, linked through resume_next (their resume flag is set). */
 struct conn *jobs_run(void);
 /* An epoll event tagged ORIGIN_EV_TAG (origin.h). */
-void jobs_origin_event(uint64_t tag, long long now);
+void jobs_origin_event(uint64_t tag, uint32_t events, long long now);
 /* Fail the fetches past their deadline. */
 void jobs_expire(long long now);
 
