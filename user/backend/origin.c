@@ -418,7 +418,10 @@ static int job_start(struct job *j, const struct origin *o, int fresh,
 	}
 }
 
-int origin_job_read(struct job *j, struct origin_reply *r)
+/* Read what j's connection has (the blocking batch path).  1 complete, 0
+ * more to come, -1 failed, 2 the pooled connection was stale (nothing
+ * came): origin_job_retry(). */
+static int origin_job_read(struct job *j, struct origin_reply *r)
 {
 	char buf[65536];
 	ssize_t k;
@@ -469,10 +472,12 @@ int origin_job_begin(struct job *j, const struct origin *o, const char *target,
 	return job_start(j, o, 0, now, cdeadline, deadline, r);
 }
 
-int origin_job_retry(struct job *j, const struct origin *o,
-		     const struct origin_limits *lim, long long now,
-		     long long cdeadline, long long deadline,
-		     struct origin_reply *r)
+/* The pooled connection of j was stale: once more on a new one.  0, or -1
+ * with r failed. */
+static int origin_job_retry(struct job *j, const struct origin *o,
+			    const struct origin_limits *lim, long long now,
+			    long long cdeadline, long long deadline,
+			    struct origin_reply *r)
 {
 	close(j->fd);
 	j->fd = -1;
@@ -481,8 +486,9 @@ int origin_job_retry(struct job *j, const struct origin *o,
 	return job_start(j, o, 1, now, cdeadline, deadline, r);
 }
 
-void origin_job_done(struct job *j, const struct origin_limits *lim,
-		     struct origin_reply *r)
+/* j's answer is complete: into r. */
+static void origin_job_done(struct job *j, const struct origin_limits *lim,
+			    struct origin_reply *r)
 {
 	if (j->reused)
 		pool.st.reused++;

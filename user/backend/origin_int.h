@@ -36,18 +36,6 @@ int origin_job_begin(struct job *j, const struct origin *o, const char *target,
 		     size_t tlen, const struct origin_limits *lim,
 		     long long now, long long cdeadline, long long deadline,
 		     struct origin_reply *r);
-/* Read what j's connection has.  1 complete, 0 more to come, -1 failed,
- * 2 the pooled connection was stale (nothing came): origin_job_retry(). */
-int origin_job_read(struct job *j, struct origin_reply *r);
-/* The pooled connection of j was stale: once more on a new one.  0, or -1
- * with r failed. */
-int origin_job_retry(struct job *j, const struct origin *o,
-		     const struct origin_limits *lim, long long now,
-		     long long cdeadline, long long deadline,
-		     struct origin_reply *r);
-/* j's answer is complete: into r. */
-void origin_job_done(struct job *j, const struct origin_limits *lim,
-		     struct origin_reply *r);
 
 /* An idle connection back into the pool (closed when it is full). */
 void origin_pool_put(int fd, long long now);
