@@ -39,7 +39,7 @@ void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 
 bool lbd_neigh_work(struct lbd *d, size_t budget)
 {
-	bool retry_addrs = false, left = false;
+	bool left = false;
 
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
@@ -66,13 +66,10 @@ bool lbd_neigh_work(struct lbd *d, size_t budget)
 		if (looked)
 			lbd_note_transitions(d, v);
 		/* the table is only rebuilt when its input changed */
-		retry_addrs |= v->dirty;
-		if (v->resync || v->dirty)
+		if (v->resync)
 			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
 		v->resync = false;
 	}
-	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
-		pr_warn("VIP addresses: datapath update failed; retrying");
 	return left;
 }
 
@@ -80,12 +77,16 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 {
 	static unsigned int tick;
 	uint64_t now = lbd_now_ms();
+	bool retry_addrs = false;
 
 	if (mode == LBD_REFRESH_TICK)
 		tick++;
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];
 
+		/* a sync that failed is tried again here, once per refresh */
+		if (v->dirty)
+			v->resync = retry_addrs = true;
 		/* what changed since (a drain, a weight) is logged and
 		 * time-stamped within a second */
 		lbd_note_transitions(d, v);
@@ -118,6 +119,8 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 	}
 	d->neigh_pending = lbd_neigh_work(
 		d, mode == LBD_REFRESH_START ? SIZE_MAX : LBD_NEIGH_SLICE);
+	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
+		pr_warn("VIP addresses: datapath update failed; retrying");
 	/* health transitions are saved here, at most once a second */
 	if (d->save_pending) {
 		char err[256];
