@@ -233,8 +233,11 @@ static void client_answer(struct lbd *d, struct ctl_client *c, const char *line,
 	 * walk over every backend id, not for views) */
 	if (error)
 		ctl_error(&w, "%s", error);
-	else if (lbd_ctl_handle(d, line, len, &w))
+	else if (lbd_ctl_handle(d, line, len, &w)) {
 		lbd_health_sync(d);
+		/* the backends moved: the next-hop slices start over */
+		d->neigh_vip = d->neigh_be = 0;
+	}
 	c->out = w.oom ? NULL : malloc(w.len + 1);
 	if (!c->out) {
 		jw_free(&w);

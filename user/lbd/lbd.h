@@ -183,6 +183,7 @@ struct lbd {
 	uint64_t started_ms;
 	bool stop;
 	bool neigh_pending; /* backends are due for a look at their next hop */
+	size_t neigh_vip, neigh_be; /* where lbd_neigh_work() goes on */
 	bool save_pending; /* runtime state (health) changed, not saved yet */
 	bool starting_marked; /* wrote <socket>.starting */
 	bool pins_fresh; /* this lbd created the pinned maps (none to adopt) */

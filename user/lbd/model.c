@@ -39,38 +39,30 @@ void lbd_note_transitions(struct lbd *d, struct lbd_vip *v)
 
 bool lbd_neigh_work(struct lbd *d, size_t budget)
 {
-	bool left = false;
+	/* each slice goes on where the last one stopped */
+	for (; d->neigh_vip < d->nvips; d->neigh_vip++, d->neigh_be = 0) {
+		struct lbd_vip *v = &d->vips[d->neigh_vip];
 
-	for (size_t i = 0; i < d->nvips; i++) {
-		struct lbd_vip *v = &d->vips[i];
-		bool due = false, looked = false;
-
-		for (size_t j = 0; j < v->nbe; j++) {
-			struct lbd_backend *b = &v->be[j];
+		for (; d->neigh_be < v->nbe; d->neigh_be++) {
+			struct lbd_backend *b = &v->be[d->neigh_be];
 
 			if (!b->neigh_due)
 				continue;
-			if (!budget) {
-				due = true;
-				break;
-			}
+			if (!budget)
+				return true;
 			budget--;
 			v->resync |= lbd_neigh_resolve(d, b);
 			b->neigh_due = false;
-			looked = true;
 		}
-		if (due) {
-			left = true;
-			continue;
-		}
-		if (looked)
-			lbd_note_transitions(d, v);
 		/* the table is only rebuilt when its input changed */
-		if (v->resync)
+		if (v->resync) {
+			lbd_note_transitions(d, v);
 			v->dirty = lbd_dp_sync_vip(d, v, false) != 0;
+		}
 		v->resync = false;
 	}
-	return left;
+	d->neigh_vip = d->neigh_be = 0;
+	return false;
 }
 
 void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
@@ -117,6 +109,7 @@ void lbd_refresh(struct lbd *d, enum lbd_refresh_mode mode)
 				h->ramp_ms = 0;
 		}
 	}
+	d->neigh_vip = d->neigh_be = 0; /* backends anywhere may be due */
 	d->neigh_pending = lbd_neigh_work(
 		d, mode == LBD_REFRESH_START ? SIZE_MAX : LBD_NEIGH_SLICE);
 	if (retry_addrs && lbd_dp_sync_vip_addrs(d))
