@@ -88,6 +88,7 @@ struct bclass {
 	int parallel; /* also measured on every CPU at once */
 	int slow; /* through bench_slow: the check that a fixed extra cost
 		   * per packet shows */
+	int pass; /* not the balancer's: XDP_PASS, not XDP_TX */
 };
 
 static const struct bclass classes[] = {
@@ -132,6 +133,12 @@ static const struct bclass classes[] = {
 	  0 },
 	{ "TCP ACK, established (IPv4, IPIP)", 4, "203.0.113.20", 80,
 	  IPPROTO_TCP, 0x10, FLOW_KNOWN, LB_STAT_CT_HIT, 1, 0 },
+	/* what the balancer only passes up costs it something too */
+	{ "TCP to an address of no VIP (passed up)", 4, "203.0.113.99", 80,
+	  IPPROTO_TCP, 0x10, FLOW_SAME, LB_STAT_PASS, 0, 0, 0, 1 },
+	{ "TCP to a VIP's address, a port of no VIP (passed up)", 4,
+	  "203.0.113.10", 8080, IPPROTO_TCP, 0x10, FLOW_SAME, LB_STAT_PASS, 0,
+	  0, 0, 1 },
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
@@ -154,6 +161,12 @@ static uint32_t opt_repeat = 1000000;
 static uint32_t opt_calls = 200000;
 static int opt_runs = 5;
 static int opt_threads;
+static const char *opt_only; /* -k */
+
+static int class_wanted(const struct bclass *c)
+{
+	return !opt_only || strstr(c->name, opt_only);
+}
 
 static int repeat_valid(const struct bclass *c)
 {
@@ -188,8 +201,15 @@ static void build(const struct bclass *c, uint32_t k, struct pkt *p)
 	pkt_build(&s, p);
 }
 
-/* One call with repeat = n on p: ns per packet; 1 if it returned XDP_TX. */
-static int run_repeat(int fd, const struct pkt *p, uint32_t n, double *ns)
+/* The verdict the floor (always XDP_TX) or the balancer must give. */
+static int want_ret(const struct bclass *c, int fd)
+{
+	return fd != floor_fd && c->pass ? XDP_PASS : XDP_TX;
+}
+
+/* One call with repeat = n on p: ns per packet; 1 if it returned want. */
+static int run_repeat(int fd, const struct pkt *p, uint32_t n, double *ns,
+		      int want)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
 		    .data_size_in = (uint32_t)p->len, .repeat = n);
@@ -197,7 +217,7 @@ static int run_repeat(int fd, const struct pkt *p, uint32_t n, double *ns)
 	if (bpf_prog_test_run_opts(fd, &o))
 		return -errno;
 	*ns = o.duration;
-	return o.retval == XDP_TX;
+	return o.retval == (uint32_t)want;
 }
 
 /*
@@ -222,7 +242,7 @@ static int run_loop(int fd, const struct bclass *c, const struct pkt *pkt,
 		if (bpf_prog_test_run_opts(fd, &o))
 			return -errno;
 		total += o.duration;
-		tx &= o.retval == XDP_TX;
+		tx &= o.retval == (uint32_t)want_ret(c, fd);
 	}
 	*ns = (double)total / n;
 	return tx;
@@ -241,8 +261,8 @@ static int check_path(const struct bclass *c, const uint64_t *before,
 		enum lb_stat s = watch[i];
 		uint64_t want = 0, got = after[s] - before[s];
 
-		if (s == LB_STAT_RX || s == LB_STAT_TX || s == c->path ||
-		    (s == LB_STAT_ENCAP && c->encap))
+		if (s == LB_STAT_RX || (s == LB_STAT_TX && !c->pass) ||
+		    s == c->path || (s == LB_STAT_ENCAP && c->encap))
 			want = n;
 		if (got != want) {
 			bench_warn("%s: counter %s moved by %llu, want %llu",
@@ -261,7 +281,9 @@ static int check_tx(int ret, const struct bclass *c, const char *who,
 	if (ret < 0)
 		return ret;
 	if (!ret) {
-		bench_warn("%s: %s did not always return XDP_TX", c->name, who);
+		bench_warn("%s: %s did not always return %s", c->name, who,
+			   c->pass && strcmp(who, "floor") ? "XDP_PASS" :
+							     "XDP_TX");
 		*valid = 0;
 	}
 	return 0;
@@ -293,12 +315,13 @@ static int sample_class(const struct bclass *c, const struct pkt *p,
 			       c, "balancer", valid);
 	if (!err)
 		err = check_tx(run_repeat(floor_fd, p, opt_repeat,
-					  &s->floor_rep),
+					  &s->floor_rep, XDP_TX),
 			       c, "floor", valid);
 	s->lb_rep = 0;
 	if (!err && repeat_valid(c))
-		err = check_tx(run_repeat(lb_fd, p, opt_repeat, &s->lb_rep), c,
-			       "balancer", valid);
+		err = check_tx(run_repeat(lb_fd, p, opt_repeat, &s->lb_rep,
+					  want_ret(c, lb_fd)),
+			       c, "balancer", valid);
 	return err;
 }
 
@@ -365,6 +388,8 @@ static int run_class(const struct bclass *c, uint32_t *next, struct result *r)
 	double ns;
 	int err;
 
+	if (opt_only) /* a profile of the class starts here */
+		fprintf(stderr, "bench_bpf: measuring %s\n", c->name);
 	build(c, c->flow == FLOW_NEW || c->flow == FLOW_ROOM ? *next : 0, &p);
 	r->valid = 1;
 	if (c->flow == FLOW_KNOWN) {
@@ -610,7 +635,9 @@ static void report(const struct result *res, const struct result *par,
 	       opt_runs, opt_calls, opt_repeat, opt_repeat);
 	print_head();
 	for (size_t i = 0; i < NCLASSES; i++)
-		print_row(classes[i].name, &res[i], repeat_valid(&classes[i]));
+		if (class_wanted(&classes[i]))
+			print_row(classes[i].name, &res[i],
+				  repeat_valid(&classes[i]));
 	if (!nthreads)
 		return;
 	printf("\nThe same on %d CPUs at once (one thread pinned per CPU, "
@@ -623,6 +650,10 @@ static void report(const struct result *res, const struct result *par,
 
 		if (!classes[i].parallel)
 			continue;
+		if (!class_wanted(&classes[i])) {
+			j++;
+			continue;
+		}
 		snprintf(name, sizeof(name), "%s, %d CPUs", classes[i].name,
 			 nthreads);
 		print_row(name, &par[j++], repeat_valid(&classes[i]));
@@ -632,11 +663,13 @@ static void report(const struct result *res, const struct result *par,
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_bpf [-r RUNS] [-n REPEAT] [-c CALLS] "
-		   "[-t THREADS]\n"
+		   "[-t THREADS] [-k TEXT]\n"
 		   "  ns per packet of the balancer per packet class, next "
 		   "to a MAC-swap XDP_TX floor;\n"
 		   "  -t: threads for the all-CPUs part (default: every "
-		   "online CPU, 0 = skip it)\n");
+		   "online CPU, 0 = skip it);\n"
+		   "  -k: only the classes whose name contains TEXT (for a "
+		   "profile of one class)\n");
 }
 
 int main(int argc, char **argv)
@@ -650,7 +683,7 @@ int main(int argc, char **argv)
 
 	bench_name = "bench_bpf";
 	opt_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	while ((opt = getopt(argc, argv, "r:n:c:t:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:c:t:k:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			opt_runs = atoi(optarg);
@@ -663,6 +696,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			opt_threads = atoi(optarg);
+			break;
+		case 'k':
+			opt_only = optarg;
 			break;
 		default: /* -h, or an option that is not one */
 			return lb_opt_help(opt, usage);
@@ -722,9 +758,10 @@ int main(int argc, char **argv)
 
 	/* one-flow classes use flow 0; new flows are numbered from 1 on */
 	next = 1;
-	for (size_t i = 0; i < NCLASSES; i++) {
-		if (classes[i].flow != FLOW_ROOM &&
-		    (!i || classes[i - 1].flow == FLOW_ROOM)) {
+	for (size_t i = 0, full = 0; i < NCLASSES; i++) {
+		if (!class_wanted(&classes[i]))
+			continue;
+		if (classes[i].flow != FLOW_ROOM && !full++) {
 			err = ct_clear();
 			if (!err)
 				err = fill_table(opt_threads ? opt_threads : 1);
@@ -745,6 +782,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0, j = 0; opt_threads && i < NCLASSES; i++) {
 		if (!classes[i].parallel)
 			continue;
+		if (!class_wanted(&classes[i])) {
+			j++;
+			continue;
+		}
 		/* past every flow of the one-CPU part and of the classes
 		 * before */
 		err = run_parallel(&classes[i], opt_threads,
