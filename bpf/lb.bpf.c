@@ -35,20 +35,65 @@ static __always_inline int lb_is_vip_addr(const struct lb_flow *f)
 	return bpf_map_lookup_elem(&lb_vip_addrs, &k) != NULL;
 }
 
-static __always_inline struct lb_vip *lb_find_vip(const struct lb_flow *f)
+static __always_inline int lb_vip_key_eq(const struct lb_vip_key *a,
+					 const struct lb_vip_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
+		(x[4] ^ y[4])) == 0;
+}
+
+/*
+ * The VIP of key k, copied into *out: 1 if there is one.  Its slot in
+ * lb_vip_slots answers when its check holds: with its copy if it names k,
+ * with "none" if it names another key and no other key falls on it.  Else
+ * (a shared slot, a slot being rewritten or never written) lb_vips does.
+ * The slot is copied before it is checked, so that what is used is what
+ * was checked.
+ */
+static __always_inline int lb_vip_get(const struct lb_vip_key *k,
+				      struct lb_vip *out)
+{
+	__u32 idx = lb_vip_slot_of(k);
+	struct lb_vip_slot *p = bpf_map_lookup_elem(&lb_vip_slots, &idx);
+	struct lb_vip *v;
+
+	if (p) {
+		struct lb_vip_slot s;
+
+		__builtin_memcpy(&s, p, sizeof(s));
+		if (s.check == lb_vip_slot_check(&s)) {
+			if ((s.flags & LB_VIP_SLOT_F_USED) &&
+			    lb_vip_key_eq(&s.key, k)) {
+				*out = s.vip;
+				return 1;
+			}
+			if (!(s.flags & LB_VIP_SLOT_F_SHARED))
+				return 0;
+		}
+	}
+	v = bpf_map_lookup_elem(&lb_vips, k);
+	if (!v)
+		return 0;
+	*out = *v;
+	return 1;
+}
+
+/* The VIP of a flow's destination port, else of its address's port 0. */
+static __always_inline int lb_find_vip(const struct lb_flow *f,
+				       struct lb_vip *out)
 {
 	struct lb_vip_key k = {};
-	struct lb_vip *vip;
 
 	k.addr = f->dst;
 	k.port = f->dport;
 	k.proto = f->proto;
 	k.family = f->family;
-	vip = bpf_map_lookup_elem(&lb_vips, &k);
-	if (vip)
-		return vip;
+	if (lb_vip_get(&k, out))
+		return 1;
 	k.port = 0;
-	return bpf_map_lookup_elem(&lb_vips, &k);
+	return lb_vip_get(&k, out);
 }
 
 static __always_inline int lb_backend_ok(const struct lb_backend *be,
@@ -362,7 +407,7 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 	void *quote = LB_L4(data, pkt) + 8;
 	struct lb_l4_ports *ports;
 	struct lb_pkt inner = *pkt;
-	struct lb_vip *vip;
+	struct lb_vip vip;
 	int ret;
 
 	if (pkt->flow.family == LB_FAMILY_V4) {
@@ -408,15 +453,14 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 	    inner.flow.dst.v6[2] != pkt->flow.dst.v6[2] ||
 	    inner.flow.dst.v6[3] != pkt->flow.dst.v6[3])
 		return -LB_STAT_DROP_ICMP_VIP_MISMATCH;
-	vip = lb_find_vip(&inner.flow);
-	if (!vip)
+	if (!lb_find_vip(&inner.flow, &vip))
 		return -LB_STAT_DROP_NO_BACKEND;
 
 	/* the pick uses the quoted flow; the rewrite, the length checks and
 	 * the counters act on the outer packet, whose offsets inner kept */
 	inner.tcp_flags = 0;
 	inner.icmp_err = 1;
-	ret = lb_forward(ctx, &inner, vip, cfg, 0);
+	ret = lb_forward(ctx, &inner, &vip, cfg, 0);
 	if (ret == XDP_TX)
 		lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
 	return ret;
@@ -463,7 +507,7 @@ int lb_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct lb_pkt pkt = {};
 	struct lb_config *cfg;
-	struct lb_vip *vip;
+	struct lb_vip vip;
 	__u32 zero = 0;
 	int err;
 
@@ -509,13 +553,12 @@ int lb_xdp(struct xdp_md *ctx)
 
 	if (pkt.flow.proto != IPPROTO_TCP && pkt.flow.proto != IPPROTO_UDP)
 		goto pass;
-	vip = lb_find_vip(&pkt.flow);
-	if (!vip)
+	if (!lb_find_vip(&pkt.flow, &vip))
 		goto pass;
 	cfg = bpf_map_lookup_elem(&lb_config, &zero);
 	if (!cfg)
 		goto pass;
-	return lb_forward(ctx, &pkt, vip, cfg, 1);
+	return lb_forward(ctx, &pkt, &vip, cfg, 1);
 
 drop:
 	lb_count(&lb_stats, err, pkt.pkt_len);

@@ -95,6 +95,40 @@ struct lb_vip {
 };
 _Static_assert(sizeof(struct lb_vip) == 16, "lb_vip layout");
 
+/* lb_vip_slots value (see LB_VIP_SLOTS) */
+struct lb_vip_slot {
+	struct lb_vip_key key;
+	__u32 flags; /* LB_VIP_SLOT_F_* */
+	struct lb_vip vip;
+	__u32 check; /* lb_vip_slot_check() of the 40 bytes above */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lb_vip_slot) == 48, "lb_vip_slot layout");
+
+/*
+ * lb_vip_slots: an index of lb_vips in an array, so that the datapath finds
+ * a VIP with a multiply and one array read instead of a hash-map lookup
+ * (the kernel's hash of the key, a bucket walk and a compare).  A key's slot
+ * is lb_vip_slot_of(key).  A slot holds a copy of one VIP (the one whose
+ * slot it is; others that fall on it are found in lb_vips) and says whether
+ * any other VIP key falls on it (LB_VIP_SLOT_F_SHARED).  lb_vips stays the
+ * whole truth: the datapath reads it when a slot does not answer (another
+ * key on a shared slot, a slot never written, a check that fails).
+ *
+ * check = lb_vip_slot_check(slot), never 0: user space rewrites a slot with
+ * one copy that a packet on another CPU may read half old and half new; such
+ * a read fails the check and the packet asks lb_vips instead.  A slot never
+ * written (all zero) fails it too, so a datapath whose slots nobody fills
+ * works from lb_vips alone.
+ *
+ * Order of writes (lbd): a VIP is added to lb_vips before its slot names
+ * it, and its slot stops naming it before it leaves lb_vips.
+ */
+#define LB_VIP_SLOT_BITS 13
+#define LB_VIP_SLOTS (1U << LB_VIP_SLOT_BITS)
+#define LB_VIP_SLOT_F_USED (1U << 0) /* key and vip are a VIP's */
+#define LB_VIP_SLOT_F_SHARED (1U << 1) /* other VIP keys fall on this slot */
+
 /* lb_vip_addrs and decap_addrs key: a bare address. */
 struct lb_addr_key {
 	union lb_addr addr;
@@ -287,6 +321,7 @@ _Static_assert(sizeof(struct lb_decap_addr) == 4, "lb_decap_addr layout");
 #define LB_PROG_NAME "lb_xdp"
 #define LB_MAPS(X)                     \
 	X(vips, "lb_vips")             \
+	X(vip_slots, "lb_vip_slots")   \
 	X(vip_addrs, "lb_vip_addrs")   \
 	X(backends, "lb_backends")     \
 	X(maglev, "lb_maglev")         \

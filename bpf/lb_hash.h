@@ -25,6 +25,8 @@
 #define LB_HASH_K1 0x9e3779b97f4a7c15ULL
 #define LB_HASH_K2 0xff51afd7ed558ccdULL
 #define LB_HASH_K3 0xc4ceb9fe1a85ec53ULL
+#define LB_HASH_K4 0xd6e8feb86659fd93ULL
+#define LB_HASH_K5 0xa0761d6478bd642fULL
 
 static __always_inline __u64 lb_hash_round(__u64 h, __u64 v)
 {
@@ -86,6 +88,30 @@ static __always_inline __u32 lb_hash_flow(const struct lb_flow *f, __u64 seed,
 static __always_inline __u32 lb_hash_slot(__u32 hash, __u32 size)
 {
 	return (__u32)(((__u64)hash * size) >> 32);
+}
+
+/* The lb_vip_slots index of a VIP key: the top bits of a multiply chain
+ * over its words.  No seed: the keys are the operator's VIPs. */
+static __always_inline __u32 lb_vip_slot_of(const struct lb_vip_key *k)
+{
+	__u64 h = ((__u64)k->port << 16) | ((__u64)k->proto << 8) | k->family;
+
+	h = lb_hash_round(h, lb_addr_hi(&k->addr));
+	h = lb_hash_round(h, lb_addr_lo(&k->addr));
+	return (__u32)((h * LB_HASH_K2) >> (64 - LB_VIP_SLOT_BITS));
+}
+
+/* The check of a slot's first 40 bytes (key, flags, vip): a sum of
+ * independent products, so that it costs about one multiply's latency.
+ * Never 0 (a slot never written is all zero). */
+static __always_inline __u32 lb_vip_slot_check(const struct lb_vip_slot *s)
+{
+	const __u64 *w = (const __u64 *)s;
+	__u64 h = w[0] * LB_HASH_K1 + w[1] * LB_HASH_K2 + w[2] * LB_HASH_K3 +
+		  w[3] * LB_HASH_K4 + w[4] * LB_HASH_K5;
+
+	h ^= h >> 31;
+	return (__u32)(h >> 32) | 1;
 }
 
 #endif /* LB_HASH_H */

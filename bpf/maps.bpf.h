@@ -14,6 +14,14 @@ struct {
 	__type(value, struct lb_vip);
 } lb_vips SEC(".maps");
 
+/* The array index of lb_vips (see LB_VIP_SLOTS in lb_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_VIP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lb_vip_slot);
+} lb_vip_slots SEC(".maps");
+
 /* Addresses that carry a VIP: decides drop-vs-pass for fragments, malformed
  * packets and ICMP, which have no usable port. */
 struct {

@@ -107,6 +107,8 @@ int fx_add_vip(struct tvip *v)
 	val.table_size = v->size;
 	if (bpf_map_update_elem(dp.vips, &k, &val, BPF_ANY))
 		return -errno;
+	if (lb_dp_sync_vip_slots(&dp))
+		return -1;
 	ak.addr = k.addr;
 	ak.family = fam;
 	bpf_map_lookup_elem(dp.vip_addrs, &ak, &av);
@@ -132,6 +134,7 @@ int fx_load(struct lb **skelp, uint32_t ct_size, struct tvip **vips, size_t n)
 		return err;
 	fx_prog_fd = bpf_program__fd(skel->progs.lb_xdp);
 	dp.vips = bpf_map__fd(skel->maps.lb_vips);
+	dp.vip_slots = bpf_map__fd(skel->maps.lb_vip_slots);
 	dp.vip_addrs = bpf_map__fd(skel->maps.lb_vip_addrs);
 	dp.backends = bpf_map__fd(skel->maps.lb_backends);
 	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);

@@ -162,6 +162,8 @@ int fx_write_backend(struct tvip *v, const char *addr, uint8_t flags,
 void fx_stats_tests(void);
 /* Map layouts read byte for byte, a SYN flood (fix_layout.c) */
 void fx_layout_tests(uint32_t ct_size);
+/* The VIP index: slots against lb_vips (fix_vipslots.c) */
+void fx_vip_slot_tests(void);
 /* Zero a backend's entry, as lbd does when it is deleted. */
 int fx_delete_backend(struct tvip *v, const char *addr);
 /* Give only the backend at addr a weight (NULL: the configured weights)

@@ -750,6 +750,7 @@ int main(void)
 		run_table(tables[i]);
 	fx_stats_tests();
 	fx_layout_tests(CT_SIZE);
+	fx_vip_slot_tests();
 	if (dskel)
 		decap__destroy(dskel);
 	lb__destroy(skel);

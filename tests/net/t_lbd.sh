@@ -367,6 +367,39 @@ else
 	fail restart_logs_one_table_summary "$(grep Maglev <<<"$restart_log" | tr '\n' '|')"
 fi
 
+# ---------------------------------------------------------------- VIP index
+# lb_vip_slots, the index the datapath reads before lb_vips, follows every
+# VIP change, two VIPs on one slot included, and a restart; checked by a
+# second implementation of its hash (tests/net/vipslots_check.py).
+vip_index_ok() { # NAME
+	local got
+	map_json lb_vips >"$R/vips.json" && map_json lb_vip_slots >"$R/slots.json" &&
+		got=$(python3 "$HERE/vipslots_check.py" "$R/vips.json" "$R/slots.json") &&
+		pass "$1 ($got)" || fail "$1" "$got"
+}
+read -r p1 p2 <<<"$(python3 "$HERE/vipslots_check.py" --collide 10.200.100.21 6)"
+lbctl vip add 10.200.100.20:80/tcp >/dev/null &&
+	lbctl vip add 10.200.100.20/udp >/dev/null &&
+	lbctl vip add "[fd00:200::20]:443/tcp" >/dev/null &&
+	lbctl vip add "10.200.100.21:$p1/tcp" --mode ipip >/dev/null &&
+	lbctl vip add "10.200.100.21:$p2/tcp" >/dev/null ||
+	fail vip_index_setup "lbctl vip add failed"
+vip_index_ok vip_index_follows_adds
+lbctl vip del "10.200.100.21:$p1/tcp" >/dev/null
+lbctl vip del 10.200.100.20/udp >/dev/null
+vip_index_ok vip_index_follows_deletes
+lbctl vip add "10.200.100.21:$p1/tcp" >/dev/null
+pid=$(lbd_pid)
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+start_lbd
+vip_index_ok vip_index_after_restart
+for v in 10.200.100.20:80/tcp "[fd00:200::20]:443/tcp" \
+	"10.200.100.21:$p1/tcp" "10.200.100.21:$p2/tcp"; do
+	lbctl vip del "$v" >/dev/null
+done
+vip_index_ok vip_index_after_cleanup
+
 # ---------------------------------------------------------------- kill -9 under traffic
 # one UDP flow, 3000 datagrams over 3 s; lbd is killed and restarted
 # in the middle; every datagram must arrive.

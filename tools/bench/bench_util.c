@@ -150,6 +150,9 @@ int bench_lb_add_vip(struct bench_lb *b, const char *vip, uint16_t port,
 		return err;
 	if (bpf_map_update_elem(b->dp.vips, &k, &val, BPF_ANY))
 		return -errno;
+	err = lb_dp_sync_vip_slots(&b->dp);
+	if (err)
+		return err;
 	ak.addr = k.addr;
 	ak.family = fam;
 	bpf_map_lookup_elem(b->dp.vip_addrs, &ak, &av);

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "dp.h"
+#include "lb_hash.h"
 
 int lb_dp_table_create(uint32_t vip_id, const uint32_t *table, uint32_t size)
 {
@@ -293,6 +294,146 @@ int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f)
 		err = bpf_map_delete_elem(dp->conntrack, f);
 	}
 	return err ? -errno : 0;
+}
+
+static void vip_slot_seal(struct lb_vip_slot *s)
+{
+	s->check = lb_vip_slot_check(s);
+}
+
+void lb_vip_slots_build(const struct lb_vip_key *keys,
+			const struct lb_vip *vals, uint32_t n,
+			struct lb_vip_slot *slots)
+{
+	memset(slots, 0, LB_VIP_SLOTS * sizeof(*slots));
+	for (uint32_t i = 0; i < n; i++) {
+		struct lb_vip_slot *s = &slots[lb_vip_slot_of(&keys[i])];
+
+		if (!(s->flags & LB_VIP_SLOT_F_USED)) {
+			s->key = keys[i];
+			s->vip = vals[i];
+			s->flags = LB_VIP_SLOT_F_USED;
+			continue;
+		}
+		s->flags |= LB_VIP_SLOT_F_SHARED;
+		if (memcmp(&keys[i], &s->key, sizeof(keys[i])) < 0) {
+			s->key = keys[i];
+			s->vip = vals[i];
+		}
+	}
+	for (uint32_t i = 0; i < LB_VIP_SLOTS; i++)
+		vip_slot_seal(&slots[i]);
+}
+
+/* Every entry of lb_vips: *nout of them in *kout and *vout (malloc'd), in
+ * one batch read where the kernel has them. */
+static int read_vips(int fd, struct lb_vip_key **kout, struct lb_vip **vout,
+		     uint32_t *nout)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct lb_vip_key *keys = calloc(LB_MAX_VIPS, sizeof(*keys));
+	struct lb_vip *vals = calloc(LB_MAX_VIPS, sizeof(*vals));
+	struct lb_vip_key k, next, pos;
+	uint32_t n = LB_MAX_VIPS;
+	int err = 0, r;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* all fit in one batch: ENOENT says the walk ended */
+	r = bpf_map_lookup_batch(fd, NULL, &pos, keys, vals, &n, &bopts);
+	if (!r || errno == ENOENT)
+		goto out;
+	n = 0;
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r && n < LB_MAX_VIPS;
+	     r = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		if (bpf_map_lookup_elem(fd, &k, &vals[n])) {
+			if (errno == ENOENT) /* deleted meanwhile */
+				continue;
+			err = -errno;
+			goto out;
+		}
+		keys[n++] = k;
+	}
+out:
+	if (err) {
+		free(keys);
+		free(vals);
+		return err;
+	}
+	*kout = keys;
+	*vout = vals;
+	*nout = n;
+	return 0;
+}
+
+int lb_dp_sync_vip_slots(const struct lb_dp *dp)
+{
+	struct lb_vip_slot *want = NULL, *have = NULL;
+	struct lb_vip_key *keys = NULL;
+	struct lb_vip *vals = NULL;
+	uint32_t n = 0;
+	int err;
+
+	err = read_vips(dp->vips, &keys, &vals, &n);
+	if (err)
+		return err;
+	want = malloc(LB_VIP_SLOTS * sizeof(*want));
+	have = malloc(LB_VIP_SLOTS * sizeof(*have));
+	if (!want || !have) {
+		err = -ENOMEM;
+		goto out;
+	}
+	lb_vip_slots_build(keys, vals, n, want);
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+		uint32_t *idx = malloc(LB_VIP_SLOTS * sizeof(*idx));
+		uint32_t count = LB_VIP_SLOTS, pos = 0;
+
+		if (!idx) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if (bpf_map_lookup_batch(dp->vip_slots, NULL, &pos, idx, have,
+					 &count, &bopts) ||
+		    count != LB_VIP_SLOTS) {
+			/* kernels without batch reads of arrays */
+			for (uint32_t i = 0; i < LB_VIP_SLOTS; i++)
+				if (bpf_map_lookup_elem(dp->vip_slots, &i,
+							&have[i]))
+					memset(&have[i], 0, sizeof(have[i]));
+		}
+		free(idx);
+	}
+	for (uint32_t i = 0; i < LB_VIP_SLOTS; i++) {
+		if (!memcmp(&want[i], &have[i], sizeof(want[i])))
+			continue;
+		if (bpf_map_update_elem(dp->vip_slots, &i, &want[i], BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	free(want);
+	free(have);
+	return err;
+}
+
+int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k)
+{
+	uint32_t i = lb_vip_slot_of(k);
+	struct lb_vip_slot s;
+
+	if (bpf_map_lookup_elem(dp->vip_slots, &i, &s))
+		return -errno;
+	if (!(s.flags & LB_VIP_SLOT_F_USED) || memcmp(&s.key, k, sizeof(*k)))
+		return 0;
+	memset(&s, 0, sizeof(s)); /* check 0: fails, so lb_vips answers */
+	return bpf_map_update_elem(dp->vip_slots, &i, &s, BPF_ANY) ? -errno : 0;
 }
 
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)

@@ -78,6 +78,26 @@ int lb_dp_ct_update(const struct lb_dp *dp, const struct lb_flow *f,
 		    const struct lb_conn *c, uint64_t flags);
 int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f);
 
+/*
+ * lb_vip_slots from lb_vips (see LB_VIP_SLOTS): slots[] for the n VIPs of
+ * keys[] and vals[].  A slot that several keys fall on holds the smallest
+ * key (bytewise), so that one set of VIPs always gives one set of slots.
+ */
+void lb_vip_slots_build(const struct lb_vip_key *keys,
+			const struct lb_vip *vals, uint32_t n,
+			struct lb_vip_slot *slots);
+
+/*
+ * Make lb_vip_slots say what lb_vips says: read every VIP, and rewrite the
+ * slots that differ.  Call it after every write to lb_vips; before a VIP
+ * leaves lb_vips, lb_dp_vip_slot_release() it.  0 or -errno.
+ */
+int lb_dp_sync_vip_slots(const struct lb_dp *dp);
+
+/* If k's slot names k, empty it (the datapath then asks lb_vips about the
+ * keys that fall on it until the next lb_dp_sync_vip_slots()).  0 or -errno. */
+int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k);
+
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);
 

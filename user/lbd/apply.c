@@ -299,6 +299,8 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 		gone_ids[ngone++] = gone.id;
 		lbd_dp_remove_vip_entries(d, &gone);
 	}
+	if (ngone)
+		lb_dp_sync_vip_slots(&d->dp);
 	lb_dp_remove_tables(&d->dp, gone_ids, (uint32_t)ngone);
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];

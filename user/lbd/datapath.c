@@ -321,6 +321,16 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 		if (err[i] && !first)
 			first = err[i];
 	}
+	/* the index after lb_vips: a slot names a VIP only once it is there */
+	ierr = lb_dp_sync_vip_slots(&d->dp);
+	if (ierr) {
+		pr_warn("cannot write the VIP index (lb_vip_slots): %s",
+			strerror(-ierr));
+		for (size_t i = 0; i < n; i++)
+			vs[i]->dirty = true;
+		if (!first)
+			first = ierr;
+	}
 out:
 	free(err);
 	free(jobs);
@@ -351,8 +361,13 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
 int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v)
 {
 	struct lb_vip_key k;
+	int err;
 
 	lb_vip_key_of(&v->spec, &k);
+	/* the index stops naming it before lb_vips loses it */
+	err = lb_dp_vip_slot_release(&d->dp, &k);
+	if (err)
+		return err;
 	if (bpf_map_delete_elem(d->dp.vips, &k) && errno != ENOENT)
 		return -errno;
 	for (size_t i = 0; i < v->nbe; i++)
@@ -364,6 +379,9 @@ int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v)
 {
 	int err = lbd_dp_remove_vip_entries(d, v);
 
+	/* the other keys of its slot are answered from the index again */
+	if (!err)
+		err = lb_dp_sync_vip_slots(&d->dp);
 	if (err)
 		return err;
 	return lb_dp_remove_table(&d->dp, v->id);
@@ -458,8 +476,12 @@ int lbd_dp_sync_all(struct lbd *d)
 		stale[nstale++] = next;
 	}
 	for (size_t i = 0; i < nstale; i++)
-		bpf_map_delete_elem(d->dp.vips, &stale[i]);
+		if (!lb_dp_vip_slot_release(&d->dp, &stale[i]))
+			bpf_map_delete_elem(d->dp.vips, &stale[i]);
 	free(stale);
+	err = lb_dp_sync_vip_slots(&d->dp);
+	if (err)
+		return err;
 
 	used = calloc(LB_MAX_BACKENDS > LB_MAX_VIPS ? LB_MAX_BACKENDS :
 						      LB_MAX_VIPS,

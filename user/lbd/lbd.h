@@ -265,7 +265,8 @@ int lbd_dp_sync_vip(struct lbd *d, struct lbd_vip *v, bool force_table);
 int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 		     bool force_table, bool adopt);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);
-/* The same but its table (lb_dp_remove_tables removes many at once). */
+/* The same but its table (lb_dp_remove_tables removes many at once) and
+ * the rewrite of the VIP index (lb_dp_sync_vip_slots, once after many). */
 int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v);
 int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b);
 int lbd_dp_sync_all(struct lbd *d);
