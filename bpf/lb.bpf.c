@@ -35,45 +35,55 @@ static __always_inline int lb_is_vip_addr(const struct lb_flow *f)
 	return bpf_map_lookup_elem(&lb_vip_addrs, &k) != NULL;
 }
 
-static __always_inline int lb_vip_key_eq(const struct lb_vip_key *a,
-					 const struct lb_vip_key *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
-		(x[4] ^ y[4])) == 0;
-}
-
 /*
- * The VIP of key k, copied into *out: 1 if there is one.  Its slot in
- * lb_vip_slots answers when its check holds: with its copy if it names k,
- * with "none" if it names another key and no other key falls on it.  Else
- * (a shared slot, a slot being rewritten or never written) lb_vips does.
- * The slot is copied before it is checked, so that what is used is what
- * was checked.
+ * The VIP of (dst, port, proto, family), into *out: 1 if there is one.
+ * Its slot in lb_vip_slots answers when its check holds: with its copy if
+ * it names the key, with "none" if it names another key and no other key
+ * falls on it.  Else (a shared slot, a slot being rewritten or never
+ * written) lb_vips does.  Each field of the slot is loaded once
+ * (volatile), and what is checked is what is used.
  */
-static __always_inline int lb_vip_get(const struct lb_vip_key *k,
+static __always_inline int lb_vip_get(const union lb_addr *dst, __be16 port,
+				      __u8 proto, __u8 family,
 				      struct lb_vip *out)
 {
-	__u32 idx = lb_vip_slot_of(k);
-	struct lb_vip_slot *p = bpf_map_lookup_elem(&lb_vip_slots, &idx);
+	__u32 a0 = dst->v6[0], a1 = dst->v6[1], a2 = dst->v6[2],
+	      a3 = dst->v6[3];
+	__u32 idx = lb_vip_slot_idx(a0, a1, a2, a3, port, proto, family);
+	const volatile struct lb_vip_slot *s;
+	struct lb_vip_key k = {};
 	struct lb_vip *v;
 
-	if (p) {
-		struct lb_vip_slot s;
+	s = bpf_map_lookup_elem(&lb_vip_slots, &idx);
+	if (s) {
+		__u32 s0 = s->key.addr.v6[0], s1 = s->key.addr.v6[1],
+		      s2 = s->key.addr.v6[2], s3 = s->key.addr.v6[3];
+		__u16 sport = s->key.port;
+		__u8 sproto = s->key.proto, sfamily = s->key.family;
+		__u32 flags = s->flags, id = s->vip.vip_id;
+		__u32 vflags = s->vip.flags, size = s->vip.table_size;
 
-		__builtin_memcpy(&s, p, sizeof(s));
-		if (s.check == lb_vip_slot_check(&s)) {
-			if ((s.flags & LB_VIP_SLOT_F_USED) &&
-			    lb_vip_key_eq(&s.key, k)) {
-				*out = s.vip;
+		if (s->check == lb_vip_slot_sum(s0, s1, s2, s3, sport, sproto,
+						sfamily, flags, id, vflags,
+						size)) {
+			if ((flags & LB_VIP_SLOT_F_USED) &&
+			    !((s0 ^ a0) | (s1 ^ a1) | (s2 ^ a2) | (s3 ^ a3) |
+			      (sport ^ port) | (sproto ^ proto) |
+			      (sfamily ^ family))) {
+				out->vip_id = id;
+				out->flags = vflags;
+				out->table_size = size;
 				return 1;
 			}
-			if (!(s.flags & LB_VIP_SLOT_F_SHARED))
+			if (!(flags & LB_VIP_SLOT_F_SHARED))
 				return 0;
 		}
 	}
-	v = bpf_map_lookup_elem(&lb_vips, k);
+	k.addr = *dst;
+	k.port = port;
+	k.proto = proto;
+	k.family = family;
+	v = bpf_map_lookup_elem(&lb_vips, &k);
 	if (!v)
 		return 0;
 	*out = *v;
@@ -84,16 +94,8 @@ static __always_inline int lb_vip_get(const struct lb_vip_key *k,
 static __always_inline int lb_find_vip(const struct lb_flow *f,
 				       struct lb_vip *out)
 {
-	struct lb_vip_key k = {};
-
-	k.addr = f->dst;
-	k.port = f->dport;
-	k.proto = f->proto;
-	k.family = f->family;
-	if (lb_vip_get(&k, out))
-		return 1;
-	k.port = 0;
-	return lb_vip_get(&k, out);
+	return lb_vip_get(&f->dst, f->dport, f->proto, f->family, out) ||
+	       lb_vip_get(&f->dst, 0, f->proto, f->family, out);
 }
 
 static __always_inline int lb_backend_ok(const struct lb_backend *be,

@@ -27,6 +27,8 @@
 #define LB_HASH_K3 0xc4ceb9fe1a85ec53ULL
 #define LB_HASH_K4 0xd6e8feb86659fd93ULL
 #define LB_HASH_K5 0xa0761d6478bd642fULL
+#define LB_HASH_K6 0x8ebc6af09c88c6e3ULL
+#define LB_HASH_K7 0x589965cc75374cc3ULL
 
 static __always_inline __u64 lb_hash_round(__u64 h, __u64 v)
 {
@@ -90,28 +92,59 @@ static __always_inline __u32 lb_hash_slot(__u32 hash, __u32 size)
 	return (__u32)(((__u64)hash * size) >> 32);
 }
 
-/* The lb_vip_slots index of a VIP key: the top bits of a multiply chain
- * over its words.  No seed: the keys are the operator's VIPs. */
-static __always_inline __u32 lb_vip_slot_of(const struct lb_vip_key *k)
+/*
+ * The lb_vips_slots index of a VIP key, from its fields (the address as
+ * four words, the port as stored): the top bits of a multiply chain.  No
+ * seed: the keys are the operator's VIPs.
+ */
+static __always_inline __u32 lb_vip_slot_idx(__u32 a0, __u32 a1, __u32 a2,
+					     __u32 a3, __u16 port, __u8 proto,
+					     __u8 family)
 {
-	__u64 h = ((__u64)k->port << 16) | ((__u64)k->proto << 8) | k->family;
+	__u64 h = ((__u64)port << 16) | ((__u64)proto << 8) | family;
 
-	h = lb_hash_round(h, lb_addr_hi(&k->addr));
-	h = lb_hash_round(h, lb_addr_lo(&k->addr));
+	h = lb_hash_round(h, ((__u64)a0 << 32) | a1);
+	h = lb_hash_round(h, ((__u64)a2 << 32) | a3);
 	return (__u32)((h * LB_HASH_K2) >> (64 - LB_VIP_SLOT_BITS));
 }
 
-/* The check of a slot's first 40 bytes (key, flags, vip): a sum of
- * independent products, so that it costs about one multiply's latency.
- * Never 0 (a slot never written is all zero). */
-static __always_inline __u32 lb_vip_slot_check(const struct lb_vip_slot *s)
+static __always_inline __u32 lb_vip_slot_of(const struct lb_vip_key *k)
 {
-	const __u64 *w = (const __u64 *)s;
-	__u64 h = w[0] * LB_HASH_K1 + w[1] * LB_HASH_K2 + w[2] * LB_HASH_K3 +
-		  w[3] * LB_HASH_K4 + w[4] * LB_HASH_K5;
+	return lb_vip_slot_idx(k->addr.v6[0], k->addr.v6[1], k->addr.v6[2],
+			       k->addr.v6[3], k->port, k->proto, k->family);
+}
+
+/*
+ * A slot's check from its fields (key, flags, VIP): a sum of independent
+ * products, so that it costs about one multiply's latency; defined on the
+ * fields' values so that the datapath computes it from the fields it has
+ * just loaded, with no copy of the slot.  Never 0 (a slot never written is
+ * all zero).
+ */
+static __always_inline __u32 lb_vip_slot_sum(__u32 a0, __u32 a1, __u32 a2,
+					     __u32 a3, __u16 port, __u8 proto,
+					     __u8 family, __u32 flags,
+					     __u32 vip_id, __u32 vip_flags,
+					     __u32 table_size)
+{
+	__u64 t = ((__u64)port << 48) | ((__u64)proto << 40) |
+		  ((__u64)family << 32) | flags;
+	__u64 h = a0 * LB_HASH_K1 + a1 * LB_HASH_K2 + a2 * LB_HASH_K3 +
+		  a3 * LB_HASH_K4 + t * LB_HASH_K5 +
+		  (((__u64)vip_id << 32) | vip_flags) * LB_HASH_K6 +
+		  table_size * LB_HASH_K7;
 
 	h ^= h >> 31;
 	return (__u32)(h >> 32) | 1;
+}
+
+static __always_inline __u32 lb_vip_slot_check(const struct lb_vip_slot *s)
+{
+	return lb_vip_slot_sum(s->key.addr.v6[0], s->key.addr.v6[1],
+			       s->key.addr.v6[2], s->key.addr.v6[3],
+			       s->key.port, s->key.proto, s->key.family,
+			       s->flags, s->vip.vip_id, s->vip.flags,
+			       s->vip.table_size);
 }
 
 #endif /* LB_HASH_H */

@@ -18,6 +18,7 @@ import sys
 M = (1 << 64) - 1
 K1, K2, K3 = 0x9E3779B97F4A7C15, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53
 K4, K5 = 0xD6E8FEB86659FD93, 0xA0761D6478BD642F
+K6, K7 = 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3
 SLOT_BITS = 13
 F_USED, F_SHARED = 1, 2
 
@@ -42,8 +43,12 @@ def slot_of(key):
 
 
 def check_of(slot):
-    w = [u(slot, 8 * i, 8) for i in range(5)]
-    h = (w[0] * K1 + w[1] * K2 + w[2] * K3 + w[3] * K4 + w[4] * K5) & M
+    """The check of a 48-byte slot from its fields' values."""
+    a = [u(slot, 4 * i, 4) for i in range(4)]
+    t = (u(slot, 16, 2) << 48) | (slot[18] << 40) | (slot[19] << 32) | u(slot, 20, 4)
+    vid, vflags, size = u(slot, 24, 4), u(slot, 28, 4), u(slot, 32, 4)
+    h = (a[0] * K1 + a[1] * K2 + a[2] * K3 + a[3] * K4 + t * K5 +
+         ((vid << 32) | vflags) * K6 + size * K7) & M
     h ^= h >> 31
     return ((h >> 32) | 1) & 0xFFFFFFFF
 
