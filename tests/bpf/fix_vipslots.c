@@ -257,11 +257,11 @@ static void test_shared_in_datapath(void)
 		fx_action_name(run_to(&a)), fx_action_name(run_to(&b)));
 
 	/* releasing b (not named) leaves the slot; releasing a empties it */
-	lb_dp_vip_slot_release(&dp, &b);
+	lb_dp_vip_slot_release(&dp, &b, NULL);
 	bpf_map_lookup_elem(dp.vip_slots, &i, &got);
 	T_CHECK("vipslot_release_other_key_keeps", got.check != 0,
 		"releasing a key the slot does not name emptied it");
-	lb_dp_vip_slot_release(&dp, &a);
+	lb_dp_vip_slot_release(&dp, &a, NULL);
 	bpf_map_lookup_elem(dp.vip_slots, &i, &got);
 	T_CHECK("vipslot_release_empties", got.check == 0 && !got.flags,
 		"releasing the named key left check %#x flags %#x", got.check,
@@ -277,7 +277,7 @@ static void test_shared_in_datapath(void)
 		run_to(&a) == XDP_PASS && run_to(&b) == XDP_TX,
 		"gone: %s (want XDP_PASS), other: %s (want XDP_TX)",
 		fx_action_name(run_to(&a)), fx_action_name(run_to(&b)));
-	lb_dp_vip_slot_release(&dp, &b);
+	lb_dp_vip_slot_release(&dp, &b, NULL);
 	bpf_map_delete_elem(dp.vips, &b);
 	lb_dp_sync_vip_slots(&dp);
 

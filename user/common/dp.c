@@ -369,9 +369,32 @@ out:
 	return 0;
 }
 
-int lb_dp_sync_vip_slots(const struct lb_dp *dp)
+/* The whole of lb_vip_slots into have[] (LB_VIP_SLOTS), in one batch read
+ * where the kernel has them. */
+static int read_slots(int fd, struct lb_vip_slot *have)
 {
-	struct lb_vip_slot *want = NULL, *have = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t *idx = malloc(LB_VIP_SLOTS * sizeof(*idx));
+	uint32_t count = LB_VIP_SLOTS, pos = 0;
+	int err = 0;
+
+	if (!idx)
+		return -ENOMEM;
+	if (bpf_map_lookup_batch(fd, NULL, &pos, idx, have, &count, &bopts) ||
+	    count != LB_VIP_SLOTS) {
+		/* kernels without batch reads of arrays */
+		for (uint32_t i = 0; i < LB_VIP_SLOTS && !err; i++)
+			if (bpf_map_lookup_elem(fd, &i, &have[i]))
+				err = -errno;
+	}
+	free(idx);
+	return err;
+}
+
+int lb_dp_sync_vip_slots_kept(const struct lb_dp *dp,
+			      struct lb_vip_slot **shadow)
+{
+	struct lb_vip_slot *want = NULL, *have = shadow ? *shadow : NULL;
 	struct lb_vip_key *keys = NULL;
 	struct lb_vip *vals = NULL;
 	uint32_t n = 0;
@@ -381,32 +404,17 @@ int lb_dp_sync_vip_slots(const struct lb_dp *dp)
 	if (err)
 		return err;
 	want = malloc(LB_VIP_SLOTS * sizeof(*want));
-	have = malloc(LB_VIP_SLOTS * sizeof(*have));
-	if (!want || !have) {
+	if (!want) {
 		err = -ENOMEM;
 		goto out;
 	}
-	lb_vip_slots_build(keys, vals, n, want);
-	{
-		LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-		uint32_t *idx = malloc(LB_VIP_SLOTS * sizeof(*idx));
-		uint32_t count = LB_VIP_SLOTS, pos = 0;
-
-		if (!idx) {
-			err = -ENOMEM;
+	if (!have) {
+		have = malloc(LB_VIP_SLOTS * sizeof(*have));
+		err = have ? read_slots(dp->vip_slots, have) : -ENOMEM;
+		if (err)
 			goto out;
-		}
-		if (bpf_map_lookup_batch(dp->vip_slots, NULL, &pos, idx, have,
-					 &count, &bopts) ||
-		    count != LB_VIP_SLOTS) {
-			/* kernels without batch reads of arrays */
-			for (uint32_t i = 0; i < LB_VIP_SLOTS; i++)
-				if (bpf_map_lookup_elem(dp->vip_slots, &i,
-							&have[i]))
-					memset(&have[i], 0, sizeof(have[i]));
-		}
-		free(idx);
 	}
+	lb_vip_slots_build(keys, vals, n, want);
 	for (uint32_t i = 0; i < LB_VIP_SLOTS; i++) {
 		if (!memcmp(&want[i], &have[i], sizeof(want[i])))
 			continue;
@@ -414,16 +422,30 @@ int lb_dp_sync_vip_slots(const struct lb_dp *dp)
 			err = -errno;
 			break;
 		}
+		have[i] = want[i];
 	}
 out:
 	free(keys);
 	free(vals);
 	free(want);
-	free(have);
+	if (shadow && !err) {
+		*shadow = have;
+	} else {
+		/* what the map holds is no longer known */
+		free(have);
+		if (shadow)
+			*shadow = NULL;
+	}
 	return err;
 }
 
-int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k)
+int lb_dp_sync_vip_slots(const struct lb_dp *dp)
+{
+	return lb_dp_sync_vip_slots_kept(dp, NULL);
+}
+
+int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k,
+			   struct lb_vip_slot *shadow)
 {
 	uint32_t i = lb_vip_slot_of(k);
 	struct lb_vip_slot s;
@@ -433,7 +455,11 @@ int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k)
 	if (!(s.flags & LB_VIP_SLOT_F_USED) || memcmp(&s.key, k, sizeof(*k)))
 		return 0;
 	memset(&s, 0, sizeof(s)); /* check 0: fails, so lb_vips answers */
-	return bpf_map_update_elem(dp->vip_slots, &i, &s, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(dp->vip_slots, &i, &s, BPF_ANY))
+		return -errno;
+	if (shadow)
+		shadow[i] = s;
+	return 0;
 }
 
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)

@@ -94,9 +94,21 @@ void lb_vip_slots_build(const struct lb_vip_key *keys,
  */
 int lb_dp_sync_vip_slots(const struct lb_dp *dp);
 
+/*
+ * The same for a caller that keeps what it wrote: *shadow (LB_VIP_SLOTS
+ * slots, malloc'd here on the first call, which reads the map) is what
+ * lb_vip_slots holds, so that a sync compares with it instead of reading
+ * the map again.  Only the owner of the maps may keep one.  A failed sync
+ * frees it (the next one reads the map).  0 or -errno.
+ */
+int lb_dp_sync_vip_slots_kept(const struct lb_dp *dp,
+			      struct lb_vip_slot **shadow);
+
 /* If k's slot names k, empty it (the datapath then asks lb_vips about the
- * keys that fall on it until the next lb_dp_sync_vip_slots()).  0 or -errno. */
-int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k);
+ * keys that fall on it until the next sync); shadow (or NULL) follows.
+ * 0 or -errno. */
+int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k,
+			   struct lb_vip_slot *shadow);
 
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);

@@ -300,7 +300,7 @@ void ctl_applied(struct lbd *d, struct ctl_op *op)
 		lbd_dp_remove_vip_entries(d, &gone);
 	}
 	if (ngone)
-		lb_dp_sync_vip_slots(&d->dp);
+		lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots);
 	lb_dp_remove_tables(&d->dp, gone_ids, (uint32_t)ngone);
 	for (size_t i = 0; i < d->nvips; i++) {
 		struct lbd_vip *v = &d->vips[i];

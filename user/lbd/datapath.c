@@ -205,7 +205,7 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 	int *fds = calloc(n ? n : 1, sizeof(*fds));
 	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
 	size_t nj = 0, nt = 0, adopted = 0;
-	bool quiet = d->tables_quiet;
+	bool quiet = d->tables_quiet, vips_changed = false;
 	int first = 0, ierr;
 
 	if (!err || !jobs || !fds || !ids) {
@@ -305,7 +305,7 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct lbd_vip *v = vs[i];
 		struct lb_vip_key k;
-		struct lb_vip val = {};
+		struct lb_vip val = {}, cur;
 
 		if (!err[i])
 			err[i] = write_backends(d, v, false);
@@ -314,15 +314,25 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 			val.vip_id = v->id;
 			val.flags = v->flags;
 			val.table_size = v->table_size;
-			if (bpf_map_update_elem(d->dp.vips, &k, &val, BPF_ANY))
-				err[i] = -errno;
+			/* most syncs (next hops, backends) leave it as it is */
+			if (bpf_map_lookup_elem(d->dp.vips, &k, &cur) ||
+			    memcmp(&cur, &val, sizeof(val))) {
+				if (bpf_map_update_elem(d->dp.vips, &k, &val,
+							BPF_ANY))
+					err[i] = -errno;
+				else
+					vips_changed = true;
+			}
 		}
 		v->dirty = err[i] != 0;
 		if (err[i] && !first)
 			first = err[i];
 	}
-	/* the index after lb_vips: a slot names a VIP only once it is there */
-	ierr = lb_dp_sync_vip_slots(&d->dp);
+	/* the index after lb_vips: a slot names a VIP only once it is there;
+	 * rebuilt when lb_vips changed or what the index holds is unknown */
+	ierr = vips_changed || !d->vip_slots ?
+		       lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots) :
+		       0;
 	if (ierr) {
 		pr_warn("cannot write the VIP index (lb_vip_slots): %s",
 			strerror(-ierr));
@@ -365,7 +375,7 @@ int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v)
 
 	lb_vip_key_of(&v->spec, &k);
 	/* the index stops naming it before lb_vips loses it */
-	err = lb_dp_vip_slot_release(&d->dp, &k);
+	err = lb_dp_vip_slot_release(&d->dp, &k, d->vip_slots);
 	if (err)
 		return err;
 	if (bpf_map_delete_elem(d->dp.vips, &k) && errno != ENOENT)
@@ -381,7 +391,7 @@ int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v)
 
 	/* the other keys of its slot are answered from the index again */
 	if (!err)
-		err = lb_dp_sync_vip_slots(&d->dp);
+		err = lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots);
 	if (err)
 		return err;
 	return lb_dp_remove_table(&d->dp, v->id);
@@ -476,10 +486,10 @@ int lbd_dp_sync_all(struct lbd *d)
 		stale[nstale++] = next;
 	}
 	for (size_t i = 0; i < nstale; i++)
-		if (!lb_dp_vip_slot_release(&d->dp, &stale[i]))
+		if (!lb_dp_vip_slot_release(&d->dp, &stale[i], d->vip_slots))
 			bpf_map_delete_elem(d->dp.vips, &stale[i]);
 	free(stale);
-	err = lb_dp_sync_vip_slots(&d->dp);
+	err = lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots);
 	if (err)
 		return err;
 

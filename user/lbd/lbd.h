@@ -136,6 +136,8 @@ struct lbd {
 	/* an older layout's pins whose connection table is carried over */
 	char old_pin_dir[512];
 	int old_ct_fd; /* -1: none */
+	/* what lb_vip_slots holds, as last written (NULL: read it again) */
+	struct lb_vip_slot *vip_slots;
 	uint32_t ct_size;
 	bool foreground;
 	bool detach_on_exit;
@@ -266,7 +268,8 @@ int lbd_dp_sync_vips(struct lbd *d, struct lbd_vip **vs, size_t n,
 		     bool force_table, bool adopt);
 int lbd_dp_remove_vip(struct lbd *d, struct lbd_vip *v);
 /* The same but its table (lb_dp_remove_tables removes many at once) and
- * the rewrite of the VIP index (lb_dp_sync_vip_slots, once after many). */
+ * the rewrite of the VIP index (lb_dp_sync_vip_slots_kept, once after
+ * many). */
 int lbd_dp_remove_vip_entries(struct lbd *d, struct lbd_vip *v);
 int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b);
 int lbd_dp_sync_all(struct lbd *d);

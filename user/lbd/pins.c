@@ -313,6 +313,8 @@ void lbd_dp_close(struct lbd *d)
 	d->skel = NULL;
 	free(d->dp_be);
 	free(d->dp_be_known);
+	free(d->vip_slots);
 	d->dp_be = NULL;
 	d->dp_be_known = NULL;
+	d->vip_slots = NULL;
 }
