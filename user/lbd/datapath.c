@@ -489,9 +489,12 @@ int lbd_dp_sync_all(struct lbd *d)
 		if (!lb_dp_vip_slot_release(&d->dp, &stale[i], d->vip_slots))
 			bpf_map_delete_elem(d->dp.vips, &stale[i]);
 	free(stale);
-	err = lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots);
-	if (err)
-		return err;
+	/* the sync above rebuilt the index; again only if lb_vips lost keys */
+	if (nstale || !d->vip_slots) {
+		err = lb_dp_sync_vip_slots_kept(&d->dp, &d->vip_slots);
+		if (err)
+			return err;
+	}
 
 	used = calloc(LB_MAX_BACKENDS > LB_MAX_VIPS ? LB_MAX_BACKENDS :
 						      LB_MAX_VIPS,
