@@ -148,7 +148,8 @@ __noinline int lb_icmp_csum(struct xdp_md *ctx, __u32 off, __u64 seed)
  * LB_STAT_DROP_* reason.  Counts too_big_sent and tx itself.
  */
 static __always_inline int lb_send_too_big(struct xdp_md *ctx,
-					   const struct lb_pkt *pkt, __u32 mtu)
+					   const struct lb_pkt *pkt,
+					   struct lb_stats_block *st, __u32 mtu)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -232,8 +233,8 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx,
 	ic->csum = 0;
 	ic->csum = lb_icmp_csum(ctx, pkt->l3_off + iplen, sum);
 
-	lb_count(&lb_stats, LB_STAT_PTB_SENT, pkt->l3_off + hdr + quote);
-	lb_count(&lb_stats, LB_STAT_TX, pkt->l3_off + hdr + quote);
+	lb_stat(st, LB_STAT_PTB_SENT, pkt->l3_off + hdr + quote);
+	lb_stat(st, LB_STAT_TX, pkt->l3_off + hdr + quote);
 	return 0;
 }
 
@@ -244,6 +245,7 @@ static __always_inline int lb_send_too_big(struct xdp_md *ctx,
  */
 static __always_inline int lb_too_big(struct xdp_md *ctx,
 				      const struct lb_pkt *pkt,
+				      struct lb_stats_block *st,
 				      __u32 max_pkt_size, __u32 olen)
 {
 	__u32 mtu = lb_too_big_mtu(pkt, max_pkt_size, olen);
@@ -251,9 +253,9 @@ static __always_inline int lb_too_big(struct xdp_md *ctx,
 
 	if (mtu && lb_may_answer((void *)(long)ctx->data,
 				 (void *)(long)ctx->data_end, pkt))
-		err = lb_send_too_big(ctx, pkt, mtu);
+		err = lb_send_too_big(ctx, pkt, st, mtu);
 	if (err) {
-		lb_count(&lb_stats, err, pkt->pkt_len);
+		lb_stat(st, err, pkt->pkt_len);
 		return XDP_DROP;
 	}
 	return XDP_TX;

@@ -194,8 +194,8 @@ static __always_inline __u32 lb_maglev_id(void *table, __u32 slot)
  */
 static __always_inline struct lb_backend *
 lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
-		const struct lb_config *cfg, __u32 *hash_out, __u32 *id_out,
-		int learn)
+		const struct lb_config *cfg, struct lb_stats_block *st,
+		__u32 *hash_out, __u32 *id_out, int learn)
 {
 	int syn = pkt->flow.proto == IPPROTO_TCP &&
 		  (pkt->tcp_flags & TCP_FLAG_SYN);
@@ -215,7 +215,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 			be = bpf_map_lookup_elem(&lb_backends, &id);
 			if (be && lb_backend_keeps(be, vip) &&
 			    be->gen == conn->backend_gen) {
-				lb_count(&lb_stats, LB_STAT_CT_HIT, 0);
+				lb_stat(st, LB_STAT_CT_HIT, 0);
 				if (lb_needs_hash(vip, be))
 					*hash_out = lb_hash_flow(
 						&pkt->flow, cfg->hash_seed,
@@ -223,7 +223,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 				*id_out = id;
 				return be;
 			}
-			lb_count(&lb_stats, LB_STAT_CT_STALE, 0);
+			lb_stat(st, LB_STAT_CT_STALE, 0);
 		}
 	}
 
@@ -240,7 +240,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 	if (!be || !lb_backend_ok(be, vip))
 		return NULL;
 
-	lb_count(&lb_stats, LB_STAT_CT_MISS, 0);
+	lb_stat(st, LB_STAT_CT_MISS, 0);
 	if (learn) {
 		__u64 flags = BPF_ANY;
 
@@ -269,15 +269,16 @@ out:
 /* Send a packet of a VIP's flow to its backend; returns an XDP action. */
 static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *pkt,
 				      const struct lb_vip *vip,
-				      const struct lb_config *cfg, int learn)
+				      const struct lb_config *cfg,
+				      struct lb_stats_block *st, int learn)
 {
 	struct lb_backend *be;
 	__u32 hash = 0, id = 0, len = pkt->pkt_len;
 	int err;
 
-	be = lb_pick_backend(pkt, vip, cfg, &hash, &id, learn);
+	be = lb_pick_backend(pkt, vip, cfg, st, &hash, &id, learn);
 	if (!be) {
-		lb_count(&lb_stats, LB_STAT_DROP_NO_BACKEND, len);
+		lb_stat(st, LB_STAT_DROP_NO_BACKEND, len);
 		return XDP_DROP;
 	}
 
@@ -285,25 +286,26 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *pkt,
 		__u32 olen = lb_encap_len(be);
 
 		if (cfg->max_pkt_size && pkt->l3_len + olen > cfg->max_pkt_size)
-			return lb_too_big(ctx, pkt, cfg->max_pkt_size, olen);
+			return lb_too_big(ctx, pkt, st, cfg->max_pkt_size,
+					  olen);
 		err = lb_fwd_encap(ctx, pkt, be, cfg, hash);
 		if (!err)
-			lb_count(&lb_stats, LB_STAT_ENCAP, len + olen);
+			lb_stat(st, LB_STAT_ENCAP, len + olen);
 	} else {
 		if (be->family != pkt->flow.family) {
-			lb_count(&lb_stats, LB_STAT_DROP_UNSUPPORTED, len);
+			lb_stat(st, LB_STAT_DROP_UNSUPPORTED, len);
 			return XDP_DROP;
 		}
 		err = lb_fwd_l2((void *)(long)ctx->data,
 				(void *)(long)ctx->data_end, be, cfg);
 	}
 	if (err) {
-		lb_count(&lb_stats, err, len);
+		lb_stat(st, err, len);
 		return XDP_DROP;
 	}
 	lb_count(&lb_vip_stats, vip->vip_id, len);
 	lb_count(&lb_backend_stats, id, len);
-	lb_count(&lb_stats, LB_STAT_TX, len);
+	lb_stat(st, LB_STAT_TX, len);
 	return XDP_TX;
 }
 
@@ -333,7 +335,8 @@ static __always_inline __u16 lb_icmp4_csum_nonzero(__u16 csum)
 /* Answer an echo request to a VIP address in place; returns XDP_TX, or
  * a negative LB_STAT_DROP_* reason. */
 static __always_inline int lb_icmp_echo(void *data, void *data_end,
-					struct lb_pkt *pkt)
+					struct lb_pkt *pkt,
+					struct lb_stats_block *st)
 {
 	struct ethhdr *eth = data;
 	__u16 old, new;
@@ -382,8 +385,8 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
 			bpf_ntohs(ic6->icmp6_cksum), old, new));
 	}
 	lb_swap_macs(eth);
-	lb_count(&lb_stats, LB_STAT_ICMP_ECHO, pkt->pkt_len);
-	lb_count(&lb_stats, LB_STAT_TX, pkt->pkt_len);
+	lb_stat(st, LB_STAT_ICMP_ECHO, pkt->pkt_len);
+	lb_stat(st, LB_STAT_TX, pkt->pkt_len);
 	return XDP_TX;
 }
 
@@ -401,7 +404,8 @@ static __always_inline int lb_icmp_echo(void *data, void *data_end,
  */
 static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 					   struct lb_pkt *pkt,
-					   const struct lb_config *cfg)
+					   const struct lb_config *cfg,
+					   struct lb_stats_block *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -462,15 +466,16 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 	 * the counters act on the outer packet, whose offsets inner kept */
 	inner.tcp_flags = 0;
 	inner.icmp_err = 1;
-	ret = lb_forward(ctx, &inner, &vip, cfg, 0);
+	ret = lb_forward(ctx, &inner, &vip, cfg, st, 0);
 	if (ret == XDP_TX)
-		lb_count(&lb_stats, LB_STAT_ICMP_PTB, pkt->pkt_len);
+		lb_stat(st, LB_STAT_ICMP_PTB, pkt->pkt_len);
 	return ret;
 }
 
 static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
 					  struct lb_pkt *pkt,
-					  const struct lb_config *cfg)
+					  const struct lb_config *cfg,
+					  struct lb_stats_block *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -481,22 +486,22 @@ static __always_inline int lb_handle_icmp(struct xdp_md *ctx,
 		return XDP_PASS;
 	if (pkt->flow.family == LB_FAMILY_V4) {
 		if (ic[0] == ICMP_ECHO && ic[1] == 0)
-			ret = lb_icmp_echo(data, data_end, pkt);
+			ret = lb_icmp_echo(data, data_end, pkt, st);
 		else if (ic[0] == ICMP_DEST_UNREACH &&
 			 ic[1] == ICMP_FRAG_NEEDED)
-			ret = lb_icmp_too_big(ctx, pkt, cfg);
+			ret = lb_icmp_too_big(ctx, pkt, cfg, st);
 		else
 			return XDP_PASS;
 	} else {
 		if (ic[0] == ICMPV6_ECHO_REQUEST && ic[1] == 0)
-			ret = lb_icmp_echo(data, data_end, pkt);
+			ret = lb_icmp_echo(data, data_end, pkt, st);
 		else if (ic[0] == ICMPV6_PKT_TOOBIG)
-			ret = lb_icmp_too_big(ctx, pkt, cfg);
+			ret = lb_icmp_too_big(ctx, pkt, cfg, st);
 		else
 			return XDP_PASS;
 	}
 	if (ret < 0) {
-		lb_count(&lb_stats, -ret, pkt->pkt_len);
+		lb_stat(st, -ret, pkt->pkt_len);
 		return XDP_DROP;
 	}
 	return ret;
@@ -507,14 +512,18 @@ int lb_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct lb_stats_block *st;
 	struct lb_pkt pkt = {};
 	struct lb_config *cfg;
 	struct lb_vip vip;
 	__u32 zero = 0;
 	int err;
 
+	st = lb_stats_block();
+	if (!st)
+		return XDP_PASS;
 	pkt.pkt_len = data_end - data;
-	lb_count(&lb_stats, LB_STAT_RX, pkt.pkt_len);
+	lb_stat(st, LB_STAT_RX, pkt.pkt_len);
 
 	err = lb_parse_eth(data, data_end, &pkt);
 	if (err)
@@ -546,7 +555,7 @@ int lb_xdp(struct xdp_md *ctx)
 		     pkt.flow.proto == IPPROTO_ICMP) ||
 		    (pkt.flow.family == LB_FAMILY_V6 &&
 		     pkt.flow.proto == LB_IPPROTO_ICMPV6)) {
-			err = lb_handle_icmp(ctx, &pkt, cfg);
+			err = lb_handle_icmp(ctx, &pkt, cfg, st);
 			if (err == XDP_PASS)
 				goto pass;
 			return err;
@@ -560,12 +569,12 @@ int lb_xdp(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&lb_config, &zero);
 	if (!cfg)
 		goto pass;
-	return lb_forward(ctx, &pkt, &vip, cfg, 1);
+	return lb_forward(ctx, &pkt, &vip, cfg, st, 1);
 
 drop:
-	lb_count(&lb_stats, err, pkt.pkt_len);
+	lb_stat(st, err, pkt.pkt_len);
 	return XDP_DROP;
 pass:
-	lb_count(&lb_stats, LB_STAT_PASS, pkt.pkt_len);
+	lb_stat(st, LB_STAT_PASS, pkt.pkt_len);
 	return XDP_PASS;
 }

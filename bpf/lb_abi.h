@@ -17,10 +17,12 @@
 #include <linux/types.h>
 #endif
 
-#define LB_ABI_VERSION 3
+#define LB_ABI_VERSION 4
 /* The oldest pinned layout whose connection table lbd can carry over
  * (layouts 1 and 2 keep every flow in lb_conntrack under a struct lb_flow;
- * lbd moves the IPv4 ones to lb_conntrack4 under a struct lb_flow4). */
+ * lbd moves the IPv4 ones to lb_conntrack4 under a struct lb_flow4).
+ * Layout 3 is today's but for lb_stats, which held a counter per entry
+ * where 4 holds one block of all counters per CPU. */
 #define LB_ABI_MIGRATE_FROM 1
 
 /* Map sizes (the connection table size is a load-time setting). */
@@ -288,6 +290,19 @@ enum lb_stat {
 	LB_STAT_MAX,
 };
 #define LB_STAT_DROP_FIRST LB_STAT_DROP_TRUNCATED
+
+/*
+ * lb_stats value: every global counter of one CPU, indexed by enum
+ * lb_stat, in one block (the map's only entry).  Room for LB_STAT_SLOTS
+ * counters, so that a new counter at the end changes no layout.  A power
+ * of two: the datapath masks a variable index with LB_STAT_SLOTS - 1.
+ */
+#define LB_STAT_SLOTS 32
+_Static_assert(LB_STAT_MAX <= LB_STAT_SLOTS, "lb_stats_block is full");
+struct lb_stats_block {
+	struct lb_counter c[LB_STAT_SLOTS];
+};
+_Static_assert(sizeof(struct lb_stats_block) == 512, "lb_stats_block layout");
 /* { LB_STAT_NAMES }: an array of the names, indexed by enum lb_stat */
 #define LB_STAT_NAMES LB_STATS(LB_ABI_NAME_OF)
 

@@ -92,12 +92,13 @@ struct {
 	__type(value, struct lb_config);
 } lb_config SEC(".maps");
 
-/* Global counters, indexed by enum lb_stat. */
+/* Global counters: one block per CPU (index 0), a counter per enum
+ * lb_stat, so that a packet looks the block up once for all it counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LB_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct lb_counter);
+	__type(value, struct lb_stats_block);
 } lb_stats SEC(".maps");
 
 /* Packets/bytes forwarded per VIP id. */
@@ -124,6 +125,25 @@ static __always_inline void lb_count(void *map, __u32 idx, __u64 bytes)
 		c->packets++;
 		c->bytes += bytes;
 	}
+}
+
+/* This CPU's block of global counters (never NULL for index 0 of a
+ * per-CPU array, but the verifier wants it checked once). */
+static __always_inline struct lb_stats_block *lb_stats_block(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lb_stats, &zero);
+}
+
+/* Count a packet of bytes under global counter idx (an enum lb_stat). */
+static __always_inline void lb_stat(struct lb_stats_block *st, __u32 idx,
+				    __u64 bytes)
+{
+	struct lb_counter *c = &st->c[idx & (LB_STAT_SLOTS - 1)];
+
+	c->packets++;
+	c->bytes += bytes;
 }
 
 #endif /* LB_MAPS_BPF_H */

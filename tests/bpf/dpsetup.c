@@ -199,8 +199,8 @@ const char *fx_action_name(int a)
 
 uint64_t fx_stat(enum lb_stat idx)
 {
-	struct lb_counter c;
+	struct lb_counter c[LB_STAT_MAX];
 
-	lb_dp_counter(dp.stats, idx, &c);
-	return c.packets;
+	lb_dp_stats(dp.stats, c);
+	return c[idx].packets;
 }

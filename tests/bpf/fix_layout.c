@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "harness.h"
 #include "fixture.h"
@@ -249,8 +250,98 @@ static void test_syn_flood(uint32_t ct_size)
 		ct_size + ct_size / 4, lost, FLOOD_ESTABLISHED, moved, y, x);
 }
 
+/*
+ * lb_stats as user space reads it without lb_dp_stats: one entry, a block
+ * of 32 (packets, bytes) pairs per CPU, counter k at byte 16 * k of the
+ * block.  ctr_sum: packets (or bytes, at +8) of counter k over all CPUs.
+ */
+static uint64_t ctr_sum(const uint8_t *v, int ncpu, int k, int bytes)
+{
+	uint64_t sum = 0, x;
+
+	for (int c = 0; c < ncpu; c++) {
+		memcpy(&x, v + (size_t)c * 512 + 16 * k + (bytes ? 8 : 0),
+		       sizeof(x));
+		sum += x;
+	}
+	return sum;
+}
+
+static void test_stats_block(void)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), zero = 0, one = 1;
+	int ncpu = libbpf_num_possible_cpus();
+	uint8_t *before, *after;
+	struct pkt_spec s;
+	struct pkt in, out;
+	int ok = 1;
+
+	bpf_obj_get_info_by_fd(dp.stats, &info, &len);
+	T_CHECK("stats_one_block_per_cpu",
+		info.max_entries == 1 && info.value_size == 512 &&
+			bpf_map_lookup_elem(dp.stats, &one, NULL) != 0,
+		"lb_stats: %u entries of %u bytes", info.max_entries,
+		info.value_size);
+	before = calloc((size_t)ncpu, 512);
+	after = calloc((size_t)ncpu, 512);
+	if (!before || !after || bpf_map_lookup_elem(dp.stats, &zero, before)) {
+		t_fail("stats_block_offsets", "cannot read lb_stats");
+		goto out;
+	}
+	/* a packet to an address of no VIP: rx (0) and pass (1) */
+	spec_tcp(&s, 4, "192.0.2.240", "203.0.113.250", 45010, 80, 0x10);
+	pkt_build(&s, &in);
+	if (fx_run(fx_prog_fd, &in, &out) != XDP_PASS)
+		ok = 0;
+	/* an established flow's packet: rx, tx (2), conntrack_miss (4) */
+	spec_tcp(&s, 4, "192.0.2.240", "203.0.113.10", 45010, 80, 0x10);
+	pkt_build(&s, &in);
+	if (fx_run(fx_prog_fd, &in, &out) != XDP_TX)
+		ok = 0;
+	if (bpf_map_lookup_elem(dp.stats, &zero, after)) {
+		t_fail("stats_block_offsets", "cannot read lb_stats");
+		goto out;
+	}
+	T_CHECK("stats_block_offsets",
+		ok &&
+			ctr_sum(after, ncpu, 0, 0) -
+					ctr_sum(before, ncpu, 0, 0) ==
+				2 &&
+			ctr_sum(after, ncpu, 0, 1) -
+					ctr_sum(before, ncpu, 0, 1) ==
+				2 * in.len &&
+			ctr_sum(after, ncpu, 1, 0) -
+					ctr_sum(before, ncpu, 1, 0) ==
+				1 &&
+			ctr_sum(after, ncpu, 2, 0) -
+					ctr_sum(before, ncpu, 2, 0) ==
+				1 &&
+			ctr_sum(after, ncpu, 2, 1) -
+					ctr_sum(before, ncpu, 2, 1) ==
+				in.len &&
+			ctr_sum(after, ncpu, 4, 0) -
+					ctr_sum(before, ncpu, 4, 0) ==
+				1 &&
+			ctr_sum(after, ncpu, 3, 0) ==
+				ctr_sum(before, ncpu, 3, 0),
+		"rx +%llu, pass +%llu, tx +%llu, conntrack_miss +%llu",
+		(unsigned long long)(ctr_sum(after, ncpu, 0, 0) -
+				     ctr_sum(before, ncpu, 0, 0)),
+		(unsigned long long)(ctr_sum(after, ncpu, 1, 0) -
+				     ctr_sum(before, ncpu, 1, 0)),
+		(unsigned long long)(ctr_sum(after, ncpu, 2, 0) -
+				     ctr_sum(before, ncpu, 2, 0)),
+		(unsigned long long)(ctr_sum(after, ncpu, 4, 0) -
+				     ctr_sum(before, ncpu, 4, 0)));
+out:
+	free(before);
+	free(after);
+}
+
 void fx_layout_tests(uint32_t ct_size)
 {
+	test_stats_block();
 	test_conntrack4();
 	test_maglev_u16();
 	test_syn_flood(ct_size);

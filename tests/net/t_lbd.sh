@@ -543,13 +543,16 @@ else
 fi
 
 # ---------------------------------------------------------------- older layout
-# An lbd of the previous map layout left its pins under abi-(N-1) and its
-# program attached (simulated: stop lbd, leave the program on, move the
-# pins there).  Layout 2 kept IPv4 flows in lb_conntrack under the 40-byte
-# struct lb_flow and had no lb_conntrack4: the simulation writes the IPv4
-# entries there in that layout and unpins lb_conntrack4.  A new lbd must
-# carry the connection table over, converting the keys: the flow above
-# stays on the drained backend, which only its entry can name.
+# An lbd of an older map layout left its pins under abi-M and its program
+# attached (simulated: stop lbd, leave the program on, move the pins
+# there).  A new lbd must carry the connection table over: the flow above
+# stays on the drained backend, which only its entry can name.  Twice:
+# - layout 3 (the previous one): IPv4 flows in lb_conntrack4 under the
+#   16-byte struct lb_flow4, IPv6 flows in lb_conntrack; the pins are moved
+#   as they are;
+# - layout 2: no lb_conntrack4, IPv4 flows in lb_conntrack under the
+#   40-byte struct lb_flow: the simulation writes them there in that
+#   layout and unpins lb_conntrack4, and lbd must convert the keys.
 # to_layout2 DIR: the IPv4 entries of DIR/lb_conntrack4 into DIR/lb_conntrack
 to_layout2() {
 	lb bpftool -j map dump pinned "$1/lb_conntrack4" | python3 -c '
@@ -566,24 +569,32 @@ for e in json.load(sys.stdin):
 	done
 	rm -f "$1/lb_conntrack4"
 }
-kill -TERM "$(lbd_pid)"
-sleep 0.5
-OLD=$PIN/abi-$((ABI - 1))
-if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$OLD" && to_layout2 "$OLD" &&
-	start_lbd; then
-	n=$(holder_receives)
-	v4=$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-	if [ "${n:-0}" -eq 50 ] && [ ! -e "$OLD" ] && [ "$v4" -ge 1 ] &&
-		[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
-		[ "$(prog_on_eth0)" != "$new_prog" ] &&
-		grep -q "carrying over the connection table of $OLD" "$R/lbd.log"; then
-		pass older_layout_conntrack_carried_over
+# carry_over LAYOUT CONVERT: move the pins to abi-LAYOUT, run CONVERT on
+# that directory (true: none), start lbd and check the flow and the pins
+carry_over() {
+	local old=$PIN/abi-$1 n v4 prog
+	kill -TERM "$(lbd_pid)"
+	sleep 0.5
+	prog=$(prog_on_eth0)
+	if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$old" && $2 "$old" &&
+		start_lbd; then
+		n=$(holder_receives)
+		v4=$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+		if [ "${n:-0}" -eq 50 ] && [ ! -e "$old" ] && [ "$v4" -ge 1 ] &&
+			[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
+			[ "$(prog_on_eth0)" != "$prog" ] &&
+			grep -q "carrying over the connection table of $old" "$R/lbd.log"; then
+			pass "layout$1_conntrack_carried_over"
+		else
+			fail "layout$1_conntrack_carried_over" "backend $holder got ${n:-0} of 50, $v4 IPv4 entries, old pins: $(ls "$old" 2>&1 | tr '\n' ' ')"
+		fi
 	else
-		fail older_layout_conntrack_carried_over "backend $holder got ${n:-0} of 50, $v4 IPv4 entries, old pins: $(ls "$OLD" 2>&1 | tr '\n' ' ')"
+		fail "layout$1_conntrack_carried_over" "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
 	fi
-else
-	fail older_layout_conntrack_carried_over "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
-fi
+}
+carry_over $((ABI - 1)) true
+carry_over 2 to_layout2
+OLD=$PIN/abi-$((ABI - 1))
 
 # A layout it cannot read (here: the attached program pinned under the
 # previous layout's name with a connection table of another value size):

@@ -164,15 +164,14 @@ int bench_lb_add_vip(struct bench_lb *b, const char *vip, uint16_t port,
 
 int bench_lb_stats(const struct bench_lb *b, uint64_t packets[LB_STAT_MAX])
 {
-	struct lb_counter c;
+	struct lb_counter c[LB_STAT_MAX];
 	int err;
 
-	for (uint32_t i = 0; i < LB_STAT_MAX; i++) {
-		err = lb_dp_counter(b->dp.stats, i, &c);
-		if (err)
-			return err;
-		packets[i] = c.packets;
-	}
+	err = lb_dp_stats(b->dp.stats, c);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < LB_STAT_MAX; i++)
+		packets[i] = c[i].packets;
 	return 0;
 }
 

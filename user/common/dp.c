@@ -487,6 +487,33 @@ int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)
 	return 0;
 }
 
+int lb_dp_stats(int map_fd, struct lb_counter sums[LB_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct lb_stats_block *v;
+	uint32_t zero = 0;
+
+	memset(sums, 0, LB_STAT_MAX * sizeof(*sums));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int i = 0; i < ncpu; i++)
+		for (int k = 0; k < LB_STAT_MAX; k++) {
+			sums[k].packets += v[i].c[k].packets;
+			sums[k].bytes += v[i].c[k].bytes;
+		}
+	free(v);
+	return 0;
+}
+
 #define COUNTER_BATCH 1024 /* entries per batch read */
 #define KERNEL_ENOTSUPP 524 /* the kernel's own "not supported" */
 

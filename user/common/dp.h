@@ -113,6 +113,10 @@ int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k,
 /* Sum a per-CPU lb_counter over all possible CPUs. */
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum);
 
+/* The global counters (lb_stats: one block per CPU), each summed over all
+ * possible CPUs, in one system call.  0 or -errno (sums then zero). */
+int lb_dp_stats(int map_fd, struct lb_counter sums[LB_STAT_MAX]);
+
 /* Entries [0, n) of a per-CPU lb_counter array, each summed over all
  * possible CPUs, in a few batch reads instead of a system call per entry. */
 int lb_dp_counters(int map_fd, uint32_t n, struct lb_counter *sums);

@@ -135,7 +135,8 @@ struct lbd {
 	char pin_dir[256]; /* pin_root/abi-N */
 	/* an older layout's pins whose connection table is carried over */
 	char old_pin_dir[512];
-	int old_ct_fd; /* -1: none */
+	int old_ct_fd; /* its lb_conntrack; -1: none */
+	int old_ct4_fd; /* its lb_conntrack4 (from layout 3); -1: none */
 	/* what lb_vip_slots holds, as last written (NULL: read it again) */
 	struct lb_vip_slot *vip_slots;
 	uint32_t ct_size;

@@ -257,6 +257,7 @@ int main(int argc, char **argv)
 		{}
 	};
 	struct lbd d = { .old_ct_fd = -1,
+			 .old_ct4_fd = -1,
 			 .ctl_fd = -1,
 			 .sig_fd = -1,
 			 .timer_fd = -1,

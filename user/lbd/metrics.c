@@ -449,8 +449,7 @@ static void render(void *ctx, struct prom *p)
 	struct snap s = {};
 	int err;
 
-	for (int i = 0; i < LB_STAT_MAX; i++)
-		lb_dp_counter(d->dp.stats, (uint32_t)i, &s.global[i]);
+	lb_dp_stats(d->dp.stats, s.global);
 	s.vip = calloc(d->nvips ? d->nvips : 1, sizeof(*s.vip));
 	s.be = calloc(d->nvips ? d->nvips : 1, sizeof(*s.be));
 	if (!s.vip || !s.be) {

@@ -15,6 +15,11 @@
  * meantime, and removes the old pins.  Counters start again from zero.  A
  * layout it does not know makes it refuse to start, saying so, with
  * nothing changed.
+ *
+ * The connection tables by layout: 1 and 2 keep every flow in
+ * lb_conntrack under a struct lb_flow; from 3 on IPv4 flows are in
+ * lb_conntrack4 under a struct lb_flow4 and lb_conntrack keeps IPv6 ones.
+ * The values have not changed since layout 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,40 +99,58 @@ void lbd_dp_unpin_dir(const char *dir)
 		pr_warn("cannot remove %s: %s", dir, strerror(errno));
 }
 
+/* Whether fd is a connection table with these key and value sizes. */
+static bool ct_has_layout(int fd, __u32 key_size, __u32 value_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       info.key_size == key_size && info.value_size == value_size;
+}
+
 /*
  * No connection table of our layout is pinned: look for one of an older
- * layout.  Returns its fd (also kept in d->old_ct_fd), -ENOENT if there is
- * none, or -EPROTO if there is one that cannot be carried over.
+ * layout.  Returns the fd of its lb_conntrack (kept in d->old_ct_fd, and
+ * that of its lb_conntrack4 in d->old_ct4_fd), -ENOENT if there is none,
+ * or -EPROTO if there is one that cannot be carried over.
  */
 static int find_older_ct(struct lbd *d)
 {
 	char dir[512], path[600];
 
 	for (int v = LB_ABI_VERSION - 1; v >= 1; v--) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd;
+		int fd, fd4 = -1;
 
 		snprintf(dir, sizeof(dir), "%s/abi-%d", d->pin_root, v);
 		snprintf(path, sizeof(path), "%s/lb_conntrack", dir);
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
+		if (v >= 3) {
+			snprintf(path, sizeof(path), "%s/lb_conntrack4", dir);
+			fd4 = bpf_obj_get(path);
+		}
 		if (v < LB_ABI_MIGRATE_FROM ||
-		    bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    info.key_size != sizeof(struct lb_flow) ||
-		    info.value_size != sizeof(struct lb_conn)) {
+		    !ct_has_layout(fd, sizeof(struct lb_flow),
+				   sizeof(struct lb_conn)) ||
+		    (v >= 3 &&
+		     (fd4 < 0 || !ct_has_layout(fd4, sizeof(struct lb_flow4),
+						sizeof(struct lb_conn))))) {
 			pr_warn("%s holds a datapath of map layout %d, which "
 				"this lbd (layout %d) cannot carry over; stop "
 				"it with the lbd that pinned it (lbd --detach) "
 				"or remove it, losing its connection table",
 				dir, v, LB_ABI_VERSION);
 			close(fd);
+			if (fd4 >= 0)
+				close(fd4);
 			rmdir(d->pin_dir); /* made empty just before */
 			return -EPROTO;
 		}
 		snprintf(d->old_pin_dir, sizeof(d->old_pin_dir), "%s", dir);
 		d->old_ct_fd = fd;
+		d->old_ct4_fd = fd4;
 		/* the attached program reads the old maps: it must go, even if
 		 * its code were the same */
 		d->reload_prog = true;
@@ -137,24 +160,42 @@ static int find_older_ct(struct lbd *d)
 }
 
 /*
- * Copy the old connection table into ours.  Layouts 1 and 2 keep every
- * flow in lb_conntrack under a struct lb_flow: IPv6 flows copy as they
- * are, IPv4 flows go to lb_conntrack4 under their struct lb_flow4 key.
- * The value is that of today; layout 1 read created_ns from the precise
- * clock, whose epoch the coarse one shares.  flags:
- * BPF_ANY, or BPF_NOEXIST to leave entries our program already made.
- * Returns the number of entries copied or -errno.
+ * Copy n entries of an old table into ours: keys are struct lb_flow (any
+ * family; lb_dp_ct_update puts IPv4 flows under their lb_flow4 key), or
+ * struct lb_flow4 as they are.  Returns how many were written.
  */
-static int copy_old_ct(struct lbd *d, __u64 flags)
+static int put_old_entries(struct lbd *d, const void *keys, size_t key_size,
+			   const struct lb_conn *vals, __u32 n, __u64 flags)
+{
+	int copied = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		const void *k = (const char *)keys + i * key_size;
+		int err;
+
+		if (key_size == sizeof(struct lb_flow))
+			err = lb_dp_ct_update(&d->dp, k, &vals[i], flags);
+		else
+			err = bpf_map_update_elem(d->dp.conntrack4, k, &vals[i],
+						  flags);
+		if (!err)
+			copied++;
+	}
+	return copied;
+}
+
+/* Copy the old table fd, of keys key_size, into ours; flags: BPF_ANY, or
+ * BPF_NOEXIST to leave entries our program already made.  Returns the
+ * number of entries copied or -errno. */
+static int copy_old_table(struct lbd *d, int fd, size_t key_size, __u64 flags)
 {
 	enum { BATCH = 4096 };
-	struct lb_flow *keys;
 	struct lb_conn *vals;
 	__u64 pos = 0;
-	void *in = NULL;
+	void *in = NULL, *keys;
 	int copied = 0, err;
 
-	keys = calloc(BATCH, sizeof(*keys));
+	keys = calloc(BATCH, key_size);
 	vals = calloc(BATCH, sizeof(*vals));
 	if (!keys || !vals) {
 		err = -ENOMEM;
@@ -163,22 +204,46 @@ static int copy_old_ct(struct lbd *d, __u64 flags)
 	do {
 		__u32 n = BATCH;
 
-		err = bpf_map_lookup_batch(d->old_ct_fd, in, &pos, keys, vals,
-					   &n, NULL);
+		err = bpf_map_lookup_batch(fd, in, &pos, keys, vals, &n, NULL);
 		if (err && errno != ENOENT) {
 			err = -errno;
 			goto out;
 		}
 		in = &pos;
-		for (__u32 i = 0; i < n; i++)
-			if (!lb_dp_ct_update(&d->dp, &keys[i], &vals[i], flags))
-				copied++;
+		copied += put_old_entries(d, keys, key_size, vals, n, flags);
 	} while (!err);
 	err = copied;
 out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+/*
+ * Copy the old connection tables into ours (see the top of this file for
+ * the layouts; layout 1 read created_ns from the precise clock, whose
+ * epoch the coarse one of today shares).  flags as for copy_old_table.
+ * Returns the number of entries copied or -errno.
+ */
+static int copy_old_ct(struct lbd *d, __u64 flags)
+{
+	int n = copy_old_table(d, d->old_ct_fd, sizeof(struct lb_flow), flags);
+	int n4;
+
+	if (n < 0 || d->old_ct4_fd < 0)
+		return n;
+	n4 = copy_old_table(d, d->old_ct4_fd, sizeof(struct lb_flow4), flags);
+	return n4 < 0 ? n4 : n + n4;
+}
+
+static void close_old_ct(struct lbd *d)
+{
+	if (d->old_ct_fd >= 0)
+		close(d->old_ct_fd);
+	if (d->old_ct4_fd >= 0)
+		close(d->old_ct4_fd);
+	d->old_ct_fd = -1;
+	d->old_ct4_fd = -1;
 }
 
 /* After the new program is attached: the rest of the old table, then the
@@ -194,8 +259,7 @@ void lbd_dp_finish_carry_over(struct lbd *d)
 		pr_info("carried over %d more connection-table entries from "
 			"%s",
 			n, d->old_pin_dir);
-	close(d->old_ct_fd);
-	d->old_ct_fd = -1;
+	close_old_ct(d);
 	lbd_dp_unpin_dir(d->old_pin_dir);
 	pr_info("removed the pinned objects of %s", d->old_pin_dir);
 }
@@ -305,10 +369,7 @@ int lbd_dp_open(struct lbd *d)
 
 void lbd_dp_close(struct lbd *d)
 {
-	if (d->old_ct_fd >= 0) {
-		close(d->old_ct_fd);
-		d->old_ct_fd = -1;
-	}
+	close_old_ct(d);
 	lb__destroy(d->skel);
 	d->skel = NULL;
 	free(d->dp_be);

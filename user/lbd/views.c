@@ -319,22 +319,21 @@ int ctl_status(struct lbd *d, struct ctl_op *op)
 
 int ctl_stats(struct lbd *d, struct ctl_op *op)
 {
+	struct lb_counter global[LB_STAT_MAX];
 	struct lbd_counters cnt;
 	struct jw *w = op->w;
 
 	if (ctl_read_counters(d, w, &cnt))
 		return -EIO;
+	lb_dp_stats(d->dp.stats, global);
 	ctl_ok_begin(w);
 	jw_key(w, "global");
 	jw_obj_begin(w);
 	for (int i = 0; i < LB_STAT_MAX; i++) {
-		struct lb_counter c;
-
-		lb_dp_counter(d->dp.stats, (uint32_t)i, &c);
 		jw_key(w, stat_names[i]);
 		jw_obj_begin(w);
-		jw_kuint(w, "packets", c.packets);
-		jw_kuint(w, "bytes", c.bytes);
+		jw_kuint(w, "packets", global[i].packets);
+		jw_kuint(w, "bytes", global[i].bytes);
 		jw_obj_end(w);
 	}
 	jw_obj_end(w);
