@@ -138,6 +138,47 @@ WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" --origin-
 one_round /np/ 4 hello
 check "origin --origin-pipeline 1: misses of one round on a connection each" \
 	$([ "$OK" = 0 ] && [ "$NEWC" -eq 4 ]; echo $?) "$NEWC new connections, answers: $GOT"
+
+# 64 misses (MAX_JOBS) take every job of the only worker: the next miss
+# waits for room without holding the worker (a HIT that comes meanwhile is
+# answered at once), gets its answer once a job has ended, and counts as
+# one request
+curl -s -o /dev/null "$URL/mj/hot"
+r0=$($HELPER json "$URL/stats" workers.0.requests)
+$HELPER burst "$(urls /slow/3000/mj 64)" 1 >"$T/mj.burst" &
+bj=$!
+sleep 0.5
+curl -s -w ' %{http_code}' --max-time 15 "$URL/slow/3000/mj65" | tr -d '\n' >"$T/mj.65" &
+j65=$!
+sleep 0.3
+h=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "$URL/mj/hot")
+wait "$bj" "$j65"
+r1=$($HELPER json "$URL/stats" workers.0.requests)
+ok=$(grep -c '^200 MISS' "$T/mj.burst")
+check "origin a miss with no room for a job does not stall the worker" \
+	$([ "${h% *}" = 200 ] && awk -v t="${h#* }" 'BEGIN { exit !(t < 1.5) }'; echo $?) \
+	"HIT ${h% *} after ${h#* } s"
+check "origin a miss that waited for room for a job is answered" \
+	$([ "$ok" -eq 64 ] && [ "$(cat "$T/mj.65")" = "hello /slow/3000/mj65 200" ]; echo $?) \
+	"$ok of 64 answered, the 65th: '$(cat "$T/mj.65")'"
+# 64 + the 65th + the HIT + the stats request before (each is counted
+# once its answer is made, so neither stats request counts itself)
+check "origin a miss that waited for room counts as one request" \
+	$([ $((r1 - r0)) -eq 67 ]; echo $?) "requests +$((r1 - r0)), want 67"
+stop_backend
+
+# an origin that never answers, --origin-timeout 3: 150 misses at once,
+# 64 jobs and 86 waiting for room; every one ends in 504 within the
+# origin timeout of its coming, those that waited included
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" \
+	--origin-pipeline 1 --origin-timeout 3
+t0=$(date +%s.%N)
+$HELPER burst "$(urls /hang/mt 150)" 1 >"$T/mt.burst"
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+n=$(grep -c '^504 ' "$T/mt.burst")
+check "origin misses waiting for room end in 504 at --origin-timeout" \
+	$([ "$n" -eq 150 ] && awk -v t="$t" 'BEGIN { exit !(t < 5.5) }'; echo $?) \
+	"$n of 150 got 504, all within $t s: $(grep -v '^504 ' "$T/mt.burst" | head -2 | tr '\n' ' ')"
 stop_backend
 
 # --origin-keepalive 2: at most two fetches at once, the others wait for

@@ -272,6 +272,5 @@ void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
 	}
 	if (r == CACHE_MISS)
 		value_store(&t, key, klen, &f);
-	respond_value(c, f.val, f.len, f.xcache ? f.xcache : "MISS", head, f.fd,
-		      f.fd_len);
+	respond_value(c, f.val, f.len, "MISS", head, f.fd, f.fd_len);
 }

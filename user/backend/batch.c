@@ -71,28 +71,6 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
 	return err;
 }
 
-static int fetch_origin(const void *p, struct fetched *f)
-{
-	const struct origin_arg *a = p;
-	struct origin_target t = { a->target, a->len };
-	struct origin_limits lim;
-	struct origin_reply r;
-	unsigned char from_redis;
-
-	uint64_t t0 = metrics_clock_us();
-
-	origin_limits(&lim);
-	/* Redis is asked all the same: the worker waits --redis-timeout at
-	 * most, as it waits for the origin then */
-	rtier_fetch_now(&wk.cfg->origin, &t, &lim, &r, &from_redis);
-	if (!from_redis)
-		metrics_origin(&wk.me->m, t0, r.error != NULL);
-	else
-		f->xcache = "HIT-REDIS";
-	pool_counters();
-	return reply_value(p, &r, f);
-}
-
 /*
  * Misses to the origin.  A worker that fetched each miss at once would wait
  * for the origin once per miss while its other connections wait too.
@@ -115,6 +93,13 @@ static int fetch_origin(const void *p, struct fetched *f)
  * fetch answers both, unless the answer is private, which goes to the first
  * alone (the follower then fetches its own).  A connection with a job reads
  * no further request until its answer is queued, so answers stay in order.
+ *
+ * A miss that finds no room for a job (MAX_JOBS jobs, or with the Redis
+ * tier as many leaders as a batch takes) is not fetched at once, which
+ * would hold the whole worker for the origin: its connection is deferred,
+ * its request left unread, and taken again from the start, oldest first,
+ * when a job has ended; a hit is answered at once all the same.  A
+ * deferred request still ends within --origin-timeout of its coming.
  */
 struct fetch_job {
 	int used;
@@ -139,6 +124,8 @@ static unsigned int nflight; /* fetches in the loop */
 /* connections whose answers were queued, to go on with (worker.c),
  * linked through resume_next */
 static struct conn *answered;
+/* deferred connections, oldest first, linked through deferred_next */
+static struct conn *deferred, **deferred_tail = &deferred;
 static int in_loop; /* fetches wait in the worker's epoll */
 static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
@@ -153,17 +140,34 @@ void jobs_init(int epfd)
 	}
 }
 
-/* 1 if the miss of key was queued, 0 if it must be served at once (no
- * room), with the cache looked up already. */
+/* Whether one more leader fits: with Redis, no more fetches at once than
+ * a batch takes and the pool keeps connections; in the loop a leader
+ * beyond those waits for a fetch to end (start_fetches). */
+static int leader_room(void)
+{
+	unsigned int max = wk.cfg->origin_keepalive ? wk.cfg->origin_keepalive :
+						      1;
+
+	if (in_loop)
+		return 1;
+	return nleaders < ORIGIN_BATCH && nleaders < max;
+}
+
+/* Whether a new job, leader or follower, fits now. */
+static int job_room(void)
+{
+	return njobs < MAX_JOBS && leader_room();
+}
+
+/* 1 if the miss of key was queued or answered, 0 if there is no room for
+ * its job (a hit is answered all the same: the cache is looked up first). */
 static int job_add(struct conn *c, const char *key, size_t klen, int head)
 {
 	struct fetch_job *j;
 	int leader = -1, r, slot;
 	struct cache_ticket t;
 
-	if (njobs == MAX_JOBS)
-		return 0;
-	for (slot = 0; slot < MAX_JOBS; slot++)
+	for (slot = 0; slot < MAX_JOBS && njobs < MAX_JOBS; slot++)
 		if (jobs[slot].used && jobs[slot].leader < 0 &&
 		    jobs[slot].klen == klen &&
 		    !memcmp(jobs[slot].key, key, klen)) {
@@ -171,16 +175,14 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 			break;
 		}
 	if (leader < 0) {
-		/* with Redis, no more fetches at once than a batch takes and
-		 * the pool keeps connections; in the loop a leader beyond
-		 * those waits for a fetch to end (start_fetches) */
-		if (!in_loop && (nleaders == ORIGIN_BATCH ||
-				 nleaders >= (wk.cfg->origin_keepalive ?
-						      wk.cfg->origin_keepalive :
-						      1)))
-			return 0;
 		if (cache_lookup(c, key, klen, head, &t, &r))
 			return 1;
+		if (njobs == MAX_JOBS || !leader_room()) {
+			/* another waiter, in any worker, may fill it first */
+			if (r == CACHE_MISS)
+				cache_abort(wk.cache, &t, key, klen);
+			return 0;
+		}
 	} else {
 		r = CACHE_PASS;
 	}
@@ -203,7 +205,8 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	j->t = t;
 	j->leader = leader;
 	j->op = -1;
-	j->since = mono_ms();
+	/* a deferred miss came when it was first deferred */
+	j->since = c->deferred_since ? c->deferred_since : mono_ms();
 	njobs++;
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
@@ -214,6 +217,41 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	}
 	c->waiting = 1;
 	return 1;
+}
+
+/* c's request waits for room (see the top of this file). */
+static void defer(struct conn *c)
+{
+	if (!c->deferred_since)
+		c->deferred_since = mono_ms();
+	c->deferred = 1;
+	c->waiting = 1;
+	c->deferred_next = NULL;
+	c->deferred_pprev = deferred_tail;
+	*deferred_tail = c;
+	deferred_tail = &c->deferred_next;
+}
+
+/* Take c off the deferred list. */
+static void undefer(struct conn *c)
+{
+	*c->deferred_pprev = c->deferred_next;
+	if (c->deferred_next)
+		c->deferred_next->deferred_pprev = c->deferred_pprev;
+	else
+		deferred_tail = c->deferred_pprev;
+	c->deferred = 0;
+	c->deferred_next = NULL;
+	c->deferred_pprev = NULL;
+}
+
+/* The oldest deferred connection goes on (its request is taken again). */
+static void wake_deferred(void)
+{
+	struct conn *c = deferred;
+
+	undefer(c);
+	conn_answered(c);
 }
 
 void conn_answered(struct conn *c)
@@ -244,6 +282,8 @@ static void job_done(int i)
 
 void job_forget(struct conn *c)
 {
+	if (c->deferred)
+		undefer(c);
 	for (unsigned int i = 0; i < MAX_JOBS; i++)
 		if (jobs[i].used && jobs[i].c == c)
 			jobs[i].c = NULL;
@@ -340,7 +380,7 @@ static unsigned int jobs_unstarted(void)
 
 unsigned int jobs_pending(void)
 {
-	if (answered)
+	if (answered || (deferred && job_room()))
 		return 1;
 	/* with Redis, the jobs a round left wait on their lookups, whose
 	 * answers (or timeouts) come through epoll: only new ones are due */
@@ -456,6 +496,17 @@ void jobs_origin_event(uint64_t tag, uint32_t events, long long now)
 
 void jobs_expire(long long now)
 {
+	struct conn *c, *next;
+
+	/* deferred requests that waited past --origin-timeout: a 504 */
+	for (c = deferred; c; c = next) {
+		next = c->deferred_next;
+		if (now - c->deferred_since < wk.cfg->origin_timeout_ms)
+			continue;
+		c->deferred_expired = 1;
+		undefer(c);
+		conn_answered(c);
+	}
 	origin_async_expire(now, op_ended);
 	if (!in_loop)
 		return;
@@ -478,8 +529,12 @@ void jobs_expire(long long now)
 
 struct conn *jobs_run(void)
 {
-	struct conn *list = answered;
+	struct conn *list;
 
+	/* one at a time: it takes its room before the next one is woken,
+	 * and worker.c asks again (jobs_pending) */
+	if (deferred && job_room())
+		wake_deferred();
 	if (in_loop) {
 		if (njobs)
 			start_fetches();
@@ -495,8 +550,15 @@ struct conn *jobs_run(void)
 
 void serve_origin(struct conn *c, const char *target, size_t len, int head)
 {
-	struct origin_arg a = { target, len };
-
-	if (!job_add(c, target, len, head))
-		serve_cached(c, target, len, fetch_origin, &a, head);
+	if (c->deferred_expired) {
+		c->deferred_expired = 0;
+		c->deferred_since = 0;
+		respond_error(c, 504, head);
+		return;
+	}
+	if (!job_add(c, target, len, head)) {
+		defer(c);
+		return;
+	}
+	c->deferred_since = 0;
 }

@@ -8,6 +8,9 @@
 #include "worker.h"
 
 /*
+ * The caller counts the request once it is taken (a deferred one comes
+ * here again: batch.c).
+ *
  * The admin endpoints are served on the admin listener (--admin-listen) when
  * there is one, and then never on the service listener, where these paths
  * are content like any other.  Without an admin listener they are served on
@@ -20,7 +23,6 @@ void route_request(struct conn *c, const struct http_request *req)
 	size_t plen = strcspn(req->target, "? ");
 	admin_serve_fn *serve;
 
-	STAT_ADD(wk.me->requests, 1);
 	if (plen > req->target_len)
 		plen = req->target_len;
 	if (req->method == HTTP_M_PURGE &&

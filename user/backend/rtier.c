@@ -641,35 +641,6 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 	return 0;
 }
 
-int rtier_fetch_now(const struct origin *o, const struct origin_target *t,
-		    const struct origin_limits *lim, struct origin_reply *r,
-		    unsigned char *from_redis)
-{
-	unsigned long round = rounds;
-	unsigned char parked;
-	long long now, deadline;
-
-	if (!rt.rc || !rt.rc->url[0])
-		return origin_fetch_many(o, t, 1, lim, r);
-	deadline = redis_mono_ms() + rt.rc->timeout_ms;
-	for (;;) {
-		/* one round for the lookups of the batch, however many
-		 * passes this one takes: theirs are not collected */
-		rounds = round;
-		rtier_fetch_many(o, t, 1, lim, r, from_redis, &parked);
-		if (!parked)
-			return 0;
-		now = redis_mono_ms();
-		if (now >= deadline)
-			break;
-		rtier_poll(rtier_wait_ms() < deadline - now ?
-				   rtier_wait_ms() :
-				   (int)(deadline - now));
-	}
-	/* still waiting (for another host's fetch): the origin now */
-	return rtier_fetch_many(o, t, 1, lim, r, from_redis, NULL);
-}
-
 int rtier_wait_ms(void)
 {
 	long long now, next;

@@ -91,16 +91,6 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		     unsigned int n, const struct origin_limits *lim,
 		     struct origin_reply *r, unsigned char *from_redis,
 		     unsigned char *parked);
-/*
- * Answer one target at once (a miss for which the batch has no room),
- * looking it up in Redis all the same: the worker waits for the replies,
- * --redis-timeout at most (as it then waits for an origin fetch), then it
- * is answered as rtier_fetch_many() answers a target that is not parked.
- * Returns 0.
- */
-int rtier_fetch_now(const struct origin *o, const struct origin_target *t,
-		    const struct origin_limits *lim, struct origin_reply *r,
-		    unsigned char *from_redis);
 /* Milliseconds until a parked lookup needs its round (its replies are
  * due, or it asks again for another host's fetch); 100 at most, 0 without
  * a Redis tier. */

@@ -4,7 +4,6 @@
  * circuit breaker, and the tier's part of the worker's event loop.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -277,25 +276,6 @@ void rtier_watch_sync(void)
 	for (unsigned int i = 0; i < rt.nnodes; i++)
 		watch(&rt.nodes[i].c, &w_node[i]);
 	watch(&rt.sub, &w_sub);
-}
-
-void rtier_poll(int ms)
-{
-	struct pollfd pfd[MAX_NODES];
-	nfds_t n = 0;
-
-	for (unsigned int i = 0; i < rt.nnodes; i++) {
-		const struct redis_conn *c = &rt.nodes[i].c;
-
-		if (c->fd < 0)
-			continue;
-		pfd[n] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
-		if (c->state == REDIS_CONNECTING || c->out_off < c->out_len)
-			pfd[n].events |= POLLOUT;
-		n++;
-	}
-	if (poll(pfd, n, ms < 0 ? 0 : ms) < 0 && errno != EINTR)
-		pr_debug("redis: poll: %s", strerror(errno));
 }
 
 void rtier_watch(int epfd, void *tag)

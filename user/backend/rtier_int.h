@@ -80,8 +80,6 @@ int rtier_usable(void);
 size_t rtier_make_key(char *k, const char *target, size_t len);
 /* The connections' sockets in the worker's epoll as they are now. */
 void rtier_watch_sync(void);
-/* Wait at most ms for a server's socket to be ready. */
-void rtier_poll(int ms);
 
 /* rtier_cluster.c */
 /* The node named host:port, added if new; -1 if it cannot be. */

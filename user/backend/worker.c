@@ -209,6 +209,12 @@ void process(struct conn *c)
 		}
 		route_request(c, &req);
 		now = mono_ms();
+		if (c->deferred) {
+			/* left unread: parsed again when a job has ended */
+			c->close_after = 0;
+			break;
+		}
+		STAT_ADD(wk.me->requests, 1);
 		memmove(c->in, c->in + r, c->in_len - r);
 		c->in_len -= r;
 		if (req.content_length > 0)

@@ -32,6 +32,12 @@ struct conn {
 	uint64_t file_left;
 	int admin; /* accepted on the admin listener */
 	int waiting; /* its answer waits for an origin fetch (batch.c) */
+	/* its request (still unread in in) waits for room for a job: taken
+	 * again from the start when there is room (batch.c) */
+	int deferred;
+	int deferred_expired; /* waited past --origin-timeout: a 504 */
+	long long deferred_since; /* mono ms: when it was first deferred */
+	struct conn *deferred_next, **deferred_pprev;
 	int resume; /* answered: on batch.c's list of connections to go on */
 	struct conn *resume_next;
 	int loopback; /* the client is on a loopback address */
@@ -106,7 +112,6 @@ struct fetched {
 	long ttl; /* for cache_fill() */
 	int fd; /* -1, or the body (the value then has none) */
 	uint64_t fd_len;
-	const char *xcache; /* X-Cache of the answer: NULL for MISS */
 };
 
 /* Make the value of an answer in f (valid until the next value_build).
@@ -141,7 +146,9 @@ void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
  * unless the Redis tier is on. */
 void jobs_init(int epfd);
 /* Answer target from the cache or the origin: a miss becomes a job (c
- * waits for it), or is fetched at once when there is no room for one. */
+ * waits for it); with no room for one, c->deferred is set and the request
+ * is to be left unread: it is taken again when there is room (c waits
+ * meanwhile, --origin-timeout at most, counted from its first try). */
 void serve_origin(struct conn *c, const char *target, size_t len, int head);
 /* The client of c's job has gone: its answer goes nowhere. */
 void job_forget(struct conn *c);
