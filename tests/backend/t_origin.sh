@@ -167,6 +167,17 @@ check "origin a miss that waited for room counts as one request" \
 	$([ $((r1 - r0)) -eq 67 ]; echo $?) "requests +$((r1 - r0)), want 67"
 stop_backend
 
+# two workers, 16 clients for 6 s, misses of the same keys in both at once: a
+# miss of a key the other worker is fetching waits for that fetch without
+# holding its own worker (two workers waiting for each other's fetches
+# stalled every client until the origin timeout)
+WORKERS=2 start_backend --workers 2 --origin "http://127.0.0.1:$OPORT"
+python3 "$HERE/redis_helper.py" load "$URL/slow/300/xw" 6 16 200 "$T/xw.load"
+read -r _ ok _ nfail rest <"$T/xw.load"
+check "origin workers never wait for each other's fetches" \
+	$([ "$nfail" -eq 0 ] && [ "$ok" -gt 100 ]; echo $?) "ok $ok fail $nfail $rest"
+stop_backend
+
 # an origin that never answers, --origin-timeout 3: 150 misses at once,
 # 64 jobs and 86 waiting for room; every one ends in 504 within the
 # origin timeout of its coming, those that waited included

@@ -334,6 +334,68 @@ static void test_single_flight(void)
 	free(v.data);
 }
 
+/* cache_get_nowait: another live process's fill is BUSY at once, with no
+ * ticket taken; its end makes it a hit; our own fill is not BUSY. */
+static void test_nowait(void)
+{
+	struct cache *c = new_cache(1 << 20);
+	struct cache_value v = { 0 };
+	struct cache_ticket t, t2;
+	int status, r1, r2, r3, up[2], down[2];
+	double t0, waited;
+	pid_t p;
+
+	if (pipe(up) || pipe(down))
+		return;
+	p = fork();
+	if (p == 0) {
+		char b = 0;
+
+		/* owns the fill of /nw until the parent says so */
+		if (get(c, "/nw", &v, &t) != CACHE_MISS)
+			_exit(1);
+		if (write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
+			_exit(1);
+		put(c, &t, "/nw", 20, 60);
+		_exit(0);
+	}
+	{
+		char b;
+
+		if (read(up[0], &b, 1) != 1)
+			b = 0;
+	}
+	t0 = now_s();
+	r1 = cache_get_nowait(c, "/nw", 3, 2 * SEC, &v, &t2);
+	waited = now_s() - t0;
+	{
+		char b = 1;
+
+		if (write(down[1], &b, 1) != 1)
+			b = 0;
+	}
+	waitpid(p, &status, 0);
+	r2 = cache_get_nowait(c, "/nw", 3, 2 * SEC, &v, &t2);
+	/* a fill of ours: a second lookup of ours is not told to wait */
+	r3 = cache_get_nowait(c, "/own", 4, 2 * SEC, &v, &t);
+	T_CHECK("nowait another process's fill is busy at once",
+		r1 == CACHE_BUSY && waited < 0.5, "got %d after %.2fs", r1,
+		waited);
+	T_CHECK("nowait the fill's end makes it a hit",
+		WIFEXITED(status) && !WEXITSTATUS(status) && r2 == CACHE_HIT &&
+			value_ok("/nw", &v, 20),
+		"got %d", r2);
+	T_CHECK("nowait a fill of our own is ours to do",
+		r3 == CACHE_MISS && cache_get_nowait(c, "/own", 4, 2 * SEC, &v,
+						     &t2) != CACHE_BUSY,
+		"got %d", r3);
+	for (int i = 0; i < 2; i++) {
+		close(up[i]);
+		close(down[i]);
+	}
+	free(v.data);
+}
+
 /* A process killed while it holds the lock must not freeze the others. */
 static void test_dead_lock_holder(void)
 {
@@ -419,6 +481,7 @@ int main(void)
 	test_eviction();
 	test_processes();
 	test_single_flight();
+	test_nowait();
 	test_dead_lock_holder();
 	return t_exit();
 }

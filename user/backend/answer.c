@@ -222,12 +222,13 @@ bad:
 }
 
 int cache_lookup(struct conn *c, const char *key, size_t klen, int head,
-		 struct cache_ticket *t, int *r)
+		 int nowait, struct cache_ticket *t, int *r)
 {
 	uint64_t fill_ns = (uint64_t)wk.cfg->origin_timeout_ms * 1000000ull +
 			   1000000000ull;
 
-	*r = cache_get(wk.cache, key, klen, fill_ns, &val, t);
+	*r = nowait ? cache_get_nowait(wk.cache, key, klen, fill_ns, &val, t) :
+		      cache_get(wk.cache, key, klen, fill_ns, &val, t);
 	if (*r == CACHE_HIT) {
 		STAT_ADD(wk.me->hits, 1);
 		respond_value(c, val.data, val.len, "HIT", head, -1, 0);
@@ -259,7 +260,8 @@ void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
 	struct cache_ticket t;
 	int r;
 
-	if (cache_lookup(c, key, klen, head, &t, &r))
+	/* a file is read at once: this worker holds no fill while it waits */
+	if (cache_lookup(c, key, klen, head, 0, &t, &r))
 		return;
 	STAT_ADD(wk.me->misses, 1);
 	if (fetch(arg, &f)) {

@@ -100,7 +100,14 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
  * its request left unread, and taken again from the start, oldest first,
  * when a job has ended; a hit is answered at once all the same.  A
  * deferred request still ends within --origin-timeout of its coming.
+ *
+ * A miss of a key that another worker is fetching waits for that fetch,
+ * but not inside the cache: cache_get would hold the whole worker, whose
+ * own fetches the other worker may be waiting for, and two workers would
+ * wait for each other until the fills' deadline.  Its request waits unread
+ * as a deferred one does, on a list asked again every BUSY_RETRY_MS.
  */
+#define BUSY_RETRY_MS 2
 struct fetch_job {
 	int used;
 	struct conn *c; /* NULL once the client has gone */
@@ -124,8 +131,14 @@ static unsigned int nflight; /* fetches in the loop */
 /* connections whose answers were queued, to go on with (worker.c),
  * linked through resume_next */
 static struct conn *answered;
-/* deferred connections, oldest first, linked through deferred_next */
-static struct conn *deferred, **deferred_tail = &deferred;
+/* deferred connections, oldest first, linked through deferred_next:
+ * waiting for room (c->deferred 1), or for another worker's fill (2) */
+struct conn_list {
+	struct conn *head, **tail;
+};
+static struct conn_list deferred = { NULL, &deferred.head };
+static struct conn_list busy = { NULL, &busy.head };
+static long long busy_retry_at; /* mono ms */
 static int in_loop; /* fetches wait in the worker's epoll */
 static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
@@ -159,8 +172,11 @@ static int job_room(void)
 	return njobs < MAX_JOBS && leader_room();
 }
 
-/* 1 if the miss of key was queued or answered, 0 if there is no room for
- * its job (a hit is answered all the same: the cache is looked up first). */
+enum { JOB_NO_ROOM, JOB_TAKEN, JOB_BUSY };
+
+/* JOB_TAKEN if the miss of key was queued or answered, JOB_NO_ROOM if
+ * there is no room for its job (a hit is answered all the same: the cache
+ * is looked up first), JOB_BUSY if another worker fills it now. */
 static int job_add(struct conn *c, const char *key, size_t klen, int head)
 {
 	struct fetch_job *j;
@@ -175,13 +191,15 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 			break;
 		}
 	if (leader < 0) {
-		if (cache_lookup(c, key, klen, head, &t, &r))
-			return 1;
+		if (cache_lookup(c, key, klen, head, 1, &t, &r))
+			return JOB_TAKEN;
+		if (r == CACHE_BUSY)
+			return JOB_BUSY;
 		if (njobs == MAX_JOBS || !leader_room()) {
 			/* another waiter, in any worker, may fill it first */
 			if (r == CACHE_MISS)
 				cache_abort(wk.cache, &t, key, klen);
-			return 0;
+			return JOB_NO_ROOM;
 		}
 	} else {
 		r = CACHE_PASS;
@@ -194,7 +212,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 		if (leader < 0 && r == CACHE_MISS)
 			cache_abort(wk.cache, &t, key, klen);
 		respond_error(c, 500, head);
-		return 1;
+		return JOB_TAKEN;
 	}
 	memcpy(j->key, key, klen);
 	j->used = 1;
@@ -216,40 +234,41 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 		STAT_ADD(wk.me->misses, 1);
 	}
 	c->waiting = 1;
-	return 1;
+	return JOB_TAKEN;
 }
 
-/* c's request waits for room (see the top of this file). */
-static void defer(struct conn *c)
+/* c's request waits on list l (see the top of this file); why: the
+ * c->deferred it gets, 1 for room, 2 for another worker's fill. */
+static void defer(struct conn *c, struct conn_list *l, int why)
 {
 	if (!c->deferred_since)
 		c->deferred_since = mono_ms();
-	c->deferred = 1;
+	c->deferred = why;
 	c->waiting = 1;
 	c->deferred_next = NULL;
-	c->deferred_pprev = deferred_tail;
-	*deferred_tail = c;
-	deferred_tail = &c->deferred_next;
+	c->deferred_pprev = l->tail;
+	*l->tail = c;
+	l->tail = &c->deferred_next;
 }
 
-/* Take c off the deferred list. */
+/* Take c off the list it waits on. */
 static void undefer(struct conn *c)
 {
+	struct conn_list *l = c->deferred == 2 ? &busy : &deferred;
+
 	*c->deferred_pprev = c->deferred_next;
 	if (c->deferred_next)
 		c->deferred_next->deferred_pprev = c->deferred_pprev;
 	else
-		deferred_tail = c->deferred_pprev;
+		l->tail = c->deferred_pprev;
 	c->deferred = 0;
 	c->deferred_next = NULL;
 	c->deferred_pprev = NULL;
 }
 
-/* The oldest deferred connection goes on (its request is taken again). */
-static void wake_deferred(void)
+/* c goes on: its request is taken again. */
+static void wake(struct conn *c)
 {
-	struct conn *c = deferred;
-
 	undefer(c);
 	conn_answered(c);
 }
@@ -380,7 +399,7 @@ static unsigned int jobs_unstarted(void)
 
 unsigned int jobs_pending(void)
 {
-	if (answered || (deferred && job_room()))
+	if (answered || (deferred.head && job_room()))
 		return 1;
 	/* with Redis, the jobs a round left wait on their lookups, whose
 	 * answers (or timeouts) come through epoll: only new ones are due */
@@ -393,11 +412,19 @@ unsigned int jobs_pending(void)
 
 int jobs_wait_ms(void)
 {
+	int ms = 100;
+
 	if (jobs_pending())
 		return 0;
 	if (!in_loop && (njobs || rtier_purging()))
-		return rtier_wait_ms(); /* the next Redis deadline */
-	return 100;
+		ms = rtier_wait_ms(); /* the next Redis deadline */
+	if (busy.head) {
+		long long d = busy_retry_at - mono_ms();
+
+		if (d < ms)
+			ms = d < 0 ? 0 : (int)d;
+	}
+	return ms;
 }
 
 unsigned int jobs_busy(void)
@@ -499,14 +526,14 @@ void jobs_expire(long long now)
 	struct conn *c, *next;
 
 	/* deferred requests that waited past --origin-timeout: a 504 */
-	for (c = deferred; c; c = next) {
-		next = c->deferred_next;
-		if (now - c->deferred_since < wk.cfg->origin_timeout_ms)
-			continue;
-		c->deferred_expired = 1;
-		undefer(c);
-		conn_answered(c);
-	}
+	for (int k = 0; k < 2; k++)
+		for (c = k ? busy.head : deferred.head; c; c = next) {
+			next = c->deferred_next;
+			if (now - c->deferred_since < wk.cfg->origin_timeout_ms)
+				continue;
+			c->deferred_expired = 1;
+			wake(c);
+		}
 	origin_async_expire(now, op_ended);
 	if (!in_loop)
 		return;
@@ -533,8 +560,14 @@ struct conn *jobs_run(void)
 
 	/* one at a time: it takes its room before the next one is woken,
 	 * and worker.c asks again (jobs_pending) */
-	if (deferred && job_room())
-		wake_deferred();
+	if (deferred.head && job_room())
+		wake(deferred.head);
+	/* those that wait for another worker's fill: all, now and then */
+	if (busy.head && mono_ms() >= busy_retry_at) {
+		while (busy.head)
+			wake(busy.head);
+		busy_retry_at = mono_ms() + BUSY_RETRY_MS;
+	}
 	if (in_loop) {
 		if (njobs)
 			start_fetches();
@@ -556,8 +589,12 @@ void serve_origin(struct conn *c, const char *target, size_t len, int head)
 		respond_error(c, 504, head);
 		return;
 	}
-	if (!job_add(c, target, len, head)) {
-		defer(c);
+	switch (job_add(c, target, len, head)) {
+	case JOB_NO_ROOM:
+		defer(c, &deferred, 1);
+		return;
+	case JOB_BUSY:
+		defer(c, &busy, 2);
 		return;
 	}
 	c->deferred_since = 0;

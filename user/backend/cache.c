@@ -519,8 +519,8 @@ static int copy_value(struct cache *c, struct cache_entry *e,
 	return 0;
 }
 
-int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
-	      struct cache_value *v, struct cache_ticket *t)
+static int get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
+	       struct cache_value *v, struct cache_ticket *t, int nowait)
 {
 	uint64_t h = hash_key(key, klen), now, give_up = 0;
 	uint32_t i, waited = 0, seq;
@@ -573,6 +573,10 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 		} else if (e->state == E_FILLING) {
 			if (pid_alive(e->owner) && now < e->deadline &&
 			    e->owner != self()) {
+				if (nowait) {
+					ret = CACHE_BUSY;
+					break;
+				}
 				/* from the first wait: a lookup that need not
 				 * wait reads the clock once */
 				if (!give_up)
@@ -618,6 +622,19 @@ int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 	}
 	cache_unlock(c);
 	return ret;
+}
+
+int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
+	      struct cache_value *v, struct cache_ticket *t)
+{
+	return get(c, key, klen, fill_ns, v, t, 0);
+}
+
+int cache_get_nowait(struct cache *c, const void *key, size_t klen,
+		     uint64_t fill_ns, struct cache_value *v,
+		     struct cache_ticket *t)
+{
+	return get(c, key, klen, fill_ns, v, t, 1);
 }
 
 int cache_fill(struct cache *c, const struct cache_ticket *t, const void *key,

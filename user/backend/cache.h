@@ -30,6 +30,7 @@ enum cache_result {
 	CACHE_HIT, /* value copied out */
 	CACHE_MISS, /* caller fetches, then cache_fill() or cache_abort() */
 	CACHE_PASS, /* caller fetches and does not store (private content) */
+	CACHE_BUSY, /* cache_get_nowait: another process fills it now */
 };
 
 struct cache_ticket {
@@ -73,6 +74,14 @@ struct cache *cache_attach(void *mem, size_t size);
  */
 int cache_get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 	      struct cache_value *v, struct cache_ticket *t);
+/* cache_get() that does not wait for another process's fill: CACHE_BUSY
+ * instead (ask again later: its fill ends, or its owner dies or overruns
+ * its deadline and the fill is taken over).  An event loop that holds
+ * fills of its own must not wait for another's: that one may be waiting
+ * for one of ours. */
+int cache_get_nowait(struct cache *c, const void *key, size_t klen,
+		     uint64_t fill_ns, struct cache_value *v,
+		     struct cache_ticket *t);
 
 /*
  * End a fill (or overwrite a key): ttl > 0 stores the value for ttl seconds;

@@ -123,9 +123,10 @@ int value_build(struct fetched *f, int status, const char *hdrs, size_t hlen,
 void respond_value(struct conn *c, const char *v, size_t len,
 		   const char *xcache, int head, int fd, uint64_t fd_len);
 /* Look key up.  A hit is answered at once: 1.  Else 0, with *r CACHE_MISS
- * (t then holds the ticket to fill) or CACHE_PASS. */
+ * (t then holds the ticket to fill) or CACHE_PASS; with nowait, or
+ * CACHE_BUSY when another worker fills it now (cache_get_nowait). */
 int cache_lookup(struct conn *c, const char *key, size_t klen, int head,
-		 struct cache_ticket *t, int *r);
+		 int nowait, struct cache_ticket *t, int *r);
 /* Store what a fetch made under the ticket of a miss. */
 void value_store(struct cache_ticket *t, const char *key, size_t klen,
 		 const struct fetched *f);
