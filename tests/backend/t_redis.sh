@@ -99,6 +99,26 @@ tb=$(rstat "${A[2]}" too_big)
 check "redis refused values are counted" $([ "$c" -ge 3 ] && [ "$tb" -ge 1 ]; echo $?) "corrupt $c too_big $tb"
 stop_hosts
 
+# --- a slow origin fetch does not hold the worker: with the Redis tier
+# too, a HIT on the same (only) worker is answered while the miss waits
+# for the origin, and the miss's answer is then stored in Redis
+WORKERS=1 start_backend --workers 1 --origin "http://127.0.0.1:$OPORT" \
+	--redis "redis://127.0.0.1:$RPORT" --redis-timeout 1
+xc "$URL/obj/hot1" >/dev/null
+curl -s -o "$T/slowr" --max-time 10 "$URL/slow/3000/rs1" &
+sj=$!
+sleep 0.5
+h=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "$URL/obj/hot1")
+early=$([ -s "$T/slowr" ]; echo $?)
+wait "$sj"
+e=$(rcmd EXISTS lb:/slow/3000/rs1)
+check "redis a slow origin fetch does not hold the worker" \
+	$([ "${h% *}" = 200 ] && awk -v t="${h#* }" 'BEGIN { exit !(t < 1.5) }' &&
+		[ "$early" -ne 0 ] && [ "$(cat "$T/slowr")" = "hello /slow/3000/rs1" ] &&
+		[ "$e" -eq 1 ]; echo $?) \
+	"HIT ${h% *} after ${h#* } s, slow answer '$(cat "$T/slowr")' $([ "$early" -ne 0 ] && echo after || echo before) it, stored $e"
+stop_backend
+
 # --- a Redis that answers errors: every request from the origin
 $RH errors "$T/err.port" &
 PIDS+=($!)

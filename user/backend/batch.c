@@ -77,29 +77,28 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
  * Instead a miss becomes a job, and the worker goes on with the other
  * connections that epoll reported ready.  Then, after each round of epoll:
  *
- *  - without the Redis tier, the requests of the jobs a round starts go
- *    out together, pipelined on a connection (origin_async.c), and each
- *    answer is read when that connection reports it in the worker's own
- *    epoll_wait: the worker serves its other clients meanwhile and answers
- *    each miss as soon as its answer is in; a new connection's connect
- *    waits there too;
- *  - with the Redis tier, the jobs go out together as one batch
- *    (rtier_fetch_many): their Redis lookups are sent and the jobs parked
- *    until the answers (or their timeouts) come in through the worker's
- *    epoll; those Redis did not answer then go to the origin together, and
- *    the worker waits for all of those answers at once.
+ *  - with the Redis tier, the new jobs' lookups go out together as one
+ *    batch (rtier_lookup_many) and the jobs are parked until the answers
+ *    (or their timeouts) come in through the worker's epoll; a job that
+ *    Redis does not answer goes on to the origin as below, and its answer
+ *    is stored in Redis (rtier_fetched) before it is given out;
+ *  - the requests of the jobs a round starts go out together, pipelined on
+ *    a connection (origin_async.c), and each answer is read when that
+ *    connection reports it in the worker's own epoll_wait: the worker
+ *    serves its other clients meanwhile and answers each miss as soon as
+ *    its answer is in; a new connection's connect waits there too.
  *
  * A second request for a key that a job is fetching follows that job: one
  * fetch answers both, unless the answer is private, which goes to the first
  * alone (the follower then fetches its own).  A connection with a job reads
  * no further request until its answer is queued, so answers stay in order.
  *
- * A miss that finds no room for a job (MAX_JOBS jobs, or with the Redis
- * tier as many leaders as a batch takes) is not fetched at once, which
- * would hold the whole worker for the origin: its connection is deferred,
- * its request left unread, and taken again from the start, oldest first,
- * when a job has ended; a hit is answered at once all the same.  A
- * deferred request still ends within --origin-timeout of its coming.
+ * A miss that finds no room for a job (MAX_JOBS jobs) is not fetched at
+ * once, which would hold the whole worker for the origin: its connection
+ * is deferred, its request left unread, and taken again from the start,
+ * oldest first, when a job has ended; a hit is answered at once all the
+ * same.  A deferred request still ends within --origin-timeout of its
+ * coming.
  *
  * A miss of a key that another worker is fetching waits for that fetch,
  * but not inside the cache: cache_get would hold the whole worker, whose
@@ -118,14 +117,16 @@ struct fetch_job {
 	struct cache_ticket t;
 	int leader; /* the job whose fetch answers this one, or -1 */
 	int op; /* its fetch in the loop (origin_async_*), or -1 */
+	int looked; /* with Redis: its lookup is over, the origin is next */
+	int holder; /* with Redis: this host holds the key's lock */
 	uint64_t t0; /* when that fetch started (metrics_clock_us) */
 	long long since; /* mono ms the miss came: --origin-timeout counts
 			  * from here, the wait for a fetch slot included */
 };
 
 static struct fetch_job jobs[MAX_JOBS];
-static unsigned int njobs, nleaders;
-/* with Redis: leaders that no round has submitted yet */
+static unsigned int njobs;
+/* with Redis: leaders whose lookup no round has sent yet */
 static unsigned int nfresh;
 static unsigned int nflight; /* fetches in the loop */
 /* connections whose answers were queued, to go on with (worker.c),
@@ -139,37 +140,23 @@ struct conn_list {
 static struct conn_list deferred = { NULL, &deferred.head };
 static struct conn_list busy = { NULL, &busy.head };
 static long long busy_retry_at; /* mono ms */
-static int in_loop; /* fetches wait in the worker's epoll */
+static int with_redis; /* leaders are looked up in Redis first */
 static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
 void jobs_init(int epfd)
 {
 	for (unsigned int i = 0; i < MAX_JOBS; i++)
 		jobs[i].op = -1;
-	in_loop = !wk.cfg->redis.url[0];
-	if (in_loop) {
-		origin_limits(&loop_lim);
-		origin_async_init(epfd);
-	}
+	with_redis = wk.cfg->redis.url[0] != 0;
+	origin_limits(&loop_lim);
+	origin_async_init(epfd);
 }
 
-/* Whether one more leader fits: with Redis, no more fetches at once than
- * a batch takes and the pool keeps connections; in the loop a leader
- * beyond those waits for a fetch to end (start_fetches). */
-static int leader_room(void)
-{
-	unsigned int max = wk.cfg->origin_keepalive ? wk.cfg->origin_keepalive :
-						      1;
-
-	if (in_loop)
-		return 1;
-	return nleaders < ORIGIN_BATCH && nleaders < max;
-}
-
-/* Whether a new job, leader or follower, fits now. */
+/* Whether a new job, leader or follower, fits now (a leader beyond the
+ * fetches the loop runs at once waits for one to end: start_fetches). */
 static int job_room(void)
 {
-	return njobs < MAX_JOBS && leader_room();
+	return njobs < MAX_JOBS;
 }
 
 enum { JOB_NO_ROOM, JOB_TAKEN, JOB_BUSY };
@@ -195,7 +182,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 			return JOB_TAKEN;
 		if (r == CACHE_BUSY)
 			return JOB_BUSY;
-		if (njobs == MAX_JOBS || !leader_room()) {
+		if (njobs == MAX_JOBS) {
 			/* another waiter, in any worker, may fill it first */
 			if (r == CACHE_MISS)
 				cache_abort(wk.cache, &t, key, klen);
@@ -223,13 +210,14 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	j->t = t;
 	j->leader = leader;
 	j->op = -1;
+	j->looked = 0;
+	j->holder = 0;
 	/* a deferred miss came when it was first deferred */
 	j->since = c->deferred_since ? c->deferred_since : mono_ms();
 	njobs++;
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
 	if (leader < 0) {
-		nleaders++;
 		nfresh++;
 		STAT_ADD(wk.me->misses, 1);
 	}
@@ -290,12 +278,12 @@ static void job_done(int i)
 
 	if (j->c)
 		conn_answered(j->c);
-	if (j->leader < 0)
-		nleaders--;
 	free(j->key);
 	j->used = 0;
 	j->c = NULL;
 	j->op = -1;
+	j->looked = 0;
+	j->holder = 0;
 	njobs--;
 }
 
@@ -357,7 +345,6 @@ static void job_finish(int i, struct origin_reply *rep, int from_redis)
 		if ((f.fd >= 0 || f.ttl < 0) && w->c) {
 			w->leader = -1;
 			w->r = CACHE_PASS;
-			nleaders++;
 			nfresh++;
 			STAT_ADD(wk.me->misses, 1);
 			continue;
@@ -387,13 +374,21 @@ static unsigned int flight_max(void)
 	return n < 1 ? 1 : n > ORIGIN_BATCH ? ORIGIN_BATCH : n;
 }
 
+/* Whether job j is a leader whose origin fetch may start: without Redis
+ * at once, with it once its lookup is over. */
+static int job_fetchable(const struct fetch_job *j)
+{
+	return j->used && j->leader < 0 && j->op < 0 &&
+	       (!with_redis || j->looked);
+}
+
 /* Leaders whose fetch has not started. */
 static unsigned int jobs_unstarted(void)
 {
 	unsigned int i, n = 0;
 
 	for (i = 0; i < MAX_JOBS; i++)
-		n += jobs[i].used && jobs[i].leader < 0 && jobs[i].op < 0;
+		n += job_fetchable(&jobs[i]);
 	return n;
 }
 
@@ -403,8 +398,8 @@ unsigned int jobs_pending(void)
 		return 1;
 	/* with Redis, the jobs a round left wait on their lookups, whose
 	 * answers (or timeouts) come through epoll: only new ones are due */
-	if (!in_loop)
-		return nfresh;
+	if (with_redis && nfresh)
+		return 1;
 	if (nflight >= flight_max())
 		return 0; /* the next start waits for a fetch to end */
 	return njobs ? jobs_unstarted() : 0;
@@ -416,7 +411,7 @@ int jobs_wait_ms(void)
 
 	if (jobs_pending())
 		return 0;
-	if (!in_loop && (njobs || rtier_purging()))
+	if (with_redis && (njobs || rtier_purging()))
 		ms = rtier_wait_ms(); /* the next Redis deadline */
 	if (busy.head) {
 		long long d = busy_retry_at - mono_ms();
@@ -432,42 +427,53 @@ unsigned int jobs_busy(void)
 	return njobs;
 }
 
-/* With Redis: the fetches of up to ORIGIN_BATCH leaders, sent together,
- * waited for together; a leader parked on a Redis lookup waits for a later
- * round (its answer, or its timeout, in the worker's epoll).  Returns the
- * leaders answered. */
+/* With Redis: the lookups of up to ORIGIN_BATCH leaders, sent together; a
+ * leader parked on its lookup waits for a later round (its answer, or its
+ * timeout, in the worker's epoll), one that Redis leaves to the origin
+ * waits for its fetch in the loop.  Returns the leaders that went on. */
 static unsigned int run_round(void)
 {
 	struct origin_target t[ORIGIN_BATCH];
 	struct origin_reply rep[ORIGIN_BATCH];
 	unsigned char from_redis[ORIGIN_BATCH], parked[ORIGIN_BATCH];
+	unsigned char holder[ORIGIN_BATCH];
 	int slot[ORIGIN_BATCH];
-	struct origin_limits lim;
 	unsigned int i, n = 0, done = 0;
-	uint64_t t0;
 
 	nfresh = 0;
 	for (i = 0; i < MAX_JOBS && n < ORIGIN_BATCH; i++)
-		if (jobs[i].used && jobs[i].leader < 0) {
+		if (jobs[i].used && jobs[i].leader < 0 && !jobs[i].looked) {
 			slot[n] = i;
 			t[n++] = (struct origin_target){ jobs[i].key,
 							 jobs[i].klen };
 		}
-	origin_limits(&lim);
-	t0 = metrics_clock_us();
-	rtier_fetch_many(&wk.cfg->origin, t, n, &lim, rep, from_redis, parked);
-	/* the fetches of a batch run together: each counts the batch's time */
-	for (i = 0; i < n; i++)
-		if (!from_redis[i] && !parked[i])
-			metrics_origin(&wk.me->m, t0, rep[i].error != NULL);
-	pool_counters();
+	if (!n)
+		return 0;
+	rtier_lookup_many(t, n, &loop_lim, rep, from_redis, parked, holder);
 	for (i = 0; i < n; i++) {
 		if (parked[i])
 			continue;
-		job_finish(slot[i], &rep[i], from_redis[i]);
 		done++;
+		if (from_redis[i]) {
+			job_finish(slot[i], &rep[i], 1);
+			continue;
+		}
+		jobs[slot[i]].looked = 1;
+		jobs[slot[i]].holder = holder[i];
 	}
 	return done;
+}
+
+/* Leader i's origin fetch is over (rep: its answer, or why there is
+ * none): with Redis stored there first, then given out. */
+static void fetch_ended(int i, struct origin_reply *rep)
+{
+	if (with_redis) {
+		struct origin_target t = { jobs[i].key, jobs[i].klen };
+
+		rtier_fetched(&t, rep, jobs[i].holder);
+	}
+	job_finish(i, rep, 0);
 }
 
 /* A fetch in the loop ended: answer its job. */
@@ -480,7 +486,7 @@ static void op_ended(int op, struct origin_reply *rep)
 			pool_counters();
 			jobs[i].op = -1;
 			nflight--;
-			job_finish(i, rep, 0);
+			fetch_ended(i, rep);
 			return;
 		}
 	origin_reply_free(rep);
@@ -496,7 +502,7 @@ static void start_fetches(void)
 	for (i = 0; i < MAX_JOBS; i++) {
 		struct fetch_job *j = &jobs[i];
 
-		if (!j->used || j->leader >= 0 || j->op >= 0)
+		if (!job_fetchable(j))
 			continue;
 		if (nflight >= flight_max())
 			break; /* the others start as fetches end */
@@ -511,7 +517,7 @@ static void start_fetches(void)
 		}
 		metrics_origin(&wk.me->m, j->t0, 1);
 		pool_counters();
-		job_finish(i, &rep, 0);
+		fetch_ended(i, &rep);
 	}
 	origin_async_flush(now, op_ended);
 }
@@ -535,8 +541,6 @@ void jobs_expire(long long now)
 			wake(c);
 		}
 	origin_async_expire(now, op_ended);
-	if (!in_loop)
-		return;
 	/* leaders that waited for a fetch slot past --origin-timeout */
 	for (int i = 0; i < MAX_JOBS; i++) {
 		struct fetch_job *j = &jobs[i];
@@ -546,11 +550,11 @@ void jobs_expire(long long now)
 			.error = "no fetch slot within the origin timeout",
 		};
 
-		if (!j->used || j->leader >= 0 || j->op >= 0 ||
+		if (!job_fetchable(j) ||
 		    now - j->since < wk.cfg->origin_timeout_ms)
 			continue;
 		metrics_origin(&wk.me->m, metrics_clock_us(), 1);
-		job_finish(i, &rep, 0);
+		fetch_ended(i, &rep);
 	}
 }
 
@@ -568,14 +572,13 @@ struct conn *jobs_run(void)
 			wake(busy.head);
 		busy_retry_at = mono_ms() + BUSY_RETRY_MS;
 	}
-	if (in_loop) {
-		if (njobs)
-			start_fetches();
-	} else {
-		/* until every job left is parked on a Redis lookup */
+	/* with Redis: until every job not looked up is parked on its
+	 * lookup */
+	if (with_redis)
 		while (njobs && run_round())
 			;
-	}
+	if (njobs)
+		start_fetches();
 	list = answered;
 	answered = NULL;
 	return list;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * origin.c - fetch from the origin server (see origin.h): the URL, the
- * connection pool, a fetch's request and connection, batches of fetches.
+ * connection pool, a fetch's request and connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,35 +92,6 @@ int origin_parse(const char *url, struct origin *o, char *err, size_t errlen)
 	o->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	return 0;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
-
-/* Wait for fd to become ready; 0, -ETIMEDOUT at the deadline, or -errno. */
-static int wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-	int n;
-
-	for (;;) {
-		left = deadline - mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -224,6 +195,34 @@ void origin_reply_fail(struct origin_reply *r, int status, const char *why)
 	r->error = why;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to become ready; 0, -ETIMEDOUT at the deadline, or -errno. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		left = deadline - mono_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
 /* fd into the worker's epoll (op EPOLL_CTL_*) for events, tagged as an
  * origin connection.  0, or -1 when there is no such epoll. */
 static int watch(int fd, int op, uint32_t events)
@@ -256,18 +255,18 @@ static int connect_done(int fd, int op, const char **why)
 }
 
 /*
- * A new connection to o.  Blocking (async 0): wait in poll() until it is
- * made or cdeadline.  In the worker's loop (async 1): a connect that is
- * still in progress sets *pending, and the connection waits in the
- * worker's epoll for EPOLLOUT (origin_job_connected); the worker serves
- * its other clients meanwhile.  The fd, or -1 with why and status set.
+ * A new connection to o.  A connect that is still in progress sets
+ * *pending, and the connection waits in the worker's epoll for EPOLLOUT
+ * (origin_job_connected); the worker serves its other clients meanwhile.
+ * The fd, or -1 with why and status set.
  */
-static int connect_new(const struct origin *o, int async, long long cdeadline,
-		       const char **why, int *status, int *pending)
+static int connect_new(const struct origin *o, const char **why, int *status,
+		       int *pending)
 {
-	int fd, err;
+	int fd;
 
 	*pending = 0;
+	*status = 502;
 	fd = socket(o->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -283,32 +282,16 @@ static int connect_new(const struct origin *o, int async, long long cdeadline,
 		*why = "connect failed";
 		goto bad;
 	}
-	if (async && pool.epfd >= 0) {
-		if (watch(fd, EPOLL_CTL_ADD, EPOLLOUT)) {
-			*why = "epoll_ctl failed";
-			goto bad;
-		}
-		*pending = 1;
-		return fd;
-	}
-	err = wait_fd(fd, POLLOUT, cdeadline);
-	if (err) {
-		*status = err == -ETIMEDOUT ? 504 : 502;
-		*why = err == -ETIMEDOUT ? "connect timed out" :
-					   "connect failed";
+	if (pool.epfd < 0 || watch(fd, EPOLL_CTL_ADD, EPOLLOUT)) {
+		*why = "epoll_ctl failed";
 		goto bad;
 	}
-	if (connect_done(fd, EPOLL_CTL_ADD, why))
-		goto bad;
+	*pending = 1;
 	return fd;
 bad:
 	close(fd);
 	return -1;
 }
-
-/* The fetches of the batch in progress: a worker runs one batch at a time,
- * and a miss should not pay for clearing a job's buffers. */
-static struct job jobs[ORIGIN_BATCH];
 
 /* Append n bytes at *p if they fit before end; NULL once they do not. */
 static char *put(char *p, const char *end, const char *s, size_t n)
@@ -352,242 +335,6 @@ int origin_request_build(char *buf, size_t size, const struct origin *o,
 	return p ? (int)(p - buf) : -1;
 }
 
-/* Send j's request on its connection.  0 sent, 1 the connection failed
- * and came from the pool (it may have been stale: try a new one), -1
- * failed (r filled).  The connection is closed unless it was sent. */
-static int job_send(struct job *j, long long deadline, struct origin_reply *r)
-{
-	int off, err;
-	ssize_t k;
-
-	j->got = 0;
-	for (off = 0; off < j->len;) {
-		k = send(j->fd, j->req + off, j->len - off, MSG_NOSIGNAL);
-		if (k > 0) {
-			off += k;
-			continue;
-		}
-		if (k < 0 && errno != EAGAIN && errno != EINTR)
-			break;
-		err = wait_fd(j->fd, POLLOUT, deadline);
-		if (err) {
-			close(j->fd);
-			j->fd = -1;
-			origin_reply_fail(r, 504, "send timed out");
-			return -1;
-		}
-	}
-	if (off == j->len)
-		return 0;
-	close(j->fd);
-	j->fd = -1;
-	if (j->reused)
-		return 1;
-	origin_reply_fail(r, 502, "send failed");
-	return -1;
-}
-
-/* Open (or take from the pool) a connection for j and send its request.
- * A pooled connection that fails here is replaced once.  0 or -1 (j's reply
- * filled). */
-static int job_start(struct job *j, const struct origin *o, int fresh,
-		     long long now, long long cdeadline, long long deadline,
-		     struct origin_reply *r)
-{
-	const char *why = NULL;
-	int status = 502, k;
-
-	int pending;
-
-	for (;;) {
-		j->fd = fresh ? -1 : pool_take(now);
-		j->reused = j->fd >= 0;
-		if (!j->reused) {
-			j->fd = connect_new(o, 0, cdeadline, &why, &status,
-					    &pending);
-			if (j->fd < 0) {
-				origin_reply_fail(r, status, why);
-				return -1;
-			}
-		}
-		k = job_send(j, deadline, r);
-		if (k <= 0)
-			return k;
-		pool.st.retries++;
-		fresh = 1;
-	}
-}
-
-/* Read what j's connection has (the blocking batch path).  1 complete, 0
- * more to come, -1 failed, 2 the pooled connection was stale (nothing
- * came): origin_job_retry(). */
-static int origin_job_read(struct job *j, struct origin_reply *r)
-{
-	char buf[65536];
-	ssize_t k;
-	int err;
-
-	for (;;) {
-		k = recv(j->fd, buf, sizeof(buf), 0);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			if (!j->got && j->reused)
-				return 2;
-			origin_reply_fail(r, 502, "recv failed");
-			return -1;
-		}
-		if (k == 0) {
-			if (!j->got && j->reused)
-				return 2;
-			err = origin_rx_eof(&j->rx);
-		} else {
-			j->got += k;
-			err = origin_rx_feed(&j->rx, buf, k);
-		}
-		if (err < 0) {
-			origin_reply_fail(r, 502, j->rx.error);
-			return -1;
-		}
-		if (err == 1)
-			return 1;
-	}
-}
-
-int origin_job_begin(struct job *j, const struct origin *o, const char *target,
-		     size_t tlen, const struct origin_limits *lim,
-		     long long now, long long cdeadline, long long deadline,
-		     struct origin_reply *r)
-{
-	j->fd = -1;
-	j->done = 0;
-	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
-	j->len = origin_request_build(j->req, sizeof(j->req), o, target, tlen);
-	if (j->len < 0) {
-		origin_reply_fail(r, 502, "request too long");
-		return -1;
-	}
-	return job_start(j, o, 0, now, cdeadline, deadline, r);
-}
-
-/* The pooled connection of j was stale: once more on a new one.  0, or -1
- * with r failed. */
-static int origin_job_retry(struct job *j, const struct origin *o,
-			    const struct origin_limits *lim, long long now,
-			    long long cdeadline, long long deadline,
-			    struct origin_reply *r)
-{
-	close(j->fd);
-	j->fd = -1;
-	pool.st.retries++;
-	origin_rx_init(&j->rx, lim->max_mem, lim->max_size, lim->spool_dir);
-	return job_start(j, o, 1, now, cdeadline, deadline, r);
-}
-
-/* j's answer is complete: into r. */
-static void origin_job_done(struct job *j, const struct origin_limits *lim,
-			    struct origin_reply *r)
-{
-	if (j->reused)
-		pool.st.reused++;
-	origin_rx_reply(&j->rx, lim, r);
-}
-
-int origin_fetch_many(const struct origin *o, const struct origin_target *t,
-		      unsigned int n, const struct origin_limits *lim,
-		      struct origin_reply *r)
-{
-	long long start = mono_ms(), deadline = start + lim->timeout_ms;
-	long long cdeadline = start + lim->connect_ms;
-	struct pollfd pfd[ORIGIN_BATCH];
-	struct job *j;
-	unsigned int i, left = 0, np, map[ORIGIN_BATCH];
-	long long now;
-	int k;
-
-	if (n > ORIGIN_BATCH)
-		n = ORIGIN_BATCH;
-	if (cdeadline > deadline)
-		cdeadline = deadline;
-	for (i = 0; i < n; i++) {
-		origin_reply_init(&r[i]);
-		j = &jobs[i];
-		if (origin_job_begin(j, o, t[i].target, t[i].len, lim, start,
-				     cdeadline, deadline, &r[i])) {
-			j->done = -1;
-			continue;
-		}
-		left++;
-	}
-	/* all requests are out: the answers come in while we wait for any */
-	while (left) {
-		np = 0;
-		for (i = 0; i < n; i++)
-			if (!jobs[i].done) {
-				pfd[np] = (struct pollfd){ .fd = jobs[i].fd,
-							   .events = POLLIN };
-				map[np++] = i;
-			}
-		now = mono_ms();
-		k = poll(pfd, np, deadline > now ? (int)(deadline - now) : 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		now = mono_ms();
-		if (k <= 0) {
-			for (i = 0; i < np; i++) {
-				origin_reply_fail(&r[map[i]], 504,
-						  "response timed out");
-				jobs[map[i]].done = -1;
-			}
-			break;
-		}
-		for (unsigned int p = 0; p < np; p++) {
-			if (!pfd[p].revents)
-				continue;
-			i = map[p];
-			j = &jobs[i];
-			k = origin_job_read(j, &r[i]);
-			if (k == 2) {
-				/* the origin had closed the pooled connection:
-				 * once more on a new one */
-				if (origin_job_retry(j, o, lim, now, cdeadline,
-						     deadline, &r[i]))
-					k = -1;
-				else
-					continue;
-			}
-			if (k == 0)
-				continue;
-			j->done = k;
-			left--;
-			if (k == 1) {
-				/* a full pool closes it */
-				if (origin_rx_reusable(&j->rx)) {
-					origin_pool_put(j->fd, now);
-					j->fd = -1;
-				}
-				origin_job_done(j, lim, &r[i]);
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (jobs[i].fd >= 0)
-			close(jobs[i].fd);
-		origin_rx_free(&jobs[i].rx);
-	}
-	return 0;
-}
-
-int origin_fetch(const struct origin *o, const char *target, size_t tlen,
-		 const struct origin_limits *lim, struct origin_reply *r)
-{
-	struct origin_target t = { target, tlen };
-
-	return origin_fetch_many(o, &t, 1, lim, r);
-}
-
 void origin_async_init(int epfd)
 {
 	pool.epfd = epfd;
@@ -601,7 +348,7 @@ int origin_conn_take(long long now)
 int origin_conn_new(const struct origin *o, const char **why, int *status,
 		    int *pending)
 {
-	return connect_new(o, 1, 0, why, status, pending);
+	return connect_new(o, why, status, pending);
 }
 
 int origin_conn_made(int fd, const char **why)

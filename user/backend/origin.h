@@ -63,29 +63,16 @@ struct origin_limits {
 /* The most requests sent together on one origin connection. */
 #define ORIGIN_PIPELINE_MAX 8
 
-/* GET prefix+target from the origin.  Always fills r (free it with
- * origin_reply_free); returns 0. */
-int origin_fetch(const struct origin *o, const char *target, size_t tlen,
-		 const struct origin_limits *lim, struct origin_reply *r);
-
 void origin_reply_free(struct origin_reply *r);
 
-/* At most this many fetches in one batch. */
+/* At most this many fetches in the loop at once, and lookups in one Redis
+ * batch. */
 #define ORIGIN_BATCH 32
 
 struct origin_target {
 	const char *target;
 	size_t len;
 };
-
-/*
- * GET n targets (at most ORIGIN_BATCH) at once: every request is sent, each
- * on its own connection, before any answer is awaited, so that the origin
- * works on all of them while we wait once.  Fills r[0..n); returns 0.
- */
-int origin_fetch_many(const struct origin *o, const struct origin_target *t,
-		      unsigned int n, const struct origin_limits *lim,
-		      struct origin_reply *r);
 
 /* The pool of idle origin connections of this process: at most max of
  * them, each closed after idle_ms without use.  max 0: no pool. */
@@ -104,8 +91,8 @@ struct origin_pool_stats {
 void origin_pool_stats(struct origin_pool_stats *s);
 
 /*
- * Fetches that wait in the worker's own event loop instead of in
- * origin_fetch_many.  origin_async_init() gives the worker's epoll: every
+ * Fetches wait in the worker's own event loop: origin_async_init() gives
+ * the worker's epoll, and every
  * origin connection opened from then on is watched there for its whole
  * life, its events tagged ORIGIN_EV_TAG(fd) in data.u64 (odd, so never a
  * pointer), and handed to origin_async_event().
@@ -137,7 +124,7 @@ void origin_async_event(uint64_t tag, uint32_t events, long long now,
 void origin_async_expire(long long now, origin_done_fn *done);
 
 /*
- * The response reader that origin_fetch() runs over the bytes it receives,
+ * The response reader that a fetch runs over the bytes it receives,
  * apart so that it can be tested and fuzzed without sockets.
  */
 struct origin_rx {

@@ -4,7 +4,7 @@
  * what the rest of lb-backend sees):
  *
  *   origin.c        the URL, the connection pool, one fetch's request and
- *                   its connection, and batches that wait in poll()
+ *                   its connection
  *   origin_async.c  fetches that wait in the worker's epoll loop
  *   origin_rx.c     the response reader and the cache policy of an answer
  */
@@ -13,29 +13,11 @@
 
 #include "origin.h"
 
-/* One fetch in progress. */
-struct job {
-	int fd;
-	int reused; /* fd came from the pool: may be stale */
-	int done; /* 1 complete, -1 failed (r filled) */
-	size_t got; /* bytes of the answer so far */
-	struct origin_rx rx;
-	char req[9000];
-	int len;
-};
-
 /* An empty reply: everything but the room for headers, which hdrs_len
  * bounds. */
 void origin_reply_init(struct origin_reply *r);
 /* r failed with status, for the reason why. */
 void origin_reply_fail(struct origin_reply *r, int status, const char *why);
-
-/* Build j's request for target and send it on a pooled or (fresh) a new
- * connection; 0, or -1 with r failed. */
-int origin_job_begin(struct job *j, const struct origin *o, const char *target,
-		     size_t tlen, const struct origin_limits *lim,
-		     long long now, long long cdeadline, long long deadline,
-		     struct origin_reply *r);
 
 /* An idle connection back into the pool (closed when it is full). */
 void origin_pool_put(int fd, long long now);

@@ -67,7 +67,7 @@ enum cmd_kind { CMD_GET, CMD_PTTL, CMD_LOCK };
  * origin without Redis. */
 #define MAX_FLIGHTS (2 * ORIGIN_BATCH)
 static struct lookup fl[MAX_FLIGHTS];
-static unsigned long rounds; /* calls of rtier_fetch_many */
+static unsigned long rounds; /* calls of rtier_lookup_many */
 
 /* A reply to one of a lookup's commands (NULL: it never comes); a
  * redirection is kept for follow(), and is no answer yet. */
@@ -563,22 +563,18 @@ static void flights_collect(void)
  * the wait is over they fetch on their own.  None of this holds the worker:
  * a waiting target stays parked in its batch.
  */
-int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
-		     unsigned int n, const struct origin_limits *lim,
-		     struct origin_reply *r, unsigned char *from_redis,
-		     unsigned char *parked)
+int rtier_lookup_many(const struct origin_target *t, unsigned int n,
+		      const struct origin_limits *lim, struct origin_reply *r,
+		      unsigned char *from_redis, unsigned char *parked,
+		      unsigned char *holder)
 {
-	static struct origin_reply rep[ORIGIN_BATCH];
 	struct lookup *l[ORIGIN_BATCH];
-	struct origin_target miss[ORIGIN_BATCH];
-	unsigned int i, m = 0, idx[ORIGIN_BATCH];
+	unsigned int i, m = 0;
 	long long now = redis_mono_ms();
 
 	memset(from_redis, 0, n);
-	if (parked)
-		memset(parked, 0, n);
-	if (!rt.rc || !rt.rc->url[0])
-		return origin_fetch_many(o, t, n, lim, r);
+	memset(parked, 0, n);
+	memset(holder, 0, n);
 	rounds++;
 	rtier_pump(now);
 	flights_collect();
@@ -586,7 +582,7 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		int fresh;
 
 		l[i] = NULL;
-		if (!parked || t[i].len > TARGET_MAX)
+		if (t[i].len > TARGET_MAX)
 			continue; /* no lookup: straight to the origin */
 		l[i] = flight_get(&t[i], &fresh);
 		if (!l[i])
@@ -617,28 +613,26 @@ int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
 		}
 		if (!l[i] || l[i]->state == L_HOLDER ||
 		    l[i]->state == L_ORIGIN) {
-			idx[m] = i;
-			miss[m++] = t[i];
+			holder[i] = l[i] && l[i]->state == L_HOLDER;
+			m++;
 		}
-	}
-	if (m) {
-		STAT_ADD(rt.ctr->origin, m);
-		origin_fetch_many(o, miss, m, lim, rep);
-	}
-	for (i = 0; i < m; i++) {
-		struct lookup *x = l[idx[i]];
-
-		r[idx[i]] = rep[i];
-		store(&miss[i], &r[idx[i]]);
-		if (x && x->state == L_HOLDER && rt.bk.state == BREAKER_CLOSED)
-			unlock(x->target, x->len);
-	}
-	for (i = 0; i < n; i++)
-		if (l[i] && !parked[i])
+		if (l[i])
 			flight_free(l[i]);
+	}
+	STAT_ADD(rt.ctr->origin, m);
 	rtier_pump(redis_mono_ms());
 	rtier_watch_sync();
 	return 0;
+}
+
+void rtier_fetched(const struct origin_target *t, const struct origin_reply *r,
+		   int holder)
+{
+	store(t, r);
+	if (holder && rt.bk.state == BREAKER_CLOSED)
+		unlock(t->target, t->len);
+	rtier_pump(redis_mono_ms());
+	rtier_watch_sync();
 }
 
 int rtier_wait_ms(void)

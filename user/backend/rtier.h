@@ -77,20 +77,23 @@ void rtier_worker_init(const struct redis_config *rc,
 		       struct rtier_counters *ctr, struct cache *cache);
 
 /*
- * Answer n targets (at most ORIGIN_BATCH) without waiting for Redis.  The
- * first time a target is passed, its lookup is sent and it is parked
- * (parked[i] = 1, r[i] untouched): pass it again in a later round, once
- * Redis has answered (its socket is in the worker's epoll, rtier_watch) or
- * rtier_wait_ms() has passed.  A target not parked is answered: from Redis
- * (from_redis[i] = 1, r[i].ttl its remaining TTL), or from the origin,
- * fetched now as origin_fetch_many() does, and stored in Redis when
- * cacheable.  With parked NULL no lookup is made: every target goes to
- * the origin (and is stored).  Returns 0.
+ * Look n targets (at most ORIGIN_BATCH) up in Redis without waiting for
+ * it.  The first time a target is passed, its lookup is sent and it is
+ * parked (parked[i] = 1, r[i] untouched): pass it again in a later round,
+ * once Redis has answered (its socket is in the worker's epoll,
+ * rtier_watch) or rtier_wait_ms() has passed.  A target not parked is
+ * answered from Redis (from_redis[i] = 1, r[i].ttl its remaining TTL), or
+ * is the caller's to fetch from the origin (both 0): holder[i] = 1 when
+ * this host took the key's lock, which rtier_fetched() releases.  Returns 0.
  */
-int rtier_fetch_many(const struct origin *o, const struct origin_target *t,
-		     unsigned int n, const struct origin_limits *lim,
-		     struct origin_reply *r, unsigned char *from_redis,
-		     unsigned char *parked);
+int rtier_lookup_many(const struct origin_target *t, unsigned int n,
+		      const struct origin_limits *lim, struct origin_reply *r,
+		      unsigned char *from_redis, unsigned char *parked,
+		      unsigned char *holder);
+/* The origin's answer r to a target that rtier_lookup_many() left to the
+ * origin: stored in Redis when cacheable, then the lock released (holder). */
+void rtier_fetched(const struct origin_target *t, const struct origin_reply *r,
+		   int holder);
 /* Milliseconds until a parked lookup needs its round (its replies are
  * due, or it asks again for another host's fetch); 100 at most, 0 without
  * a Redis tier. */

@@ -4,11 +4,10 @@
  * client connections, answering from the shared cache, the origin or the
  * --root directory.
  *
- * Client I/O never blocks.  Misses become jobs (batch.c): without the
- * Redis tier each origin fetch waits in this loop with the worker's other
- * connections; with it, the Redis lookups do, and the origin fetches of a
- * round are waited for together.  Which worker takes a new connection is
- * accept.c's.
+ * Client I/O never blocks.  Misses become jobs (batch.c): their Redis
+ * lookups (with the Redis tier) and their origin fetches wait in this
+ * loop with the worker's other connections.  Which worker takes a new
+ * connection is accept.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
