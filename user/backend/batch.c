@@ -104,9 +104,12 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
  * but not inside the cache: cache_get would hold the whole worker, whose
  * own fetches the other worker may be waiting for, and two workers would
  * wait for each other until the fills' deadline.  Its request waits unread
- * as a deferred one does, on a list asked again every BUSY_RETRY_MS.
+ * as a deferred one does, on a list asked again after 2 ms, then 4, 8 and
+ * 16 ms while it has waiters (a long fill is not asked about a hundred
+ * times per waiter).
  */
-#define BUSY_RETRY_MS 2
+#define BUSY_RETRY_MIN_MS 2
+#define BUSY_RETRY_MAX_MS 16
 struct fetch_job {
 	int used;
 	struct conn *c; /* NULL once the client has gone */
@@ -140,6 +143,7 @@ struct conn_list {
 static struct conn_list deferred = { NULL, &deferred.head };
 static struct conn_list busy = { NULL, &busy.head };
 static long long busy_retry_at; /* mono ms */
+static int busy_interval = BUSY_RETRY_MIN_MS; /* ms, doubling to the max */
 static int with_redis; /* leaders are looked up in Redis first */
 static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
@@ -218,7 +222,7 @@ static int job_add(struct conn *c, const char *key, size_t klen, int head)
 	/* a follower counts when it is answered: a hit, or a miss of its
 	 * own when the answer was private */
 	if (leader < 0) {
-		nfresh++;
+		nfresh += with_redis;
 		STAT_ADD(wk.me->misses, 1);
 	}
 	c->waiting = 1;
@@ -345,7 +349,7 @@ static void job_finish(int i, struct origin_reply *rep, int from_redis)
 		if ((f.fd >= 0 || f.ttl < 0) && w->c) {
 			w->leader = -1;
 			w->r = CACHE_PASS;
-			nfresh++;
+			nfresh += with_redis;
 			STAT_ADD(wk.me->misses, 1);
 			continue;
 		}
@@ -398,7 +402,7 @@ unsigned int jobs_pending(void)
 		return 1;
 	/* with Redis, the jobs a round left wait on their lookups, whose
 	 * answers (or timeouts) come through epoll: only new ones are due */
-	if (with_redis && nfresh)
+	if (nfresh)
 		return 1;
 	if (nflight >= flight_max())
 		return 0; /* the next start waits for a fetch to end */
@@ -567,10 +571,14 @@ struct conn *jobs_run(void)
 	if (deferred.head && job_room())
 		wake(deferred.head);
 	/* those that wait for another worker's fill: all, now and then */
-	if (busy.head && mono_ms() >= busy_retry_at) {
+	if (!busy.head) {
+		busy_interval = BUSY_RETRY_MIN_MS;
+	} else if (mono_ms() >= busy_retry_at) {
 		while (busy.head)
 			wake(busy.head);
-		busy_retry_at = mono_ms() + BUSY_RETRY_MS;
+		busy_retry_at = mono_ms() + busy_interval;
+		if (busy_interval < BUSY_RETRY_MAX_MS)
+			busy_interval *= 2;
 	}
 	/* with Redis: until every job not looked up is parked on its
 	 * lookup */
