@@ -209,7 +209,8 @@ void process(struct conn *c)
 		route_request(c, &req);
 		now = mono_ms();
 		if (c->deferred) {
-			/* left unread: parsed again when a job has ended */
+			/* left unread: parsed again when a job has ended
+			 * or the other worker's fetch may have */
 			c->close_after = 0;
 			break;
 		}

@@ -32,8 +32,9 @@ struct conn {
 	uint64_t file_left;
 	int admin; /* accepted on the admin listener */
 	int waiting; /* its answer waits for an origin fetch (batch.c) */
-	/* its request (still unread in in) waits for room for a job: taken
-	 * again from the start when there is room (batch.c) */
+	/* its request (still unread in in) waits, and is taken again from
+	 * the start (batch.c): 1 for room for a job, 2 for another worker's
+	 * fill of its key; 0 not waiting */
 	int deferred;
 	int deferred_expired; /* waited past --origin-timeout: a 504 */
 	long long deferred_since; /* mono ms: when it was first deferred */
@@ -147,9 +148,10 @@ void serve_cached(struct conn *c, const char *key, size_t klen, fetch_fn fetch,
  * unless the Redis tier is on. */
 void jobs_init(int epfd);
 /* Answer target from the cache or the origin: a miss becomes a job (c
- * waits for it); with no room for one, c->deferred is set and the request
- * is to be left unread: it is taken again when there is room (c waits
- * meanwhile, --origin-timeout at most, counted from its first try). */
+ * waits for it); with no room for one, or while another worker fetches
+ * the key, c->deferred is set and the request is to be left unread: it is
+ * taken again later (c waits meanwhile, --origin-timeout at most, counted
+ * from its first try). */
 void serve_origin(struct conn *c, const char *target, size_t len, int head);
 /* The client of c's job has gone: its answer goes nowhere. */
 void job_forget(struct conn *c);
