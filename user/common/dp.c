@@ -462,23 +462,40 @@ int lb_dp_vip_slot_release(const struct lb_dp *dp, const struct lb_vip_key *k,
 	return 0;
 }
 
+/* The value of key in a per-CPU map of values of size bytes, one per
+ * possible CPU (*ncpu of them), in a buffer to free; NULL with *err. */
+static void *percpu_lookup(int map_fd, uint32_t key, size_t size, int *ncpu,
+			   int *err)
+{
+	void *v;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu < 0) {
+		*err = *ncpu;
+		return NULL;
+	}
+	v = calloc(*ncpu, size);
+	if (!v) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
+		*err = -errno;
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
 int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct lb_counter *v;
+	int ncpu, err;
 
 	memset(sum, 0, sizeof(*sum));
-	if (ncpu < 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
+	v = percpu_lookup(map_fd, idx, sizeof(*v), &ncpu, &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &idx, v)) {
-		int err = -errno;
-
-		free(v);
 		return err;
-	}
 	for (int i = 0; i < ncpu; i++) {
 		sum->packets += v[i].packets;
 		sum->bytes += v[i].bytes;
@@ -489,22 +506,13 @@ int lb_dp_counter(int map_fd, uint32_t idx, struct lb_counter *sum)
 
 int lb_dp_stats(int map_fd, struct lb_counter sums[LB_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct lb_stats_block *v;
-	uint32_t zero = 0;
+	int ncpu, err;
 
 	memset(sums, 0, LB_STAT_MAX * sizeof(*sums));
-	if (ncpu < 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
+	v = percpu_lookup(map_fd, 0, sizeof(*v), &ncpu, &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &zero, v)) {
-		int err = -errno;
-
-		free(v);
 		return err;
-	}
 	for (int i = 0; i < ncpu; i++)
 		for (int k = 0; k < LB_STAT_MAX; k++) {
 			sums[k].packets += v[i].c[k].packets;
