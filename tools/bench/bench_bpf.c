@@ -613,6 +613,80 @@ static void print_head(void)
 	printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
 }
 
+/* The net ratio of the class whose name is name: -1 if not measured, -2
+ * if its figure failed the counters' check. */
+static double class_ratio(const struct result *res, const char *name)
+{
+	for (size_t i = 0; i < NCLASSES; i++)
+		if (!strcmp(classes[i].name, name) && class_wanted(&classes[i]))
+			return res[i].valid ? res[i].ratio.med : -2;
+	return -1;
+}
+
+/*
+ * The goals of bench/DATAPATH.md that this benchmark can judge alone: a
+ * new flow's SYN on a full table at most GOAL_SYN x the floor.  The
+ * established-flow goal is against Katran, which is not part of this
+ * repository: its side-by-side figures are in bench/DATAPATH.md.
+ */
+#define GOAL_SYN 27.0
+static const char *const goal_syn[] = {
+	"TCP SYN, a new flow each packet, full table (IPv4, DSR)",
+	"TCP SYN, a new flow each packet, full table (IPv4, IPIP)",
+	"TCP SYN, a new flow each packet, full table (IPv6, DSR)",
+};
+static const char *const goal_est[] = {
+	"TCP ACK, established (IPv4, DSR)",
+	"TCP ACK, established (IPv4, IPIP)",
+	"TCP ACK, established (IPv6, DSR)",
+	"UDP, established (IPv4, DSR)",
+};
+
+/* One goal's line: head, then each class of names[] measured, its net
+ * ratio, and whether it is at most limit (limit 0: no verdict here). */
+static void goal_line(const struct result *res, const char *const *names,
+		      size_t n, const char *head, double limit)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		double r = class_ratio(res, names[i]);
+
+		if (r == -1)
+			continue;
+		printf("%s%s %s", first ? head : "", first ? "" : ";",
+		       names[i]);
+		if (r < 0)
+			printf(" INVALID");
+		else if (limit > 0)
+			printf(" %.1f x (%s)", r,
+			       r <= limit ? "met" : "NOT met");
+		else
+			printf(" %.2f x", r);
+		first = 0;
+	}
+	if (!first)
+		printf(".\n");
+}
+
+static void report_goals(const struct result *res)
+{
+	char head[160];
+
+	snprintf(head, sizeof(head),
+		 "\nGoal: the SYN of a new TCP flow on a full table costs at "
+		 "most %.0f x the floor, net:",
+		 GOAL_SYN);
+	goal_line(res, goal_syn, sizeof(goal_syn) / sizeof(goal_syn[0]), head,
+		  GOAL_SYN);
+	goal_line(res, goal_est, sizeof(goal_est) / sizeof(goal_est[0]),
+		  "\nGoal: an established flow's packet costs at most 0.7 x "
+		  "Katran's; Katran is not part of this repository, and the "
+		  "two measured side by side are in bench/DATAPATH.md.  Here, "
+		  "x the floor, net:",
+		  0);
+}
+
 static void report(const struct result *res, const struct result *par,
 		   int nthreads)
 {
@@ -638,6 +712,7 @@ static void report(const struct result *res, const struct result *par,
 		if (class_wanted(&classes[i]))
 			print_row(classes[i].name, &res[i],
 				  repeat_valid(&classes[i]));
+	report_goals(res);
 	if (!nthreads)
 		return;
 	printf("\nThe same on %d CPUs at once (one thread pinned per CPU, "

@@ -386,6 +386,11 @@ static void print_fig(const struct bench_fig *f, int prec)
 }
 
 /* The figures of one number of flows. */
+/* The goal of bench/DATAPATH.md: at GOAL_FLOWS flows, at least GOAL_SHARE
+ * of the floor's rate. */
+#define GOAL_FLOWS 60000
+#define GOAL_SHARE 0.5
+
 struct flows_result {
 	struct bench_fig mpps[MODE_MAX];
 	struct bench_fig offered[MODE_MAX];
@@ -551,6 +556,18 @@ static void report(const struct flows_result *res, double lb_ns, double slow_ns)
 		printf("%s %u flows %.1f ms", i ? "," : "", o.flows[i], f.med);
 	}
 	printf(".\n");
+	for (int i = 0; i < o.nflows; i++) {
+		double r =
+			ratio(&res[i].mpps[MODE_LB], &res[i].mpps[MODE_FLOOR]);
+
+		if (o.flows[i] != GOAL_FLOWS)
+			continue;
+		printf("\nGoal: at %u concurrent flows the balancer forwards at "
+		       "least %.1f x the floor: %.2f x (%.2f of %.2f Mpps), %s.\n",
+		       GOAL_FLOWS, GOAL_SHARE, r, res[i].mpps[MODE_LB].med,
+		       res[i].mpps[MODE_FLOOR].med,
+		       r >= GOAL_SHARE ? "met" : "NOT met");
+	}
 }
 
 static void usage(FILE *f)
