@@ -385,12 +385,12 @@ static void print_fig(const struct bench_fig *f, int prec)
 	printf(" %.*f (%.*f-%.*f) |", prec, f->med, prec, f->min, prec, f->max);
 }
 
-/* The figures of one number of flows. */
 /* The goal of bench/DATAPATH.md: at GOAL_FLOWS flows, at least GOAL_SHARE
  * of the floor's rate. */
 #define GOAL_FLOWS 60000
 #define GOAL_SHARE 0.5
 
+/* The figures of one number of flows. */
 struct flows_result {
 	struct bench_fig mpps[MODE_MAX];
 	struct bench_fig offered[MODE_MAX];
