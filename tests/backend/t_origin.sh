@@ -176,6 +176,12 @@ python3 "$HERE/redis_helper.py" load "$URL/slow/300/xw" 6 16 200 "$T/xw.load"
 read -r _ ok _ nfail rest <"$T/xw.load"
 check "origin workers never wait for each other's fetches" \
 	$([ "$nfail" -eq 0 ] && [ "$ok" -gt 100 ]; echo $?) "ok $ok fail $nfail $rest"
+# and such a wait ends when the other's fetch does, told by the cache, not
+# only when the waiter asks again on its timer
+w0=$($HELPER json "$URL/stats" workers.0.fill_wakes)
+w1=$($HELPER json "$URL/stats" workers.1.fill_wakes)
+check "origin a worker waiting for another's fetch is told when it ends" \
+	$([ $((${w0:-0} + ${w1:-0})) -gt 0 ]; echo $?) "fill_wakes: $w0 + $w1"
 stop_backend
 
 # an origin that never answers, --origin-timeout 3: 150 misses at once,

@@ -341,7 +341,7 @@ static void test_nowait(void)
 	struct cache *c = new_cache(1 << 20);
 	struct cache_value v = { 0 };
 	struct cache_ticket t, t2;
-	int status, r1, r2, r3, up[2], down[2];
+	int status, r1, r2, r3, up[2], down[2], nfd, told, quiet;
 	double t0, waited;
 	pid_t p;
 
@@ -365,6 +365,8 @@ static void test_nowait(void)
 		if (read(up[0], &b, 1) != 1)
 			b = 0;
 	}
+	/* this process waits in an event loop as slot 5 */
+	nfd = cache_notify_open(c, 5);
 	t0 = now_s();
 	r1 = cache_get_nowait(c, "/nw", 3, 2 * SEC, &v, &t2);
 	waited = now_s() - t0;
@@ -375,9 +377,14 @@ static void test_nowait(void)
 			b = 0;
 	}
 	waitpid(p, &status, 0);
+	told = nfd >= 0 ? cache_notify_drain(nfd) : -1;
 	r2 = cache_get_nowait(c, "/nw", 3, 2 * SEC, &v, &t2);
 	/* a fill of ours: a second lookup of ours is not told to wait */
 	r3 = cache_get_nowait(c, "/own", 4, 2 * SEC, &v, &t);
+	/* its end tells nobody: nobody waited for it */
+	if (r3 == CACHE_MISS)
+		put(c, &t, "/own", 10, 60);
+	quiet = nfd >= 0 ? cache_notify_drain(nfd) : -1;
 	T_CHECK("nowait another process's fill is busy at once",
 		r1 == CACHE_BUSY && waited < 0.5, "got %d after %.2fs", r1,
 		waited);
@@ -389,6 +396,13 @@ static void test_nowait(void)
 		r3 == CACHE_MISS && cache_get_nowait(c, "/own", 4, 2 * SEC, &v,
 						     &t2) != CACHE_BUSY,
 		"got %d", r3);
+	T_CHECK("nowait a waiter is told when the fill ends",
+		told == 1 && quiet == 0,
+		"notify socket %d: %d notices for the awaited fill (want 1), "
+		"%d for one nobody waited for (want 0)",
+		nfd, told, quiet);
+	if (nfd >= 0)
+		close(nfd);
 	for (int i = 0; i < 2; i++) {
 		close(up[i]);
 		close(down[i]);

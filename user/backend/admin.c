@@ -41,7 +41,8 @@ static void respond_json(struct conn *c, int status, const struct jw *w,
 	X(connections)     \
 	X(origin_connects) \
 	X(origin_reused)   \
-	X(origin_retries)
+	X(origin_retries)  \
+	X(fill_wakes)
 #define CACHE_COUNTERS(X) \
 	X(capacity)       \
 	X(bytes)          \

@@ -77,6 +77,7 @@ struct worker_slot {
 	uint64_t origin_connects; /* new connections to the origin */
 	uint64_t origin_reused; /* fetches on a pooled connection */
 	uint64_t origin_retries; /* stale pooled connections retried */
+	uint64_t fill_wakes; /* notices that another worker's fill ended */
 	struct worker_metrics m; /* for /metrics (metrics.h) */
 	struct rtier_counters redis; /* the Redis tier (rtier.h) */
 } __attribute__((aligned(64)));
@@ -85,8 +86,8 @@ struct worker_slot {
 /* 2: the cache counts its waiters; 3: worker slots hold worker_metrics;
  * 4: and the Redis tier's counters; 5: and the worker's heartbeat;
  * 6: purge_resets among the Redis counters; 7: and the purge count each
- * worker heard; 8: slot_end */
-#define SHARED_VERSION 8
+ * worker heard; 8: slot_end; 9: fill_wakes */
+#define SHARED_VERSION 9
 
 struct shared {
 	uint32_t magic, version;

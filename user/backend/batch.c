@@ -4,10 +4,12 @@
  * batch is full, else gathered in a batch and fetched together once per
  * round of the event loop.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -104,9 +106,11 @@ static int reply_value(const struct origin_arg *a, struct origin_reply *r,
  * but not inside the cache: cache_get would hold the whole worker, whose
  * own fetches the other worker may be waiting for, and two workers would
  * wait for each other until the fills' deadline.  Its request waits unread
- * as a deferred one does, on a list asked again after 2 ms, then 4, 8 and
- * 16 ms while it has waiters (a long fill is not asked about a hundred
- * times per waiter).
+ * as a deferred one does, on a list asked again as soon as the cache says
+ * that a fill ended (a datagram on this worker's notify socket: see
+ * cache_notify_open), and else after 2 ms, then 4, 8 and 16 ms while it
+ * has waiters, for a fill whose owner died or overran (a long fill is not
+ * asked about a hundred times per waiter).
  */
 #define BUSY_RETRY_MIN_MS 2
 #define BUSY_RETRY_MAX_MS 16
@@ -144,13 +148,25 @@ static struct conn_list deferred = { NULL, &deferred.head };
 static struct conn_list busy = { NULL, &busy.head };
 static long long busy_retry_at; /* mono ms */
 static int busy_interval = BUSY_RETRY_MIN_MS; /* ms, doubling to the max */
+static int notify_fd = -1; /* told when another worker's fill ends */
+static char notify_tag; /* its epoll data */
 static int with_redis; /* leaders are looked up in Redis first */
 static struct origin_limits loop_lim; /* theirs: outlives each fetch */
 
+_Static_assert(MAX_SLOTS <= CACHE_NOTIFY_SLOTS, "a notify slot per worker");
+
 void jobs_init(int epfd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &notify_tag };
+
 	for (unsigned int i = 0; i < MAX_JOBS; i++)
 		jobs[i].op = -1;
+	/* without it, waiters ask again on the timer alone */
+	notify_fd = cache_notify_open(wk.cache, (int)(wk.me - wk.sh->slots));
+	if (notify_fd < 0)
+		pr_warn("cache notify socket: %s", strerror(-notify_fd));
+	else if (epoll_ctl(epfd, EPOLL_CTL_ADD, notify_fd, &ev))
+		pr_warn("cache notify socket: epoll: %s", strerror(errno));
 	with_redis = wk.cfg->redis.url[0] != 0;
 	origin_limits(&loop_lim);
 	origin_async_init(epfd);
@@ -424,6 +440,18 @@ int jobs_wait_ms(void)
 			ms = d < 0 ? 0 : (int)d;
 	}
 	return ms;
+}
+
+int jobs_notify_event(const void *tag)
+{
+	if (tag != &notify_tag)
+		return 0;
+	if (cache_notify_drain(notify_fd) && busy.head) {
+		STAT_ADD(wk.me->fill_wakes, 1);
+		busy_retry_at = 0; /* jobs_run asks them all again */
+		busy_interval = BUSY_RETRY_MIN_MS;
+	}
+	return 1;
 }
 
 unsigned int jobs_busy(void)

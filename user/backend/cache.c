@@ -7,14 +7,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
 
 #define CACHE_MAGIC 0x4c424b43u /* "LBKC" */
-#define CACHE_VERSION 2
+#define CACHE_VERSION 3
 #define CHUNK 256u /* allocation unit: small waste, short chains */
 #define NIL UINT32_MAX
 #define WAIT_SLICE_NS 20000000ull /* re-check a fill's owner this often */
@@ -46,12 +50,24 @@ struct cache {
 	 * Never reset: one that died waiting costs only needless wakes. */
 	uint32_t nwaiting;
 	uint32_t next_fill_id;
+	/* processes that wait in an event loop (cache_get_nowait) for a
+	 * fill: a bit per notify slot, cleared and signalled when a fill
+	 * ends (see cache_notify_open) */
+	uint64_t busy_mask[CACHE_NOTIFY_SLOTS / 64];
+	uint64_t notify_token; /* names this cache's notify sockets */
 	uint32_t nbuckets, nentries, nchunks;
 	uint32_t free_entry, free_chunk, nfree_chunks;
 	uint32_t lru_head, lru_tail; /* head = most recently used */
 	uint64_t off_buckets, off_entries, off_chunk_next, off_data;
 	struct cache_stats st;
 };
+
+/* This process's notify slot and socket (cache_notify_open), and the slots
+ * to signal once the lock is released. */
+static int notify_slot = -1;
+static int notify_fd = -1;
+static int notify_tx = -1; /* unbound: what this process sends with */
+static uint64_t notify_pending[CACHE_NOTIFY_SLOTS / 64];
 
 static inline uint32_t *buckets(struct cache *c)
 {
@@ -181,6 +197,9 @@ int cache_init(void *mem, size_t size, uint64_t capacity)
 	c->off_data = l.off_data;
 	c->st.capacity = (uint64_t)l.nchunks * CHUNK;
 	c->next_fill_id = 1;
+	if (getrandom(&c->notify_token, sizeof(c->notify_token), 0) !=
+	    sizeof(c->notify_token))
+		c->notify_token = (uint64_t)getpid() << 32 ^ now_ns();
 	reset_index(c);
 	c->version = CACHE_VERSION;
 	__atomic_store_n(&c->magic, CACHE_MAGIC, __ATOMIC_RELEASE);
@@ -197,8 +216,81 @@ struct cache *cache_attach(void *mem, size_t size)
 	return c;
 }
 
+/* The abstract socket address of notify slot s of cache c. */
+static socklen_t notify_addr(const struct cache *c, int s,
+			     struct sockaddr_un *a)
+{
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1,
+		     "lb-backend/%016llx/%d",
+		     (unsigned long long)c->notify_token, s);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+int cache_notify_open(struct cache *c, int slot)
+{
+	struct sockaddr_un a;
+	socklen_t len;
+	int fd;
+
+	if (slot < 0 || slot >= CACHE_NOTIFY_SLOTS)
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	len = notify_addr(c, slot, &a);
+	if (bind(fd, (struct sockaddr *)&a, len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	notify_slot = slot;
+	notify_fd = fd;
+	return fd;
+}
+
+int cache_notify_drain(int fd)
+{
+	char b[16];
+	int n = 0;
+
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+/* Signal the slots a fill's end left pending (the lock released). */
+static void notify_flush(struct cache *c)
+{
+	struct sockaddr_un a;
+
+	if (notify_tx < 0)
+		notify_tx = socket(
+			AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	for (int w = 0; w < CACHE_NOTIFY_SLOTS / 64; w++)
+		while (notify_pending[w]) {
+			int s = w * 64 + __builtin_ctzll(notify_pending[w]);
+			socklen_t len = notify_addr(c, s, &a);
+
+			notify_pending[w] &= notify_pending[w] - 1;
+			/* a full queue already says "look again"; a slot
+			 * whose process is gone has no socket: both fine */
+			sendto(notify_tx, "", 0, MSG_DONTWAIT,
+			       (struct sockaddr *)&a, len);
+		}
+}
+
 static void wake_waiters(struct cache *c)
 {
+	for (int w = 0; w < CACHE_NOTIFY_SLOTS / 64; w++)
+		if (c->busy_mask[w]) {
+			notify_pending[w] |= c->busy_mask[w];
+			c->busy_mask[w] = 0;
+		}
 	__atomic_add_fetch(&c->fill_seq, 1, __ATOMIC_RELEASE);
 	/* not FUTEX_PRIVATE: the word is shared between processes.  A
 	 * waiter counts itself under the lock, which the caller holds. */
@@ -226,7 +318,13 @@ static int cache_lock(struct cache *c)
 
 static void cache_unlock(struct cache *c)
 {
+	int pending = 0;
+
 	pthread_mutex_unlock(&c->lock);
+	for (int w = 0; w < CACHE_NOTIFY_SLOTS / 64; w++)
+		pending |= notify_pending[w] != 0;
+	if (pending)
+		notify_flush(c);
 }
 
 static void lru_unlink(struct cache *c, uint32_t i)
@@ -574,6 +672,11 @@ static int get(struct cache *c, const void *key, size_t klen, uint64_t fill_ns,
 			if (pid_alive(e->owner) && now < e->deadline &&
 			    e->owner != self()) {
 				if (nowait) {
+					/* told when a fill ends */
+					if (notify_slot >= 0)
+						c->busy_mask[notify_slot / 64] |=
+							1ull
+							<< (notify_slot % 64);
 					ret = CACHE_BUSY;
 					break;
 				}

@@ -101,6 +101,20 @@ int cache_remove(struct cache *c, const void *key, size_t klen);
 /* Forget every stored value (fills in progress and pass-through markers
  * stay): how many were dropped, or -errno. */
 int cache_forget_all(struct cache *c);
+/*
+ * Event-loop waiters: a process that gets CACHE_BUSY from cache_get_nowait
+ * is told when a fill ends (any fill: it asks again) by a datagram on the
+ * socket cache_notify_open() returns, which it watches with epoll and
+ * empties with cache_notify_drain() (the number of datagrams read).  slot
+ * (below CACHE_NOTIFY_SLOTS) names the process among those that share the
+ * cache; the socket is an abstract Unix one named after the cache, and
+ * closes with the process.  A fill whose owner dies or overruns its
+ * deadline ends with no datagram: a waiter also asks again now and then.
+ */
+#define CACHE_NOTIFY_SLOTS 256
+int cache_notify_open(struct cache *c, int slot);
+int cache_notify_drain(int fd);
+
 /* Give up a fill: waiters wake and one of them fetches instead. */
 void cache_abort(struct cache *c, const struct cache_ticket *t, const void *key,
 		 size_t klen);

@@ -58,6 +58,7 @@ struct wsnap {
 	uint64_t ready, started, restarts, connections;
 	uint64_t hits, misses, evictions;
 	uint64_t origin_connects, origin_reused, origin_retries;
+	uint64_t fill_wakes;
 	struct worker_metrics m;
 	struct prom_proc proc;
 	bool proc_ok;
@@ -83,6 +84,7 @@ static void snap_worker(struct worker_slot *s, struct wsnap *w)
 	w->origin_connects = STAT_GET(s->origin_connects);
 	w->origin_reused = STAT_GET(s->origin_reused);
 	w->origin_retries = STAT_GET(s->origin_retries);
+	w->fill_wakes = STAT_GET(s->fill_wakes);
 	for (int i = 0; i < 6; i++)
 		w->m.responses[i] = STAT_GET(s->m.responses[i]);
 	w->m.response_bytes = STAT_GET(s->m.response_bytes);
@@ -103,6 +105,7 @@ enum wfield {
 	W_ORIGIN_CONNECTS,
 	W_ORIGIN_REUSED,
 	W_ORIGIN_RETRIES,
+	W_FILL_WAKES,
 	W_READY,
 	W_STARTED,
 	W_RESTARTS,
@@ -134,6 +137,9 @@ static const struct {
 	{ W_ORIGIN_RETRIES, "lb_backend_origin_retries_total", "counter",
 	  "Fetches retried on a new connection because the pooled one had "
 	  "been closed by the origin." },
+	{ W_FILL_WAKES, "lb_backend_fill_wakeups_total", "counter",
+	  "Times requests of this worker that waited for another worker's "
+	  "fetch of the same key were woken by the end of that fetch." },
 	{ W_READY, "lb_backend_worker_ready", "gauge",
 	  "1 once the worker accepts connections." },
 	{ W_STARTED, "lb_backend_worker_start_time_seconds", "gauge",
@@ -167,6 +173,8 @@ static double wvalue(const struct wsnap *w, enum wfield f)
 		return (double)w->origin_reused;
 	case W_ORIGIN_RETRIES:
 		return (double)w->origin_retries;
+	case W_FILL_WAKES:
+		return (double)w->fill_wakes;
 	case W_READY:
 		return (double)w->ready;
 	case W_STARTED:

@@ -502,6 +502,8 @@ void worker_run(const struct config *config, int listen_fd, int admin_fd,
 				rtier_tick(now);
 				continue;
 			}
+			if (jobs_notify_event(c))
+				continue;
 			if (accept_tag(c)) {
 				if (!draining)
 					on_accept(accept_tag(c) ==

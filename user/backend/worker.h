@@ -166,6 +166,9 @@ unsigned int jobs_pending(void);
 int jobs_wait_ms(void);
 /* Jobs not finished. */
 unsigned int jobs_busy(void);
+/* An epoll event whose data is tag: if it is the cache's notice that a
+ * fill ended, handle it and return 1, else 0. */
+int jobs_notify_event(const void *tag);
 /* After a round of epoll: start the fetches of new jobs (with the Redis
  * tier: run rounds until every job left waits on a Redis lookup).  Returns the connections answered since
  * the last call, linked through resume_next (their resume flag is set). */
