@@ -28,6 +28,8 @@
 #  5. The Redis tier: a Zipf stream over three hosts with and without
 #     --redis, origin fetches, hit ratios per tier and the latency of a
 #     local hit, a Redis hit and an origin fetch (backend_redis.sh).
+#  6. A fetch awaited in another worker: one key asked at once on many
+#     connections, one worker against two (fill_wait.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -443,6 +445,8 @@ for w in $hr_workers; do
 done
 echo
 "$here/backend_redis.sh" "$O"
+echo
+"$here/fill_wait.sh" "$O"
 # what was found out around these figures, kept by hand
 if [ -f "$top/bench/BACKEND.md" ]; then
 	echo
