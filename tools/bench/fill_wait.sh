@@ -22,6 +22,7 @@ ns=bbf$$
 cleanup() {
 	exec 2>/dev/null # the deaths of the servers are no news
 	bench_ns_down "$ns"
+	[ -z "${tmp:-}" ] || rm -rf "$tmp"
 }
 bench_traps
 

@@ -5,9 +5,9 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,11 +62,10 @@ struct cache {
 	struct cache_stats st;
 };
 
-/* This process's notify slot and socket (cache_notify_open), and the slots
- * to signal once the lock is released. */
+/* This process's notify slot (cache_notify_open), the socket it sends
+ * notices with, and the slots to signal once the lock is released. */
 static int notify_slot = -1;
-static int notify_fd = -1;
-static int notify_tx = -1; /* unbound: what this process sends with */
+static int notify_tx = -1; /* unbound */
 static uint64_t notify_pending[CACHE_NOTIFY_SLOTS / 64];
 
 static inline uint32_t *buckets(struct cache *c)
@@ -249,7 +248,6 @@ int cache_notify_open(struct cache *c, int slot)
 		return err;
 	}
 	notify_slot = slot;
-	notify_fd = fd;
 	return fd;
 }
 
@@ -268,15 +266,17 @@ static void notify_flush(struct cache *c)
 {
 	struct sockaddr_un a;
 
-	if (notify_tx < 0)
-		notify_tx = socket(
-			AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	for (int w = 0; w < CACHE_NOTIFY_SLOTS / 64; w++)
 		while (notify_pending[w]) {
 			int s = w * 64 + __builtin_ctzll(notify_pending[w]);
 			socklen_t len = notify_addr(c, s, &a);
 
 			notify_pending[w] &= notify_pending[w] - 1;
+			if (notify_tx < 0)
+				notify_tx = socket(AF_UNIX,
+						   SOCK_DGRAM | SOCK_NONBLOCK |
+							   SOCK_CLOEXEC,
+						   0);
 			/* a full queue already says "look again"; a slot
 			 * whose process is gone has no socket: both fine */
 			sendto(notify_tx, "", 0, MSG_DONTWAIT,
@@ -318,13 +318,8 @@ static int cache_lock(struct cache *c)
 
 static void cache_unlock(struct cache *c)
 {
-	int pending = 0;
-
 	pthread_mutex_unlock(&c->lock);
-	for (int w = 0; w < CACHE_NOTIFY_SLOTS / 64; w++)
-		pending |= notify_pending[w] != 0;
-	if (pending)
-		notify_flush(c);
+	notify_flush(c);
 }
 
 static void lru_unlink(struct cache *c, uint32_t i)
