@@ -27,6 +27,11 @@
  * measure instead of the frames.  Rate = frames counted by the sink / the
  * kernel's own run time of the call (duration x repeat), which holds none
  * of that fixed cost; the wall time of the call is kept to report it.
+ *
+ * A second pass, with the kernel's BPF run-time statistics on, takes the
+ * time of each run of the program that meets the frames: what the
+ * balancer itself costs per frame, against the floor's program, steadier
+ * than rates that the rest of the chain and the host's load move.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -396,7 +401,86 @@ struct flows_result {
 	struct bench_fig offered[MODE_MAX];
 	struct bench_fig fixed_ms[MODE_MAX];
 	struct bench_fig hit; /* the balancer's conntrack hits, % */
+	struct bench_fig prog_ns[MODE_MAX]; /* per run of m's program */
 };
+
+/* Modes whose program's own time is measured (the nftables mode's program
+ * only passes frames up). */
+static int timed_mode(enum mode m)
+{
+	return m == MODE_LB || m == MODE_FLOOR || m == MODE_SLOW;
+}
+
+/*
+ * The mean time of one run of mode m's program over about half a
+ * measurement's frames, in ns, from the kernel's BPF run-time statistics
+ * (which the caller has turned on).  The program that the generator's
+ * frames meet is the one counted: bench_slow's figure holds the balancer
+ * it tail-calls.
+ */
+static int prog_time(enum mode m, double *ns)
+{
+	struct bpf_prog_info a = {}, b = {};
+	int fd = mode_prog(m), err;
+	__u32 len = sizeof(a);
+	double run_s, wall_s, want;
+	uint32_t n;
+
+	want = o.secs * 0.5e9 / (warm_ns[m] > 0 ? warm_ns[m] : 1000);
+	n = want < MEASURE_MIN ? MEASURE_MIN :
+	    want > 50000000    ? 50000000 :
+				 (uint32_t)want;
+	err = lb_attach(fd);
+	if (err)
+		return err;
+	settle();
+	if (bpf_obj_get_info_by_fd(fd, &a, &len))
+		return -errno;
+	err = generate(n, &run_s, &wall_s);
+	if (err)
+		return err;
+	settle();
+	len = sizeof(b);
+	if (bpf_obj_get_info_by_fd(fd, &b, &len))
+		return -errno;
+	if (b.run_cnt <= a.run_cnt)
+		return -EPROTO;
+	*ns = (double)(b.run_time_ns - a.run_time_ns) /
+	      (double)(b.run_cnt - a.run_cnt);
+	return 0;
+}
+
+/*
+ * The programs' own time per frame, in a pass of its own after the rates:
+ * the statistics read the clock twice a run, which would slow the rates.
+ * Modes interleaved as in run_flows().
+ */
+static int prog_times(uint32_t nflows, struct flows_result *res)
+{
+	double v[MODE_MAX][MAX_RUNS];
+	int stats_fd, err = 0;
+
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		return -errno;
+	for (int r = 0; r < o.runs && !err; r++) {
+		for (int k = 0; k < MODE_MAX && !err; k++) {
+			int m = (r + k) % MODE_MAX;
+
+			if (timed_mode(m))
+				err = prog_time(m, &v[m][r]);
+			if (err)
+				bench_warn("%s, %u flows, program time: %s",
+					   mode_names[m], nflows,
+					   strerror(-err));
+		}
+	}
+	close(stats_fd);
+	for (int m = 0; m < MODE_MAX && !err; m++)
+		if (timed_mode(m))
+			bench_summarize(v[m], o.runs, &res->prog_ns[m]);
+	return err;
+}
 
 static int run_flows(uint32_t nflows, struct flows_result *res)
 {
@@ -448,7 +532,7 @@ static int run_flows(uint32_t nflows, struct flows_result *res)
 		bench_summarize(fx[m], o.runs, &res->fixed_ms[m]);
 	}
 	bench_summarize(h, o.runs, &res->hit);
-	return 0;
+	return prog_times(nflows, res);
 }
 
 /*
@@ -543,7 +627,30 @@ static void report(const struct flows_result *res, double lb_ns, double slow_ns)
 
 		printf("%s %u flows %.0f ns", i ? "," : "", o.flows[i], d);
 	}
-	printf(".\n\nFixed cost per test-run call (the call's wall time less "
+	printf(".\n\nTime in the XDP program per frame, ns, median of %d runs "
+	       "(min-max) of about %.1f s of frames each: the kernel's BPF "
+	       "run-time statistics, in a pass of its own after the rates "
+	       "above.  They read the clock twice a run, which every figure "
+	       "here holds, so the differences say the most.  (a) - (b) is "
+	       "what the balancer adds to the floor's work; (d) - (a) is "
+	       "the slower variant's fixed extra, %.0f ns without live "
+	       "frames, and shows that the figure sees a cost added to the "
+	       "balancer.\n\n",
+	       o.runs, o.secs * 0.5, slow_ns - lb_ns);
+	printf("| concurrent flows | (a) balancer | (b) floor | "
+	       "(d) slower balancer | (a) - (b) | (d) - (a) |\n");
+	printf("|---:|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < o.nflows; i++) {
+		const struct bench_fig *p = res[i].prog_ns;
+
+		printf("| %u |", o.flows[i]);
+		print_fig(&p[MODE_LB], 0);
+		print_fig(&p[MODE_FLOOR], 0);
+		print_fig(&p[MODE_SLOW], 0);
+		printf(" %.0f | %.0f |\n", p[MODE_LB].med - p[MODE_FLOOR].med,
+		       p[MODE_SLOW].med - p[MODE_LB].med);
+	}
+	printf("\nFixed cost per test-run call (the call's wall time less "
 	       "its run time, median over modes and runs), left out of every "
 	       "figure above:");
 	for (int i = 0; i < o.nflows; i++) {
