@@ -89,9 +89,9 @@ $(O)/%.skel.h: $(O)/bpf/%.bpf.o
 # ---------------------------------------------------------------- user/common
 # libcore: what every program shares, without libbpf (log, json, addr,
 # maglev, prom, rules, fsutil).  libcommon: libcore and the libbpf side
-# (dp.c: the datapath's maps; libbpf_log.c: libbpf's messages in our log).
+# (dp.c, ct4.c: the datapath's maps; libbpf_log.c: libbpf's messages in our log).
 COMMON_SRCS := $(wildcard user/common/*.c)
-COMMON_BPF_SRCS := user/common/dp.c user/common/libbpf_log.c
+COMMON_BPF_SRCS := user/common/dp.c user/common/ct4.c user/common/libbpf_log.c
 CORE_SRCS := $(filter-out $(COMMON_BPF_SRCS),$(COMMON_SRCS))
 COMMON_OBJS := $(COMMON_SRCS:user/common/%.c=$(O)/common/%.o)
 CORE_OBJS := $(CORE_SRCS:user/common/%.c=$(O)/common/%.o)

@@ -19,6 +19,7 @@
 #include "parse.bpf.h"
 #include "encap.bpf.h"
 #include "icmp.bpf.h"
+#include "ct4.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -90,12 +91,19 @@ static __always_inline int lb_vip_get(const union lb_addr *dst, __be16 port,
 	return 1;
 }
 
-/* The VIP of a flow's destination port, else of its address's port 0. */
-static __always_inline int lb_find_vip(const struct lb_flow *f,
-				       struct lb_vip *out)
+/* The VIP of pkt's flow's destination port, else of its address's port 0,
+ * into *out: 1 if there is one.  Sets pkt->ct4 for an IPv4 flow to a VIP
+ * of its destination port. */
+static __always_inline int lb_find_vip(struct lb_pkt *pkt, struct lb_vip *out)
 {
-	return lb_vip_get(&f->dst, f->dport, f->proto, f->family, out) ||
-	       lb_vip_get(&f->dst, 0, f->proto, f->family, out);
+	const struct lb_flow *f = &pkt->flow;
+
+	if (lb_vip_get(&f->dst, f->dport, f->proto, f->family, out)) {
+		pkt->ct4 = f->family == LB_FAMILY_V4;
+		return 1;
+	}
+	pkt->ct4 = 0;
+	return lb_vip_get(&f->dst, 0, f->proto, f->family, out);
 }
 
 static __always_inline int lb_backend_ok(const struct lb_backend *be,
@@ -126,41 +134,69 @@ static __always_inline int lb_backend_keeps(const struct lb_backend *be,
 }
 
 /*
- * The flow's entry in the connection table of its family; k4 is the
- * lb_conntrack4 key of an IPv4 flow.  The verifier inlines a map lookup
- * only at a call site that sees one map, and clang would merge the two
- * calls into one that takes either map.  An asm statement after the IPv4
- * call keeps them apart; it is an instruction that does nothing but is
- * not dropped by the JIT (a move of a register to itself would be, and
- * two line-info records at one machine address make bpftool's dump give
- * up on source lines).
+ * The flow's connection-table entry, into *c: 1 if there is one.  An IPv4
+ * flow to a VIP of one port is in lb_ct4 (r says where), any other in the
+ * kernel's table of its family (k4: its lb_conntrack4 key).  The verifier
+ * inlines a map lookup only at a call site that sees one map, and clang
+ * would merge the two calls into one that takes either map.  An asm
+ * statement after the IPv4 call keeps them apart; it is an instruction
+ * that does nothing but is not dropped by the JIT (a move of a register
+ * to itself would be, and two line-info records at one machine address
+ * make bpftool's dump give up on source lines).
  */
-static __always_inline struct lb_conn *lb_ct_lookup(const struct lb_flow *f,
-						    const struct lb_flow4 *k4)
+static __always_inline int lb_ct_lookup(const struct lb_pkt *pkt,
+					const struct lb_vip *vip, __u64 seed,
+					const struct lb_flow4 *k4,
+					struct lb_ct4_ref *r, struct lb_conn *c)
 {
-	struct lb_conn *c;
+	const struct lb_flow *f = &pkt->flow;
+	struct lb_conn *e;
 
+	if (pkt->ct4)
+		return lb_ct4_find(lb_ct4_key(f->src.v4, f->sport, vip->vip_id),
+				   seed, r, c);
 	if (f->family == LB_FAMILY_V4) {
-		c = bpf_map_lookup_elem(&lb_conntrack4, k4);
-		asm volatile("if %0 == 0 goto +0" : "+r"(c));
+		e = bpf_map_lookup_elem(&lb_conntrack4, k4);
+		asm volatile("if %0 == 0 goto +0" : "+r"(e));
 	} else {
-		c = bpf_map_lookup_elem(&lb_conntrack, f);
+		e = bpf_map_lookup_elem(&lb_conntrack, f);
 	}
-	return c;
+	if (!e)
+		return 0;
+	*c = *e;
+	return 1;
 }
 
-static __always_inline void lb_ct_update(const struct lb_flow *f,
+/* Remember the flow: c in the table lb_ct_lookup() looked in. */
+static __always_inline void lb_ct_update(const struct lb_pkt *pkt,
 					 const struct lb_flow4 *k4,
-					 const struct lb_conn *c, __u64 flags)
+					 struct lb_ct4_ref *r,
+					 const struct lb_conn *c, __u64 flags,
+					 struct lb_stats_block *st)
 {
+	const struct lb_flow *f = &pkt->flow;
 	long err;
 
-	if (f->family == LB_FAMILY_V4) {
+	if (pkt->ct4) {
+		if (lb_ct4_write(r, c->backend_id, c->backend_gen))
+			lb_stat(st, LB_STAT_CT_EVICT, 0);
+	} else if (f->family == LB_FAMILY_V4) {
 		err = bpf_map_update_elem(&lb_conntrack4, k4, c, flags);
 		asm volatile("%0 |= 0" : "+r"(err)); /* as in lb_ct_lookup */
 	} else {
 		bpf_map_update_elem(&lb_conntrack, f, c, flags);
 	}
+}
+
+/* Whether remembered entry c was made for backend be as it is now (lb_ct4
+ * keeps the low bits of the generation). */
+static __always_inline int lb_gen_is(const struct lb_pkt *pkt,
+				     const struct lb_backend *be,
+				     const struct lb_conn *c)
+{
+	if (pkt->ct4)
+		return (be->gen & LB_CT4_GEN_MASK) == c->backend_gen;
+	return be->gen == c->backend_gen;
 }
 
 /* The backend id in slot of a VIP's Maglev table (LB_BACKEND_NONE if the
@@ -199,22 +235,22 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 {
 	int syn = pkt->flow.proto == IPPROTO_TCP &&
 		  (pkt->tcp_flags & TCP_FLAG_SYN);
+	struct lb_conn cb, *conn = &cb;
+	struct lb_ct4_ref r = {};
 	struct lb_backend *be;
-	struct lb_conn *conn;
 	struct lb_flow4 k4;
 	struct lb_conn nc;
 	void *table;
 	__u32 hash, id;
 
-	if (pkt->flow.family == LB_FAMILY_V4)
+	if (pkt->flow.family == LB_FAMILY_V4 && !pkt->ct4)
 		lb_flow4_of(&pkt->flow, &k4);
 	if (!syn) {
-		conn = lb_ct_lookup(&pkt->flow, &k4);
-		if (conn) {
+		if (lb_ct_lookup(pkt, vip, cfg->hash_seed, &k4, &r, conn)) {
 			id = conn->backend_id;
 			be = bpf_map_lookup_elem(&lb_backends, &id);
 			if (be && lb_backend_keeps(be, vip) &&
-			    be->gen == conn->backend_gen) {
+			    lb_gen_is(pkt, be, conn)) {
 				lb_stat(st, LB_STAT_CT_HIT, 0);
 				if (lb_needs_hash(vip, be))
 					*hash_out = lb_hash_flow(
@@ -247,9 +283,10 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		if (syn) {
 			/* only a remembered flow that the table now sends
 			 * elsewhere is written, as a whole (BPF_EXIST) */
-			conn = lb_ct_lookup(&pkt->flow, &k4);
-			if (!conn || (conn->backend_id == id &&
-				      conn->backend_gen == be->gen))
+			if (!lb_ct_lookup(pkt, vip, cfg->hash_seed, &k4, &r,
+					  conn) ||
+			    (conn->backend_id == id &&
+			     lb_gen_is(pkt, be, conn)))
 				goto out;
 			flags = BPF_EXIST;
 		}
@@ -259,7 +296,7 @@ lb_pick_backend(struct lb_pkt *pkt, const struct lb_vip *vip,
 		 * bpf_ktime_get_ns() reads the clock source: only explain
 		 * reads it, and a tick's precision is plenty there */
 		nc.created_ns = bpf_ktime_get_coarse_ns();
-		lb_ct_update(&pkt->flow, &k4, &nc, flags);
+		lb_ct_update(pkt, &k4, &r, &nc, flags, st);
 	}
 out:
 	*id_out = id;
@@ -459,7 +496,7 @@ static __always_inline int lb_icmp_too_big(struct xdp_md *ctx,
 	    inner.flow.dst.v6[2] != pkt->flow.dst.v6[2] ||
 	    inner.flow.dst.v6[3] != pkt->flow.dst.v6[3])
 		return -LB_STAT_DROP_ICMP_VIP_MISMATCH;
-	if (!lb_find_vip(&inner.flow, &vip))
+	if (!lb_find_vip(&inner, &vip))
 		return -LB_STAT_DROP_NO_BACKEND;
 
 	/* the pick uses the quoted flow; the rewrite, the length checks and
@@ -564,7 +601,7 @@ int lb_xdp(struct xdp_md *ctx)
 
 	if (pkt.flow.proto != IPPROTO_TCP && pkt.flow.proto != IPPROTO_UDP)
 		goto pass;
-	if (!lb_find_vip(&pkt.flow, &vip))
+	if (!lb_find_vip(&pkt, &vip))
 		goto pass;
 	cfg = bpf_map_lookup_elem(&lb_config, &zero);
 	if (!cfg)

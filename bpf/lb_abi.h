@@ -17,12 +17,13 @@
 #include <linux/types.h>
 #endif
 
-#define LB_ABI_VERSION 4
+#define LB_ABI_VERSION 5
 /* The oldest pinned layout whose connection table lbd can carry over
  * (layouts 1 and 2 keep every flow in lb_conntrack under a struct lb_flow;
- * lbd moves the IPv4 ones to lb_conntrack4 under a struct lb_flow4).
- * Layout 3 is today's but for lb_stats, which held a counter per entry
- * where 4 holds one block of all counters per CPU. */
+ * lbd moves the IPv4 ones to lb_ct4 or lb_conntrack4).  Layout 3 held a
+ * counter per entry of lb_stats, where 4 holds one block of all counters
+ * per CPU; 5 adds lb_ct4 (IPv4 flows to a VIP of one port, which 3 and 4
+ * keep in lb_conntrack4) and the counter conntrack_evict. */
 #define LB_ABI_MIGRATE_FROM 1
 
 /* Map sizes (the connection table size is a load-time setting). */
@@ -216,6 +217,106 @@ struct lb_conn {
 };
 _Static_assert(sizeof(struct lb_conn) == 16, "lb_conn layout");
 
+/*
+ * lb_ct4: the connection table of IPv4 flows to VIPs of one port (flows to
+ * a VIP of every port, and IPv6 flows, stay in lb_conntrack4 and
+ * lb_conntrack).  An array of lines of LB_CT4_WAYS words; its live part is
+ * the first 2^bits lines (struct lb_ct4_state), which lbd sizes to the
+ * flows it holds, so that the lines of the live flows stay few.
+ *
+ * A flow's key (source address, source port, VIP id: LB_CT4_KEY_BITS) is
+ * mixed with the seed by a bijection, x = lb_ct4_mix(key ^ seed); the
+ * flow's line is x's low bits, and its word holds x >> LB_CT4_MIN_BITS, so
+ * that line and word give back x, and so the key, exactly, at every live
+ * size from 2^LB_CT4_MIN_BITS lines up.
+ *
+ * Word: [63:18] x >> LB_CT4_MIN_BITS, [17] valid, [16] ref (a packet found
+ * it since lbd's last sweep), [15:14] the backend's generation (low bits),
+ * [13:0] the backend's id.  0 is an empty word.  Every write is a
+ * compare-and-swap of one whole word: no reader sees half an entry.
+ *
+ * While lbd resizes the live part, old_bits is the size entries are moved
+ * from: a reader looks in the line of old_bits and then in the line of
+ * bits; a new flow goes to the line of bits.  lbd copies an entry to its
+ * new line before it clears the old word, so that a reader finds one of
+ * the two.
+ */
+#define LB_CT4_WAYS 8
+#define LB_CT4_MIN_BITS 12 /* 4096 lines: 32768 flows, 256 KiB */
+#define LB_CT4_MAX_BITS 21 /* 2 Mi lines: 16 Mi flows, 128 MiB */
+#define LB_CT4_KEY_BITS 58
+#define LB_CT4_KEY_MASK ((1ULL << LB_CT4_KEY_BITS) - 1)
+#define LB_CT4_TAG_SHIFT 18
+#define LB_CT4_VALID (1ULL << 17)
+#define LB_CT4_REF (1ULL << 16)
+#define LB_CT4_GEN_SHIFT 14
+#define LB_CT4_GEN_MASK 3U
+#define LB_CT4_ID_MASK 0x3fffU
+_Static_assert(LB_MAX_BACKENDS - 1 <= LB_CT4_ID_MASK, "lb_ct4 backend id");
+_Static_assert(LB_MAX_VIPS <= 1024, "lb_ct4 key holds 10 bits of VIP id");
+_Static_assert(LB_CT4_KEY_BITS - LB_CT4_MIN_BITS + LB_CT4_TAG_SHIFT == 64,
+	       "lb_ct4 word");
+
+/* Lines of lb_ct4 for a connection table of n flows: a power of two, at
+ * most half full with n flows, within the limits above. */
+#define LB_CT4_LINES_RAW(n) (((n) + LB_CT4_WAYS / 2 - 1) / (LB_CT4_WAYS / 2))
+#define LB_CT4_LINES(n)                                   \
+	(LB_CT4_LINES_RAW(n) <= (1U << LB_CT4_MIN_BITS) ? \
+		 (1U << LB_CT4_MIN_BITS) :                \
+	 LB_CT4_LINES_RAW(n) >= (1U << LB_CT4_MAX_BITS) ? \
+		 (1U << LB_CT4_MAX_BITS) :                \
+		 (2U << (31 - __builtin_clz(LB_CT4_LINES_RAW(n) - 1))))
+
+struct lb_ct4_line {
+	__u64 w[LB_CT4_WAYS];
+};
+
+/* lb_ct4_state value (one entry), written by lbd as one 8-byte word. */
+struct lb_ct4_state {
+	__u32 bits; /* live part: 2^bits lines */
+	__u32 old_bits; /* == bits, except while lbd moves entries */
+};
+
+/* The key of an IPv4 flow (addresses and ports in network order). */
+static inline __attribute__((always_inline)) __u64
+lb_ct4_key(__be32 src, __be16 sport, __u32 vip_id)
+{
+	return ((__u64)src << 26) | ((__u64)sport << 10) | (vip_id & 0x3ff);
+}
+
+/* A bijection of LB_CT4_KEY_BITS-bit words: shifts of at least half the
+ * width and multiplies by odd numbers, both invertible modulo 2^58. */
+#define LB_CT4_MUL1 0x2545f4914f6cdd1dULL
+#define LB_CT4_MUL2 0x9e3779b97f4a7c15ULL
+static inline __attribute__((always_inline)) __u64 lb_ct4_mix(__u64 k,
+							      __u64 seed)
+{
+	__u64 x = (k ^ seed) & LB_CT4_KEY_MASK;
+
+	x ^= x >> 29;
+	x = (x * LB_CT4_MUL1) & LB_CT4_KEY_MASK;
+	x ^= x >> 29;
+	x = (x * LB_CT4_MUL2) & LB_CT4_KEY_MASK;
+	x ^= x >> 29;
+	return x;
+}
+
+/* The word of mixed key x for a backend. */
+static inline __attribute__((always_inline)) __u64
+lb_ct4_word(__u64 x, __u32 id, __u32 gen)
+{
+	return ((x >> LB_CT4_MIN_BITS) << LB_CT4_TAG_SHIFT) | LB_CT4_VALID |
+	       ((__u64)(gen & LB_CT4_GEN_MASK) << LB_CT4_GEN_SHIFT) |
+	       (id & LB_CT4_ID_MASK);
+}
+
+/* Whether word w holds mixed key x. */
+static inline __attribute__((always_inline)) int lb_ct4_holds(__u64 w, __u64 x)
+{
+	return (w & LB_CT4_VALID) &&
+	       (w >> LB_CT4_TAG_SHIFT) == (x >> LB_CT4_MIN_BITS);
+}
+
 /* lb_config value (a single entry, index 0), written by lbd. */
 struct lb_config {
 	__u64 hash_seed; /* the same on every LB of a fleet */
@@ -256,6 +357,8 @@ _Static_assert(sizeof(struct lb_counter) == 16, "lb_counter layout");
 	X(LB_STAT_CT_MISS, "conntrack_miss")                        \
 	/* remembered backend unusable: re-hashed */                \
 	X(LB_STAT_CT_STALE, "conntrack_stale")                      \
+	/* a remembered flow made room for a new one */             \
+	X(LB_STAT_CT_EVICT, "conntrack_evict")                      \
 	/* echo requests to a VIP answered */                       \
 	X(LB_STAT_ICMP_ECHO, "icmp_echo_reply")                     \
 	/* ICMP too-big sent on to the flow's backend */            \
@@ -342,6 +445,8 @@ _Static_assert(sizeof(struct lb_decap_addr) == 4, "lb_decap_addr layout");
 	X(maglev, "lb_maglev")         \
 	X(conntrack, "lb_conntrack")   \
 	X(conntrack4, "lb_conntrack4") \
+	X(ct4, "lb_ct4")               \
+	X(ct4_state, "lb_ct4_state")   \
 	X(config, "lb_config")         \
 	X(stats, "lb_stats")           \
 	X(vip_stats, "lb_vip_stats")   \

@@ -84,6 +84,26 @@ struct {
 	__type(value, struct lb_conn);
 } lb_conntrack4 SEC(".maps");
 
+/* IPv4 flows to VIPs of one port (see struct lb_ct4_line): the loader
+ * sizes it with the connection table, lbd sizes its live part.  Both are
+ * mmapable, so that lbd reads and writes words in place, and a line of
+ * an mmapable array starts on a cache line. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, LB_CT4_LINES(LB_CT_DEFAULT_SIZE));
+	__type(key, __u32);
+	__type(value, struct lb_ct4_line);
+} lb_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_ct4_state);
+} lb_ct4_state SEC(".maps");
+
 /* Settings that lbd owns (seed, own MAC, encap sources): one entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -68,7 +68,8 @@ struct lb_pkt {
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class */
 	__u8 df; /* IPv4 don't-fragment bit */
 	__u8 icmp_err; /* an ICMP error, forwarded for the flow it quotes */
-	__u8 pad[2];
+	__u8 ct4; /* an IPv4 flow to a VIP of one port: remembered in lb_ct4 */
+	__u8 pad;
 };
 
 /* Ethernet and up to LB_MAX_VLAN_TAGS 802.1Q/802.1ad tags. */

@@ -129,6 +129,7 @@ int fx_load(struct lb **skelp, uint32_t ct_size, struct tvip **vips, size_t n)
 		return -errno;
 	bpf_map__set_max_entries(skel->maps.lb_conntrack, ct_size);
 	bpf_map__set_max_entries(skel->maps.lb_conntrack4, ct_size);
+	bpf_map__set_max_entries(skel->maps.lb_ct4, LB_CT4_LINES(ct_size));
 	err = lb__load(skel);
 	if (err)
 		return err;
@@ -140,6 +141,8 @@ int fx_load(struct lb **skelp, uint32_t ct_size, struct tvip **vips, size_t n)
 	dp.maglev = bpf_map__fd(skel->maps.lb_maglev);
 	dp.conntrack = bpf_map__fd(skel->maps.lb_conntrack);
 	dp.conntrack4 = bpf_map__fd(skel->maps.lb_conntrack4);
+	dp.ct4 = bpf_map__fd(skel->maps.lb_ct4);
+	dp.ct4_state = bpf_map__fd(skel->maps.lb_ct4_state);
 	dp.config = bpf_map__fd(skel->maps.lb_config);
 	dp.stats = bpf_map__fd(skel->maps.lb_stats);
 	dp.vip_stats = bpf_map__fd(skel->maps.lb_vip_stats);

@@ -2,9 +2,10 @@
 /*
  * fix_layout.c - the map layouts as the datapath reads them, with keys and
  * tables written byte for byte here rather than through the helpers under
- * test: IPv4 flows in lb_conntrack4 under a 16-byte key, Maglev tables of
- * 16-bit backend ids 32 to a value; and a SYN flood that must not evict
- * established flows.
+ * test: IPv4 flows to a VIP of one port as one word of lb_ct4, to a VIP of
+ * every port in lb_conntrack4 under a 16-byte key, Maglev tables of 16-bit
+ * backend ids 32 to a value; lb_ct4's resize and sweep; and a SYN flood
+ * that must not evict established flows.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,48 +46,85 @@ static int run_tcp(const struct pkt_spec *s, uint32_t *be_id)
 	return 0;
 }
 
-/* 192.0.2.230:45000 -> 203.0.113.10:80, TCP, as lb_conntrack4's key */
-static const uint8_t key4_a[16] = { 192,  0,	2,    230,  203, 0, 113, 10,
-				    0xaf, 0xc8, 0x00, 0x50, 6,	 0, 0,	 0 };
-/* 192.0.2.231:45001 -> 203.0.113.10:80, TCP */
-static const uint8_t key4_b[16] = { 192,  0,	2,    231,  203, 0, 113, 10,
-				    0xaf, 0xc9, 0x00, 0x50, 6,	 0, 0,	 0 };
+/*
+ * Golden lb_ct4 words (seed FX_SEED, v4_tcp's VIP id 0, a live part of
+ * 4096 lines): the line and the bits above the word's value.
+ */
+#define CT4_A_LINE 1823 /* 192.0.2.230:45000 -> 203.0.113.10:80 */
+#define CT4_A_TAG 0xfc63cf57a6840000ULL
+#define CT4_B_LINE 214 /* 192.0.2.231:45001 -> 203.0.113.10:80 */
+#define CT4_B_TAG 0x75716f26dae80000ULL
+
+/* 192.0.2.232:45003 -> 203.0.113.20:8080, TCP (v4_all: every port), as
+ * lb_conntrack4's key */
+static const uint8_t key4_all[16] = { 192,  0,	  2,	232,  203, 0, 113, 20,
+				      0xaf, 0xcb, 0x1f, 0x90, 6,   0, 0,   0 };
+
+/* The word of line that has tag, else 0. */
+static uint64_t ct4_word(uint32_t line, uint64_t tag)
+{
+	struct lb_ct4_line l;
+
+	if (bpf_map_lookup_elem(dp.ct4, &line, &l))
+		return 0;
+	for (int i = 0; i < LB_CT4_WAYS; i++)
+		if ((l.w[i] & ~((1ULL << LB_CT4_TAG_SHIFT) - 1)) == tag)
+			return l.w[i];
+	return 0;
+}
 
 static void test_conntrack4(void)
 {
 	struct lb_flow f6 = {};
 	struct lb_conn c = {};
 	struct pkt_spec s;
-	uint32_t id = 0, y = fx_be_id(&v4_tcp, Y);
-	uint64_t hits;
+	uint32_t id = 0, y = fx_be_id(&v4_tcp, Y), line = CT4_B_LINE;
+	struct lb_ct4_line l;
+	uint64_t hits, w;
 
-	/* a miss: the ACK that opens the flow writes the 16-byte key */
+	/* a miss: the ACK that opens the flow writes one word, used */
 	spec_tcp(&s, 4, "192.0.2.230", "203.0.113.10", 45000, 80, 0x10);
 	if (run_tcp(&s, &id)) {
-		t_fail("conntrack4_miss_writes_compact_key", "not forwarded");
+		t_fail("ct4_opening_ack_writes_one_word", "not forwarded");
 	} else {
-		int e = bpf_map_lookup_elem(dp.conntrack4, key4_a, &c);
-
-		T_CHECK("conntrack4_miss_writes_compact_key",
-			!e && c.backend_id == id,
-			"lookup: %s, entry names backend %u, packet went to %u",
-			e ? strerror(errno) : "found", c.backend_id, id);
+		w = ct4_word(CT4_A_LINE, CT4_A_TAG);
+		T_CHECK("ct4_opening_ack_writes_one_word",
+			(w & (LB_CT4_VALID | LB_CT4_REF)) ==
+					(LB_CT4_VALID | LB_CT4_REF) &&
+				(w & LB_CT4_ID_MASK) == id,
+			"line %u holds %#llx, packet went to %u", CT4_A_LINE,
+			(unsigned long long)w, id);
 	}
 
-	/* a hit: an entry written under the 16-byte key names Y while the
-	 * table names X only */
-	c.backend_id = y;
-	c.backend_gen = 1;
-	c.created_ns = 0;
+	/* a hit: a word written here names Y while the table names X only */
 	fx_only_backend(&v4_tcp, X);
-	bpf_map_update_elem(dp.conntrack4, key4_b, &c, BPF_ANY);
+	bpf_map_lookup_elem(dp.ct4, &line, &l);
+	l.w[LB_CT4_WAYS - 1] = CT4_B_TAG | LB_CT4_VALID |
+			       (1ULL << LB_CT4_GEN_SHIFT) | y;
+	bpf_map_update_elem(dp.ct4, &line, &l, BPF_ANY);
 	hits = fx_stat(LB_STAT_CT_HIT);
 	spec_tcp(&s, 4, "192.0.2.231", "203.0.113.10", 45001, 80, 0x10);
-	T_CHECK("conntrack4_hit_from_compact_key",
+	T_CHECK("ct4_hit_from_word",
 		!run_tcp(&s, &id) && id == y &&
-			fx_stat(LB_STAT_CT_HIT) == hits + 1,
-		"went to backend %u, want %u (%s)", id, y, Y);
+			fx_stat(LB_STAT_CT_HIT) == hits + 1 &&
+			(ct4_word(CT4_B_LINE, CT4_B_TAG) & LB_CT4_REF),
+		"went to backend %u, want %u (%s), or the hit did not mark "
+		"the word",
+		id, y, Y);
 	fx_only_backend(&v4_tcp, NULL);
+
+	/* a VIP of every port keeps its flows under the 16-byte key */
+	spec_tcp(&s, 4, "192.0.2.232", "203.0.113.20", 45003, 8080, 0x10);
+	{
+		struct pkt in, out;
+
+		pkt_build(&s, &in);
+		T_CHECK("conntrack4_every_port_vip_compact_key",
+			fx_run(fx_prog_fd, &in, &out) == XDP_TX &&
+				!bpf_map_lookup_elem(dp.conntrack4, key4_all,
+						     &c),
+			"no entry under the flow's 16-byte key");
+	}
 
 	/* an IPv6 flow keeps its 40-byte key in lb_conntrack */
 	spec_tcp(&s, 6, "2001:db8:c::230", "2001:db8:f::10", 45002, 80, 0x10);
@@ -101,6 +139,146 @@ static void test_conntrack4(void)
 			!bpf_map_lookup_elem(dp.conntrack, &f6, &c) &&
 			c.backend_id == id,
 		"no entry under the IPv6 flow's key in lb_conntrack");
+}
+
+/*
+ * lb_ct4's upkeep: CT4_FLOWS flows opened on Y, the Maglev table then
+ * naming X only: a flow that lost its word goes to X.
+ */
+#define CT4_FLOWS 3000
+
+static void ct4_flow(int i, struct pkt_spec *s, uint8_t flags)
+{
+	char src[32];
+
+	snprintf(src, sizeof(src), "10.77.%d.%d", i / 250, 1 + i % 250);
+	spec_tcp(s, 4, src, "203.0.113.10", (uint16_t)(20000 + i), 80, flags);
+}
+
+/* Flows [from, to) sent once more; how many went to be_id. */
+static int ct4_send(int from, int to, uint32_t be_id)
+{
+	struct pkt_spec s;
+	uint32_t id;
+	int n = 0;
+
+	for (int i = from; i < to; i++) {
+		ct4_flow(i, &s, 0x10);
+		if (!run_tcp(&s, &id) && id == be_id)
+			n++;
+	}
+	return n;
+}
+
+static void ct4_state_set(uint32_t bits, uint32_t old_bits)
+{
+	struct lb_ct4_state st = { bits, old_bits };
+	uint32_t zero = 0;
+
+	bpf_map_update_elem(dp.ct4_state, &zero, &st, BPF_ANY);
+}
+
+static void test_ct4_upkeep(void)
+{
+	uint32_t y = fx_be_id(&v4_tcp, Y);
+	struct lb_ct4_resize_result rr;
+	struct lb_ct4_sweep_result sr;
+	struct lb_ct4_state st;
+	uint32_t from = 0, to = 0;
+	uint64_t evicted;
+	int n, err;
+
+	fx_only_backend(&v4_tcp, Y);
+	ct4_send(0, CT4_FLOWS, y);
+	fx_only_backend(&v4_tcp, X);
+
+	/* halfway through a resize (the size in the state, the words still
+	 * in their old lines) every flow is still found */
+	ct4_state_set(LB_CT4_MIN_BITS + 1, LB_CT4_MIN_BITS);
+	n = ct4_send(0, CT4_FLOWS, y);
+	T_CHECK("ct4_found_in_old_line_during_resize", n == CT4_FLOWS,
+		"%d of %d flows stayed on their backend", n, CT4_FLOWS);
+	/* lbd's rule finishes a resize left half done, before anything */
+	err = lb_dp_ct4_fit(&dp, 0, 0, UINT64_MAX, &rr, &from, &to);
+	n = ct4_send(0, CT4_FLOWS, y);
+	T_CHECK("ct4_half_done_resize_finished",
+		err == 0 && !lb_dp_ct4_state(&dp, &st) &&
+			st.bits == LB_CT4_MIN_BITS + 1 &&
+			st.old_bits == st.bits && n == CT4_FLOWS,
+		"fit: %d, state %u/%u, %d of %d flows stayed", err, st.bits,
+		st.old_bits, n, CT4_FLOWS);
+
+	/* the rule: grow when evictions pass one lookup in 256, shrink
+	 * below an eighth full */
+	err = lb_dp_ct4_fit(&dp, 3, 1000, UINT64_MAX, &rr, &from, &to);
+	T_CHECK("ct4_fit_few_evictions_keep_size", err == 0,
+		"3 evictions in 1000 lookups: %d", err);
+	err = lb_dp_ct4_fit(&dp, 4, 1000, UINT64_MAX, &rr, &from, &to);
+	T_CHECK("ct4_fit_evictions_grow",
+		err == 1 && from == LB_CT4_MIN_BITS + 1 &&
+			to == LB_CT4_MIN_BITS + 2 && !rr.dropped,
+		"4 evictions in 1000 lookups: %d (%u -> %u)", err, from, to);
+	err = lb_dp_ct4_fit(&dp, 0, 0, 1000, &rr, &from, &to);
+	T_CHECK("ct4_fit_sparse_shrinks",
+		err == 1 && to == LB_CT4_MIN_BITS + 1 && !rr.dropped &&
+			ct4_send(0, CT4_FLOWS, y) == CT4_FLOWS,
+		"1000 flows kept in %u words: %d (%u -> %u)",
+		LB_CT4_WAYS << (LB_CT4_MIN_BITS + 2), err, from, to);
+
+	err = lb_dp_ct4_resize(&dp, LB_CT4_MIN_BITS + 2, &rr);
+	n = ct4_send(0, CT4_FLOWS, y);
+	T_CHECK("ct4_grow_keeps_flows",
+		!err && !lb_dp_ct4_state(&dp, &st) &&
+			st.bits == LB_CT4_MIN_BITS + 2 &&
+			st.old_bits == st.bits && rr.moved > CT4_FLOWS / 4 &&
+			!rr.dropped && n == CT4_FLOWS,
+		"resize: %s, %llu moved, %llu dropped; %d of %d flows stayed",
+		strerror(-err), (unsigned long long)rr.moved,
+		(unsigned long long)rr.dropped, n, CT4_FLOWS);
+
+	err = lb_dp_ct4_resize(&dp, LB_CT4_MIN_BITS, &rr);
+	n = ct4_send(0, CT4_FLOWS, y);
+	T_CHECK("ct4_shrink_keeps_flows",
+		!err && !lb_dp_ct4_state(&dp, &st) &&
+			st.bits == LB_CT4_MIN_BITS && !rr.dropped &&
+			n == CT4_FLOWS,
+		"resize: %s, %llu moved, %llu dropped; %d of %d flows stayed",
+		strerror(-err), (unsigned long long)rr.moved,
+		(unsigned long long)rr.dropped, n, CT4_FLOWS);
+
+	T_CHECK("ct4_resize_refuses_bad_size",
+		lb_dp_ct4_resize(&dp, LB_CT4_MIN_BITS - 1, &rr) == -ERANGE &&
+			lb_dp_ct4_resize(&dp, 31, &rr) == -ERANGE &&
+			!lb_dp_ct4_state(&dp, &st) &&
+			st.bits == LB_CT4_MIN_BITS,
+		"a size out of range was not refused");
+
+	/* two sweeps: the first marks every word unused, the half of the
+	 * flows that sends again in between survives the second */
+	err = lb_dp_ct4_sweep(&dp, &sr);
+	ct4_send(0, CT4_FLOWS / 2, y);
+	err = err ? err : lb_dp_ct4_sweep(&dp, &sr);
+	n = ct4_send(0, CT4_FLOWS, y);
+	T_CHECK("ct4_sweep_forgets_idle_flows",
+		!err && sr.freed >= CT4_FLOWS / 2 && n == CT4_FLOWS / 2,
+		"sweep: %s, %llu freed; %d flows stayed, want %d",
+		strerror(-err), (unsigned long long)sr.freed, n, CT4_FLOWS / 2);
+
+	/* more flows than the live part has words: new ones evict, and say
+	 * so; the flows just opened are there */
+	evicted = fx_stat(LB_STAT_CT_EVICT);
+	fx_only_backend(&v4_tcp, Y);
+	ct4_send(0, 40000, y);
+	fx_only_backend(&v4_tcp, X);
+	n = ct4_send(39900, 40000, y);
+	T_CHECK("ct4_full_table_evicts_counted",
+		fx_stat(LB_STAT_CT_EVICT) > evicted && n == 100,
+		"%llu evictions, %d of the last 100 flows stayed",
+		(unsigned long long)(fx_stat(LB_STAT_CT_EVICT) - evicted), n);
+	fx_only_backend(&v4_tcp, NULL);
+	/* two sweeps with no packet between forget them all */
+	lb_dp_ct4_sweep(&dp, &sr);
+	lb_dp_ct4_sweep(&dp, &sr);
 }
 
 /*
@@ -343,6 +521,7 @@ void fx_layout_tests(uint32_t ct_size)
 {
 	test_stats_block();
 	test_conntrack4();
+	test_ct4_upkeep();
 	test_maglev_u16();
 	test_syn_flood(ct_size);
 }

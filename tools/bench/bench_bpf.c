@@ -376,6 +376,8 @@ static int ct_clear(void)
 {
 	int err = ct_clear_map(lb.dp.conntrack4);
 
+	if (!err)
+		err = lb_dp_ct4_clear(&lb.dp);
 	return err ? err : ct_clear_map(lb.dp.conntrack);
 }
 
@@ -466,7 +468,14 @@ static int fill_table(int ncpu)
 {
 	struct filler f[MAX_THREADS] = {};
 	uint32_t size = bpf_map__max_entries(lb.skel->maps.lb_conntrack);
-	int err = 0;
+	struct lb_ct4_resize_result r;
+	int err;
+
+	/* lb_ct4 as lbd grows it when a table this full evicts: to all of
+	 * its map */
+	err = lb_dp_ct4_resize(&lb.dp, lb_dp_ct4_max_bits(&lb.dp), &r);
+	if (err)
+		return err;
 
 	for (int t = 0; t < ncpu; t++) {
 		f[t].cpu = t;

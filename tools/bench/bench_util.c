@@ -56,6 +56,9 @@ int bench_lb_open(struct bench_lb *b, uint32_t ct_size, const uint8_t mac[6],
 		if (!err)
 			err = bpf_map__set_max_entries(
 				b->skel->maps.lb_conntrack4, ct_size);
+		if (!err)
+			err = bpf_map__set_max_entries(b->skel->maps.lb_ct4,
+						       LB_CT4_LINES(ct_size));
 		if (err)
 			goto fail;
 	}

@@ -258,6 +258,10 @@ int lb_dp_ct_lookup(const struct lb_dp *dp, const struct lb_flow *f,
 	struct lb_flow4 k4;
 	int err;
 
+	err = lb_dp_ct4_lookup(dp, f, c);
+	if (err != -EOPNOTSUPP)
+		return err;
+
 	if (f->family == LB_FAMILY_V4) {
 		lb_flow4_of(f, &k4);
 		err = bpf_map_lookup_elem(dp->conntrack4, &k4, c);
@@ -273,6 +277,10 @@ int lb_dp_ct_update(const struct lb_dp *dp, const struct lb_flow *f,
 	struct lb_flow4 k4;
 	int err;
 
+	err = lb_dp_ct4_update(dp, f, c, flags);
+	if (err != -EOPNOTSUPP)
+		return err;
+
 	if (f->family == LB_FAMILY_V4) {
 		lb_flow4_of(f, &k4);
 		err = bpf_map_update_elem(dp->conntrack4, &k4, c, flags);
@@ -286,6 +294,10 @@ int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f)
 {
 	struct lb_flow4 k4;
 	int err;
+
+	err = lb_dp_ct4_delete(dp, f);
+	if (err != -EOPNOTSUPP)
+		return err;
 
 	if (f->family == LB_FAMILY_V4) {
 		lb_flow4_of(f, &k4);

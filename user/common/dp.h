@@ -68,8 +68,9 @@ int lb_dp_table_lookup(const struct lb_dp *dp, uint32_t vip_id, uint32_t slot,
 		       uint32_t *backend_id);
 
 /*
- * A flow's entry in the connection table of its family (IPv4 flows under
- * their struct lb_flow4 key in lb_conntrack4, IPv6 ones in lb_conntrack).
+ * A flow's entry in the connection table it is in: lb_ct4 for an IPv4
+ * flow to a VIP of its destination port, lb_conntrack4 (under its struct
+ * lb_flow4 key) for another IPv4 flow, lb_conntrack for an IPv6 one.
  * Each returns 0 or -errno (-ENOENT: no entry).
  */
 int lb_dp_ct_lookup(const struct lb_dp *dp, const struct lb_flow *f,
@@ -77,6 +78,75 @@ int lb_dp_ct_lookup(const struct lb_dp *dp, const struct lb_flow *f,
 int lb_dp_ct_update(const struct lb_dp *dp, const struct lb_flow *f,
 		    const struct lb_conn *c, uint64_t flags);
 int lb_dp_ct_delete(const struct lb_dp *dp, const struct lb_flow *f);
+
+/*
+ * lb_ct4 (lb_abi.h): the same for a flow that is there (an IPv4 flow to a
+ * VIP of its destination port: else -EOPNOTSUPP).  A new entry counts as
+ * used since the last sweep.
+ */
+int lb_dp_ct4_lookup(const struct lb_dp *dp, const struct lb_flow *f,
+		     struct lb_conn *c);
+int lb_dp_ct4_update(const struct lb_dp *dp, const struct lb_flow *f,
+		     const struct lb_conn *c, uint64_t flags);
+int lb_dp_ct4_delete(const struct lb_dp *dp, const struct lb_flow *f);
+
+/* lb_ct4's state: the live size (2^bits lines), old_bits != bits while
+ * a resize moves entries.  0 or -errno. */
+int lb_dp_ct4_state(const struct lb_dp *dp, struct lb_ct4_state *s);
+
+/*
+ * Make lb_ct4's live part 2^bits lines (LB_CT4_MIN_BITS..LB_CT4_MAX_BITS,
+ * within the map): the datapath looks in both sizes while every entry
+ * moves to its line of the new one (an entry whose new line is full is
+ * dropped, and learned again from its next packet).  Waits about 20 ms
+ * for packets that read the old size.  0, -ERANGE (size), -EBUSY (a resize
+ * did not finish: only its own size finishes it) or -errno.
+ */
+struct lb_ct4_resize_result {
+	uint64_t moved, dropped;
+};
+int lb_dp_ct4_resize(const struct lb_dp *dp, uint32_t bits,
+		     struct lb_ct4_resize_result *res);
+
+/*
+ * One sweep of lb_ct4's live part: an entry a packet found since the last
+ * sweep (or that was written since) is kept and marked unused, any other
+ * is forgotten.  So a flow is forgotten after one to two sweep intervals
+ * without a packet.  0, -EBUSY (a resize is moving entries) or -errno.
+ */
+struct lb_ct4_sweep_result {
+	uint64_t lines, kept, freed;
+};
+int lb_dp_ct4_sweep(const struct lb_dp *dp, struct lb_ct4_sweep_result *res);
+
+/* The largest live part lb_ct4's map holds, as a power of two. */
+uint32_t lb_dp_ct4_max_bits(const struct lb_dp *dp);
+
+/*
+ * lbd's rule for lb_ct4's size, one step: double the live part when the
+ * datapath evicted flows in more than one in LB_CT4_EVICT_SHARE of its
+ * lookups (evicted, lookups: the counters' growth since the last step),
+ * or when more than half of its words are in use (kept: the entries a
+ * sweep kept, UINT64_MAX if not known); halve it when less than an eighth
+ * are.  With eight words to a line some line is full long before the
+ * table is: the flows of a line that has more than eight evict each other
+ * on every packet, a share of the packets that falls quickly as the table
+ * grows (60000 flows: 2% in 1 MiB, 0.08% in 2 MiB).  A resize that was
+ * cut short is finished first.  *from, *to: the sizes
+ * (bits).  1 if resized, 0 if not, or -errno.
+ */
+#define LB_CT4_EVICT_SHARE 256
+int lb_dp_ct4_fit(const struct lb_dp *dp, uint64_t evicted, uint64_t lookups,
+		  uint64_t kept, struct lb_ct4_resize_result *r, uint32_t *from,
+		  uint32_t *to);
+
+/* Forget every flow of lb_ct4 (benchmarks, tests).  0 or -errno. */
+int lb_dp_ct4_clear(const struct lb_dp *dp);
+
+/* fn(entry, arg) for every entry of lb_ct4 (backend id, and the low bits of
+ * its generation).  0 or -errno. */
+int lb_dp_ct4_each(const struct lb_dp *dp,
+		   void (*fn)(const struct lb_conn *c, void *arg), void *arg);
 
 /*
  * lb_vip_slots from lb_vips (see LB_VIP_SLOTS): slots[] for the n VIPs of
