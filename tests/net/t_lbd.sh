@@ -44,10 +44,12 @@ print(l.get("xdp", {}).get("prog", {}).get("id", ""))'
 }
 # map_json MAP: bpftool's JSON dump of a pinned map
 map_json() { lb bpftool -j map dump pinned "$PIN/abi-$ABI/$1"; }
-# ct_count: entries in the connection tables (IPv6 flows, IPv4 flows)
+# ct_count: entries in the connection tables (IPv6 flows, IPv4 flows to
+# VIPs of every port, IPv4 flows to VIPs of one port)
 ct_count() {
 	echo $(($(map_json lb_conntrack | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') +
-		$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')))
+		$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') +
+		$(lbctl -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["conntrack_ipv4_flows"])')))
 }
 
 # maglev_shares VIP_ID: "backend_id:slots ..." of the VIP's installed table
@@ -547,12 +549,26 @@ fi
 # attached (simulated: stop lbd, leave the program on, move the pins
 # there).  A new lbd must carry the connection table over: the flow above
 # stays on the drained backend, which only its entry can name.  Twice:
-# - layout 3 (the previous one): IPv4 flows in lb_conntrack4 under the
-#   16-byte struct lb_flow4, IPv6 flows in lb_conntrack; the pins are moved
-#   as they are;
-# - layout 2: no lb_conntrack4, IPv4 flows in lb_conntrack under the
-#   40-byte struct lb_flow: the simulation writes them there in that
-#   layout and unpins lb_conntrack4, and lbd must convert the keys.
+# - layout 4 (the previous one): no lb_ct4, IPv4 flows in lb_conntrack4
+#   under the 16-byte struct lb_flow4, IPv6 flows in lb_conntrack: the
+#   simulation writes the flow there in that layout and unpins lb_ct4, and
+#   lbd must move it into lb_ct4;
+# - layout 2: no lb_conntrack4 either, IPv4 flows in lb_conntrack under
+#   the 40-byte struct lb_flow: from layout 4 the simulation moves them
+#   there and unpins lb_conntrack4, and lbd must convert the keys.
+# to_layout4 DIR: the flow of source port 40001, on backend id CT_ID of
+# generation CT_GEN, into DIR/lb_conntrack4; lb_ct4 unpinned
+to_layout4() {
+	# 10.200.0.10:40001 -> 10.200.100.1:9000 UDP; backend id, gen, time 0
+	# shellcheck disable=SC2046 # one word per byte
+	lb bpftool map update pinned "$1/lb_conntrack4" \
+		key hex 0a c8 00 0a 0a c8 64 01 9c 41 23 28 11 00 00 00 \
+		value hex $(python3 -c 'import sys, struct
+print(" ".join("%02x" % b for b in struct.pack("<IIQ", int(sys.argv[1]), int(sys.argv[2]), 0)))' "$CT_ID" "$CT_GEN") ||
+		return 1
+	rm -f "$1/lb_ct4" "$1/lb_ct4_state"
+}
+to_layout2_from5() { to_layout4 "$1" && to_layout2 "$1"; }
 # to_layout2 DIR: the IPv4 entries of DIR/lb_conntrack4 into DIR/lb_conntrack
 to_layout2() {
 	lb bpftool -j map dump pinned "$1/lb_conntrack4" | python3 -c '
@@ -573,13 +589,22 @@ for e in json.load(sys.stdin):
 # that directory (true: none), start lbd and check the flow and the pins
 carry_over() {
 	local old=$PIN/abi-$1 n v4 prog
+	# the flow's backend id, and its generation, while lbd still runs
+	CT_ID=$(lbctl -j explain 10.200.0.10:40001 10.200.100.1:9000 udp | python3 -c '
+import json, sys
+print((json.load(sys.stdin).get("conntrack") or {}).get("backend_id", 0))')
+	CT_GEN=$(lb bpftool -j map lookup pinned "$PIN/abi-$ABI/lb_backends" \
+		key $((CT_ID & 255)) $((CT_ID >> 8 & 255)) 0 0 | python3 -c '
+import json, sys
+v = [int(x, 16) for x in json.load(sys.stdin)["value"]]
+print(v[24] | v[25] << 8 | v[26] << 16 | v[27] << 24)')
 	kill -TERM "$(lbd_pid)"
 	sleep 0.5
 	prog=$(prog_on_eth0)
 	if [ "$holder" -gt 0 ] && mv "$PIN/abi-$ABI" "$old" && $2 "$old" &&
 		start_lbd; then
 		n=$(holder_receives)
-		v4=$(map_json lb_conntrack4 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+		v4=$(lbctl -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["conntrack_ipv4_flows"])')
 		if [ "${n:-0}" -eq 50 ] && [ ! -e "$old" ] && [ "$v4" -ge 1 ] &&
 			[ -e "$PIN/abi-$ABI/lb_conntrack" ] &&
 			[ "$(prog_on_eth0)" != "$prog" ] &&
@@ -592,8 +617,8 @@ carry_over() {
 		fail "layout$1_conntrack_carried_over" "no flow held, or lbd did not start: $(tail -3 "$R/lbd.log" 2>/dev/null)"
 	fi
 }
-carry_over $((ABI - 1)) true
-carry_over 2 to_layout2
+carry_over $((ABI - 1)) to_layout4
+carry_over 2 to_layout2_from5
 OLD=$PIN/abi-$((ABI - 1))
 
 # A layout it cannot read (here: the attached program pinned under the

@@ -446,9 +446,19 @@ int cmd_explain(struct args *a, const struct lbctl_cmd *c)
 				const struct jv *down =
 					jv_get(ct, "backend_down");
 
-				printf("conntrack %s, age %.1fs%s%s\n",
-				       be ? be : "(removed backend)",
-				       dnum(ct, "age_s"),
+				char age[64];
+
+				if (jv_get(ct, "age_s"))
+					snprintf(age, sizeof(age), "age %.1fs",
+						 dnum(ct, "age_s"));
+				else
+					snprintf(
+						age, sizeof(age),
+						"forgotten after at most %.0fs "
+						"without a packet",
+						dnum(ct, "idle_timeout_s"));
+				printf("conntrack %s, %s%s%s\n",
+				       be ? be : "(removed backend)", age,
 				       down && down->b ? " (backend down)" : "",
 				       valid && valid->b ? "" :
 							   " (stale: re-hashed "

@@ -29,7 +29,8 @@ int ctl_explain(struct lbd *d, struct ctl_op *op)
 	uint16_t sp, dp_;
 	uint32_t hash, slot, table_id = 0;
 	char err[LB_ERRLEN], buf[LB_VIPSTRLEN];
-	bool ct;
+	bool ct, in_ct4;
+	uint32_t gen_mask;
 
 	if (lb_parse_endpoint(src, &sa, &sf, &sp, err, sizeof(err))) {
 		ctl_error(w, "source: %s", err);
@@ -98,7 +99,10 @@ int ctl_explain(struct lbd *d, struct ctl_op *op)
 				ctl_json_backend(w, &v->be[i], NULL);
 			}
 	}
-	ct = !lb_dp_ct_lookup(&d->dp, &f, &conn);
+	/* lb_ct4 keeps the low bits of the generation and no age */
+	in_ct4 = !lb_dp_ct4_lookup(&d->dp, &f, &conn);
+	gen_mask = in_ct4 ? LB_CT4_GEN_MASK : UINT32_MAX;
+	ct = in_ct4 || !lb_dp_ct_lookup(&d->dp, &f, &conn);
 	jw_key(w, "conntrack");
 	if (!ct) {
 		jw_null(w);
@@ -115,21 +119,30 @@ int ctl_explain(struct lbd *d, struct ctl_op *op)
 
 		jw_obj_begin(w);
 		jw_kuint(w, "backend_id", conn.backend_id);
-		jw_kdouble(w, "age_s",
-			   now > conn.created_ns ?
-				   (double)(now - conn.created_ns) / 1e9 :
-				   0);
+		if (in_ct4) {
+			jw_kstr(w, "table", "lb_ct4");
+			jw_kuint(w, "idle_timeout_s", d->ct_idle_s);
+		} else {
+			jw_kstr(w, "table",
+				f.family == LB_FAMILY_V4 ? "lb_conntrack4" :
+							   "lb_conntrack");
+			jw_kdouble(w, "age_s",
+				   now > conn.created_ns ?
+					   (double)(now - conn.created_ns) /
+						   1e9 :
+					   0);
+		}
 		for (size_t i = 0; i < v->nbe; i++) {
 			struct lbd_backend *b = &v->be[i];
 
 			if (b->id != conn.backend_id)
 				continue;
-			found = b->gen == conn.backend_gen &&
+			found = (b->gen & gen_mask) == conn.backend_gen &&
 				lbd_backend_usable(b);
 			/* down by its health check: the datapath keeps the
 			 * flow there if the VIP says so */
-			kept = b->gen == conn.backend_gen && !found &&
-			       lbd_backend_keeps_flows(b) &&
+			kept = (b->gen & gen_mask) == conn.backend_gen &&
+			       !found && lbd_backend_keeps_flows(b) &&
 			       (v->flags & LB_VIP_F_ON_DOWN_KEEP);
 			jw_kstr(w, "backend",
 				lb_format_addr(&b->addr, b->family, buf,

@@ -140,6 +140,13 @@ struct lbd {
 	/* what lb_vip_slots holds, as last written (NULL: read it again) */
 	struct lb_vip_slot *vip_slots;
 	uint32_t ct_size;
+	/* lb_ct4's upkeep (ctkeep.c): a flow no packet found for between
+	 * ct_idle_s / 2 and ct_idle_s seconds is forgotten */
+	uint32_t ct_idle_s;
+	uint64_t ct4_sweep_ms; /* time of the last sweep */
+	uint64_t ct4_evicted; /* LB_STAT_CT_EVICT at the last tick */
+	uint64_t ct4_looked; /* LB_STAT_CT_HIT + _MISS at the last tick */
+	uint64_t ct4_kept; /* flows the last sweep kept */
 	bool foreground;
 	bool detach_on_exit;
 	bool reload_prog; /* replace the attached program even if identical */
@@ -219,6 +226,7 @@ int lbd_state_commit(struct lbd *d, const struct lbd_vip *old, size_t nold,
 		     char *err, size_t errlen);
 void lbd_journal_close(struct lbd *d);
 #define LBD_DEFAULT_JOURNAL_MAX (1u << 20)
+#define LBD_DEFAULT_CT_IDLE 600 /* seconds: --conntrack-idle */
 struct lbd_vip *lbd_find_vip(struct lbd *d, const struct lb_vip_spec *spec);
 struct lbd_backend *lbd_find_backend(struct lbd_vip *v, const union lb_addr *a,
 				     uint8_t family);
@@ -245,6 +253,7 @@ void lbd_dp_close(struct lbd *d);
 void lbd_dp_unpin_dir(const char *dir);
 /* Once the new program is attached: copy what the older layout's program
  * added to its connection table meanwhile, remove the old pins. */
+int lbd_dp_begin_carry_over(struct lbd *d);
 void lbd_dp_finish_carry_over(struct lbd *d);
 
 /* attach.c: attach, adopt or refuse, detach */
@@ -304,6 +313,13 @@ bool lbd_neigh_work(struct lbd *d, size_t budget);
 void lbd_note_transitions(struct lbd *d, struct lbd_vip *v);
 /* The packet rates of VIPs and backends, from the 1 s tick. */
 void lbd_sample_rates(struct lbd *d);
+
+/* ctkeep.c: lb_ct4 sized to the flows it holds, and swept; once a second.
+ * lbd_ct4_size_for() makes room for n flows before they are written. */
+void lbd_ct4_tick(struct lbd *d);
+int lbd_ct4_size_for(struct lbd *d, uint64_t n);
+/* lb_ct4's live part (lines) and the flows in it (a scan). */
+void lbd_ct4_count(const struct lbd *d, uint64_t *lines, uint64_t *flows);
 /* The datapath's counters of every VIP and backend id in use. */
 struct lbd_counters {
 	struct lb_counter *vips; /* [vip id] */

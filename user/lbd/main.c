@@ -48,6 +48,8 @@ static void usage(FILE *f)
 		"      --announce-proto N   routing protocol number of those routes\n"
 		"                           (default %u)\n"
 		"      --conntrack-size N   connection table entries per family (default %u)\n"
+		"      --conntrack-idle S   forget an IPv4 flow to a VIP of one port after\n"
+		"                           S/2 to S seconds without a packet (default %u)\n"
 		"      --journal-max BYTES  a change is saved as a record appended to\n"
 		"                           FILE.journal until it holds this much; then\n"
 		"                           FILE is written whole (default %u; 0: every\n"
@@ -62,7 +64,7 @@ static void usage(FILE *f)
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help\n",
 		LBD_DEFAULT_STATE, LBD_DEFAULT_SOCKET, LBD_DEFAULT_PIN,
-		LBD_ANNOUNCE_PROTO, LB_CT_DEFAULT_SIZE,
+		LBD_ANNOUNCE_PROTO, LB_CT_DEFAULT_SIZE, LBD_DEFAULT_CT_IDLE,
 		LBD_DEFAULT_JOURNAL_MAX);
 }
 
@@ -160,6 +162,7 @@ static void run_loop(struct lbd *d)
 					continue;
 				lbd_refresh(d, LBD_REFRESH_TICK);
 				lbd_sample_rates(d);
+				lbd_ct4_tick(d);
 				/* also puts back what the kernel removed
 				 * (the interface went down and up) */
 				lbd_announce_update(d, false);
@@ -222,6 +225,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_CT = 256,
+		OPT_CT_IDLE,
 		OPT_SEED,
 		OPT_SRC4,
 		OPT_SRC6,
@@ -242,6 +246,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "conntrack-size", required_argument, NULL, OPT_CT },
+		{ "conntrack-idle", required_argument, NULL, OPT_CT_IDLE },
 		{ "hash-seed", required_argument, NULL, OPT_SEED },
 		{ "encap-src4", required_argument, NULL, OPT_SRC4 },
 		{ "encap-src6", required_argument, NULL, OPT_SRC6 },
@@ -258,6 +263,7 @@ int main(int argc, char **argv)
 	};
 	struct lbd d = { .old_ct_fd = -1,
 			 .old_ct4_fd = -1,
+			 .ct_idle_s = LBD_DEFAULT_CT_IDLE,
 			 .ctl_fd = -1,
 			 .sig_fd = -1,
 			 .timer_fd = -1,
@@ -317,6 +323,14 @@ int main(int argc, char **argv)
 		case OPT_CT:
 			if (lb_parse_u32(optarg, "conntrack size", 1024,
 					 1U << 28, &d.ct_size, err,
+					 sizeof(err))) {
+				fprintf(stderr, "lbd: %s\n", err);
+				return 2;
+			}
+			break;
+		case OPT_CT_IDLE:
+			if (lb_parse_u32(optarg, "conntrack idle time", 10,
+					 7 * 86400, &d.ct_idle_s, err,
 					 sizeof(err))) {
 				fprintf(stderr, "lbd: %s\n", err);
 				return 2;
@@ -506,6 +520,8 @@ int main(int argc, char **argv)
 		pr_err("cannot write the configuration into the datapath");
 		goto fail;
 	}
+	if (lbd_dp_begin_carry_over(&d))
+		goto fail;
 	if (lbd_dp_attach(&d))
 		goto fail;
 	if (lbd_neigh_open(&d))

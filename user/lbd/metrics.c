@@ -33,6 +33,8 @@ static const char *const stat_help[] = {
 	[LB_STAT_CT_MISS] = "whose backend the Maglev table chose",
 	[LB_STAT_CT_STALE] =
 		"whose remembered backend was unusable, so were re-hashed",
+	[LB_STAT_CT_EVICT] = "whose flow took the place of another remembered "
+			     "flow in the IPv4 connection table",
 	[LB_STAT_ICMP_ECHO] = "ICMP echo requests to a VIP answered",
 	[LB_STAT_ICMP_PTB] =
 		"ICMP too-big messages sent on to the flow's backend",
@@ -428,6 +430,20 @@ static void render_daemon(struct prom *p, const struct lbd *d)
 		p, "xdplb_conntrack_size", "gauge",
 		"Entries each connection table (IPv4, IPv6 flows) holds at most.");
 	prom_u64(p, "xdplb_conntrack_size", NULL, d->ct_size);
+	{
+		uint64_t lines = 0, flows = 0;
+
+		lbd_ct4_count(d, &lines, &flows);
+		prom_head(p, "xdplb_conntrack_ipv4_lines", "gauge",
+			  "Cache lines of eight flows the IPv4 connection "
+			  "table (VIPs of one port) uses now; lbd sizes it to "
+			  "its flows.");
+		prom_u64(p, "xdplb_conntrack_ipv4_lines", NULL, lines);
+		prom_head(p, "xdplb_conntrack_ipv4_flows", "gauge",
+			  "Flows in the IPv4 connection table (VIPs of one "
+			  "port).");
+		prom_u64(p, "xdplb_conntrack_ipv4_flows", NULL, flows);
+	}
 	prom_head(p, "xdplb_metrics_scrapes_total", "counter",
 		  "Requests for /metrics answered (this one included).");
 	prom_u64(p, "xdplb_metrics_scrapes_total", NULL, server.scrapes);

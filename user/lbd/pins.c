@@ -18,8 +18,11 @@
  *
  * The connection tables by layout: 1 and 2 keep every flow in
  * lb_conntrack under a struct lb_flow; from 3 on IPv4 flows are in
- * lb_conntrack4 under a struct lb_flow4 and lb_conntrack keeps IPv6 ones.
- * The values have not changed since layout 1.
+ * lb_conntrack4 under a struct lb_flow4 and lb_conntrack keeps IPv6 ones;
+ * from 5 on an IPv4 flow to a VIP of one port is a word of lb_ct4.  The
+ * values of the hash tables have not changed since layout 1.  A flow is
+ * carried over into the table it now belongs to, which for lb_ct4 takes
+ * the VIPs and the seed: the copy starts once lbd has written them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,10 +162,22 @@ static int find_older_ct(struct lbd *d)
 	return -ENOENT;
 }
 
+/* The flow of an lb_conntrack4 key. */
+static void flow_of_flow4(const struct lb_flow4 *k, struct lb_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->src.v4 = k->src;
+	f->dst.v4 = k->dst;
+	f->sport = k->sport;
+	f->dport = k->dport;
+	f->proto = k->proto;
+	f->family = LB_FAMILY_V4;
+}
+
 /*
  * Copy n entries of an old table into ours: keys are struct lb_flow (any
- * family; lb_dp_ct_update puts IPv4 flows under their lb_flow4 key), or
- * struct lb_flow4 as they are.  Returns how many were written.
+ * family) or struct lb_flow4; lb_dp_ct_update puts each flow in the table
+ * it belongs to.  Returns how many were written.
  */
 static int put_old_entries(struct lbd *d, const void *keys, size_t key_size,
 			   const struct lb_conn *vals, __u32 n, __u64 flags)
@@ -171,13 +186,14 @@ static int put_old_entries(struct lbd *d, const void *keys, size_t key_size,
 
 	for (__u32 i = 0; i < n; i++) {
 		const void *k = (const char *)keys + i * key_size;
+		struct lb_flow f;
 		int err;
 
 		if (key_size == sizeof(struct lb_flow))
-			err = lb_dp_ct_update(&d->dp, k, &vals[i], flags);
+			memcpy(&f, k, sizeof(f));
 		else
-			err = bpf_map_update_elem(d->dp.conntrack4, k, &vals[i],
-						  flags);
+			flow_of_flow4(k, &f);
+		err = lb_dp_ct_update(&d->dp, &f, &vals[i], flags);
 		if (!err)
 			copied++;
 	}
@@ -244,6 +260,53 @@ static void close_old_ct(struct lbd *d)
 		close(d->old_ct4_fd);
 	d->old_ct_fd = -1;
 	d->old_ct4_fd = -1;
+}
+
+/* Entries of the old connection tables, or -errno. */
+static int64_t count_old_ct(struct lbd *d)
+{
+	int fds[2] = { d->old_ct_fd, d->old_ct4_fd };
+	int64_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		size_t ks = i ? sizeof(struct lb_flow4) :
+				sizeof(struct lb_flow);
+		char key[sizeof(struct lb_flow)], next[sizeof(struct lb_flow)];
+		void *prev = NULL;
+
+		if (fds[i] < 0)
+			continue;
+		while (!bpf_map_get_next_key(fds[i], prev, next)) {
+			memcpy(key, next, ks);
+			prev = key;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Once the VIPs and the seed are written, before the new program is
+ * attached: the old table, into a connection table with room for it. */
+int lbd_dp_begin_carry_over(struct lbd *d)
+{
+	int64_t total;
+	int n;
+
+	if (d->old_ct_fd < 0)
+		return 0;
+	total = count_old_ct(d);
+	if (total > 0)
+		lbd_ct4_size_for(d, (uint64_t)total);
+	n = copy_old_ct(d, BPF_ANY);
+	if (n < 0) {
+		pr_warn("cannot read the connection table in %s: %s",
+			d->old_pin_dir, strerror(-n));
+		return n;
+	}
+	pr_info("carrying over the connection table of %s (an older map "
+		"layout): %d entries",
+		d->old_pin_dir, n);
+	return 0;
 }
 
 /* After the new program is attached: the rest of the old table, then the
@@ -319,6 +382,8 @@ int lbd_dp_open(struct lbd *d)
 					 d->ct_size);
 		bpf_map__set_max_entries(d->skel->maps.lb_conntrack4,
 					 d->ct_size);
+		bpf_map__set_max_entries(d->skel->maps.lb_ct4,
+					 LB_CT4_LINES(d->ct_size));
 	}
 
 	bpf_object__for_each_map(map, d->skel->obj)
@@ -352,18 +417,6 @@ int lbd_dp_open(struct lbd *d)
 #undef DP_MAP_FD
 	d->ct_size = bpf_map__max_entries(d->skel->maps.lb_conntrack);
 	pr_info("datapath loaded, maps pinned in %s", d->pin_dir);
-	if (d->old_ct_fd >= 0) {
-		int n = copy_old_ct(d, BPF_ANY);
-
-		if (n < 0) {
-			pr_warn("cannot read the connection table in %s: %s",
-				d->old_pin_dir, strerror(-n));
-			return n;
-		}
-		pr_info("carrying over the connection table of %s (an older "
-			"map layout): %d entries",
-			d->old_pin_dir, n);
-	}
 	return 0;
 }
 

@@ -114,13 +114,14 @@ struct ct_index {
 	uint64_t stale;
 };
 
-static void ct_count(struct ct_index *x, const struct lb_conn *c)
+static void ct_count_gen(struct ct_index *x, const struct lb_conn *c,
+			 uint32_t gen_mask)
 {
 	uint32_t id = c->backend_id;
 	int32_t vi;
 
 	if (id >= LB_MAX_BACKENDS || (vi = x->vip[id]) < 0 ||
-	    x->gen[id] != c->backend_gen) {
+	    (x->gen[id] & gen_mask) != c->backend_gen) {
 		x->stale++;
 		return;
 	}
@@ -128,6 +129,17 @@ static void ct_count(struct ct_index *x, const struct lb_conn *c)
 		x->keep[vi]++;
 	else
 		x->rehash[vi]++;
+}
+
+static void ct_count(struct ct_index *x, const struct lb_conn *c)
+{
+	ct_count_gen(x, c, UINT32_MAX);
+}
+
+/* An entry of lb_ct4, which keeps the low bits of the generation. */
+static void ct4_count(const struct lb_conn *c, void *arg)
+{
+	ct_count_gen(arg, c, LB_CT4_GEN_MASK);
 }
 
 /* Every entry of a connection table (keys of ksize bytes) counted. */
@@ -432,7 +444,9 @@ static int count_flows(struct lbd *d, const struct ctl_model *before,
 			x->stays[id] = n && ctl_match_backend(n, &o->be[j], j);
 		}
 	}
-	err = ct_scan(d->dp.conntrack4, sizeof(struct lb_flow4), x);
+	err = lb_dp_ct4_each(&d->dp, ct4_count, x);
+	if (!err)
+		err = ct_scan(d->dp.conntrack4, sizeof(struct lb_flow4), x);
 	if (!err)
 		err = ct_scan(d->dp.conntrack, sizeof(struct lb_flow), x);
 	return err;

@@ -292,6 +292,14 @@ int ctl_status(struct lbd *d, struct ctl_op *op)
 	json_mac(w, "mac", d->src_mac);
 	jw_kuint(w, "mtu", d->mtu);
 	jw_kuint(w, "conntrack_size", d->ct_size);
+	{
+		uint64_t lines = 0, flows = 0;
+
+		lbd_ct4_count(d, &lines, &flows);
+		jw_kuint(w, "conntrack_ipv4_lines", lines);
+		jw_kuint(w, "conntrack_ipv4_flows", flows);
+		jw_kuint(w, "conntrack_idle_s", d->ct_idle_s);
+	}
 	jw_kuint(w, "vips", d->nvips);
 	jw_kuint(w, "backends", nbe);
 	jw_kuint(w, "uptime_s", (lbd_now_ms() - d->started_ms) / 1000);
