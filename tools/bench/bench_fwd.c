@@ -402,6 +402,7 @@ struct flows_result {
 	struct bench_fig fixed_ms[MODE_MAX];
 	struct bench_fig hit; /* the balancer's conntrack hits, % */
 	struct bench_fig prog_ns[MODE_MAX]; /* per run of m's program */
+	uint32_t ct4_bits; /* the balancer's lb_ct4: 2^bits lines */
 };
 
 /* Modes whose program's own time is measured (the nftables mode's program
@@ -482,6 +483,49 @@ static int prog_times(uint32_t nflows, struct flows_result *res)
 	return err;
 }
 
+/*
+ * lb_ct4 sized as lbd sizes it (lb_dp_ct4_fit): a tick of lbd after the
+ * datapath evicted flows doubles its live part; here the warm-up of n
+ * frames runs again until it no longer grows.  *bits: the size it ends
+ * at.
+ */
+static int ct4_settle(uint32_t n, uint32_t *bits)
+{
+	uint64_t before[LB_STAT_MAX], after[LB_STAT_MAX];
+	struct lb_ct4_resize_result r;
+	double run_s, wall_s;
+	uint32_t from, to;
+	int err;
+
+	err = lb_attach(mode_prog(MODE_LB));
+	for (int i = 0; !err && i < 2 * LB_CT4_MAX_BITS; i++) {
+		err = bench_lb_stats(&lb, before);
+		if (!err)
+			err = generate(n, &run_s, &wall_s);
+		if (!err)
+			err = bench_lb_stats(&lb, after);
+		if (err)
+			break;
+		err = lb_dp_ct4_fit(
+			&lb.dp,
+			after[LB_STAT_CT_EVICT] - before[LB_STAT_CT_EVICT],
+			after[LB_STAT_CT_MISS] + after[LB_STAT_CT_HIT] -
+				before[LB_STAT_CT_MISS] -
+				before[LB_STAT_CT_HIT],
+			UINT64_MAX, &r, &from, &to);
+		if (err == 0) /* large enough, or as large as the map */
+			break;
+		err = err < 0 ? err : 0;
+	}
+	if (!err) {
+		struct lb_ct4_state st;
+
+		err = lb_dp_ct4_state(&lb.dp, &st);
+		*bits = st.bits < LB_CT4_MIN_BITS ? LB_CT4_MIN_BITS : st.bits;
+	}
+	return err;
+}
+
 static int run_flows(uint32_t nflows, struct flows_result *res)
 {
 	double v[MODE_MAX][MAX_RUNS], off[MODE_MAX][MAX_RUNS];
@@ -496,6 +540,9 @@ static int run_flows(uint32_t nflows, struct flows_result *res)
 	/* every flow seen at least once by every device before measuring,
 	 * and each mode's rate for the size of its measurements */
 	warm = nflows < WARMUP_MIN ? WARMUP_MIN : nflows;
+	err = ct4_settle(warm, &res->ct4_bits);
+	if (err)
+		return err;
 	for (int m = 0; m < MODE_MAX; m++) {
 		err = lb_attach(mode_prog(m));
 		if (!err)
@@ -650,6 +697,12 @@ static void report(const struct flows_result *res, double lb_ns, double slow_ns)
 		printf(" %.0f | %.0f |\n", p[MODE_LB].med - p[MODE_FLOOR].med,
 		       p[MODE_SLOW].med - p[MODE_LB].med);
 	}
+	printf("\nThe balancer's connection table (lb_ct4) as lbd sizes it, "
+	       "doubled after every warm-up that evicted flows as lbd doubles it:");
+	for (int i = 0; i < o.nflows; i++)
+		printf("%s %u flows %u KiB", i ? "," : "", o.flows[i],
+		       (1U << res[i].ct4_bits) * 64 / 1024);
+	printf(".\n");
 	printf("\nFixed cost per test-run call (the call's wall time less "
 	       "its run time, median over modes and runs), left out of every "
 	       "figure above:");
