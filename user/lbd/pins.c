@@ -262,7 +262,7 @@ static void close_old_ct(struct lbd *d)
 	d->old_ct4_fd = -1;
 }
 
-/* Entries of the old connection tables, or -errno. */
+/* Entries of the old connection tables. */
 static int64_t count_old_ct(struct lbd *d)
 {
 	int fds[2] = { d->old_ct_fd, d->old_ct4_fd };
