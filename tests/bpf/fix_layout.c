@@ -279,6 +279,34 @@ static void test_ct4_upkeep(void)
 	/* two sweeps with no packet between forget them all */
 	lb_dp_ct4_sweep(&dp, &sr);
 	lb_dp_ct4_sweep(&dp, &sr);
+
+	/* the words of one backend id forgotten, the others' kept */
+	{
+		uint32_t x = fx_be_id(&v4_tcp, X);
+		uint8_t ids[LB_MAX_BACKENDS] = { 0 };
+		uint64_t purged = 0;
+		int on_y;
+
+		fx_only_backend(&v4_tcp, Y);
+		ct4_send(0, 100, y);
+		fx_only_backend(&v4_tcp, X);
+		ct4_send(100, 200, x);
+		ids[x] = 1;
+		err = lb_dp_ct4_purge(&dp, ids, LB_MAX_BACKENDS, &purged);
+		/* the table names Y only now: X's flows move, Y's stay */
+		fx_only_backend(&v4_tcp, Y);
+		on_y = ct4_send(100, 200, y);
+		fx_only_backend(&v4_tcp, X);
+		n = ct4_send(0, 100, y);
+		T_CHECK("ct4_purge_forgets_one_backend",
+			!err && purged == 100 && n == 100 && on_y == 100,
+			"purge: %s, %llu purged; %d of Y's 100 flows stayed, "
+			"%d of X's moved",
+			strerror(-err), (unsigned long long)purged, n, on_y);
+		fx_only_backend(&v4_tcp, NULL);
+		lb_dp_ct4_sweep(&dp, &sr);
+		lb_dp_ct4_sweep(&dp, &sr);
+	}
 }
 
 /*

@@ -102,6 +102,32 @@ if [ -n "$keeper" ] && [ "$keeper" != None ] && [ "$still" = "$keeper" ]; then
 else
 	fail ct4_active_flow_kept_on_its_backend "before: $keeper, after: $still"
 fi
+# a removed backend's flows are forgotten (at lbd's next tick), before its
+# id can be handed out again
+ct_entry() { # SRCPORT: "ID BACKEND" of the flow's entry, or "none"
+	lbctl -j explain "10.200.0.10:$1" $V4:9000 udp | python3 -c '
+import json, sys
+c = json.load(sys.stdin).get("conntrack")
+print("%s %s" % (c["backend_id"], c.get("backend")) if c else "none")'
+}
+on cl python3 "$HERE/udpflow.py" send $V4 9000 1 0 40200
+sleep 0.3
+entry=$(ct_entry 40200)
+gone=${entry#* }
+if [ "$entry" != none ] && lbctl_q del-backend $V4:9000/udp "$gone"; then
+	for _ in $(seq 30); do
+		[ "$(ct_entry 40200)" = none ] && break
+		sleep 0.1
+	done
+	if [ "$(ct_entry 40200)" = none ] &&
+		grep -q "forgot [0-9]* flows of removed backends" "$R/lbd.log"; then
+		pass "ct4_removed_backend_flows_forgotten ($gone)"
+	else
+		fail ct4_removed_backend_flows_forgotten "the flow's entry: $(ct_entry 40200)"
+	fi
+else
+	fail ct4_removed_backend_flows_forgotten "no entry for the flow ($entry)"
+fi
 # the keeper ends by itself (rather than be killed with the lab)
 for _ in $(seq 60); do
 	pgrep -f "udpflow.py send $V4 9000 20 1000 40123" >/dev/null || break

@@ -534,3 +534,36 @@ int lb_dp_ct4_clear(const struct lb_dp *dp)
 	ct4_unmap(&v);
 	return 0;
 }
+
+int lb_dp_ct4_purge(const struct lb_dp *dp, const uint8_t *ids, uint32_t nids,
+		    uint64_t *purged)
+{
+	struct lb_ct4_state s;
+	struct ct4_view v;
+	uint32_t n;
+	int err;
+
+	*purged = 0;
+	err = lb_dp_ct4_state(dp, &s);
+	if (err)
+		return err;
+	n = (ct4_mask(s.bits) | ct4_mask(s.old_bits)) + 1;
+	err = ct4_map(dp, 0, 0, &v);
+	if (err)
+		return err;
+	if (n > v.n)
+		n = v.n;
+	for (uint32_t idx = 0; idx < n; idx++) {
+		for (int i = 0; i < LB_CT4_WAYS; i++) {
+			__u64 *w = &v.lines[idx].w[i];
+			uint64_t val = ct4_load(w);
+			uint32_t id = val & LB_CT4_ID_MASK;
+
+			if ((val & LB_CT4_VALID) && id < nids && ids[id] &&
+			    ct4_cas(w, val, 0))
+				(*purged)++;
+		}
+	}
+	ct4_unmap(&v);
+	return 0;
+}

@@ -140,6 +140,11 @@ int lb_dp_ct4_fit(const struct lb_dp *dp, uint64_t evicted, uint64_t lookups,
 		  uint64_t kept, struct lb_ct4_resize_result *r, uint32_t *from,
 		  uint32_t *to);
 
+/* Forget the flows of lb_ct4 whose backend id i has ids[i] set (i < nids);
+ * *purged: how many.  0 or -errno. */
+int lb_dp_ct4_purge(const struct lb_dp *dp, const uint8_t *ids, uint32_t nids,
+		    uint64_t *purged);
+
 /* Forget every flow of lb_ct4 (benchmarks, tests).  0 or -errno. */
 int lb_dp_ct4_clear(const struct lb_dp *dp);
 

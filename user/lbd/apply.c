@@ -114,6 +114,10 @@ static int build(struct lbd *d, const struct lbd_conf *c, struct lbd_vip *nv,
 		for (size_t j = 0; j < d->vips[i].nbe; j++)
 			bused[d->vips[i].be[j].id] |= 2;
 	}
+	/* so are ids whose old words lb_ct4 may still hold */
+	for (uint32_t id = 1; id < LB_MAX_BACKENDS; id++)
+		if (lbd_ct4_purge_pending(d, id))
+			bused[id] |= 2;
 	/* what stays keeps its ids: mark them first */
 	for (size_t i = 0; i < c->n; i++) {
 		const struct lbd_vip *f = &c->vips[i].v;

@@ -13,6 +13,7 @@
  * before.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lbd.h"
@@ -59,6 +60,42 @@ int lbd_ct4_size_for(struct lbd *d, uint64_t n)
 	return err;
 }
 
+void lbd_ct4_purge_later(struct lbd *d, uint32_t id)
+{
+	if (id >= LB_MAX_BACKENDS)
+		return;
+	if (!d->ct4_purge) {
+		d->ct4_purge = calloc(LB_MAX_BACKENDS, 1);
+		if (!d->ct4_purge)
+			return;
+	}
+	d->ct4_purge[id] = 1;
+	d->ct4_purge_ms = lbd_now_ms();
+}
+
+/* The words of the marked ids, once the last mark is 100 ms old. */
+static void ct4_purge(struct lbd *d)
+{
+	uint64_t purged = 0;
+	int err;
+
+	if (!d->ct4_purge_ms || lbd_now_ms() - d->ct4_purge_ms < 100)
+		return;
+	err = lb_dp_ct4_purge(&d->dp, d->ct4_purge, LB_MAX_BACKENDS, &purged);
+	if (err) {
+		pr_warn("connection table (IPv4): cannot forget the flows of "
+			"removed backends: %s",
+			strerror(-err));
+		return;
+	}
+	if (purged)
+		pr_info("connection table (IPv4): forgot %llu flows of "
+			"removed backends",
+			(unsigned long long)purged);
+	memset(d->ct4_purge, 0, LB_MAX_BACKENDS);
+	d->ct4_purge_ms = 0;
+}
+
 void lbd_ct4_tick(struct lbd *d)
 {
 	struct lb_counter sums[LB_STAT_MAX];
@@ -68,6 +105,7 @@ void lbd_ct4_tick(struct lbd *d)
 
 	if (!d->skel || lb_dp_ct4_state(&d->dp, &s))
 		return;
+	ct4_purge(d);
 	/* a resize that a stopped lbd left half done */
 	if (s.old_bits != s.bits) {
 		ct4_fit(d, 0, 0, UINT64_MAX, "a resize finished");

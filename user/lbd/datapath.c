@@ -359,12 +359,14 @@ int lbd_dp_remove_backend(struct lbd *d, struct lbd_backend *b)
 	struct lb_backend e = {};
 
 	/* flags 0: flows remembered on it are re-hashed on their next
-	 * packet; the id may be reused, with a new generation */
+	 * packet; the id may be reused, with a new generation, once lb_ct4
+	 * (which keeps two bits of it) holds no word naming it */
 	if (bpf_map_update_elem(d->dp.backends, &b->id, &e, BPF_ANY)) {
 		note_written(d, b->id, &e, false);
 		return -errno;
 	}
 	note_written(d, b->id, &e, true);
+	lbd_ct4_purge_later(d, b->id);
 	return 0;
 }
 
@@ -518,6 +520,7 @@ int lbd_dp_sync_all(struct lbd *d)
 			continue;
 		memset(&e, 0, sizeof(e));
 		bpf_map_update_elem(d->dp.backends, &id, &e, BPF_ANY);
+		lbd_ct4_purge_later(d, id);
 	}
 	free(used);
 	return 0;

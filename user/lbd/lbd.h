@@ -185,6 +185,11 @@ struct lbd {
 	 * (dp_be_known[id]), so that a change writes only what differs */
 	struct lb_backend *dp_be;
 	uint8_t *dp_be_known;
+	/* backend id -> 1 while lb_ct4 may still hold words naming the
+	 * backend that had it (ctkeep.c purges them; no id is handed out
+	 * again before) */
+	uint8_t *ct4_purge;
+	uint64_t ct4_purge_ms; /* when the last id was marked; 0: none */
 	struct lbd_vip **vip_of_id; /* backend id -> its VIP */
 	struct lbd_probe *probes; /* backend id -> check in flight */
 	struct mnl_socket *nl, *nl_events;
@@ -318,6 +323,14 @@ void lbd_sample_rates(struct lbd *d);
  * lbd_ct4_size_for() makes room for n flows before they are written. */
 void lbd_ct4_tick(struct lbd *d);
 int lbd_ct4_size_for(struct lbd *d, uint64_t n);
+/* Mark backend id: lb_ct4's words naming it go at a tick at least 100 ms
+ * on (packets that read its old entry are done by then). */
+void lbd_ct4_purge_later(struct lbd *d, uint32_t id);
+static inline bool lbd_ct4_purge_pending(const struct lbd *d, uint32_t id)
+{
+	return d->ct4_purge && d->ct4_purge_ms && id < LB_MAX_BACKENDS &&
+	       d->ct4_purge[id];
+}
 /* lb_ct4's live part (lines) and the flows in it (a scan). */
 void lbd_ct4_count(const struct lbd *d, uint64_t *lines, uint64_t *flows);
 /* The datapath's counters of every VIP and backend id in use. */

@@ -427,6 +427,8 @@ void lbd_dp_close(struct lbd *d)
 	d->skel = NULL;
 	free(d->dp_be);
 	free(d->dp_be_known);
+	free(d->ct4_purge);
+	d->ct4_purge = NULL;
 	free(d->vip_slots);
 	d->dp_be = NULL;
 	d->dp_be_known = NULL;

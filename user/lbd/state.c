@@ -80,13 +80,16 @@ int lbd_alloc_backend_id(struct lbd *d, uint32_t *id)
 	for (size_t i = 0; i < d->nvips; i++)
 		for (size_t j = 0; j < d->vips[i].nbe; j++)
 			used[d->vips[i].be[j].id] = 1;
-	for (uint32_t c = 1; c < LB_MAX_BACKENDS; c++) {
-		if (!used[c]) {
-			free(used);
-			*id = c;
-			return 0;
+	/* an id whose old words lb_ct4 may still hold only if no other */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t c = 1; c < LB_MAX_BACKENDS; c++) {
+			if (!used[c] &&
+			    (pass || !lbd_ct4_purge_pending(d, c))) {
+				free(used);
+				*id = c;
+				return 0;
+			}
 		}
-	}
 	free(used);
 	return -ENOSPC;
 }
