@@ -441,23 +441,33 @@ int lb_dp_ct4_sweep(const struct lb_dp *dp, struct lb_ct4_sweep_result *res)
 	return 0;
 }
 
+/* Map all of lb_ct4; *n: the lines a word may be in now (those of both
+ * sizes while a resize moves words). */
+static int ct4_map_live(const struct lb_dp *dp, struct ct4_view *v, uint32_t *n)
+{
+	struct lb_ct4_state s;
+	int err = lb_dp_ct4_state(dp, &s);
+
+	if (err)
+		return err;
+	*n = (ct4_mask(s.bits) | ct4_mask(s.old_bits)) + 1;
+	err = ct4_map(dp, 0, 0, v);
+	if (err)
+		return err;
+	if (*n > v->n)
+		*n = v->n;
+	return 0;
+}
+
 int lb_dp_ct4_each(const struct lb_dp *dp,
 		   void (*fn)(const struct lb_conn *c, void *arg), void *arg)
 {
-	struct lb_ct4_state s;
 	struct ct4_view v;
 	uint32_t n;
-	int err;
+	int err = ct4_map_live(dp, &v, &n);
 
-	err = lb_dp_ct4_state(dp, &s);
 	if (err)
 		return err;
-	n = (ct4_mask(s.bits) | ct4_mask(s.old_bits)) + 1;
-	err = ct4_map(dp, 0, 0, &v);
-	if (err)
-		return err;
-	if (n > v.n)
-		n = v.n;
 	for (uint32_t idx = 0; idx < n; idx++) {
 		for (int i = 0; i < LB_CT4_WAYS; i++) {
 			uint64_t val = ct4_load(&v.lines[idx].w[i]);
@@ -538,21 +548,14 @@ int lb_dp_ct4_clear(const struct lb_dp *dp)
 int lb_dp_ct4_purge(const struct lb_dp *dp, const uint8_t *ids, uint32_t nids,
 		    uint64_t *purged)
 {
-	struct lb_ct4_state s;
 	struct ct4_view v;
 	uint32_t n;
 	int err;
 
 	*purged = 0;
-	err = lb_dp_ct4_state(dp, &s);
+	err = ct4_map_live(dp, &v, &n);
 	if (err)
 		return err;
-	n = (ct4_mask(s.bits) | ct4_mask(s.old_bits)) + 1;
-	err = ct4_map(dp, 0, 0, &v);
-	if (err)
-		return err;
-	if (n > v.n)
-		n = v.n;
 	for (uint32_t idx = 0; idx < n; idx++) {
 		for (int i = 0; i < LB_CT4_WAYS; i++) {
 			__u64 *w = &v.lines[idx].w[i];
