@@ -173,18 +173,22 @@ static __u64 *ct4_find(struct ct4_view *v, const struct lb_ct4_state *s,
 	return NULL;
 }
 
-/* Map what a flow of mixed key x may touch: both of its lines. */
-static int ct4_map_flow(const struct lb_dp *dp, uint64_t x,
-			struct lb_ct4_state *s, struct ct4_view *v)
+/* Flow f's mixed key, and what it may touch mapped: both of its lines.
+ * -EOPNOTSUPP if f does not belong in lb_ct4. */
+static int ct4_map_flow(const struct lb_dp *dp, const struct lb_flow *f,
+			uint64_t *x, struct lb_ct4_state *s, struct ct4_view *v)
 {
 	uint32_t a, b;
 	int err;
 
+	err = ct4_key_of(dp, f, x);
+	if (err <= 0)
+		return err ? err : -EOPNOTSUPP;
 	err = lb_dp_ct4_state(dp, s);
 	if (err)
 		return err;
-	a = x & ct4_mask(s->bits);
-	b = x & ct4_mask(s->old_bits);
+	a = *x & ct4_mask(s->bits);
+	b = *x & ct4_mask(s->old_bits);
 	if (a > b) {
 		uint32_t t = a;
 
@@ -204,10 +208,7 @@ int lb_dp_ct4_lookup(const struct lb_dp *dp, const struct lb_flow *f,
 	__u64 *w;
 	int err;
 
-	err = ct4_key_of(dp, f, &x);
-	if (err <= 0)
-		return err ? err : -EOPNOTSUPP;
-	err = ct4_map_flow(dp, x, &s, &v);
+	err = ct4_map_flow(dp, f, &x, &s, &v);
 	if (err)
 		return err;
 	w = ct4_find(&v, &s, x, &line);
@@ -233,10 +234,7 @@ int lb_dp_ct4_update(const struct lb_dp *dp, const struct lb_flow *f,
 
 	if (c->backend_id > LB_CT4_ID_MASK)
 		return -EINVAL;
-	err = ct4_key_of(dp, f, &x);
-	if (err <= 0)
-		return err ? err : -EOPNOTSUPP;
-	err = ct4_map_flow(dp, x, &s, &v);
+	err = ct4_map_flow(dp, f, &x, &s, &v);
 	if (err)
 		return err;
 	nw = lb_ct4_word(x, c->backend_id, c->backend_gen) | LB_CT4_REF;
@@ -283,10 +281,7 @@ int lb_dp_ct4_delete(const struct lb_dp *dp, const struct lb_flow *f)
 	__u64 *w;
 	int err;
 
-	err = ct4_key_of(dp, f, &x);
-	if (err <= 0)
-		return err ? err : -EOPNOTSUPP;
-	err = ct4_map_flow(dp, x, &s, &v);
+	err = ct4_map_flow(dp, f, &x, &s, &v);
 	if (err)
 		return err;
 	err = -ENOENT;
